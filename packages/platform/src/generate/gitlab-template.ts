@@ -1,0 +1,52 @@
+// Generates gitlab-templates/<step>.yml: a CI/CD component with typed spec:inputs and one job that
+// runs the ferry CLI. Input values travel as job variables, never spliced into the script, so a
+// value holding $(...) or quotes stays inert.
+import { appliesTo, describeDefault, gitlabInputName, inputEnvVar, type StepDefinition } from '@ferry/core';
+import { stringify } from 'yaml';
+import { reportFiles } from '../gitlab/publish.js';
+import { GENERATED_HEADER } from './action-yml.js';
+
+export const CLI_IMAGE_DEFAULT = 'ferry/cli:0.1.0';
+
+export function gitlabTemplate(def: StepDefinition): string {
+  const inputs: Record<string, Record<string, unknown>> = {
+    stage: { description: 'Pipeline stage of the job.', default: def.name === 'validate-model' ? 'test' : def.name === 'build-serving-image' ? 'build' : def.name === 'benchmark-on-gpu-runner' ? 'test' : 'deploy' },
+    job_prefix: { description: 'Prefix of the job name, so the template can be included more than once.', default: 'ferry' },
+    tags: { type: 'array', description: 'Runner tags for the job (for example a GPU runner tag).', default: [] },
+    image: { description: 'Image with the ferry CLI.', default: CLI_IMAGE_DEFAULT },
+  };
+  const variables: Record<string, string> = {};
+  for (const [name, decl] of Object.entries(def.inputs)) {
+    if (!appliesTo(decl, 'gitlab')) continue;
+    const gl = gitlabInputName(name);
+    const spec: Record<string, unknown> = { description: decl.description };
+    // Optional inputs default to '' so ferry.yml and the declared default still apply; GitLab's
+    // typed inputs cannot be empty, so booleans and numbers are strings constrained by options/regex.
+    if (!decl.required) spec.default = decl.secret ? '$FERRY_GITLAB_TOKEN' : '';
+    if (decl.type === 'boolean') spec.options = ['', 'true', 'false'];
+    else if (decl.options && decl.type !== 'list') spec.options = ['', ...decl.options];
+    else if (decl.type === 'number') spec.regex = '^(-?[0-9]+(\\.[0-9]+)?)?$';
+    else if (decl.type === 'integer') spec.regex = '^(-?[0-9]+)?$';
+    else if (decl.type === 'duration') spec.regex = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h)?)?$';
+    else if (decl.pattern) spec.regex = decl.pattern.replace(/^\^/, '^(').replace(/\$$/, ')?$');
+    const def0 = describeDefault(decl);
+    if (def0 !== '' && !decl.secret) spec.description = `${decl.description} Default: \`${def0}\`.`;
+    if (decl.secret) spec.description = `${decl.description} Give a reference to a masked CI/CD variable, never the token itself.`;
+    inputs[gl] = spec;
+    variables[inputEnvVar(name)] = `$[[ inputs.${gl} ]]`;
+  }
+  const files = reportFiles(def.name);
+  const reports: Record<string, string> = { dotenv: files.dotenv, junit: files.junit, codequality: files.codequality, metrics: files.metrics };
+  if (def.name === 'benchmark-on-gpu-runner') reports.load_performance = files.loadPerformance;
+  const job = {
+    stage: '$[[ inputs.stage ]]',
+    image: '$[[ inputs.image ]]',
+    tags: '$[[ inputs.tags ]]',
+    variables,
+    script: [`ferry ${def.name} --from-env`],
+    artifacts: { when: 'always', paths: [`.ferry/${def.name}/`], reports, expire_in: '30 days' },
+  };
+  const header = stringify({ spec: { inputs } }, { lineWidth: 0 });
+  const body = stringify({ [`$[[ inputs.job_prefix ]]-${def.name}`]: job }, { lineWidth: 0 });
+  return `${GENERATED_HEADER(`packages/core/src/steps (${def.name})`)}${header}---\n${body}`;
+}

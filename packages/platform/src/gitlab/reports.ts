@@ -1,0 +1,82 @@
+// GitLab report artifacts: junit (gates), codequality (findings), metrics (OpenMetrics) and
+// load_performance (k6 summary), each in the format GitLab's merge-request widgets read.
+import { createHash } from 'node:crypto';
+import type { Finding, StepResult } from '@ferry/core';
+
+const xml = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+
+/** Gates as test cases (and findings of blocking severity as failed cases), one suite per step. */
+export function junitXml(result: StepResult): string {
+  const cases: string[] = [];
+  for (const g of result.gates) {
+    const body = g.passed ? '' : `<failure message="${xml(`${g.value} vs ${g.threshold}`)}">${xml(g.detail ?? '')}</failure>`;
+    cases.push(`    <testcase classname="ferry.${result.step}" name="${xml(g.name)}">${body}</testcase>`);
+  }
+  const blocking = result.findings.filter((f) => f.severity === 'critical' || f.severity === 'high');
+  for (const f of blocking) {
+    cases.push(`    <testcase classname="ferry.${result.step}.findings" name="${xml(`${f.rule} ${f.file ?? ''}`.trim())}"><failure message="${xml(f.message)}"/></testcase>`);
+  }
+  if (cases.length === 0) {
+    const body = result.verdict === 'pass' ? '' : `<failure message="${xml(result.headline)}"/>`;
+    cases.push(`    <testcase classname="ferry.${result.step}" name="verdict">${body}</testcase>`);
+  }
+  const failures = cases.filter((c) => c.includes('<failure')).length;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="ferry" tests="${cases.length}" failures="${failures}">`,
+    `  <testsuite name="${result.step}" tests="${cases.length}" failures="${failures}" time="${(result.durationMs / 1000).toFixed(3)}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+const CQ_SEVERITY: Record<Finding['severity'], string> = { critical: 'blocker', high: 'critical', medium: 'major', low: 'minor', info: 'info' };
+
+export function codeQualityJson(result: StepResult): string {
+  const issues = result.findings.map((f) => ({
+    description: f.message,
+    check_name: f.rule,
+    fingerprint: createHash('sha256').update(`${result.step}\0${f.rule}\0${f.file ?? ''}\0${f.line ?? ''}\0${f.message}`).digest('hex'),
+    severity: CQ_SEVERITY[f.severity],
+    location: { path: f.file ?? '.', lines: { begin: f.line ?? 1 } },
+  }));
+  return `${JSON.stringify(issues, null, 2)}\n`;
+}
+
+/** OpenMetrics text: one gauge per numeric result, so MR widgets show the change against the target branch. */
+export function openMetrics(result: StepResult): string {
+  const lines: string[] = [];
+  const step = result.step.replace(/-/g, '_');
+  for (const [name, value] of Object.entries(result.metrics)) {
+    if (!Number.isFinite(value)) continue;
+    const metric = `ferry_${step}_${name}`.replace(/[^a-zA-Z0-9_]/g, '_');
+    lines.push(`# TYPE ${metric} gauge`, `${metric} ${value}`);
+  }
+  const verdictMetric = `ferry_${step}_passed`;
+  lines.push(`# TYPE ${verdictMetric} gauge`, `${verdictMetric} ${result.verdict === 'pass' ? 1 : 0}`, '# EOF', '');
+  return lines.join('\n');
+}
+
+/**
+ * The k6 end-of-test summary shape GitLab's load-performance widget reads: it compares
+ * http_req_waiting p(95) and http_reqs rate, and checks passes/fails.
+ */
+export function k6Summary(m: { p50Ms: number; p90Ms: number; p95Ms: number; maxMs: number; avgMs: number; minMs: number; rps: number; requests: number; failures: number }): string {
+  const trend = { avg: m.avgMs, min: m.minMs, med: m.p50Ms, max: m.maxMs, 'p(90)': m.p90Ms, 'p(95)': m.p95Ms };
+  return `${JSON.stringify(
+    {
+      metrics: {
+        http_req_waiting: trend,
+        http_req_duration: trend,
+        http_reqs: { count: m.requests, rate: m.rps },
+        checks: { passes: m.requests - m.failures, fails: m.failures, value: m.requests > 0 ? (m.requests - m.failures) / m.requests : 0 },
+      },
+      root_group: { name: '', path: '', id: 'd41d8cd98f00b204e9800998ecf8427e', groups: {}, checks: {} },
+    },
+    null,
+    2,
+  )}\n`;
+}

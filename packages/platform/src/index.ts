@@ -1,0 +1,18 @@
+// @ferry/platform: runs a step for a door and shows its result where that platform shows it.
+export { executeStep, exitCodeForVerdict, publicInputs, type Execution, type ExecuteOptions } from './execute.js';
+export { stepMarkdown, sectionsMarkdown, markdownTable, verdictLabel } from './render/markdown.js';
+export { upsertSection, parseSections, isPipelineReport, REPORT_MARKER } from './render/pipeline-report.js';
+export { runAction, readActionInputs } from './github/action.js';
+export { readGitHubEnvironment, type GitHubEnvironment } from './github/environment.js';
+export { publishCheckRun, checkRunName } from './github/checks.js';
+export { upsertReportComment } from './github/comment.js';
+export { GitHubDeploymentLedger } from './github/deployments.js';
+export { githubClient } from './github/octokit.js';
+export { isGitLabCi, readGitLabEnvironment, type GitLabEnvironment } from './gitlab/environment.js';
+export { publishGitLab, reportFiles } from './gitlab/publish.js';
+export { dotenvName, dotenvText } from './gitlab/dotenv.js';
+export { junitXml, codeQualityJson, openMetrics, k6Summary } from './gitlab/reports.js';
+export { terminalLogger } from './local/logger.js';
+export { terminalProgress, formatAmount } from './local/progress.js';
+export { renderTerminal } from './local/render.js';
+export { generatedFiles, staleFiles, writeGeneratedFiles } from './generate/files.js';
