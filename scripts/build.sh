@@ -24,10 +24,13 @@ chmod +x packages/cli/dist/bin.js
 [ "$packages_only" = 1 ] && exit 0
 
 "$TSC" -p actions/tsconfig.json
-for dir in actions/*/; do
-  step=$(basename "$dir")
-  out="${dist_out:+$dist_out/}actions/$step/dist"
-  [ -n "$dist_out" ] || out="actions/$step/dist"
+bundle() {
+  local step=$1 out
+  if [ -n "$dist_out" ]; then out="$dist_out/actions/$step/dist"; else out="actions/$step/dist"; fi
   rm -rf "$out"
   "$NCC" build "build/actions/$step/src/index.js" -o "$out" --quiet --no-source-map-register --license licenses.txt
-done
+}
+export -f bundle
+export NCC dist_out
+# Two bundles at a time: ncc is single-threaded and these machines have two cores.
+ls actions | grep -v tsconfig.json | xargs -P 2 -I{} bash -c 'bundle {}' 

@@ -1,5 +1,4 @@
-// GitHub Action entry for benchmark-on-gpu-runner: one call into the shared action runner.
-import { benchmarkDefinition, unavailableStep } from '@ferry/core';
-import { runAction } from '@ferry/platform';
+// Bundle entry for the benchmark-on-gpu-runner action: only calls run().
+import { run } from './main.js';
 
-await runAction(unavailableStep(benchmarkDefinition));
+await run();

@@ -1,5 +1,4 @@
-// GitHub Action entry for build-serving-image: one call into the shared action runner.
-import { buildServingImageDefinition, unavailableStep } from '@ferry/core';
-import { runAction } from '@ferry/platform';
+// Bundle entry for the build-serving-image action: only calls run().
+import { run } from './main.js';
 
-await runAction(unavailableStep(buildServingImageDefinition));
+await run();

@@ -1,5 +1,4 @@
-// GitHub Action entry for canary-deploy: one call into the shared action runner.
-import { canaryDeployDefinition, unavailableStep } from '@ferry/core';
-import { runAction } from '@ferry/platform';
+// Bundle entry for the canary-deploy action: only calls run().
+import { run } from './main.js';
 
-await runAction(unavailableStep(canaryDeployDefinition));
+await run();

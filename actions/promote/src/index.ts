@@ -1,5 +1,4 @@
-// GitHub Action entry for promote: one call into the shared action runner.
-import { promoteDefinition, unavailableStep } from '@ferry/core';
-import { runAction } from '@ferry/platform';
+// Bundle entry for the promote action: only calls run().
+import { run } from './main.js';
 
-await runAction(unavailableStep(promoteDefinition));
+await run();

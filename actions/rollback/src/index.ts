@@ -1,5 +1,4 @@
-// GitHub Action entry for rollback: one call into the shared action runner.
-import { rollbackDefinition, unavailableStep } from '@ferry/core';
-import { runAction } from '@ferry/platform';
+// Bundle entry for the rollback action: only calls run().
+import { run } from './main.js';
 
-await runAction(unavailableStep(rollbackDefinition));
+await run();

@@ -1,5 +1,4 @@
-// GitHub Action entry for validate-model: one call into the shared action runner.
-import { validateModelStep } from '@ferry/model';
-import { runAction } from '@ferry/platform';
+// Bundle entry for the validate-model action: only calls run().
+import { run } from './main.js';
 
-await runAction(validateModelStep);
+await run();

@@ -15,4 +15,3 @@ export { junitXml, codeQualityJson, openMetrics, k6Summary } from './gitlab/repo
 export { terminalLogger } from './local/logger.js';
 export { terminalProgress, formatAmount } from './local/progress.js';
 export { renderTerminal } from './local/render.js';
-export { generatedFiles, staleFiles, writeGeneratedFiles } from './generate/files.js';

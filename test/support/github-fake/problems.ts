@@ -1,6 +1,9 @@
 // Turns ajv's error objects into one readable sentence per problem, naming the field the way a
 // test author wrote it (`body.output.title`, `query parameter per_page`).
 import type { ErrorObject } from 'ajv';
+import { OR_EMPTY } from './schema-convert.js';
+
+const OR_EMPTY_FORMAT = new RegExp(`"([^"]+)${OR_EMPTY}"`);
 
 /** `root` names what was validated: 'body', 'response 201 body', or 'params' (path + query). */
 export function describeErrors(errors: readonly ErrorObject[] | null | undefined, root: string): string[] {
@@ -38,7 +41,9 @@ function describe(error: ErrorObject, root: string): string {
     return `${where} is ${show(error.data)}, not one of ${(params.allowedValues as unknown[]).map(show).join(', ')}`;
   }
   if (error.keyword === 'type') return `${where} must be ${String(params.type)}, got ${show(error.data)}`;
-  return `${where} ${error.message ?? error.keyword}${error.data === undefined ? '' : ` (got ${show(error.data)})`}`;
+  // The converter's `<format>-or-empty` formats read better as what they mean.
+  const message = (error.message ?? error.keyword).replace(OR_EMPTY_FORMAT, '"$1" or be empty');
+  return `${where} ${message}${error.data === undefined ? '' : ` (got ${show(error.data)})`}`;
 }
 
 function paramLocation(segments: string[]): string {

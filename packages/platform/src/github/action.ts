@@ -1,6 +1,7 @@
 // The GitHub Action door: read inputs, run the step, then show the result where GitHub shows it
 // (outputs, job summary, check run with annotations, the sticky PR comment). One failure boundary.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import { appliesTo, errorMessage, type AnyStep, type InputDeclarations, type RawInputs, type StepResult } from '@ferry/core';
@@ -23,8 +24,9 @@ export function readActionInputs(step: AnyStep): RawInputs {
   return { platform: 'github', values, describe: (name) => `input "${name}"` };
 }
 
-function writeResultFile(env: GitHubEnvironment, result: StepResult): string {
-  const dir = join(process.env.RUNNER_TEMP ?? env.workspace, 'ferry');
+function writeResultFile(result: StepResult): string {
+  // Outside a runner the result goes to the temp dir, never into the user's checkout.
+  const dir = join(process.env.RUNNER_TEMP ?? tmpdir(), 'ferry');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${result.step}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
@@ -84,7 +86,7 @@ export async function runAction(step: AnyStep): Promise<void> {
     return;
   }
   const { result } = execution;
-  const reportPath = writeResultFile(env, result);
+  const reportPath = writeResultFile(result);
   for (const [key, value] of Object.entries({ ...result.outputs, 'report-path': reportPath })) core.setOutput(key, value);
   const markdown = stepMarkdown(result);
   await writeSummary(markdown);
