@@ -5,7 +5,7 @@ set -euo pipefail
 
 # busybox-static: the root filesystem of test base images (nothing can be pulled; it must run
 # without a libc in the image).
-PACKAGES=(docker-registry prometheus haproxy podman runc skopeo umoci uidmap slirp4netns fuse-overlayfs busybox-static)
+PACKAGES=(docker-registry prometheus haproxy podman runc skopeo umoci uidmap slirp4netns fuse-overlayfs busybox-static rsync)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -16,5 +16,6 @@ if [ "$node_major" -lt 24 ]; then
 fi
 
 bash scripts/install-system-deps.sh
+bash scripts/install-python-deps.sh
 bash scripts/build.sh --packages-only
 FERRY_SKIP_BUILD=1 vitest run "$@"

@@ -32070,7 +32070,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
@@ -41240,6 +41240,8 @@ function describeDefault(decl) {
         return '';
     if (Array.isArray(decl.default))
         return decl.default.join(',');
+    if (typeof decl.default === 'object')
+        return JSON.stringify(decl.default);
     return String(decl.default);
 }
 
@@ -41248,6 +41250,7 @@ var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./packages/core/dist/coerce.js
 // Turns a raw input value (a door's string, or a YAML value from ferry.yml) into its declared type,
 // or throws an InputError that names where the value came from.
+
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -41331,6 +41334,20 @@ function coerceInput(name, decl, value, source) {
                 }
             }
             return items;
+        }
+        case 'object': {
+            let v = value;
+            if (typeof value === 'string') {
+                try {
+                    v = (0,dist/* parse */.qg)(value, { maxAliasCount: 100 });
+                }
+                catch (err) {
+                    return fail(`YAML or JSON (${err instanceof Error ? err.message.split('\n')[0] : 'parse error'})`);
+                }
+            }
+            if (typeof v !== 'object' || v === null)
+                return fail('a mapping or a list');
+            return v;
         }
         case 'string':
         case 'path': {
@@ -41916,7 +41933,7 @@ const WIDTH = 28;
 function terminalProgress(sink, label, total, unit, now = Date.now) {
     const started = now();
     let lastDraw = 0;
-    let lastDecile = -1;
+    let lastDecile = 0;
     let current = 0;
     const draw = (final) => {
         const frac = total > 0 ? Math.min(1, current / total) : 1;
@@ -41965,7 +41982,7 @@ function githubLogger() {
         group: (title, fn) => group(title, fn),
         setSecret: (v) => core_setSecret(v),
         progress(label, total, unit) {
-            let lastDecile = -1;
+            let lastDecile = 0;
             const started = Date.now();
             return {
                 update(done) {

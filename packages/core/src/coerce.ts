@@ -1,10 +1,11 @@
 // Turns a raw input value (a door's string, or a YAML value from ferry.yml) into its declared type,
 // or throws an InputError that names where the value came from.
 import { InputError } from './errors.js';
+import { parse } from 'yaml';
 import type { InputDeclaration } from './inputs.js';
 
 export type RawValue = string | number | boolean | readonly unknown[] | null | undefined | object;
-export type InputValue = string | number | boolean | string[];
+export type InputValue = string | number | boolean | string[] | Readonly<Record<string, unknown>> | readonly unknown[];
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -79,6 +80,18 @@ export function coerceInput(name: string, decl: InputDeclaration, value: RawValu
         }
       }
       return items;
+    }
+    case 'object': {
+      let v: unknown = value;
+      if (typeof value === 'string') {
+        try {
+          v = parse(value, { maxAliasCount: 100 }) as unknown;
+        } catch (err) {
+          return fail(`YAML or JSON (${err instanceof Error ? err.message.split('\n')[0] : 'parse error'})`);
+        }
+      }
+      if (typeof v !== 'object' || v === null) return fail('a mapping or a list');
+      return v as Readonly<Record<string, unknown>>;
     }
     case 'string':
     case 'path': {

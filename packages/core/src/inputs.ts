@@ -3,7 +3,11 @@
 
 export type Platform = 'github' | 'gitlab' | 'cli';
 
-export type InputType = 'string' | 'path' | 'boolean' | 'number' | 'integer' | 'list' | 'duration';
+/**
+ * `object` holds structured settings (gate lists and the like): a mapping in ferry.yml, or YAML/JSON
+ * text when given as an input. The engine that owns it checks its shape and names the bad key.
+ */
+export type InputType = 'string' | 'path' | 'boolean' | 'number' | 'integer' | 'list' | 'duration' | 'object';
 
 export interface InputDeclaration {
   readonly type: InputType;
@@ -25,6 +29,8 @@ export interface InputDeclaration {
   readonly configurable?: boolean;
   /** Literal default written into action.yml (an expression such as ${{ github.token }}). */
   readonly actionDefault?: string;
+  /** JSON schema of an `object` input, used in the generated ferry.yml schema. */
+  readonly schema?: Readonly<Record<string, unknown>>;
 }
 
 export type InputDeclarations = Readonly<Record<string, InputDeclaration>>;
@@ -40,7 +46,9 @@ type ValueOfType<T extends InputType> = T extends 'boolean'
     ? number
     : T extends 'list'
       ? string[]
-      : string;
+      : T extends 'object'
+        ? unknown
+        : string;
 
 type AlwaysPresent<D extends InputDeclaration> = D extends { required: true }
   ? true
@@ -85,5 +93,6 @@ export function isConfigurable(decl: InputDeclaration): boolean {
 export function describeDefault(decl: InputDeclaration): string {
   if (decl.default === undefined) return '';
   if (Array.isArray(decl.default)) return decl.default.join(',');
+  if (typeof decl.default === 'object') return JSON.stringify(decl.default);
   return String(decl.default);
 }

@@ -17,6 +17,8 @@ function inputSchema(decl: InputDeclaration): JsonSchema {
       if (decl.max !== undefined) s.maximum = decl.max;
       return s;
     }
+    case 'object':
+      return { ...base, ...(decl.schema ?? { type: ['object', 'array'] }) };
     case 'duration':
       return {
         ...base,

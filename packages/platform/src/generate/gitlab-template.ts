@@ -9,24 +9,34 @@ import { GENERATED_HEADER } from './action-yml.js';
 export const CLI_IMAGE_DEFAULT = 'ferry/cli:0.1.0';
 
 export function gitlabTemplate(def: StepDefinition): string {
+  // No runner-tags input: GitLab's CI schema requires `tags` to hold at least one item, so an
+  // empty default would make every pipeline that sets no tags invalid; a job override adds them.
   const inputs: Record<string, Record<string, unknown>> = {
     stage: { description: 'Pipeline stage of the job.', default: def.name === 'validate-model' ? 'test' : def.name === 'build-serving-image' ? 'build' : def.name === 'benchmark-on-gpu-runner' ? 'test' : 'deploy' },
-    job_prefix: { description: 'Prefix of the job name, so the template can be included more than once.', default: 'ferry' },
-    tags: { type: 'array', description: 'Runner tags for the job (for example a GPU runner tag).', default: [] },
-    image: { description: 'Image with the ferry CLI.', default: CLI_IMAGE_DEFAULT },
+    job_prefix: {
+      description: `Prefix of the job name (<job_prefix>-${def.name}), so the template can be included more than once. To add runner tags or other keywords, define a job of that name in your pipeline: GitLab merges it into this one.`,
+      default: 'ferry',
+    },
+    cli_image: { description: 'Image with the ferry CLI.', default: CLI_IMAGE_DEFAULT },
   };
   const variables: Record<string, string> = {};
   for (const [name, decl] of Object.entries(def.inputs)) {
     if (!appliesTo(decl, 'gitlab')) continue;
     const gl = gitlabInputName(name);
+    // A step input named like a template input would silently replace it (build-serving-image's
+    // `image` once became the job's image), so the names must stay apart.
+    if (gl in inputs) throw new Error(`${def.name}: input ${name} collides with the template input ${gl}`);
     const spec: Record<string, unknown> = { description: decl.description };
     // Optional inputs default to '' so ferry.yml and the declared default still apply; GitLab's
     // typed inputs cannot be empty, so booleans and numbers are strings constrained by options/regex.
-    if (!decl.required) spec.default = decl.secret ? '$FERRY_GITLAB_TOKEN' : '';
+    // Only the GitLab token defaults to a variable reference: any other secret (a registry
+    // password) must never receive the GitLab token by default.
+    if (!decl.required) spec.default = name === 'gitlab-token' ? '$FERRY_GITLAB_TOKEN' : '';
     if (decl.type === 'boolean') spec.options = ['', 'true', 'false'];
     else if (decl.options && decl.type !== 'list') spec.options = ['', ...decl.options];
     else if (decl.type === 'number') spec.regex = '^(-?[0-9]+(\\.[0-9]+)?)?$';
     else if (decl.type === 'integer') spec.regex = '^(-?[0-9]+)?$';
+    else if (decl.type === 'object') spec.description = `${decl.description} YAML or JSON text.`;
     else if (decl.type === 'duration') spec.regex = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h)?)?$';
     else if (decl.pattern) spec.regex = decl.pattern.replace(/^\^/, '^(').replace(/\$$/, ')?$');
     const def0 = describeDefault(decl);
@@ -40,8 +50,7 @@ export function gitlabTemplate(def: StepDefinition): string {
   if (def.name === 'benchmark-on-gpu-runner') reports.load_performance = files.loadPerformance;
   const job = {
     stage: '$[[ inputs.stage ]]',
-    image: '$[[ inputs.image ]]',
-    tags: '$[[ inputs.tags ]]',
+    image: '$[[ inputs.cli_image ]]',
     variables,
     script: [`ferry ${def.name} --from-env`],
     artifacts: { when: 'always', paths: [`.ferry/${def.name}/`], reports, expire_in: '30 days' },

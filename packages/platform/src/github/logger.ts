@@ -12,7 +12,7 @@ export function githubLogger(): Logger {
     group: (title, fn) => core.group(title, fn),
     setSecret: (v) => core.setSecret(v),
     progress(label, total, unit): Progress {
-      let lastDecile = -1;
+      let lastDecile = 0;
       const started = Date.now();
       return {
         update(done) {

@@ -1,7 +1,7 @@
 // GitLab report artifacts: junit (gates), codequality (findings), metrics (OpenMetrics) and
 // load_performance (k6 summary), each in the format GitLab's merge-request widgets read.
 import { createHash } from 'node:crypto';
-import type { Finding, StepResult } from '@ferry/core';
+import type { Finding, StepName, StepResult } from '@ferry/core';
 
 const xml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
@@ -17,15 +17,29 @@ export function junitXml(result: StepResult): string {
   for (const f of blocking) {
     cases.push(`    <testcase classname="ferry.${result.step}.findings" name="${xml(`${f.rule} ${f.file ?? ''}`.trim())}"><failure message="${xml(f.message)}"/></testcase>`);
   }
-  if (cases.length === 0) {
+  // A verdict other than pass never reads as a green test report, even when every gate passed
+  // (an inconclusive judgement, or findings below the blocking severities that still failed it).
+  const failed = cases.some((c) => c.includes('<failure'));
+  if (cases.length === 0 || (result.verdict !== 'pass' && !failed)) {
     const body = result.verdict === 'pass' ? '' : `<failure message="${xml(result.headline)}"/>`;
     cases.push(`    <testcase classname="ferry.${result.step}" name="verdict">${body}</testcase>`);
   }
   const failures = cases.filter((c) => c.includes('<failure')).length;
+  return junitDocument(result.step, cases, { failures, errors: 0, seconds: result.durationMs / 1000 });
+}
+
+/** The report of a step that could not run (bad input, unreachable infrastructure): one errored case. */
+export function junitErrorXml(step: StepName, message: string): string {
+  const cases = [`    <testcase classname="ferry.${step}" name="run"><error message="${xml(message)}"/></testcase>`];
+  return junitDocument(step, cases, { failures: 0, errors: 1, seconds: 0 });
+}
+
+function junitDocument(step: StepName, cases: readonly string[], c: { failures: number; errors: number; seconds: number }): string {
+  const counts = `tests="${cases.length}" failures="${c.failures}" errors="${c.errors}"`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="ferry" tests="${cases.length}" failures="${failures}">`,
-    `  <testsuite name="${result.step}" tests="${cases.length}" failures="${failures}" time="${(result.durationMs / 1000).toFixed(3)}">`,
+    `<testsuites name="ferry" ${counts}>`,
+    `  <testsuite name="${step}" ${counts} time="${c.seconds.toFixed(3)}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

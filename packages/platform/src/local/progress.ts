@@ -24,7 +24,7 @@ const WIDTH = 28;
 export function terminalProgress(sink: ProgressSink, label: string, total: number, unit: 'bytes' | 'items', now: () => number = Date.now): Progress {
   const started = now();
   let lastDraw = 0;
-  let lastDecile = -1;
+  let lastDecile = 0;
   let current = 0;
   const draw = (final: boolean): void => {
     const frac = total > 0 ? Math.min(1, current / total) : 1;

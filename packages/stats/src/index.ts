@@ -1,0 +1,2 @@
+// @ferry/stats: pure statistics, no I/O.
+export {};
