@@ -7,7 +7,10 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@ferry\/([a-z-]+)$/, replacement: `${root}packages/$1/src/index.ts` }],
+    alias: [
+      { find: /^@ferry\/([a-z-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
+      { find: /^@ferry\/([a-z-]+)\/([a-z-]+)$/, replacement: `${root}packages/$1/src/$2/index.ts` },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

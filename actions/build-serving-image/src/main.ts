@@ -1,6 +1,6 @@
 // The build-serving-image action: run() is what @github/local-action and the bundle's index.ts call.
 import { buildServingImageDefinition, unavailableStep } from '@ferry/core';
-import { runAction } from '@ferry/platform';
+import { runAction } from '@ferry/platform/github';
 
 export async function run(): Promise<void> {
   await runAction(unavailableStep(buildServingImageDefinition));

@@ -1,6 +1,6 @@
 // The promote action: run() is what @github/local-action and the bundle's index.ts call.
 import { promoteDefinition, unavailableStep } from '@ferry/core';
-import { runAction } from '@ferry/platform';
+import { runAction } from '@ferry/platform/github';
 
 export async function run(): Promise<void> {
   await runAction(unavailableStep(promoteDefinition));

@@ -10,17 +10,27 @@ const CHUNK = 4 * 1024 * 1024;
 /** Below this a worker thread costs more than it saves. */
 const WORKER_MIN_BYTES = 64 * 1024 * 1024;
 
-/** Hashes one file on the calling thread, reporting progress in bytes. */
+/**
+ * Hashes one file on the calling thread, reporting progress in bytes. Two buffers alternate: the
+ * next chunk is read (on libuv's thread pool) while the current one is hashed, so disk and CPU overlap.
+ */
 export async function sha256File(path: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
   const handle = await open(path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let position = 0;
+    let current = 0;
+    let pending = handle.read(bufs[0] as Buffer, 0, CHUNK, position);
     for (;;) {
       throwIfCancelled(signal);
-      const { bytesRead } = await handle.read(buf, 0, CHUNK, null);
+      const { bytesRead } = await pending;
       if (bytesRead === 0) break;
-      // update() consumes the bytes before returning, so the buffer can be reused.
+      position += bytesRead;
+      const buf = bufs[current] as Buffer;
+      current ^= 1;
+      pending = handle.read(bufs[current] as Buffer, 0, CHUNK, position);
+      // update() consumes the bytes before returning, so the buffer is free for the read after next.
       hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
       onBytes?.(bytesRead);
     }
@@ -34,22 +44,29 @@ export async function sha256File(path: string, onBytes?: (n: number) => void, si
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const fs = require('node:fs');
+const { open } = require('node:fs/promises');
 const CHUNK = ${CHUNK};
-const buf = Buffer.allocUnsafe(CHUNK);
-const fd = fs.openSync(workerData.path, 'r');
-try {
-  const hash = createHash('sha256');
-  let pending = 0;
-  for (;;) {
-    const n = fs.readSync(fd, buf, 0, CHUNK, null);
-    if (n === 0) break;
-    hash.update(n === CHUNK ? buf : buf.subarray(0, n));
-    pending += n;
-    if (pending >= 64 * CHUNK) { parentPort.postMessage({ bytes: pending }); pending = 0; }
-  }
-  parentPort.postMessage({ bytes: pending, digest: hash.digest('hex') });
-} finally { fs.closeSync(fd); }
+(async () => {
+  const handle = await open(workerData.path, 'r');
+  try {
+    const hash = createHash('sha256');
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let position = 0, current = 0, pendingBytes = 0;
+    let pending = handle.read(bufs[0], 0, CHUNK, position);
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const buf = bufs[current];
+      current ^= 1;
+      pending = handle.read(bufs[current], 0, CHUNK, position);
+      hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+      pendingBytes += bytesRead;
+      if (pendingBytes >= 16 * CHUNK) { parentPort.postMessage({ bytes: pendingBytes }); pendingBytes = 0; }
+    }
+    parentPort.postMessage({ bytes: pendingBytes, digest: hash.digest('hex') });
+  } finally { await handle.close(); }
+})().catch((err) => { throw err; });
 `;
 
 function sha256FileInWorker(path: string, onBytes?: (n: number) => void, signal?: AbortSignal): Promise<string> {

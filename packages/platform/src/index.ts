@@ -1,13 +1,8 @@
 // @ferry/platform: runs a step for a door and shows its result where that platform shows it.
+// The GitHub Action door lives in @ferry/platform/github, so the CLI never loads @actions/*.
 export { executeStep, exitCodeForVerdict, publicInputs, type Execution, type ExecuteOptions } from './execute.js';
 export { stepMarkdown, sectionsMarkdown, markdownTable, verdictLabel } from './render/markdown.js';
 export { upsertSection, parseSections, isPipelineReport, REPORT_MARKER } from './render/pipeline-report.js';
-export { runAction, readActionInputs } from './github/action.js';
-export { readGitHubEnvironment, type GitHubEnvironment } from './github/environment.js';
-export { publishCheckRun, checkRunName } from './github/checks.js';
-export { upsertReportComment } from './github/comment.js';
-export { GitHubDeploymentLedger } from './github/deployments.js';
-export { githubClient } from './github/octokit.js';
 export { isGitLabCi, readGitLabEnvironment, type GitLabEnvironment } from './gitlab/environment.js';
 export { publishGitLab, reportFiles } from './gitlab/publish.js';
 export { dotenvName, dotenvText } from './gitlab/dotenv.js';

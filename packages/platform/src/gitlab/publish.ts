@@ -74,7 +74,7 @@ export async function publishGitLab(step: StepName, outcome: { result: StepResul
     return;
   }
   opts.logger.setSecret(opts.token);
-  const api = gitlabClient(opts.token, opts.env);
+  const api = await gitlabClient(opts.token, opts.env);
   const verdict = 'result' in outcome ? outcome.result.verdict : 'error';
   const headline = 'result' in outcome ? outcome.result.headline : outcome.error;
   const markdown = 'result' in outcome ? stepMarkdown(outcome.result) : `### ${step}: ❌ error\n\n${outcome.error}`;
