@@ -1,0 +1,56 @@
+// What the fake saw: every request it received and every way one broke GitLab's description, so
+// tests can assert on what a client sent and fail with a readable list of what was wrong.
+
+export interface RecordedRequest {
+  method: string;
+  /** The raw request path without the query string, `/api/v4` included (`group%2Fproject` stays encoded). */
+  path: string;
+  query: Record<string, string | string[]>;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+  /** Parsed JSON or form fields, the raw text when neither parsed, undefined when empty. */
+  body: unknown;
+  operationId?: string;
+  /** The status the fake answered with. */
+  status?: number;
+}
+
+/**
+ * - route: no operation has this method and path (404)
+ * - auth: no PRIVATE-TOKEN or `Authorization: Bearer` header (401)
+ * - request: the request breaks the description, or a rule GitLab enforces beyond it (400/404/415)
+ * - response: the fake built a body that breaks the description (its own bug; 500)
+ * - unimplemented: an operation in the subset that no handler serves (501)
+ * - fake: a handler crashed (500)
+ */
+export type ViolationKind = 'route' | 'auth' | 'request' | 'response' | 'unimplemented' | 'fake';
+
+export interface Violation {
+  kind: ViolationKind;
+  method: string;
+  path: string;
+  operationId?: string;
+  problem: string;
+}
+
+export class RequestLog {
+  readonly requests: RecordedRequest[] = [];
+  readonly violations: Violation[] = [];
+
+  violate(request: RecordedRequest, kind: ViolationKind, problem: string): void {
+    const violation: Violation = { kind, method: request.method, path: request.path, problem };
+    if (request.operationId) violation.operationId = request.operationId;
+    this.violations.push(violation);
+  }
+
+  clear(): void {
+    this.requests.length = 0;
+    this.violations.length = 0;
+  }
+
+  assertNoViolations(): void {
+    if (this.violations.length === 0) return;
+    const lines = this.violations.map((v) => `  [${v.kind}] ${v.method} ${v.path}${v.operationId ? ` (${v.operationId})` : ''}: ${v.problem}`);
+    throw new Error(`GitLab fake saw ${this.violations.length} violation(s) of GitLab's API description:\n${lines.join('\n')}`);
+  }
+}
