@@ -69,7 +69,7 @@ describe('ferry validate-model', () => {
     const r = await ferry(['validate-model', '--model-path', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('FAIL');
-    expect(r.stdout).toContain('blob.bin: format not recognized');
+    expect(r.stdout).toContain('blob.bin: not checked (format not recognized from its bytes)');
   });
 
   const badInput: { name: string; args: string[]; files?: Record<string, string>; message: RegExp }[] = [

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GitHubDeploymentLedger, githubClient, readGitHubEnvironment } from '@ferry/platform';
+import { GitHubDeploymentLedger, githubClient, readGitHubEnvironment } from '@ferry/platform/github';
 import { GitHubFake } from '../support/github-fake/index.js';
 import { cleanEnv, NODE24, REPO_ROOT, run } from '../support/repo.js';
 
@@ -101,7 +101,7 @@ describe('GitHub door', () => {
     expect(check?.conclusion).toBe('failure');
     const annotations = fake.annotations(check?.id ?? 0);
     expect(annotations).toEqual([
-      expect.objectContaining({ path: 'model/weights.bin', annotation_level: 'failure', title: 'format/unrecognized' }),
+      expect.objectContaining({ path: 'model/weights.bin', annotation_level: 'failure', title: 'files/unscanned' }),
     ]);
     fake.assertNoViolations();
   });

@@ -132,13 +132,13 @@ describe('validate-model template: a model that fails validation', () => {
     expect(outputs).toMatch(/^FERRY_VALIDATE_MODEL_VERDICT=fail$/m);
     const junit = parseXml(readFileSync(reportFile(ws, 'gate-validate-model', 'junit.xml'), 'utf8'));
     const failed = findAll(junit, 'testcase').filter((c) => findAll(c, 'failure').length > 0);
-    expect(failed.map((c) => c.attributes.name)).toEqual(['format/unrecognized models/blob.bin']);
+    expect(failed.map((c) => c.attributes.name)).toEqual(['files/unscanned models/blob.bin']);
     const quality = JSON.parse(readFileSync(reportFile(ws, 'gate-validate-model', 'codequality.json'), 'utf8')) as {
       check_name: string;
       severity: string;
       location: { path: string };
     }[];
-    expect(quality.map((q) => [q.check_name, q.severity, q.location.path])).toEqual([['format/unrecognized', 'critical', 'models/blob.bin']]);
+    expect(quality.map((q) => [q.check_name, q.severity, q.location.path])).toEqual([['files/unscanned', 'critical', 'models/blob.bin']]);
     expect(readFileSync(reportFile(ws, 'gate-validate-model', 'metrics.txt'), 'utf8')).toMatch(/^ferry_validate_model_passed 0$/m);
   });
 });

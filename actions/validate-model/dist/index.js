@@ -29421,6 +29421,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
+/***/ 8167:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("worker_threads");
+
+/***/ }),
+
 /***/ 7349:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
@@ -37992,7 +37999,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7696);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(106);
 // Bundle entry for the validate-model action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38009,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7696:
+/***/ 106:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38115,6 +38122,25 @@ const validateModelDefinition = defineStep({
             description: 'Model file or directory to validate. Formats are detected from the bytes, never the extension.',
             required: true,
         },
+        'allow-unscanned': {
+            type: 'boolean',
+            description: 'Pass even when some files could not be checked (unknown formats, links, archive members). They are still listed as unscanned.',
+            default: false,
+        },
+        'pickle-policy': {
+            type: 'path',
+            description: 'YAML or JSON file with `allow` and `deny` lists of pickle globals (`module.name` or `module.*`). Known-dangerous globals are only lifted by their exact name and stay in the report.',
+        },
+        'smoke-samples': {
+            type: 'path',
+            description: 'JSON array of sample inputs (input name → nested array) to run through an ONNX model with onnxruntime.',
+        },
+        'smoke-golden': {
+            type: 'path',
+            description: 'JSON array of expected outputs (output name → nested array), one per sample.',
+        },
+        'smoke-atol': { type: 'number', description: 'Absolute tolerance when comparing with golden outputs.', default: 1e-5, min: 0 },
+        'smoke-rtol': { type: 'number', description: 'Relative tolerance when comparing with golden outputs.', default: 1e-4, min: 0 },
     },
     outputs: {
         format: { description: 'Detected format of the model (for a directory, the format of its main file).' },
@@ -38123,26 +38149,13 @@ const validateModelDefinition = defineStep({
         },
         'file-digests': { description: 'JSON object mapping each file (relative path) to its sha256 digest.' },
         'total-bytes': { description: 'Total size of the model files in bytes.' },
+        signature: { description: 'JSON {inputs, outputs} of the ONNX model: names, element types and shapes.' },
+        findings: { description: 'JSON count of findings by severity (critical, high, medium, low, info).' },
+        unscanned: { description: 'JSON list of files that could not be checked.' },
+        'gates-failed': { description: 'Number of gates that failed.' },
     },
 });
 
-;// CONCATENATED MODULE: ./packages/core/dist/result.js
-const SEVERITIES = (/* unused pure expression or super */ null && (['critical', 'high', 'medium', 'low', 'info']));
-function countBySeverity(findings) {
-    const counts = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
-    for (const f of findings)
-        counts[f.severity] += 1;
-    return counts;
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:fs/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-// EXTERNAL MODULE: external "node:worker_threads"
-var external_node_worker_threads_ = __nccwpck_require__(5919);
 ;// CONCATENATED MODULE: ./packages/core/dist/errors.js
 // Typed failures of the engine. Each carries the exit-code class, so the one failure boundary
 // in each door (action, CLI) can print one clear message and exit with the documented code.
@@ -38232,6 +38245,4727 @@ function throwIfCancelled(signal) {
         throw new CancelledError();
 }
 
+;// CONCATENATED MODULE: ./packages/core/dist/result.js
+const SEVERITIES = (/* unused pure expression or super */ null && (['critical', 'high', 'medium', 'low', 'info']));
+function countBySeverity(findings) {
+    const counts = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
+    for (const f of findings)
+        counts[f.severity] += 1;
+    return counts;
+}
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: ./packages/model/dist/formats/file-cursor.js
+const CHUNK = 64 * 1024;
+class FileCursor {
+    /** Absolute offset of the next byte the parser will consume. */
+    pos = 0;
+    buf = Buffer.alloc(0);
+    bufStart = 0;
+    fh;
+    size;
+    truncated;
+    signal;
+    /**
+     * `truncated` builds the format's own error when the file ends before the structure does;
+     * `signal` is polled on every read, so a cancelled job stops within one chunk.
+     */
+    constructor(fh, size, truncated, signal) {
+        this.fh = fh;
+        this.size = size;
+        this.truncated = truncated;
+        this.signal = signal;
+    }
+    get remaining() {
+        return this.size - this.pos;
+    }
+    /** True when n bytes at the cursor are already buffered: the synchronous fast path. */
+    has(n) {
+        const off = this.pos - this.bufStart;
+        return off >= 0 && off + n <= this.buf.length;
+    }
+    /** Buffers n bytes at the cursor (n is bounded by the caller), or throws the truncation error. */
+    async need(n, what) {
+        if (this.has(n))
+            return;
+        this.signal?.throwIfAborted();
+        if (n > this.remaining || this.pos < 0) {
+            throw this.truncated(`${what} needs ${n} bytes at offset ${this.pos}, but the file ends at ${this.size}`);
+        }
+        const len = Math.min(Math.max(n, CHUNK), this.remaining);
+        const buf = Buffer.allocUnsafe(len);
+        let got = 0;
+        while (got < len) {
+            const { bytesRead } = await this.fh.read(buf, got, len - got, this.pos + got);
+            if (bytesRead === 0)
+                break;
+            got += bytesRead;
+        }
+        if (got < n)
+            throw this.truncated(`${what}: the file ended at offset ${this.pos + got} while reading`);
+        this.buf = buf.subarray(0, got);
+        this.bufStart = this.pos;
+    }
+    /** The buffered bytes from the cursor on, without consuming them (valid until the next need()). */
+    peek() {
+        return this.buf.subarray(this.pos - this.bufStart);
+    }
+    u8() {
+        const v = this.buf.readUInt8(this.pos - this.bufStart);
+        this.pos += 1;
+        return v;
+    }
+    u32() {
+        const v = this.buf.readUInt32LE(this.pos - this.bufStart);
+        this.pos += 4;
+        return v;
+    }
+    u64() {
+        const v = this.buf.readBigUInt64LE(this.pos - this.bufStart);
+        this.pos += 8;
+        return v;
+    }
+    /** n buffered bytes as a view (valid until the next need()); copy what must outlive it. */
+    bytes(n) {
+        const off = this.pos - this.bufStart;
+        this.pos += n;
+        return this.buf.subarray(off, off + n);
+    }
+    /** Moves forward without reading: how tensor data and other payloads are passed over. */
+    skip(n) {
+        this.pos += n;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/gguf-types.js
+// GGUF's tables (ggml docs/gguf.md and ggml.h): metadata value types and the tensor types with their
+// block sizes, so a tensor's byte size can be computed from its shape without reading its data.
+const GGUF_VALUE = {
+    UINT8: 0, INT8: 1, UINT16: 2, INT16: 3, UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7, STRING: 8, ARRAY: 9,
+    UINT64: 10, INT64: 11, FLOAT64: 12,
+};
+/** Byte size of each fixed-size metadata value type (STRING and ARRAY are variable). */
+const GGUF_VALUE_BYTES = {
+    0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8,
+};
+/** ggml tensor types by id; ids missing here (4, 5, 31–33, 36–38) were removed from ggml. */
+const GGML_TYPES = new Map([
+    [0, 'F32', 1, 4], [1, 'F16', 1, 2], [2, 'Q4_0', 32, 18], [3, 'Q4_1', 32, 20], [6, 'Q5_0', 32, 22],
+    [7, 'Q5_1', 32, 24], [8, 'Q8_0', 32, 34], [9, 'Q8_1', 32, 36], [10, 'Q2_K', 256, 84], [11, 'Q3_K', 256, 110],
+    [12, 'Q4_K', 256, 144], [13, 'Q5_K', 256, 176], [14, 'Q6_K', 256, 210], [15, 'Q8_K', 256, 292],
+    [16, 'IQ2_XXS', 256, 66], [17, 'IQ2_XS', 256, 74], [18, 'IQ3_XXS', 256, 98], [19, 'IQ1_S', 256, 50],
+    [20, 'IQ4_NL', 32, 18], [21, 'IQ3_S', 256, 110], [22, 'IQ2_S', 256, 82], [23, 'IQ4_XS', 256, 136],
+    [24, 'I8', 1, 1], [25, 'I16', 1, 2], [26, 'I32', 1, 4], [27, 'I64', 1, 8], [28, 'F64', 1, 8],
+    [29, 'IQ1_M', 256, 56], [30, 'BF16', 1, 2], [34, 'TQ1_0', 256, 54], [35, 'TQ2_0', 256, 66],
+    [39, 'MXFP4', 32, 17], [40, 'NVFP4', 64, 36], [41, 'Q1_0', 128, 18],
+].map(([id, name, block, bytes]) => [id, { name, block, bytes }]));
+/** Types that store values as plain numbers; every other type is a quantization. */
+const GGML_UNQUANTIZED = new Set(['F32', 'F16', 'BF16', 'F64', 'I8', 'I16', 'I32', 'I64']);
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/types.js
+// What every format checker returns, so validate-model can combine files of any format.
+
+const DEFAULT_LIMITS = {
+    maxHeaderBytes: 100 * 1024 * 1024,
+    maxArchiveBytes: 64 * 1024 * 1024 * 1024,
+    maxCompressionRatio: 200,
+    maxArchiveEntries: 100_000,
+    maxPickleBytes: 1024 * 1024 * 1024,
+};
+/**
+ * A file whose structure breaks a rule of its format: exit 2, naming the file and the rule.
+ * `rule` is a stable identifier such as `safetensors/offsets-contiguous`.
+ */
+class MalformedModelError extends errors_InputError {
+    rule;
+    file;
+    constructor(file, rule, detail) {
+        super(`${file}: malformed (${rule}): ${detail}`, { subject: file });
+        this.rule = rule;
+        this.file = file;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/gguf.js
+// Structure check for GGUF (llama.cpp) files: header, metadata and tensor infos are streamed with
+// every count, length and nesting bounded before anything is allocated; tensor data is never read.
+
+
+
+
+/** Bounds from the spec (keys, names, dims) and from hardened parsers (strings, nesting, counts). */
+const GGUF_LIMITS = {
+    maxKeyBytes: 65_535,
+    maxTensorNameBytes: 64,
+    maxDims: 4,
+    maxStringBytes: 16 * 1024 * 1024,
+    maxArrayNesting: 4,
+    maxTensors: 1_000_000,
+    maxKeyValues: 1_000_000,
+};
+const DEFAULT_ALIGNMENT = 32;
+const INT64_MAX = 2n ** 63n - 1n;
+/** Smallest possible tensor info (empty name, no dims) and key/value pair, for count sanity. */
+const MIN_TENSOR_INFO = 24n;
+const MIN_KEY_VALUE = 13n;
+const BOOL_CHUNK = 64 * 1024;
+/** Header-region reader: the cursor plus the budget every metadata byte is charged against. */
+class GgufReader {
+    c;
+    fail;
+    budget;
+    constructor(c, fail, budget) {
+        this.c = c;
+        this.fail = fail;
+        this.budget = budget;
+    }
+    /** Makes n bytes available after checking they stay within the file and the metadata budget. */
+    async need(n, what) {
+        if (n > this.c.remaining)
+            throw this.fail('gguf/truncated', `${what} needs ${n} bytes at offset ${this.c.pos}, past the end of the file`);
+        if (this.c.pos + n > this.budget) {
+            throw this.fail('gguf/metadata-size', `${what} at offset ${this.c.pos} takes the metadata past the ${this.budget}-byte limit`);
+        }
+        if (!this.c.has(n))
+            await this.c.need(n, what);
+    }
+    async u32(what) {
+        await this.need(4, what);
+        return this.c.u32();
+    }
+    async u64(what) {
+        await this.need(8, what);
+        return this.c.u64();
+    }
+    /** A u64-length string; read and returned only when `keep`, otherwise passed over. */
+    async string(max, rule, what, keep) {
+        const len = await this.u64(`${what} length`);
+        if (len > BigInt(max))
+            throw this.fail(rule, `${what} is ${len} bytes long, over the ${max}-byte limit`);
+        const n = Number(len);
+        if (!keep) {
+            this.skip(n, what);
+            return undefined;
+        }
+        await this.need(n, what);
+        return this.c.bytes(n).toString('utf8');
+    }
+    /** Passes over n bytes that must lie within the file and the metadata budget. */
+    skip(n, what) {
+        if (n > this.c.remaining)
+            throw this.fail('gguf/truncated', `${what} of ${n} bytes runs past the end of the file`);
+        if (this.c.pos + n > this.budget)
+            throw this.fail('gguf/metadata-size', `${what} takes the metadata past the ${this.budget}-byte limit`);
+        this.c.skip(n);
+    }
+}
+const KEPT_KEYS = new Set(['general.architecture', 'general.alignment', 'general.quantization_version', 'general.name']);
+async function readValue(r, type, key, depth, fail) {
+    const fixed = GGUF_VALUE_BYTES[type];
+    if (fixed !== undefined) {
+        await r.need(fixed, `value of '${key}'`);
+        if (type === GGUF_VALUE.BOOL) {
+            const b = r.c.u8();
+            if (b > 1)
+                throw fail('gguf/bool-value', `'${key}' holds bool byte ${b}; only 0 and 1 are valid`);
+            return b;
+        }
+        if (type === GGUF_VALUE.UINT32)
+            return r.c.u32();
+        r.c.skip(fixed);
+        return undefined;
+    }
+    if (type === GGUF_VALUE.STRING) {
+        return r.string(GGUF_LIMITS.maxStringBytes, 'gguf/string-length', `string value of '${key}'`, KEPT_KEYS.has(key));
+    }
+    if (type !== GGUF_VALUE.ARRAY)
+        throw fail('gguf/value-type', `'${key}' has value type ${type}; valid types are 0 to 12`);
+    if (depth >= GGUF_LIMITS.maxArrayNesting)
+        throw fail('gguf/array-nesting', `'${key}' nests arrays more than ${GGUF_LIMITS.maxArrayNesting} deep`);
+    const elemType = await r.u32(`array type of '${key}'`);
+    const len = await r.u64(`array length of '${key}'`);
+    const elemBytes = GGUF_VALUE_BYTES[elemType];
+    // Each element needs at least this many bytes, so the length is checked before any loop runs.
+    const minBytes = elemBytes ?? (elemType === GGUF_VALUE.STRING ? 8 : elemType === GGUF_VALUE.ARRAY ? 12 : undefined);
+    if (minBytes === undefined)
+        throw fail('gguf/value-type', `array '${key}' has element type ${elemType}; valid types are 0 to 12`);
+    if (len * BigInt(minBytes) > BigInt(r.c.remaining)) {
+        throw fail('gguf/array-length', `array '${key}' claims ${len} elements, more than the ${r.c.remaining} bytes left in the file can hold`);
+    }
+    const n = Number(len);
+    if (elemBytes !== undefined && elemType !== GGUF_VALUE.BOOL) {
+        r.skip(n * elemBytes, `array '${key}'`);
+        return undefined;
+    }
+    if (elemType === GGUF_VALUE.BOOL) {
+        for (let left = n; left > 0;) {
+            const chunk = Math.min(left, BOOL_CHUNK);
+            await r.need(chunk, `array '${key}'`);
+            const bytes = r.c.bytes(chunk);
+            const bad = bytes.findIndex((b) => b > 1);
+            if (bad >= 0)
+                throw fail('gguf/bool-value', `array '${key}' holds bool byte ${bytes[bad]}; only 0 and 1 are valid`);
+            left -= chunk;
+        }
+        return undefined;
+    }
+    if (elemType === GGUF_VALUE.STRING) {
+        // Vocabularies hold hundreds of thousands of strings: stay synchronous while bytes are buffered.
+        for (let i = 0; i < n; i++) {
+            if (!r.c.has(8))
+                await r.need(8, `element ${i} of '${key}'`);
+            const len = r.c.u64();
+            if (len > BigInt(GGUF_LIMITS.maxStringBytes)) {
+                throw fail('gguf/string-length', `element ${i} of '${key}' is ${len} bytes long, over the ${GGUF_LIMITS.maxStringBytes}-byte limit`);
+            }
+            r.skip(Number(len), `element ${i} of '${key}'`);
+        }
+        return undefined;
+    }
+    for (let i = 0; i < n; i++)
+        await readValue(r, GGUF_VALUE.ARRAY, `${key}[${i}]`, depth + 1, fail);
+    return undefined;
+}
+async function checkGguf(ctx) {
+    const file = ctx.displayPath;
+    const fail = (rule, detail) => new MalformedModelError(file, rule, detail);
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    try {
+        const { size } = await fh.stat();
+        const cursor = new FileCursor(fh, size, (d) => fail('gguf/truncated', d), ctx.signal);
+        return await checkStream(new GgufReader(cursor, fail, ctx.limits.maxHeaderBytes), size, file, fail);
+    }
+    finally {
+        await fh.close();
+    }
+}
+async function checkStream(r, size, file, fail) {
+    const findings = [];
+    if (size < 4)
+        throw fail('gguf/magic', `the file is ${size} bytes, too short for the GGUF magic`);
+    await r.need(4, 'magic');
+    const magic = r.c.bytes(4).toString('latin1');
+    if (magic !== 'GGUF')
+        throw fail('gguf/magic', `the file starts with ${JSON.stringify(magic)}, not "GGUF"`);
+    const version = await r.u32('version');
+    if (version === 2) {
+        findings.push({ severity: 'medium', rule: 'gguf/legacy-version', message: 'GGUF version 2: readable, but current tools write version 3', file });
+    }
+    else if (version !== 3) {
+        const bigEndian = version >>> 24 >= 1 && version >>> 24 <= 3 && (version & 0xffffff) === 0;
+        throw fail('gguf/version', bigEndian ? 'big-endian GGUF files are not supported' : `version ${version} is not supported (expected 3)`);
+    }
+    const tensorCount = await r.u64('tensor count');
+    const kvCount = await r.u64('metadata count');
+    if (tensorCount > BigInt(GGUF_LIMITS.maxTensors) || tensorCount * MIN_TENSOR_INFO > BigInt(size)) {
+        throw fail('gguf/tensor-count', `the header claims ${tensorCount} tensors, more than a ${size}-byte file can describe`);
+    }
+    if (kvCount > BigInt(GGUF_LIMITS.maxKeyValues) || kvCount * MIN_KEY_VALUE > BigInt(size)) {
+        throw fail('gguf/kv-count', `the header claims ${kvCount} metadata entries, more than a ${size}-byte file can hold`);
+    }
+    const kept = new Map();
+    const keys = new Set();
+    for (let i = 0; i < Number(kvCount); i++) {
+        const key = (await r.string(GGUF_LIMITS.maxKeyBytes, 'gguf/string-length', `key ${i}`, true)) ?? '';
+        if (key === '' || !/^[\x20-\x7e]+$/.test(key))
+            throw fail('gguf/key', `key ${i} ${JSON.stringify(key.slice(0, 80))} is not a non-empty ASCII name`);
+        if (keys.has(key))
+            throw fail('gguf/duplicate-key', `key '${key}' appears more than once`);
+        keys.add(key);
+        const type = await r.u32(`type of '${key}'`);
+        const value = await readValue(r, type, key, 0, fail);
+        if (KEPT_KEYS.has(key))
+            kept.set(key, { type, value });
+    }
+    const arch = kept.get('general.architecture');
+    if (!arch)
+        throw fail('gguf/architecture', 'general.architecture is missing');
+    if (arch.type !== GGUF_VALUE.STRING || !arch.value)
+        throw fail('gguf/architecture', 'general.architecture is not a non-empty string');
+    let alignment = DEFAULT_ALIGNMENT;
+    const align = kept.get('general.alignment');
+    if (align) {
+        const v = align.value;
+        if (align.type !== GGUF_VALUE.UINT32 || typeof v !== 'number' || v === 0 || (v & (v - 1)) !== 0) {
+            throw fail('gguf/alignment', `general.alignment must be a non-zero power of two stored as uint32, got ${String(v)} (type ${align.type})`);
+        }
+        alignment = v;
+    }
+    const tensors = [];
+    const names = new Set();
+    const types = new Map();
+    let parameters = 0n;
+    for (let i = 0; i < Number(tensorCount); i++) {
+        const name = (await r.string(GGUF_LIMITS.maxTensorNameBytes, 'gguf/tensor-name', `name of tensor ${i}`, true)) ?? '';
+        if (names.has(name))
+            throw fail('gguf/duplicate-tensor', `tensor '${name}' appears more than once`);
+        names.add(name);
+        const nDims = await r.u32(`dims of '${name}'`);
+        if (nDims > GGUF_LIMITS.maxDims)
+            throw fail('gguf/tensor-dims', `tensor '${name}' has ${nDims} dimensions; at most ${GGUF_LIMITS.maxDims} are allowed`);
+        const dims = [];
+        let elements = 1n;
+        for (let d = 0; d < nDims; d++) {
+            const ne = await r.u64(`dimension ${d} of '${name}'`);
+            dims.push(ne);
+            elements *= ne;
+            if (elements > INT64_MAX)
+                throw fail('gguf/tensor-dims', `tensor '${name}' has more than 2^63 elements`);
+        }
+        const typeId = await r.u32(`type of '${name}'`);
+        const type = GGML_TYPES.get(typeId);
+        if (!type)
+            throw fail('gguf/tensor-type', `tensor '${name}' has unknown ggml type ${typeId}`);
+        const rowLength = dims[0] ?? 1n;
+        if (rowLength % BigInt(type.block) !== 0n) {
+            throw fail('gguf/block-size', `tensor '${name}' of type ${type.name} has rows of ${rowLength} elements, not a multiple of its block size ${type.block}`);
+        }
+        const offset = await r.u64(`offset of '${name}'`);
+        if (offset % BigInt(alignment) !== 0n)
+            throw fail('gguf/alignment', `tensor '${name}' starts at data offset ${offset}, not a multiple of the alignment ${alignment}`);
+        tensors.push({ name, offset, bytes: (elements / BigInt(type.block)) * BigInt(type.bytes) });
+        types.set(type.name, (types.get(type.name) ?? 0) + 1);
+        parameters += elements;
+    }
+    const dataStart = BigInt(Math.ceil(r.c.pos / alignment) * alignment);
+    const dataBytes = BigInt(size) - dataStart;
+    for (const t of tensors) {
+        if (t.offset + t.bytes > dataBytes) {
+            throw fail('gguf/tensor-bounds', `tensor '${t.name}' spans data bytes ${t.offset}..${t.offset + t.bytes}, past the end of the file's ${dataBytes < 0n ? 0n : dataBytes} data bytes`);
+        }
+    }
+    const byOffset = [...tensors].sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    for (let i = 1; i < byOffset.length; i++) {
+        const prev = byOffset[i - 1];
+        const cur = byOffset[i];
+        if (prev && cur && cur.offset < prev.offset + prev.bytes)
+            throw fail('gguf/tensor-overlap', `tensor '${cur.name}' overlaps tensor '${prev.name}'`);
+    }
+    const quantized = [...types.keys()].some((t) => !GGML_UNQUANTIZED.has(t));
+    if (quantized && !kept.has('general.quantization_version')) {
+        findings.push({ severity: 'low', rule: 'gguf/quantization-version', message: 'quantized tensors but no general.quantization_version, which the format requires', file });
+    }
+    const facts = [
+        ['gguf version', String(version)],
+        ['architecture', String(arch.value)],
+        ['tensors', String(tensors.length)],
+        ['parameters', String(parameters)],
+        ['quantization types', [...types].map(([t, c]) => `${t} (${c})`).join(', ') || 'none'],
+        ['metadata keys', String(keys.size)],
+        ['alignment', String(alignment)],
+    ];
+    const name = kept.get('general.name')?.value;
+    if (typeof name === 'string' && name)
+        facts.push(['name', name]);
+    return { format: 'gguf', scanned: true, findings, facts };
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./packages/model/dist/formats/keras-config.js
+/** TFOpLambda functions in these namespaces touch files or run Python, not just tensor math. */
+const RISKY_TF_OPS = /(^|\.)(io|gfile|py_function|numpy_function|py_func|saved_model)(\.|$)/;
+/** JSON nesting that is walked; deeper levels are hostile and reported instead of followed. */
+const MAX_WALK_DEPTH = 256;
+/** Findings per rule that are reported one by one; the rest are counted in one summary. */
+const MAX_PER_RULE = 20;
+function isKerasModule(module) {
+    return module === 'keras' || module.startsWith('keras.') || module === 'tf_keras' || module.startsWith('tf_keras.');
+}
+function str(v) {
+    return typeof v === 'string' ? v : undefined;
+}
+function scanKerasConfig(root, file, source) {
+    const findings = [];
+    const perRule = new Map();
+    const add = (severity, rule, message) => {
+        const n = (perRule.get(rule) ?? 0) + 1;
+        perRule.set(rule, n);
+        if (n <= MAX_PER_RULE)
+            findings.push({ severity, rule, message: `${source}: ${message}`, file });
+    };
+    let layers = 0;
+    let tooDeep = false;
+    const rootObj = root !== null && typeof root === 'object' && !Array.isArray(root) ? root : undefined;
+    const modelClass = str(rootObj?.class_name);
+    // Explicit stack: a hostile config may nest far deeper than the call stack allows.
+    const stack = [{ value: root, inLambda: false, depth: 0, isLayer: false }];
+    while (stack.length > 0) {
+        const { value, inLambda, depth, isLayer } = stack.pop() ?? { value: undefined, inLambda: false, depth: 0, isLayer: false };
+        if (value === null || typeof value !== 'object')
+            continue;
+        if (depth > MAX_WALK_DEPTH) {
+            tooDeep = true;
+            continue;
+        }
+        if (Array.isArray(value)) {
+            for (const v of value)
+                stack.push({ value: v, inLambda, depth: depth + 1, isLayer });
+            continue;
+        }
+        const obj = value;
+        const cls = str(obj.class_name);
+        const config = obj.config !== null && typeof obj.config === 'object' ? obj.config : undefined;
+        const name = str(config?.name) ?? str(obj.name);
+        const label = `${cls ?? 'object'}${name ? ` '${name}'` : ''}`;
+        if (isLayer && cls)
+            layers++;
+        let lambda = inLambda;
+        if (cls === 'Lambda') {
+            add('critical', 'keras/lambda-layer', `Lambda layer${name ? ` '${name}'` : ''} holds Python code that runs when the model is loaded or called`);
+            lambda = true;
+        }
+        else if (cls === '__lambda__' && !inLambda) {
+            add('critical', 'keras/lambda-layer', `a serialized Python lambda (in ${label}) runs when the model is loaded`);
+        }
+        const module = str(obj.module);
+        const registered = str(obj.registered_name);
+        // Inside a Lambda layer the function's own module (often __main__) belongs to the code already reported.
+        if (lambda) {
+            // reported as the Lambda layer
+        }
+        else if (module !== undefined && !isKerasModule(module)) {
+            add('high', 'keras/custom-object', `${label} is imported from module '${module}', outside keras: loading it runs that module's code`);
+        }
+        else if (registered !== undefined && registered.includes('>')) {
+            add('high', 'keras/custom-object', `${label} is the custom registered object '${registered}': loading it needs and runs user code`);
+        }
+        if (cls === 'TFOpLambda' || cls === 'SlicingOpLambda') {
+            const fn = str(config?.function) ?? '?';
+            const risky = RISKY_TF_OPS.test(fn);
+            add(risky ? 'high' : 'low', 'keras/tf-op-lambda', `${label} calls TensorFlow function '${fn}'${risky ? ', which reads or writes files or runs Python' : ''}`);
+        }
+        for (const [k, v] of Object.entries(obj)) {
+            if (v !== null && typeof v === 'object')
+                stack.push({ value: v, inLambda: lambda, depth: depth + 1, isLayer: k === 'layers' });
+        }
+    }
+    for (const [rule, n] of perRule) {
+        if (n > MAX_PER_RULE)
+            findings.push({ severity: 'info', rule, message: `${source}: ${n - MAX_PER_RULE} more ${rule} finding(s) not listed`, file });
+    }
+    if (tooDeep) {
+        findings.push({ severity: 'high', rule: 'keras/config-depth', message: `${source}: the config nests deeper than ${MAX_WALK_DEPTH} levels; deeper parts were not checked`, file });
+    }
+    return { findings, layers, modelClass };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/zip.js
+const EOCD_SIG = 0x06054b50;
+const CDH_SIG = 0x02014b50;
+const ZIP64_LOCATOR_SIG = 0x07064b50;
+const ZIP64_EOCD_SIG = 0x06064b50;
+const MAX_COMMENT = 0xffff;
+const MAX_CENTRAL_DIRECTORY_BYTES = 64 * 1024 * 1024;
+class ZipFormatError extends Error {
+}
+async function readAt(fh, position, length) {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, position);
+    return buf.subarray(0, bytesRead);
+}
+async function readZipDirectory(fh, fileSize) {
+    const tailLen = Math.min(fileSize, 22 + MAX_COMMENT + 20);
+    const tail = await readAt(fh, fileSize - tailLen, tailLen);
+    let eocd = -1;
+    for (let i = tail.length - 22; i >= 0; i--) {
+        if (tail.readUInt32LE(i) === EOCD_SIG) {
+            eocd = i;
+            break;
+        }
+    }
+    if (eocd < 0)
+        throw new ZipFormatError('no end-of-central-directory record');
+    let count = tail.readUInt16LE(eocd + 10);
+    let cdSize = tail.readUInt32LE(eocd + 12);
+    let cdOffset = tail.readUInt32LE(eocd + 16);
+    if ((count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) && eocd >= 20 && tail.readUInt32LE(eocd - 20) === ZIP64_LOCATOR_SIG) {
+        const z64Offset = Number(tail.readBigUInt64LE(eocd - 20 + 8));
+        const z64 = await readAt(fh, z64Offset, 56);
+        if (z64.length < 56 || z64.readUInt32LE(0) !== ZIP64_EOCD_SIG)
+            throw new ZipFormatError('bad zip64 end record');
+        count = Number(z64.readBigUInt64LE(32));
+        cdSize = Number(z64.readBigUInt64LE(40));
+        cdOffset = Number(z64.readBigUInt64LE(48));
+    }
+    if (cdSize > MAX_CENTRAL_DIRECTORY_BYTES)
+        throw new ZipFormatError(`central directory of ${cdSize} bytes exceeds the limit`);
+    if (cdOffset + cdSize > fileSize)
+        throw new ZipFormatError('central directory lies past the end of the file');
+    const cd = await readAt(fh, cdOffset, cdSize);
+    const entries = [];
+    let p = 0;
+    for (let n = 0; n < count; n++) {
+        if (p + 46 > cd.length || cd.readUInt32LE(p) !== CDH_SIG)
+            throw new ZipFormatError(`central directory entry ${n} is malformed`);
+        const versionMadeBy = cd.readUInt16LE(p + 4);
+        const flags = cd.readUInt16LE(p + 8);
+        const method = cd.readUInt16LE(p + 10);
+        let compressedSize = cd.readUInt32LE(p + 20);
+        let uncompressedSize = cd.readUInt32LE(p + 24);
+        const nameLen = cd.readUInt16LE(p + 28);
+        const extraLen = cd.readUInt16LE(p + 30);
+        const commentLen = cd.readUInt16LE(p + 32);
+        const externalAttributes = cd.readUInt32LE(p + 38);
+        let localHeaderOffset = cd.readUInt32LE(p + 42);
+        if (p + 46 + nameLen + extraLen + commentLen > cd.length)
+            throw new ZipFormatError(`central directory entry ${n} overruns`);
+        const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
+        // zip64 extra field (id 1) carries the 64-bit sizes that do not fit in 32 bits.
+        let e = p + 46 + nameLen;
+        const eEnd = e + extraLen;
+        while (e + 4 <= eEnd) {
+            const id = cd.readUInt16LE(e);
+            const len = cd.readUInt16LE(e + 2);
+            if (id === 1) {
+                let q = e + 4;
+                if (uncompressedSize === 0xffffffff && q + 8 <= e + 4 + len)
+                    (uncompressedSize = Number(cd.readBigUInt64LE(q))), (q += 8);
+                if (compressedSize === 0xffffffff && q + 8 <= e + 4 + len)
+                    (compressedSize = Number(cd.readBigUInt64LE(q))), (q += 8);
+                if (localHeaderOffset === 0xffffffff && q + 8 <= e + 4 + len)
+                    localHeaderOffset = Number(cd.readBigUInt64LE(q));
+            }
+            e += 4 + len;
+        }
+        entries.push({ name, compressedSize, uncompressedSize, method, localHeaderOffset, flags, versionMadeBy, externalAttributes });
+        p += 46 + nameLen + extraLen + commentLen;
+    }
+    return entries;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/keras.js
+// Keras models: config.json of a Keras 3 `.keras` zip, or the model_config attribute of a legacy
+// HDF5 `.h5`, found by a bounded byte scan; the config rules live in keras-config.ts.
+
+
+
+
+
+const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+const LOCAL_HEADER_SIG = 0x04034b50;
+const SCAN_CHUNK = 4 * 1024 * 1024;
+/** Where a config JSON may start: right after the attribute name, or as a Keras object anywhere. */
+const ANCHOR = Buffer.from('model_config');
+const OBJECT_STARTS = [Buffer.from('{"class_name"'), Buffer.from('{"module"')];
+/** How far past the attribute name its (inline) value may start. */
+const ANCHOR_WINDOW = 1024;
+/** Candidate JSON objects tried per file (nested ones are skipped), so brace-filled files stay cheap. */
+const MAX_CANDIDATES = 256;
+async function keras_readAt(fh, pos, len) {
+    const buf = Buffer.alloc(len);
+    const { bytesRead } = await fh.read(buf, 0, len, pos);
+    return buf.subarray(0, bytesRead);
+}
+/** Reads one zip member into memory, refusing anything large, bomb-like or malformed. */
+async function readMember(fh, size, e, ctx, fail) {
+    const limit = ctx.limits.maxHeaderBytes;
+    if (e.uncompressedSize > limit)
+        throw fail('keras/config-size', `${e.name} is ${e.uncompressedSize} bytes, over the ${limit}-byte limit`);
+    if (e.method !== 0 && e.method !== 8)
+        throw fail('keras/archive', `${e.name} uses zip compression method ${e.method}`);
+    if (e.compressedSize > 0 && e.uncompressedSize / e.compressedSize > ctx.limits.maxCompressionRatio) {
+        throw fail('keras/archive', `${e.name} expands ${Math.round(e.uncompressedSize / e.compressedSize)}× (limit ${ctx.limits.maxCompressionRatio}×): a zip bomb`);
+    }
+    if (e.compressedSize > limit + 1024)
+        throw fail('keras/config-size', `${e.name} is ${e.compressedSize} bytes compressed, over the limit`);
+    if (e.localHeaderOffset + 30 > size)
+        throw fail('keras/archive', `${e.name} has a local header offset past the end of the archive`);
+    const local = await keras_readAt(fh, e.localHeaderOffset, 30);
+    if (local.length < 30 || local.readUInt32LE(0) !== LOCAL_HEADER_SIG)
+        throw fail('keras/archive', `${e.name} has no local file header`);
+    const dataStart = e.localHeaderOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+    if (dataStart + e.compressedSize > size)
+        throw fail('keras/archive', `${e.name} runs past the end of the archive`);
+    const raw = await keras_readAt(fh, dataStart, e.compressedSize);
+    if (e.method === 0) {
+        if (e.compressedSize !== e.uncompressedSize)
+            throw fail('keras/archive', `${e.name} is stored with mismatched sizes`);
+        return raw;
+    }
+    let out;
+    try {
+        out = (0,external_node_zlib_.inflateRawSync)(raw, { maxOutputLength: Math.max(1, e.uncompressedSize) });
+    }
+    catch (err) {
+        throw fail('keras/archive', `${e.name} does not inflate to its declared ${e.uncompressedSize} bytes (${err.message})`);
+    }
+    if (out.length !== e.uncompressedSize)
+        throw fail('keras/archive', `${e.name} inflates to ${out.length} bytes, not the declared ${e.uncompressedSize}`);
+    return out;
+}
+function parseJson(buf, what, fail) {
+    try {
+        return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf));
+    }
+    catch (err) {
+        throw fail('keras/config-json', `${what} is not valid UTF-8 JSON (${err.message})`);
+    }
+}
+async function checkKerasZip(fh, size, ctx, fail) {
+    let entries;
+    try {
+        entries = await readZipDirectory(fh, size);
+    }
+    catch (err) {
+        // A hostile zip64 record can hold offsets beyond what a file read accepts (RangeError).
+        if (err instanceof ZipFormatError || err instanceof RangeError)
+            throw fail('keras/archive', err.message);
+        throw err;
+    }
+    if (entries.length > ctx.limits.maxArchiveEntries)
+        throw fail('keras/archive', `${entries.length} members exceed the limit of ${ctx.limits.maxArchiveEntries}`);
+    // Python's zipfile reads the last of same-named members: a second config.json would let the file
+    // show this check one config and Keras another.
+    const names = new Set();
+    for (const e of entries) {
+        if (names.has(e.name))
+            throw fail('keras/archive', `member '${e.name}' appears more than once`);
+        names.add(e.name);
+    }
+    const configEntry = entries.find((e) => e.name === 'config.json');
+    if (!configEntry)
+        throw fail('keras/config-missing', 'the archive has no config.json');
+    const config = parseJson(await readMember(fh, size, configEntry, ctx, fail), 'config.json', fail);
+    const scan = scanKerasConfig(config, ctx.displayPath, 'config.json');
+    const facts = [['model class', scan.modelClass ?? 'unknown'], ['layers', String(scan.layers)]];
+    const metaEntry = entries.find((e) => e.name === 'metadata.json');
+    if (metaEntry) {
+        const meta = parseJson(await readMember(fh, size, metaEntry, ctx, fail), 'metadata.json', fail);
+        if (meta && typeof meta.keras_version === 'string')
+            facts.push(['keras version', meta.keras_version]);
+    }
+    return { format: 'keras', scanned: true, findings: scan.findings, facts };
+}
+/**
+ * Extracts the balanced JSON object starting at `pos`, reading at most `maxLen` bytes forward. `text`
+ * is undefined when the bytes are not one (a NUL byte, which JSON text never holds, ends the attempt).
+ */
+async function extractJson(fh, pos, size, maxLen) {
+    let depth = 0;
+    let inString = false;
+    let escape = false;
+    const parts = [];
+    let at = pos;
+    while (at < size && at - pos < maxLen) {
+        const chunk = await keras_readAt(fh, at, Math.min(64 * 1024, size - at, maxLen - (at - pos)));
+        if (chunk.length === 0)
+            break;
+        for (let i = 0; i < chunk.length; i++) {
+            const b = chunk[i];
+            if (b === 0)
+                return { text: undefined, read: at + i - pos };
+            if (inString) {
+                if (escape)
+                    escape = false;
+                else if (b === 0x5c)
+                    escape = true;
+                else if (b === 0x22)
+                    inString = false;
+            }
+            else if (b === 0x22)
+                inString = true;
+            else if (b === 0x7b)
+                depth++;
+            else if (b === 0x7d && --depth === 0) {
+                parts.push(chunk.subarray(0, i + 1));
+                return { text: Buffer.concat(parts), read: at + i + 1 - pos };
+            }
+        }
+        parts.push(chunk);
+        at += chunk.length;
+    }
+    return { text: undefined, read: at - pos };
+}
+function isKerasObject(v) {
+    return v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v.class_name === 'string';
+}
+async function checkKerasH5(fh, size, ctx) {
+    const file = ctx.displayPath;
+    const scanLen = Math.min(size, ctx.limits.maxHeaderBytes);
+    const findings = [];
+    let modelClass;
+    let layers = 0;
+    let configs = 0;
+    let anchorsSeen = 0;
+    let attempts = 0;
+    let incomplete = false;
+    // Bytes read past the scan window to complete candidates: bounded whatever a hostile file arranges.
+    let budget = ctx.limits.maxHeaderBytes;
+    // JSON already parsed; Keras objects nested inside it match the start pattern too and are skipped.
+    let coveredEnd = -1;
+    const tryAt = async (pos, anchored) => {
+        if (pos < coveredEnd)
+            return;
+        if (attempts >= MAX_CANDIDATES || budget <= 0) {
+            incomplete = true;
+            return;
+        }
+        attempts++;
+        const json = await extractJson(fh, pos, size, budget);
+        budget -= json.read;
+        if (!json.text)
+            return;
+        let parsed;
+        try {
+            parsed = JSON.parse(json.text.toString('utf8'));
+        }
+        catch {
+            return;
+        }
+        if (!isKerasObject(parsed))
+            return;
+        coveredEnd = pos + json.read;
+        const scan = scanKerasConfig(parsed, file, anchored ? 'model_config' : `Keras config at byte ${pos}`);
+        findings.push(...scan.findings);
+        configs++;
+        if (anchored || modelClass === undefined) {
+            modelClass = scan.modelClass;
+            layers = scan.layers;
+        }
+    };
+    const overlap = 64;
+    for (let at = 0; at < scanLen && !incomplete; at += SCAN_CHUNK) {
+        ctx.signal.throwIfAborted();
+        const chunk = await keras_readAt(fh, at, Math.min(SCAN_CHUNK + overlap, scanLen - at));
+        const hits = [];
+        for (const [needle, anchor] of [[ANCHOR, true], ...OBJECT_STARTS.map((b) => [b, false])]) {
+            for (let i = chunk.indexOf(needle); i >= 0 && i < SCAN_CHUNK; i = chunk.indexOf(needle, i + 1))
+                hits.push({ pos: at + i, anchor });
+        }
+        hits.sort((a, b) => a.pos - b.pos);
+        for (const h of hits) {
+            if (!h.anchor) {
+                await tryAt(h.pos, false);
+                continue;
+            }
+            // An inline attribute value follows its name closely; a variable-length one lives in a heap
+            // elsewhere, where its own first bytes match the start pattern.
+            anchorsSeen++;
+            const near = await keras_readAt(fh, h.pos, Math.min(ANCHOR_WINDOW, size - h.pos));
+            const brace = near.indexOf(0x7b);
+            if (brace >= 0)
+                await tryAt(h.pos + brace, true);
+        }
+    }
+    const facts = [['keras configs found', String(configs)]];
+    if (incomplete) {
+        findings.push({ severity: 'high', rule: 'keras/config-unreadable', message: 'too many config-like byte runs to check within the read budget; some were not checked', file });
+        return { format: 'hdf5', scanned: false, findings, facts };
+    }
+    if (configs > 0) {
+        facts.push(['model class', modelClass ?? 'unknown'], ['layers', String(layers)]);
+        return { format: 'hdf5', scanned: true, findings, facts };
+    }
+    if (anchorsSeen > 0) {
+        findings.push({ severity: 'high', rule: 'keras/config-unreadable', message: 'a model_config attribute is present but its JSON could not be read, so its layers were not checked', file });
+        return { format: 'hdf5', scanned: false, findings, facts };
+    }
+    if (size > scanLen) {
+        findings.push({ severity: 'info', rule: 'keras/config-not-found', message: `no Keras config in the first ${scanLen} bytes; the rest of the file was not scanned`, file });
+        return { format: 'hdf5', scanned: false, findings, facts };
+    }
+    facts.push(['model config', 'none (weights or data only)']);
+    return { format: 'hdf5', scanned: true, findings, facts };
+}
+async function checkKeras(ctx) {
+    const fail = (rule, detail) => new MalformedModelError(ctx.displayPath, rule, detail);
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    try {
+        const { size } = await fh.stat();
+        const head = await keras_readAt(fh, 0, 8);
+        if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b)
+            return await checkKerasZip(fh, size, ctx, fail);
+        if (head.equals(HDF5_MAGIC))
+            return await checkKerasH5(fh, size, ctx);
+        throw fail('keras/format', 'the file is neither a zip archive (.keras) nor HDF5 (.h5)');
+    }
+    finally {
+        await fh.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/onnx-graph.js
+/** Newest IR version this checker knows (onnx.proto `IR_VERSION`); newer is reported, not rejected. */
+const KNOWN_IR_VERSION = 13;
+const MAX_SANE_IR_VERSION = 1000;
+/** Domains every ONNX runtime implements; anything else needs a custom operator library. */
+const STANDARD_DOMAINS = new Set(['', 'ai.onnx.ml', 'ai.onnx.training', 'ai.onnx.preview.training', 'com.microsoft']);
+/** Bits per element of fixed-size TensorProto.DataType values (STRING and UNDEFINED have none). */
+const ONNX_ELEM_BITS = {
+    1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64, 14: 64, 15: 128,
+    16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2,
+};
+/** "" and "ai.onnx" name the same default domain. */
+function normalizeDomain(domain) {
+    return domain === 'ai.onnx' ? '' : domain;
+}
+function checkModelHeader(model, fail, findings, file) {
+    const ir = model.irVersion;
+    if (ir === undefined)
+        throw fail('onnx/ir-version', 'ir_version is not set');
+    if (ir < 1 || ir > MAX_SANE_IR_VERSION)
+        throw fail('onnx/ir-version', `ir_version ${ir} is not a valid IR version`);
+    if (ir > KNOWN_IR_VERSION) {
+        findings.push({
+            severity: 'medium',
+            rule: 'onnx/ir-version-newer',
+            message: `ir_version ${ir} is newer than the newest this check knows (${KNOWN_IR_VERSION}); newer structures were not checked`,
+            file,
+        });
+    }
+    const seen = new Set();
+    for (const { domain, version } of model.opsets) {
+        const d = normalizeDomain(domain);
+        if (seen.has(d))
+            throw fail('onnx/opset-import', `domain '${domain || 'ai.onnx'}' is imported more than once`);
+        seen.add(d);
+        if (version < 1)
+            throw fail('onnx/opset-import', `domain '${domain || 'ai.onnx'}' is imported with version ${version}`);
+    }
+    if (ir >= 3 && !seen.has(''))
+        throw fail('onnx/opset-import', `IR version ${ir} requires an opset import for the default domain (ai.onnx)`);
+    if (ir < 3 && model.opsets.length > 0)
+        throw fail('onnx/opset-import', `IR version ${ir} predates opset imports, yet the model has some`);
+    const keys = new Set();
+    for (const k of model.metadataKeys) {
+        if (keys.has(k))
+            throw fail('onnx/metadata-props', `metadata_props key '${k}' appears more than once`);
+        keys.add(k);
+    }
+    if (!model.graph)
+        throw fail('onnx/graph', 'the model has no graph');
+}
+/** Checks one graph with the names visible from enclosing graphs (innermost last). */
+function checkGraph(g, outer, fail, where) {
+    const defined = new Set();
+    const visible = (n) => defined.has(n) || outer.some((s) => s.has(n));
+    for (const input of g.inputs) {
+        if (input.name === '')
+            throw fail('onnx/ssa', `${where}: a graph input has no name`);
+        // Like the ONNX checker, a subgraph input may reuse an outer name (it shadows it); only
+        // repeats within one graph break SSA.
+        if (defined.has(input.name))
+            throw fail('onnx/ssa', `${where}: graph input '${input.name}' is defined more than once`);
+        defined.add(input.name);
+    }
+    const inits = new Set();
+    for (const name of [...g.initializers.map((t) => t.name), ...g.sparseInitializers]) {
+        if (name === '')
+            throw fail('onnx/initializer-names', `${where}: an initializer has no name`);
+        if (inits.has(name))
+            throw fail('onnx/initializer-names', `${where}: initializer '${name}' appears more than once`);
+        inits.add(name);
+        // An initializer may double as a graph input's default value, so it may share the input's name.
+        defined.add(name);
+    }
+    // Names produced later, so a use before definition reads as an ordering fault, not a missing value.
+    const producedLater = new Set();
+    for (const node of g.nodes)
+        for (const o of node.outputs)
+            if (o !== '')
+                producedLater.add(o);
+    g.nodes.forEach((node, i) => {
+        const label = `${where}: node ${i} (${node.opType}${node.name ? ` '${node.name}'` : ''})`;
+        for (const input of node.inputs) {
+            if (input === '' || visible(input))
+                continue;
+            if (producedLater.has(input)) {
+                throw fail('onnx/topological-order', `${label} uses '${input}' before the node that produces it: nodes are not in topological order`);
+            }
+            throw fail('onnx/undefined-value', `${label} uses '${input}', which no graph input, initializer or node defines`);
+        }
+        // Checked now, so `defined` holds exactly the names produced before this node.
+        const scope = [...outer, defined];
+        node.subgraphs.forEach((sub, k) => checkGraph(sub, scope, fail, `${label} subgraph ${k}${sub.name ? ` '${sub.name}'` : ''}`));
+        for (const output of node.outputs) {
+            if (output === '')
+                continue;
+            if (visible(output))
+                throw fail('onnx/ssa', `${label} assigns '${output}', which is already defined: the graph is not in SSA form`);
+            defined.add(output);
+        }
+    });
+    for (const output of g.outputs) {
+        if (!visible(output.name))
+            throw fail('onnx/undefined-value', `${where}: graph output '${output.name}' is never defined`);
+    }
+}
+function checkGraphs(model, fail) {
+    if (model.graph)
+        checkGraph(model.graph, [], fail, `graph '${model.graph.name}'`);
+}
+/** Every domain a node uses must be imported; custom domains become findings. */
+function checkDomains(model, fail, findings, file) {
+    const imported = new Set(model.opsets.map((o) => normalizeDomain(o.domain)));
+    const functions = new Set(model.functions.map((f) => `${f.domain}\u0000${f.name}`));
+    const custom = new Map();
+    const visit = (g) => {
+        for (const node of g.nodes) {
+            const domain = normalizeDomain(node.domain);
+            if (!imported.has(domain)) {
+                throw fail('onnx/domain-import', `node ${node.opType}${node.name ? ` '${node.name}'` : ''} uses domain '${node.domain}', which the model does not import`);
+            }
+            if (!STANDARD_DOMAINS.has(domain) && !functions.has(`${node.domain}\u0000${node.opType}`)) {
+                const ops = custom.get(domain) ?? new Set();
+                ops.add(node.opType);
+                custom.set(domain, ops);
+            }
+            node.subgraphs.forEach(visit);
+        }
+    };
+    if (model.graph)
+        visit(model.graph);
+    for (const [domain, ops] of custom) {
+        findings.push({
+            severity: 'medium',
+            rule: 'onnx/custom-op-domain',
+            message: `operators ${[...ops].slice(0, 5).join(', ')} come from custom domain '${domain}': serving needs a custom operator library, which is native code outside this check`,
+            file,
+        });
+    }
+}
+/** Element count of a tensor, or undefined when a dimension is negative or the product is absurd. */
+function elementCount(dims) {
+    let n = 1n;
+    for (const d of dims) {
+        if (!Number.isSafeInteger(d) || d < 0)
+            return undefined;
+        n *= BigInt(d);
+        if (n > 2n ** 63n)
+            return undefined;
+    }
+    return n;
+}
+/** Bytes a fixed-size tensor needs, or undefined when its type has no fixed size. */
+function tensorBytes(t) {
+    const bits = ONNX_ELEM_BITS[t.dataType];
+    const n = elementCount(t.dims);
+    if (bits === undefined || n === undefined)
+        return undefined;
+    return (n * BigInt(bits) + 7n) / 8n;
+}
+/** One data field per tensor, and raw_data exactly as long as its shape says. */
+function checkTensorData(t, fail) {
+    const label = `tensor '${t.name}'`;
+    if (t.dims.some((d) => d < 0))
+        throw fail('onnx/tensor-data', `${label} has a negative dimension`);
+    if (t.dataLocation !== 0 && t.dataLocation !== 1)
+        throw fail('onnx/tensor-data', `${label} has unknown data_location ${t.dataLocation}`);
+    if (t.dataLocation === 1) {
+        if (t.dataFields.length > 0)
+            throw fail('onnx/tensor-data', `${label} is stored externally but also carries inline data`);
+        return;
+    }
+    if (t.external.length > 0)
+        throw fail('onnx/tensor-data', `${label} has external_data entries but data_location is not EXTERNAL`);
+    if (t.dataFields.length > 1)
+        throw fail('onnx/tensor-data', `${label} carries data in more than one field`);
+    if (t.rawBytes !== undefined && t.rawBytes > 0) {
+        const want = tensorBytes(t);
+        if (t.dataType === 8)
+            throw fail('onnx/tensor-data', `${label} is a STRING tensor with raw_data`);
+        if (want !== undefined && want !== BigInt(t.rawBytes)) {
+            throw fail('onnx/tensor-data', `${label} has ${t.rawBytes} bytes of raw_data, but its type and shape need ${want}`);
+        }
+    }
+}
+/** Visits every initializer of every graph, subgraphs included. */
+function forEachInitializer(g, fn) {
+    g.initializers.forEach(fn);
+    for (const node of g.nodes)
+        for (const sub of node.subgraphs)
+            forEachInitializer(sub, fn);
+}
+function countNodes(g) {
+    let n = g.nodes.length;
+    for (const node of g.nodes)
+        for (const sub of node.subgraphs)
+            n += countNodes(sub);
+    return n;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/onnx-external.js
+// ONNX external data: every tensor stored outside the .onnx file must point, by a plain relative
+// path without symlinks, to a regular file inside the model directory that holds all of its bytes.
+
+
+
+const RULE = 'onnx/external-data';
+function isInside(root, path) {
+    const rel = (0,external_node_path_namespaceObject.relative)(root, path);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel));
+}
+function parseCount(value, key, label, fail) {
+    if (value === undefined)
+        return undefined;
+    if (!/^\d{1,19}$/.test(value))
+        throw fail(RULE, `${label}: external_data ${key} '${value.slice(0, 40)}' is not a byte count`);
+    return BigInt(value);
+}
+/** Resolves one location once: lexical checks first, then no symlink on the way, then a regular file. */
+async function resolveLocation(location, ctx, rootReal, label, fail) {
+    if (location === '')
+        throw fail(RULE, `${label} is stored externally but names no location`);
+    if (location.includes('\u0000'))
+        throw fail(RULE, `${label}: external data location contains a NUL byte`);
+    if ((0,external_node_path_namespaceObject.isAbsolute)(location) || /^[A-Za-z]:/.test(location) || location.startsWith('\\')) {
+        throw fail(RULE, `${label}: external data location '${location}' is absolute; it must be relative to the model`);
+    }
+    const parts = location.split(/[\\/]/);
+    if (parts.includes('..'))
+        throw fail(RULE, `${label}: external data location '${location}' contains '..'`);
+    const modelDir = (0,external_node_path_namespaceObject.dirname)(ctx.path);
+    const full = (0,external_node_path_namespaceObject.resolve)(modelDir, location);
+    if (!isInside((0,external_node_path_namespaceObject.resolve)(ctx.modelRoot), full))
+        throw fail(RULE, `${label}: external data '${location}' lies outside the model directory`);
+    let cur = modelDir;
+    let last;
+    for (const part of parts) {
+        if (part === '' || part === '.')
+            continue;
+        cur = (0,external_node_path_namespaceObject.join)(cur, part);
+        let st;
+        try {
+            st = await (0,promises_namespaceObject.lstat)(cur);
+        }
+        catch (err) {
+            const code = err.code ?? 'error';
+            throw fail(RULE, `${label}: external data '${location}' cannot be read (${code})`);
+        }
+        if (st.isSymbolicLink())
+            throw fail(RULE, `${label}: external data path '${location}' goes through a symbolic link`);
+        last = st;
+    }
+    if (!last?.isFile())
+        throw fail(RULE, `${label}: external data '${location}' is not a regular file`);
+    // The lexical check cannot see a model directory that is itself reached through a link.
+    const real = await (0,promises_namespaceObject.realpath)(full).catch(() => full);
+    if (!isInside(rootReal, real))
+        throw fail(RULE, `${label}: external data '${location}' resolves outside the model directory`);
+    return Number(last.size);
+}
+async function checkExternalData(tensors, ctx, fail) {
+    if (tensors.length === 0)
+        return { files: 0, bytes: 0n };
+    const rootReal = await (0,promises_namespaceObject.realpath)(ctx.modelRoot).catch(() => (0,external_node_path_namespaceObject.resolve)(ctx.modelRoot));
+    const sizes = new Map();
+    let bytes = 0n;
+    for (const t of tensors) {
+        ctx.signal.throwIfAborted();
+        const label = `tensor '${t.name}'`;
+        const entries = new Map(t.external);
+        const location = entries.get('location') ?? '';
+        let size = sizes.get(location);
+        if (size === undefined) {
+            size = await resolveLocation(location, ctx, rootReal, label, fail);
+            sizes.set(location, size);
+        }
+        const offset = parseCount(entries.get('offset'), 'offset', label, fail) ?? 0n;
+        const length = parseCount(entries.get('length'), 'length', label, fail);
+        const want = tensorBytes(t);
+        if (length !== undefined && want !== undefined && length !== want) {
+            throw fail(RULE, `${label}: external_data length ${length} does not match the ${want} bytes its type and shape need`);
+        }
+        const span = length ?? want ?? BigInt(size) - offset;
+        if (offset + span > BigInt(size)) {
+            throw fail(RULE, `${label}: bytes ${offset}..${offset + span} lie past the end of '${location}' (${size} bytes)`);
+        }
+        bytes += span;
+    }
+    return { files: sizes.size, bytes };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/onnx-proto.js
+/** Names and op types are short in practice; anything longer is hostile or broken. */
+const MAX_NAME = 64 * 1024;
+const MAX_DIMS = 64;
+/** Graphs nest through If/Loop/Scan attributes; real models stay within a handful of levels. */
+const MAX_DEPTH = 32;
+/** Rough heap cost charged per kept object, so counts are bounded as well as bytes. */
+const OBJECT_COST = 64;
+/** Data fields of TensorProto that hold values: float, int32, string, int64, raw, double, uint64. */
+const DATA_FIELDS = new Set([4, 5, 6, 7, 9, 10, 11]);
+class OutlineBuilder {
+    externalTensors = [];
+    r;
+    constructor(r) {
+        this.r = r;
+    }
+    str(t, end, what) {
+        return this.r.text(t, end, MAX_NAME, what);
+    }
+    async model(end) {
+        const r = this.r;
+        let irVersion;
+        const opsets = [];
+        let producer = '';
+        let producerVersion = '';
+        let graph;
+        const metadataKeys = [];
+        const functions = [];
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                    irVersion = await r.scalar(t, end, 'ir_version');
+                    break;
+                case 2:
+                    producer = await this.str(t, end, 'producer_name');
+                    break;
+                case 3:
+                    producerVersion = await this.str(t, end, 'producer_version');
+                    break;
+                case 7:
+                    if (graph)
+                        throw r.error('ModelProto has more than one graph');
+                    graph = await this.graph(await r.message(t, end, 'graph'), 0);
+                    break;
+                case 8:
+                    opsets.push(await this.opset(await r.message(t, end, 'opset_import')));
+                    break;
+                case 14:
+                    metadataKeys.push((await this.entry(await r.message(t, end, 'metadata_props')))[0]);
+                    break;
+                case 25:
+                    functions.push(await this.functionName(await r.message(t, end, 'functions')));
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+        return {
+            irVersion,
+            opsets,
+            producer: [producer, producerVersion].filter((s) => s !== '').join(' '),
+            graph,
+            metadataKeys,
+            functions,
+            externalTensors: this.externalTensors,
+        };
+    }
+    async opset(end) {
+        const r = this.r;
+        let domain = '';
+        let version = 0;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                domain = await this.str(t, end, 'opset domain');
+            else if (t.field === 2)
+                version = await r.scalar(t, end, 'opset version');
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return { domain, version };
+    }
+    /** StringStringEntryProto: key 1, value 2. */
+    async entry(end) {
+        const r = this.r;
+        let key = '';
+        let value = '';
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                key = await this.str(t, end, 'entry key');
+            else if (t.field === 2)
+                value = await this.str(t, end, 'entry value');
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return [key, value];
+    }
+    /** FunctionProto: only its identity (name 1, domain 10) matters to the model-level rules. */
+    async functionName(end) {
+        const r = this.r;
+        let name = '';
+        let domain = '';
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                name = await this.str(t, end, 'function name');
+            else if (t.field === 10)
+                domain = await this.str(t, end, 'function domain');
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return { domain, name };
+    }
+    async graph(end, depth) {
+        const r = this.r;
+        if (depth > MAX_DEPTH)
+            throw r.error(`graphs nested more than ${MAX_DEPTH} levels deep`);
+        let name = '';
+        const nodes = [];
+        const initializers = [];
+        const sparseInitializers = [];
+        const inputs = [];
+        const outputs = [];
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                    nodes.push(await this.node(await r.message(t, end, 'node'), depth));
+                    break;
+                case 2:
+                    name = await this.str(t, end, 'graph name');
+                    break;
+                case 5:
+                    initializers.push(await this.tensor(await r.message(t, end, 'initializer')));
+                    break;
+                case 11:
+                    inputs.push(await this.valueInfo(await r.message(t, end, 'input')));
+                    break;
+                case 12:
+                    outputs.push(await this.valueInfo(await r.message(t, end, 'output')));
+                    break;
+                case 15:
+                    sparseInitializers.push(await this.sparseTensor(await r.message(t, end, 'sparse_initializer')));
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+        r.retain(OBJECT_COST);
+        return { name, nodes, initializers, sparseInitializers, inputs, outputs };
+    }
+    async node(end, depth) {
+        const r = this.r;
+        let name = '';
+        let opType = '';
+        let domain = '';
+        const inputs = [];
+        const outputs = [];
+        const subgraphs = [];
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                    inputs.push(await this.str(t, end, 'node input'));
+                    r.retain(OBJECT_COST);
+                    break;
+                case 2:
+                    outputs.push(await this.str(t, end, 'node output'));
+                    r.retain(OBJECT_COST);
+                    break;
+                case 3:
+                    name = await this.str(t, end, 'node name');
+                    break;
+                case 4:
+                    opType = await this.str(t, end, 'op_type');
+                    break;
+                case 5:
+                    await this.attribute(await r.message(t, end, 'attribute'), depth, subgraphs);
+                    break;
+                case 7:
+                    domain = await this.str(t, end, 'node domain');
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+        r.retain(OBJECT_COST);
+        return { name, opType, domain, inputs, outputs, subgraphs };
+    }
+    /** AttributeProto: only graphs (g 6, graphs 11) and tensors (t 5, tensors 10, sparse 22/23) matter. */
+    async attribute(end, depth, subgraphs) {
+        const r = this.r;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 5:
+                case 10:
+                    await this.tensor(await r.message(t, end, 'attribute tensor'));
+                    break;
+                case 6:
+                case 11:
+                    subgraphs.push(await this.graph(await r.message(t, end, 'attribute graph'), depth + 1));
+                    break;
+                case 22:
+                case 23:
+                    await this.sparseTensor(await r.message(t, end, 'attribute sparse tensor'));
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+    }
+    /** SparseTensorProto: values 1 and indices 2 are tensors; its name is that of its values. */
+    async sparseTensor(end) {
+        const r = this.r;
+        let name = '';
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                name = (await this.tensor(await r.message(t, end, 'sparse values'))).name;
+            else if (t.field === 2)
+                await this.tensor(await r.message(t, end, 'sparse indices'));
+            else
+                await r.skip(t, end);
+        }
+        return name;
+    }
+    async tensor(end) {
+        const r = this.r;
+        let name = '';
+        let dataType = 0;
+        const dims = [];
+        let dataLocation = 0;
+        const external = [];
+        let rawBytes;
+        const dataFields = new Set();
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                    await r.ints(t, end, dims, MAX_DIMS, 'tensor dims');
+                    break;
+                case 2:
+                    dataType = await r.scalar(t, end, 'tensor data_type');
+                    break;
+                case 8:
+                    name = await this.str(t, end, 'tensor name');
+                    break;
+                case 9:
+                    if (t.wire !== 2)
+                        throw r.error(`raw_data has wire type ${t.wire}`);
+                    rawBytes = await r.length(end);
+                    r.cursor.skip(rawBytes);
+                    if (rawBytes > 0)
+                        dataFields.add(9);
+                    break;
+                case 13:
+                    external.push(await this.entry(await r.message(t, end, 'external_data')));
+                    break;
+                case 14:
+                    dataLocation = await r.scalar(t, end, 'data_location');
+                    break;
+                default:
+                    // Typed value fields are skipped by length (packed) or value, never loaded.
+                    if (DATA_FIELDS.has(t.field))
+                        dataFields.add(t.field);
+                    await r.skip(t, end);
+            }
+        }
+        r.retain(OBJECT_COST);
+        const tensor = { name, dataType, dims, dataLocation, external, rawBytes, dataFields: [...dataFields] };
+        if (dataLocation === 1 || external.length > 0)
+            this.externalTensors.push(tensor);
+        return tensor;
+    }
+    async valueInfo(end) {
+        const r = this.r;
+        let name = '';
+        let type;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                name = await this.str(t, end, 'value name');
+            else if (t.field === 2)
+                type = await this.type(await r.message(t, end, 'value type'), 0);
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return { name, type };
+    }
+    /** TypeProto: tensor_type 1, sequence_type 4, map_type 5, sparse_tensor_type 8, optional_type 9. */
+    async type(end, depth) {
+        const r = this.r;
+        if (depth > MAX_DEPTH)
+            throw r.error(`types nested more than ${MAX_DEPTH} levels deep`);
+        let type = { kind: 'unknown' };
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                case 8:
+                    type = { kind: t.field === 1 ? 'tensor' : 'sparse_tensor', ...(await this.tensorType(await r.message(t, end, 'tensor type'))) };
+                    break;
+                case 4:
+                case 9:
+                    type = { kind: t.field === 4 ? 'sequence' : 'optional', elem: await this.innerType(await r.message(t, end, 'element type'), 1, depth) };
+                    break;
+                case 5:
+                    type = await this.mapType(await r.message(t, end, 'map type'), depth);
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+        r.retain(OBJECT_COST);
+        return type;
+    }
+    /** Sequence/Optional hold one TypeProto at `field`. */
+    async innerType(end, field, depth) {
+        const r = this.r;
+        let inner;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === field)
+                inner = await this.type(await r.message(t, end, 'element type'), depth + 1);
+            else
+                await r.skip(t, end);
+        }
+        return inner;
+    }
+    async mapType(end, depth) {
+        const r = this.r;
+        let keyType = 0;
+        let value;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                keyType = await r.scalar(t, end, 'map key_type');
+            else if (t.field === 2)
+                value = await this.type(await r.message(t, end, 'map value type'), depth + 1);
+            else
+                await r.skip(t, end);
+        }
+        return { kind: 'map', keyType, value };
+    }
+    /** TypeProto.Tensor: elem_type 1, shape 2 (TensorShapeProto: dim 1 → dim_value 1 | dim_param 2). */
+    async tensorType(end) {
+        const r = this.r;
+        let elemType = 0;
+        let shape;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1) {
+                elemType = await r.scalar(t, end, 'elem_type');
+            }
+            else if (t.field === 2) {
+                shape = [];
+                const shapeEnd = await r.message(t, end, 'shape');
+                for (let s = await r.tag(shapeEnd); s; s = await r.tag(shapeEnd)) {
+                    if (s.field !== 1) {
+                        await r.skip(s, shapeEnd);
+                        continue;
+                    }
+                    if (shape.length >= MAX_DIMS)
+                        throw r.error(`a shape has more than ${MAX_DIMS} dimensions`);
+                    shape.push(await this.dim(await r.message(s, shapeEnd, 'dim')));
+                }
+            }
+            else {
+                await r.skip(t, end);
+            }
+        }
+        return { elemType, shape };
+    }
+    async dim(end) {
+        const r = this.r;
+        let dim = -1;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                dim = await r.scalar(t, end, 'dim_value');
+            else if (t.field === 2)
+                dim = await this.str(t, end, 'dim_param');
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return dim;
+    }
+}
+/** Reads the whole ModelProto (the file from the reader's position to `end`). */
+function readOnnxOutline(r, end) {
+    return new OutlineBuilder(r).model(end);
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/protobuf.js
+const WireType = { VARINT: 0, I64: 1, LEN: 2, I32: 5 };
+const MAX_FIELD = 2 ** 29 - 1;
+class ProtoReader {
+    cursor;
+    fail;
+    maxRetained;
+    overLimit;
+    /** Bytes of strings the caller kept, plus a fixed charge per kept object (see retain()). */
+    retained = 0;
+    /**
+     * `fail` builds the format's error (for example rule `onnx/protobuf`) for any wire-level fault,
+     * `overLimit` the one for a structure too large to check within `maxRetainedBytes`.
+     */
+    constructor(cursor, fail, maxRetainedBytes, overLimit = fail) {
+        this.cursor = cursor;
+        this.fail = fail;
+        this.maxRetained = maxRetainedBytes;
+        this.overLimit = overLimit;
+    }
+    get pos() {
+        return this.cursor.pos;
+    }
+    error(detail) {
+        return this.fail(`${detail} (at byte ${this.cursor.pos})`);
+    }
+    /**
+     * Counts memory the parse keeps, so a file of millions of tiny messages cannot exhaust the heap:
+     * every kept object is charged a fixed overhead on top of its string bytes.
+     */
+    retain(bytes) {
+        this.retained += bytes;
+        if (this.retained > this.maxRetained) {
+            throw this.overLimit(`the structure needs more than ${this.maxRetained} bytes of memory to check (limit maxHeaderBytes)`);
+        }
+    }
+    /** Next field of the message ending at `end`, or undefined exactly at its end. */
+    async tag(end) {
+        const pos = this.cursor.pos;
+        if (pos === end)
+            return undefined;
+        if (pos > end)
+            throw this.error('a field runs past the end of its message');
+        const v = await this.varint(end);
+        const field = Math.floor(v / 8);
+        const wire = v % 8;
+        if (field === 0 || field > MAX_FIELD)
+            throw this.error(`invalid field number ${field}`);
+        if (wire !== 0 && wire !== 1 && wire !== 2 && wire !== 5)
+            throw this.error(`unsupported wire type ${wire} for field ${field}`);
+        return { field, wire };
+    }
+    /** An unsigned varint of up to 64 bits, as a number (exact up to 2^53, which every length is). */
+    async varint(end) {
+        const avail = Math.min(10, end - this.cursor.pos);
+        if (avail <= 0)
+            throw this.error('a varint runs past the end of its message');
+        if (!this.cursor.has(avail))
+            await this.cursor.need(avail, 'varint');
+        const buf = this.cursor.peek();
+        let value = 0;
+        let mul = 1;
+        for (let i = 0; i < avail; i++) {
+            const b = buf[i] ?? 0;
+            if (i === 9 && b > 1)
+                throw this.error('varint longer than 64 bits');
+            value += (b & 0x7f) * mul;
+            mul *= 128;
+            if (b < 0x80) {
+                this.cursor.skip(i + 1);
+                return value;
+            }
+        }
+        throw this.error('a varint runs past the end of its message');
+    }
+    /** A signed int64/int32 varint (two's complement, so -1 takes ten bytes), as a number. */
+    async int64(end) {
+        const start = this.cursor.pos;
+        const v = await this.varint(end);
+        if (v < 2 ** 53)
+            return v;
+        // Large or negative: decode the same bytes exactly with BigInt.
+        const bytes = this.cursor.pos - start;
+        this.cursor.pos = start;
+        await this.cursor.need(bytes, 'varint');
+        const buf = this.cursor.bytes(bytes);
+        let big = 0n;
+        for (let i = bytes - 1; i >= 0; i--)
+            big = (big << 7n) | BigInt((buf[i] ?? 0) & 0x7f);
+        return Number(BigInt.asIntN(64, big));
+    }
+    /** The length prefix of a LEN field, checked against the enclosing message. */
+    async length(end) {
+        const n = await this.varint(end);
+        if (n > end - this.cursor.pos)
+            throw this.error(`a field of ${n} bytes runs past the end of its message`);
+        return n;
+    }
+    /** A LEN field read as UTF-8 text and kept, so it is charged to the budget. */
+    async string(end, maxBytes, what) {
+        const n = await this.length(end);
+        if (n > maxBytes)
+            throw this.error(`${what} of ${n} bytes exceeds the limit of ${maxBytes}`);
+        this.retain(n);
+        if (n === 0)
+            return '';
+        await this.cursor.need(n, what);
+        return this.cursor.bytes(n).toString('utf8');
+    }
+    /** Passes over a field's value without keeping it; LEN payloads are skipped without reading. */
+    async skip(tag, end) {
+        switch (tag.wire) {
+            case WireType.VARINT:
+                await this.varint(end);
+                return;
+            case WireType.I64:
+                this.fixed(8, end);
+                return;
+            case WireType.I32:
+                this.fixed(4, end);
+                return;
+            default:
+                this.cursor.skip(await this.length(end));
+        }
+    }
+    fixed(n, end) {
+        if (end - this.cursor.pos < n)
+            throw this.error('a fixed-size field runs past the end of its message');
+        this.cursor.skip(n);
+    }
+    /** The end offset of an embedded message, after checking the wire type. */
+    async message(tag, end, what) {
+        if (tag.wire !== WireType.LEN)
+            throw this.error(`${what} (field ${tag.field}) has wire type ${tag.wire}, expected a message`);
+        const n = await this.length(end);
+        return this.cursor.pos + n;
+    }
+    /** Appends a repeated int64 field, accepting both packed and unpacked encodings. */
+    async ints(tag, end, out, maxCount, what) {
+        if (tag.wire === WireType.VARINT) {
+            out.push(await this.int64(end));
+        }
+        else if (tag.wire === WireType.LEN) {
+            const stop = this.cursor.pos + (await this.length(end));
+            while (this.cursor.pos < stop) {
+                if (out.length >= maxCount)
+                    throw this.error(`${what} has more than ${maxCount} values`);
+                out.push(await this.int64(stop));
+            }
+        }
+        else {
+            throw this.error(`${what} has wire type ${tag.wire}, expected integers`);
+        }
+        if (out.length > maxCount)
+            throw this.error(`${what} has more than ${maxCount} values`);
+        this.retain(8);
+    }
+    /** Reads a varint-typed scalar field after checking its wire type. */
+    async scalar(tag, end, what) {
+        if (tag.wire !== WireType.VARINT)
+            throw this.error(`${what} has wire type ${tag.wire}, expected a varint`);
+        return this.int64(end);
+    }
+    /** Reads a string field after checking its wire type. */
+    async text(tag, end, maxBytes, what) {
+        if (tag.wire !== WireType.LEN)
+            throw this.error(`${what} has wire type ${tag.wire}, expected a string`);
+        return this.string(end, maxBytes, what);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/onnx.js
+// Structure check for ONNX models: streams the protobuf (never holding tensor bytes), applies the
+// ONNX checker's structural rules, checks external data, and reports the serving signature.
+
+
+
+
+
+
+
+/** protobuf cannot parse a message of 2 GiB or more, so no ONNX runtime can load such a file. */
+const ONNX_PROTOBUF_LIMIT = 2 ** 31;
+/** TensorProto.DataType names, as build-serving-image and the report show them. */
+const ONNX_ELEM_TYPES = [
+    'UNDEFINED', 'FLOAT', 'UINT8', 'INT8', 'UINT16', 'INT16', 'INT32', 'INT64', 'STRING', 'BOOL', 'FLOAT16', 'DOUBLE',
+    'UINT32', 'UINT64', 'COMPLEX64', 'COMPLEX128', 'BFLOAT16', 'FLOAT8E4M3FN', 'FLOAT8E4M3FNUZ', 'FLOAT8E5M2',
+    'FLOAT8E5M2FNUZ', 'UINT4', 'INT4', 'FLOAT4E2M1', 'FLOAT8E8M0', 'UINT2', 'INT2',
+];
+function elemName(t) {
+    return ONNX_ELEM_TYPES[t] ?? `UNKNOWN(${t})`;
+}
+function typeName(t) {
+    if (!t)
+        return 'UNDEFINED';
+    switch (t.kind) {
+        case 'tensor':
+        case 'sparse_tensor':
+            return elemName(t.elemType);
+        case 'sequence':
+        case 'optional':
+            return `${t.kind}(${typeName(t.elem)})`;
+        case 'map':
+            return `map(${elemName(t.keyType)},${typeName(t.value)})`;
+        default:
+            return 'UNDEFINED';
+    }
+}
+function spec(v) {
+    const shape = v.type && (v.type.kind === 'tensor' || v.type.kind === 'sparse_tensor') ? (v.type.shape ?? []) : [];
+    return { name: v.name, dtype: typeName(v.type), shape };
+}
+/** Graph inputs that are not initializers are what a caller must feed. */
+function signatureOf(model) {
+    const g = model.graph;
+    if (!g)
+        return { inputs: [], outputs: [] };
+    const inits = new Set([...g.initializers.map((t) => t.name), ...g.sparseInitializers]);
+    return { inputs: g.inputs.filter((v) => !inits.has(v.name)).map(spec), outputs: g.outputs.map(spec) };
+}
+async function checkOnnx(ctx) {
+    const file = ctx.displayPath;
+    const fail = (rule, detail) => new MalformedModelError(file, rule, detail);
+    const findings = [];
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    let model;
+    try {
+        const { size } = await fh.stat();
+        if (size >= ONNX_PROTOBUF_LIMIT) {
+            throw fail('onnx/protobuf-size', `the file is ${size} bytes, but protobuf cannot parse a message of 2 GiB or more: store the weights as external data`);
+        }
+        if (size === 0)
+            throw fail('onnx/protobuf', 'the file is empty');
+        const cursor = new FileCursor(fh, size, (d) => fail('onnx/protobuf', `truncated: ${d}`), ctx.signal);
+        const reader = new ProtoReader(cursor, (d) => fail('onnx/protobuf', d), ctx.limits.maxHeaderBytes, (d) => fail('onnx/metadata-size', d));
+        model = await readOnnxOutline(reader, size);
+    }
+    finally {
+        await fh.close();
+    }
+    checkModelHeader(model, fail, findings, file);
+    const graph = model.graph;
+    if (!graph)
+        throw fail('onnx/graph', 'the model has no graph');
+    let parameters = 0n;
+    let initializers = 0;
+    forEachInitializer(graph, (t) => {
+        checkTensorData(t, fail);
+        initializers++;
+        parameters += elementCount(t.dims) ?? 0n;
+    });
+    for (const t of model.externalTensors)
+        checkTensorData(t, fail);
+    checkGraphs(model, fail);
+    checkDomains(model, fail, findings, file);
+    const external = await checkExternalData(model.externalTensors, ctx, fail);
+    const facts = [
+        ['ir version', String(model.irVersion)],
+        ['opsets', model.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')],
+        ['nodes', String(countNodes(graph))],
+        ['initializers', String(initializers)],
+        ['parameters', String(parameters)],
+    ];
+    if (model.producer)
+        facts.push(['producer', model.producer]);
+    if (model.functions.length > 0)
+        facts.push(['local functions', String(model.functions.length)]);
+    if (external.files > 0)
+        facts.push(['external data', `${external.files} file(s), ${external.bytes} bytes`]);
+    return { format: 'onnx', scanned: true, findings, facts, signature: signatureOf(model) };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/json-keys.js
+// Finds a key repeated within one JSON object. JSON.parse silently keeps the last value of a
+// repeated key, so a header could show one tensor to this check and another to a different reader.
+/**
+ * Returns the first key that appears twice in the same object, at any depth. `text` must already be
+ * valid JSON (JSON.parse accepted it): this walks tokens without re-validating, in one pass and
+ * without recursion, so nesting depth costs no stack.
+ */
+function findDuplicateKey(text) {
+    // One entry per open container: the keys seen so far for an object, null for an array.
+    const stack = [];
+    let expectKey = false;
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+        const c = text.charCodeAt(i);
+        if (c === 0x22) {
+            const start = i++;
+            let escaped = false;
+            while (i < n) {
+                const d = text.charCodeAt(i);
+                if (d === 0x5c) {
+                    escaped = true;
+                    i += 2;
+                    continue;
+                }
+                if (d === 0x22)
+                    break;
+                i++;
+            }
+            const keys = stack[stack.length - 1];
+            if (expectKey && keys) {
+                // Escapes are decoded so that "a" and "\u0061" count as the same key.
+                const key = escaped ? JSON.parse(text.slice(start, i + 1)) : text.slice(start + 1, i);
+                if (keys.has(key))
+                    return key;
+                keys.add(key);
+                expectKey = false;
+            }
+        }
+        else if (c === 0x7b) {
+            stack.push(new Set());
+            expectKey = true;
+        }
+        else if (c === 0x5b) {
+            stack.push(null);
+            expectKey = false;
+        }
+        else if (c === 0x7d || c === 0x5d) {
+            stack.pop();
+            expectKey = false;
+        }
+        else if (c === 0x2c) {
+            expectKey = stack[stack.length - 1] != null;
+        }
+        i++;
+    }
+    return undefined;
+}
+/**
+ * Counts the keys of every object in valid JSON text: a string token followed by ':' is a key.
+ * Native indexOf does the scanning, so this is much cheaper than findDuplicateKey; comparing the
+ * count with the keys JSON.parse kept tells whether any key was repeated.
+ */
+function countKeyTokens(text) {
+    let keys = 0;
+    let i = 0;
+    for (;;) {
+        const open = text.indexOf('"', i);
+        if (open < 0)
+            return keys;
+        let close = open + 1;
+        for (;;) {
+            close = text.indexOf('"', close);
+            if (close < 0)
+                return keys;
+            // A quote preceded by an odd run of backslashes is escaped; each run is counted once.
+            let slashes = 0;
+            while (text.charCodeAt(close - 1 - slashes) === 0x5c)
+                slashes++;
+            if (slashes % 2 === 0)
+                break;
+            close++;
+        }
+        let j = close + 1;
+        for (let c = text.charCodeAt(j); c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; c = text.charCodeAt(++j))
+            ;
+        if (text.charCodeAt(j) === 0x3a)
+            keys++;
+        i = close + 1;
+    }
+}
+/** Counts the keys JSON.parse kept in a parsed value, at every depth, without recursion. */
+function countParsedKeys(value) {
+    let keys = 0;
+    const stack = [value];
+    while (stack.length > 0) {
+        const v = stack.pop();
+        if (v === null || typeof v !== 'object')
+            continue;
+        if (Array.isArray(v)) {
+            for (const x of v)
+                if (x !== null && typeof x === 'object')
+                    stack.push(x);
+            continue;
+        }
+        for (const k in v) {
+            keys++;
+            const x = v[k];
+            if (x !== null && typeof x === 'object')
+                stack.push(x);
+        }
+    }
+    return keys;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/safetensors.js
+// Structure check for safetensors files, following the rules of the reference reader: it reads the
+// 8-byte length and the JSON header only, so a 100 GB file costs what a 1 MB one does.
+
+
+
+/** The reference reader's header cap; `limits.maxHeaderBytes` may lower it, never raise it. */
+const SAFETENSORS_MAX_HEADER = 100_000_000;
+/** Bits per element of every dtype the format defines (sub-byte floats included). */
+const SAFETENSORS_DTYPE_BITS = {
+    BOOL: 8, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8, F4: 4, F6_E2M3: 6, F6_E3M2: 6,
+    I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32, C64: 64, F64: 64, I64: 64, U64: 64,
+};
+const U64_MAX = 2n ** 64n - 1n;
+async function checkSafetensors(ctx) {
+    const file = ctx.displayPath;
+    const fail = (rule, detail) => new MalformedModelError(file, rule, detail);
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    let headerBytes;
+    let size;
+    try {
+        size = (await fh.stat()).size;
+        if (size < 8)
+            throw fail('safetensors/header-length', `the file is ${size} bytes, too short for the 8-byte header length`);
+        const lenBuf = Buffer.alloc(8);
+        await fh.read(lenBuf, 0, 8, 0);
+        const n = lenBuf.readBigUInt64LE(0);
+        const cap = Math.min(SAFETENSORS_MAX_HEADER, ctx.limits.maxHeaderBytes);
+        if (n > BigInt(cap))
+            throw fail('safetensors/header-length', `header length ${n} exceeds the ${cap}-byte limit`);
+        if (n > BigInt(size - 8))
+            throw fail('safetensors/header-length', `header length ${n} runs past the end of the ${size}-byte file`);
+        headerBytes = Buffer.alloc(Number(n));
+        const { bytesRead } = await fh.read(headerBytes, 0, headerBytes.length, 8);
+        if (bytesRead !== headerBytes.length)
+            throw fail('safetensors/header-length', 'the file ended while reading the header');
+    }
+    finally {
+        await fh.close();
+    }
+    ctx.signal.throwIfAborted();
+    let text;
+    try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+    }
+    catch {
+        throw fail('safetensors/header-utf8', 'the header is not valid UTF-8');
+    }
+    if (!text.startsWith('{'))
+        throw fail('safetensors/header-json', 'the header does not start with "{"');
+    let header;
+    try {
+        header = JSON.parse(text);
+    }
+    catch (err) {
+        throw fail('safetensors/header-json', `the header is not valid JSON (${err.message})`);
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header))
+        throw fail('safetensors/header-json', 'the header is not a JSON object');
+    const entries = Object.entries(header);
+    // JSON.parse keeps the last of repeated keys, which hides a second tensor or a second metadata map.
+    // Counting key tokens is cheap; the exact (slower) search runs only to name the repeated key.
+    let parsedKeys = entries.length;
+    for (const [, info] of entries)
+        parsedKeys += countParsedKeys(info);
+    if (countKeyTokens(text) !== parsedKeys) {
+        const dup = findDuplicateKey(text) ?? '?';
+        throw fail('safetensors/duplicate-key', `key '${dup.slice(0, 200)}' appears more than once in the header`);
+    }
+    const tensors = [];
+    let metadata = {};
+    for (const [name, info] of entries) {
+        if (name === '__metadata__') {
+            metadata = checkMetadata(info, fail);
+            continue;
+        }
+        tensors.push(checkTensorInfo(name, info, fail));
+    }
+    // Sorted by position, each tensor must start where the previous one ended: no holes, no overlaps.
+    tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
+    let expected = 0;
+    for (const t of tensors) {
+        if (t.begin !== expected) {
+            const what = t.begin < expected ? 'overlaps the previous tensor' : `leaves a hole of ${t.begin - expected} bytes before it`;
+            throw fail('safetensors/offsets-contiguous', `tensor '${t.name}' starts at ${t.begin}, expected ${expected}: it ${what}`);
+        }
+        expected = t.end;
+    }
+    const dataStart = 8 + headerBytes.length;
+    if (dataStart + expected !== size) {
+        throw fail('safetensors/data-end', `tensor data ends at byte ${dataStart + expected} but the file has ${size} bytes${dataStart + expected < size ? ': trailing bytes follow the data' : ''}`);
+    }
+    const dtypes = new Map();
+    let parameters = 0n;
+    for (const t of tensors) {
+        dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);
+        parameters += t.elements;
+    }
+    const facts = [
+        ['tensors', String(tensors.length)],
+        ['parameters', String(parameters)],
+        ['dtypes', [...dtypes].map(([d, c]) => `${d} (${c})`).join(', ') || 'none'],
+        ['header bytes', String(headerBytes.length)],
+    ];
+    const keys = Object.keys(metadata);
+    if (keys.length > 0)
+        facts.push(['metadata', keys.slice(0, 10).map((k) => `${k}=${(metadata[k] ?? '').slice(0, 40)}`).join(', ')]);
+    return { format: 'safetensors', scanned: true, findings: [], facts };
+}
+function checkMetadata(info, fail) {
+    if (typeof info !== 'object' || info === null || Array.isArray(info))
+        throw fail('safetensors/metadata', '__metadata__ is not an object');
+    for (const [k, v] of Object.entries(info)) {
+        if (typeof v !== 'string')
+            throw fail('safetensors/metadata', `__metadata__ value of '${k}' is ${v === null ? 'null' : typeof v}, not a string`);
+    }
+    return info;
+}
+function isCount(v) {
+    return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+function checkTensorInfo(name, info, fail) {
+    const label = `tensor '${name.slice(0, 200)}'`;
+    if (typeof info !== 'object' || info === null || Array.isArray(info))
+        throw fail('safetensors/tensor-info', `${label} is not an object`);
+    const { dtype, shape, data_offsets: offsets } = info;
+    if (typeof dtype !== 'string')
+        throw fail('safetensors/tensor-info', `${label} has no dtype string`);
+    if (!Array.isArray(shape))
+        throw fail('safetensors/tensor-info', `${label} has no shape array`);
+    if (!Array.isArray(offsets) || offsets.length !== 2)
+        throw fail('safetensors/tensor-info', `${label} has no [begin, end] data_offsets`);
+    const bits = SAFETENSORS_DTYPE_BITS[dtype];
+    if (bits === undefined)
+        throw fail('safetensors/dtype', `${label} has unknown dtype '${dtype.slice(0, 40)}'`);
+    if (!shape.every(isCount))
+        throw fail('safetensors/shape', `${label} has a shape entry that is not a non-negative integer`);
+    const [begin, end] = offsets;
+    if (!isCount(begin) || !isCount(end))
+        throw fail('safetensors/tensor-info', `${label} has data_offsets that are not non-negative integers`);
+    if (end < begin)
+        throw fail('safetensors/offsets-contiguous', `${label} ends (${end}) before it begins (${begin})`);
+    const dims = shape;
+    const shown = `${dtype} × shape [${dims.slice(0, 8).join(', ')}${dims.length > 8 ? ', …' : ''}]`;
+    // Stops as soon as the product leaves 64 bits, so a hostile million-entry shape stays cheap.
+    let elements = dims.includes(0) ? 0n : 1n;
+    for (const d of dims) {
+        if (elements === 0n || elements * BigInt(bits) > U64_MAX)
+            break;
+        elements *= BigInt(d);
+    }
+    const totalBits = elements * BigInt(bits);
+    if (totalBits > U64_MAX)
+        throw fail('safetensors/tensor-size', `${label}: ${shown} overflows 64 bits`);
+    if (totalBits % 8n !== 0n)
+        throw fail('safetensors/tensor-size', `${label}: ${totalBits} bits of ${dtype} do not fill whole bytes`);
+    const bytes = totalBits / 8n;
+    if (bytes !== BigInt(end - begin)) {
+        throw fail('safetensors/tensor-size', `${label}: ${shown} needs ${bytes} bytes, but data_offsets span ${end - begin}`);
+    }
+    return { name, dtype, begin, end, elements };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/savedmodel-ops.js
+const CODE = { rule: 'savedmodel/code-execution-op', severity: 'critical', why: 'calls back into Python' };
+const FILES = { rule: 'savedmodel/file-io-op', severity: 'high', why: 'reads or writes arbitrary files on the server' };
+const NETWORK = { rule: 'savedmodel/network-op', severity: 'high', why: 'talks to other hosts or sends tensors to debug endpoints' };
+/** Ops that read files a model normally ships as assets (vocabularies, warm-start checkpoints). */
+const ASSETS = { rule: 'savedmodel/asset-read-op', severity: 'medium', why: 'reads a file by path, usually one of the model assets' };
+const OP_RISKS = new Map([
+    ...['PyFunc', 'PyFuncStateless', 'EagerPyFunc'].map((op) => [op, CODE]),
+    ...[
+        'ReadFile', 'WriteFile', 'MatchingFiles', 'ImmutableConst',
+        'WholeFileReader', 'WholeFileReaderV2', 'TextLineReader', 'TextLineReaderV2', 'FixedLengthRecordReader',
+        'FixedLengthRecordReaderV2', 'TFRecordReader', 'TFRecordReaderV2', 'LMDBReader',
+        'TextLineDataset', 'TFRecordDataset', 'TFRecordDatasetV2', 'FixedLengthRecordDataset', 'FixedLengthRecordDatasetV2',
+        'LMDBDataset', 'ExperimentalLMDBDataset', 'CSVDataset', 'CSVDatasetV2', 'ExperimentalCSVDataset', 'SqlDataset',
+        'ExperimentalSqlDataset', 'SaveDataset', 'SaveDatasetV2', 'LoadDataset', 'SnapshotDataset', 'SnapshotDatasetV2',
+        'DatasetToTFRecord', 'ExperimentalDatasetToTFRecord', 'CreateSummaryFileWriter', 'CreateSummaryDbWriter',
+    ].map((op) => [op, FILES]),
+    ...[
+        'Rpc', 'TryRpc', 'RpcCall', 'RpcClient', 'RpcServer', 'RpcServerStart', 'RpcServerRegister', 'RpcCheckStatus',
+        'RpcGetValue', 'DebugIdentity', 'DebugIdentityV2', 'DebugNanCount', 'DebugNumericSummary', 'DebugNumericSummaryV2',
+        'GcsConfigureCredentials', 'GcsConfigureBlockCache',
+    ].map((op) => [op, NETWORK]),
+    ...['InitializeTableFromTextFile', 'InitializeTableFromTextFileV2', 'LoadAndRemapMatrix', 'GenerateVocabRemapping', 'CacheDataset', 'CacheDatasetV2'].map((op) => [op, ASSETS]),
+]);
+/**
+ * Checkpoint ops are in every SavedModel: the saver graph (TF1 nodes under `save/`, TF2 functions
+ * `__inference__traced_save_N` / `_traced_restore_N`) writes and reads the variables/ directory, and
+ * serving never runs it. Flagging them there would be noise; anywhere else they write or read files
+ * at a path the graph chooses, which is what an attacker would use.
+ */
+const CHECKPOINT_OPS = new Set(['Save', 'SaveV2', 'SaveSlices', 'Restore', 'RestoreV2', 'RestoreSlice', 'MergeV2Checkpoints']);
+const CHECKPOINT_OUTSIDE_SAVER = {
+    rule: 'savedmodel/checkpoint-op-outside-saver',
+    severity: 'high',
+    why: 'writes or reads checkpoint files outside the saver graph, at a path the graph chooses',
+};
+function isSaverFunction(name) {
+    return /__traced_(save|restore)(_\d+)?$/.test(name);
+}
+function isSaverNode(name) {
+    return /^save(_\d+)?\//.test(name);
+}
+/**
+ * Attribute values that decide whether an otherwise harmless op touches files: PrintV2 writes to
+ * `output_stream` when it is a file:// URL; DecodeProtoV2/EncodeProto load `descriptor_source` from a
+ * file unless it is "local://"; debug ops send to `debug_urls`.
+ */
+function attrRisk(op, key, value) {
+    if (op === 'PrintV2' && key === 'output_stream' && value.startsWith('file://'))
+        return FILES;
+    if ((op === 'DecodeProtoV2' || op === 'EncodeProto') && key === 'descriptor_source' && value !== '' && value !== 'local://')
+        return FILES;
+    return undefined;
+}
+const RISKY_ATTRS = new Set(['output_stream', 'descriptor_source']);
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/savedmodel.js
+// Structure and op check for a TensorFlow SavedModel's saved_model.pb: streams the protobuf (field
+// numbers from tensorflow/core/protobuf/saved_model.proto, meta_graph.proto, graph.proto,
+// function.proto, node_def.proto, attr_value.proto), lists op types, and reports risky ops.
+
+
+
+
+
+const savedmodel_MAX_NAME = 64 * 1024;
+const savedmodel_OBJECT_COST = 64;
+class SavedModelScan {
+    opCounts = new Map();
+    functions = new Set();
+    strippedOps = new Set();
+    tags = [];
+    signatures = [];
+    hits = new Map();
+    checkpointInSaver = 0;
+    tfVersion = '';
+    schemaVersion;
+    metaGraphs = 0;
+    r;
+    constructor(r) {
+        this.r = r;
+    }
+    str(t, end, what) {
+        return this.r.text(t, end, savedmodel_MAX_NAME, what);
+    }
+    async savedModel(end) {
+        const r = this.r;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                this.schemaVersion = await r.scalar(t, end, 'saved_model_schema_version');
+            else if (t.field === 2)
+                await this.metaGraph(await r.message(t, end, 'meta_graphs'));
+            else
+                await r.skip(t, end);
+        }
+    }
+    /** MetaGraphDef: meta_info_def 1, graph_def 2, signature_def 5 (map entries: key 1). */
+    async metaGraph(end) {
+        const r = this.r;
+        this.metaGraphs++;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                await this.metaInfo(await r.message(t, end, 'meta_info_def'));
+            else if (t.field === 2)
+                await this.graphDef(await r.message(t, end, 'graph_def'));
+            else if (t.field === 5)
+                this.signatures.push(await this.mapKey(await r.message(t, end, 'signature_def')));
+            else
+                await r.skip(t, end);
+        }
+    }
+    /** MetaInfoDef: stripped_op_list 2 (OpList: op 1 → OpDef: name 1), tags 4, tensorflow_version 5. */
+    async metaInfo(end) {
+        const r = this.r;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 4) {
+                this.tags.push(await this.str(t, end, 'tag'));
+            }
+            else if (t.field === 5) {
+                this.tfVersion = await this.str(t, end, 'tensorflow_version');
+            }
+            else if (t.field === 2) {
+                const listEnd = await r.message(t, end, 'stripped_op_list');
+                for (let o = await r.tag(listEnd); o; o = await r.tag(listEnd)) {
+                    if (o.field === 1)
+                        this.strippedOps.add(await this.opDefName(await r.message(o, listEnd, 'op')));
+                    else
+                        await r.skip(o, listEnd);
+                }
+            }
+            else {
+                await r.skip(t, end);
+            }
+        }
+    }
+    async opDefName(end) {
+        const r = this.r;
+        let name = '';
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                name = await this.str(t, end, 'op name');
+            else
+                await r.skip(t, end);
+        }
+        return name;
+    }
+    async mapKey(end) {
+        const r = this.r;
+        let key = '';
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                key = await this.str(t, end, 'map key');
+            else
+                await r.skip(t, end);
+        }
+        return key;
+    }
+    /** GraphDef: node 1, library 2 (FunctionDefLibrary: function 1). */
+    async graphDef(end) {
+        const r = this.r;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1) {
+                const node = await this.node(await r.message(t, end, 'node'));
+                this.record(node, isSaverNode(node.name), 'the main graph');
+            }
+            else if (t.field === 2) {
+                const libEnd = await r.message(t, end, 'library');
+                for (let f = await r.tag(libEnd); f; f = await r.tag(libEnd)) {
+                    if (f.field === 1)
+                        await this.functionDef(await r.message(f, libEnd, 'function'));
+                    else
+                        await r.skip(f, libEnd);
+                }
+            }
+            else {
+                await r.skip(t, end);
+            }
+        }
+    }
+    /** FunctionDef: signature 1 (OpDef: name 1), node_def 3. Nodes are judged once the name is known. */
+    async functionDef(end) {
+        const r = this.r;
+        let name = '';
+        const nodes = [];
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                name = await this.opDefName(await r.message(t, end, 'signature'));
+            else if (t.field === 3)
+                nodes.push(await this.node(await r.message(t, end, 'node_def')));
+            else
+                await r.skip(t, end);
+        }
+        this.functions.add(name);
+        const saver = isSaverFunction(name);
+        for (const node of nodes)
+            this.record(node, saver, `function '${name}'`);
+    }
+    /** NodeDef: name 1, op 2, attr 5 (map entry: key 1, AttrValue 2). */
+    async node(end) {
+        const r = this.r;
+        let name = '';
+        let op = '';
+        const attrs = [];
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                name = await this.str(t, end, 'node name');
+            else if (t.field === 2)
+                op = await this.str(t, end, 'node op');
+            else if (t.field === 5)
+                await this.attr(await r.message(t, end, 'attr'), attrs);
+            else
+                await r.skip(t, end);
+        }
+        r.retain(savedmodel_OBJECT_COST);
+        return { name, op, attrs };
+    }
+    /** Keeps only the attributes that decide risk; AttrValue: s 2, list 1 (ListValue: s 2). */
+    async attr(end, out) {
+        const r = this.r;
+        let key = '';
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1) {
+                key = await this.str(t, end, 'attr key');
+            }
+            else if (t.field === 2 && RISKY_ATTRS.has(key)) {
+                const valueEnd = await r.message(t, end, 'attr value');
+                for (let v = await r.tag(valueEnd); v; v = await r.tag(valueEnd)) {
+                    if (v.field === 2)
+                        out.push([key, await this.str(v, valueEnd, 'attr string')]);
+                    else
+                        await r.skip(v, valueEnd);
+                }
+            }
+            else {
+                await r.skip(t, end);
+            }
+        }
+    }
+    hit(risk, op, where) {
+        const key = `${risk.rule}\u0000${op}`;
+        const h = this.hits.get(key) ?? { risk, op, count: 0, places: [] };
+        h.count++;
+        if (h.places.length < 3)
+            h.places.push(where);
+        this.hits.set(key, h);
+    }
+    record(node, inSaver, where) {
+        this.opCounts.set(node.op, (this.opCounts.get(node.op) ?? 0) + 1);
+        const at = `${where}${node.name ? `, node '${node.name}'` : ''}`;
+        if (CHECKPOINT_OPS.has(node.op)) {
+            if (inSaver)
+                this.checkpointInSaver++;
+            else
+                this.hit(CHECKPOINT_OUTSIDE_SAVER, node.op, at);
+            return;
+        }
+        const risk = OP_RISKS.get(node.op);
+        if (risk)
+            this.hit(risk, node.op, at);
+        for (const [key, value] of node.attrs) {
+            const attr = attrRisk(node.op, key, value);
+            if (attr)
+                this.hit(attr, `${node.op}(${key}=${value.slice(0, 80)})`, at);
+        }
+    }
+}
+/** One finding per rule and op, naming up to three places, so a large graph does not flood the report. */
+function findingsFrom(hits, file) {
+    return [...hits].map((h) => ({
+        severity: h.risk.severity,
+        rule: h.risk.rule,
+        message: `op ${h.op} ${h.risk.why}: ${h.count} use(s), in ${h.places.join('; ')}${h.count > h.places.length ? '; …' : ''}`,
+        file,
+    }));
+}
+async function checkSavedModel(ctx) {
+    const file = ctx.displayPath;
+    const fail = (rule, detail) => new MalformedModelError(file, rule, detail);
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    const scan = await (async () => {
+        try {
+            const { size } = await fh.stat();
+            if (size === 0)
+                throw fail('savedmodel/protobuf', 'the file is empty');
+            const cursor = new FileCursor(fh, size, (d) => fail('savedmodel/protobuf', `truncated: ${d}`), ctx.signal);
+            const s = new SavedModelScan(new ProtoReader(cursor, (d) => fail('savedmodel/protobuf', d), ctx.limits.maxHeaderBytes, (d) => fail('savedmodel/metadata-size', d)));
+            await s.savedModel(size);
+            return s;
+        }
+        finally {
+            await fh.close();
+        }
+    })();
+    if (scan.schemaVersion !== undefined && scan.schemaVersion !== 1) {
+        throw fail('savedmodel/schema-version', `saved_model_schema_version ${scan.schemaVersion} is not 1`);
+    }
+    if (scan.metaGraphs === 0)
+        throw fail('savedmodel/no-meta-graph', 'the SavedModel holds no MetaGraphDef');
+    // Ops listed in the stripped op list but never seen on a node still count: the list is what TF loads.
+    const seen = new Set(scan.opCounts.keys());
+    for (const op of scan.strippedOps) {
+        const risk = OP_RISKS.get(op);
+        if (risk && !seen.has(op))
+            scan.hit(risk, op, 'the stripped op list');
+    }
+    const ops = [...scan.opCounts].filter(([op]) => !scan.functions.has(op) && op !== '').sort((a, b) => b[1] - a[1]);
+    const facts = [
+        ['meta graphs', String(scan.metaGraphs)],
+        ['tags', [...new Set(scan.tags)].join(', ') || 'none'],
+        ['op types', `${ops.length}: ${ops.slice(0, 30).map(([op]) => op).join(', ')}${ops.length > 30 ? ', …' : ''}`],
+        ['functions', String(scan.functions.size)],
+        ['signatures', scan.signatures.join(', ') || 'none'],
+    ];
+    if (scan.tfVersion)
+        facts.push(['tensorflow version', scan.tfVersion]);
+    if (scan.checkpointInSaver > 0)
+        facts.push(['checkpoint ops', `${scan.checkpointInSaver} in the saver graph (not run by serving)`]);
+    return { format: 'tf-savedmodel', scanned: true, findings: findingsFrom(scan.hits.values(), file), facts };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/index.js
+
+
+
+
+
+
+
+
+
+
+async function checkFile(format, ctx) {
+    switch (format) {
+        case 'safetensors':
+            return checkSafetensors(ctx);
+        case 'gguf':
+            return checkGguf(ctx);
+        case 'onnx':
+            return checkOnnx(ctx);
+        case 'keras':
+        case 'hdf5':
+            return checkKeras(ctx);
+        case 'tf-savedmodel':
+            return checkSavedModel(ctx);
+        default:
+            // pytorch-zip, pytorch-legacy, pickle, numpy, npz and zip are checked by the pickle scanner.
+            return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/byte-source.js
+/** Bytes [start, end) of an open file. Skipping only moves the position. */
+class FileRangeSource {
+    fh;
+    end;
+    pos;
+    constructor(fh, start, end) {
+        this.fh = fh;
+        this.end = end;
+        this.pos = start;
+    }
+    /** Absolute file offset of the next byte. */
+    get position() {
+        return this.pos;
+    }
+    async read(buf, offset, length) {
+        const n = Math.min(length, this.end - this.pos);
+        if (n <= 0)
+            return 0;
+        const { bytesRead } = await this.fh.read(buf, offset, n, this.pos);
+        this.pos += bytesRead;
+        return bytesRead;
+    }
+    async skip(n) {
+        const k = Math.max(0, Math.min(n, this.end - this.pos));
+        this.pos += k;
+        return k;
+    }
+    async close() {
+        // The handle belongs to the caller.
+    }
+}
+/** Reads exactly `length` bytes, or fewer only when the stream ends first. */
+async function readFully(source, length) {
+    const buf = Buffer.alloc(length);
+    let got = 0;
+    while (got < length) {
+        const n = await source.read(buf, got, length - got);
+        if (n === 0)
+            break;
+        got += n;
+    }
+    return got === length ? buf : buf.subarray(0, got);
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pickle-globals.js
+// What Ferry knows about pickle globals before any policy file: the few that model checkpoints
+// need (allowed), the ones that hand an attacker code, shell, files or network (critical), and the
+// Python 2 names that unpicklers still translate. Everything else is unknown and fails by default.
+/**
+ * Allowed without a policy file: what torch.save, numpy and the pickle module themselves write for
+ * tensors, arrays and plain containers. Each only builds data; none reaches code by name.
+ */
+const TORCH_STORAGE_KINDS = [
+    'Double', 'Float', 'Half', 'BFloat16', 'Long', 'Int', 'Short', 'Char', 'Byte', 'Bool',
+    'ComplexDouble', 'ComplexFloat', 'QUInt8', 'QInt8', 'QInt32', 'QUInt4x2', 'QUInt2x4',
+];
+const TORCH_DTYPES = [
+    'float16', 'float32', 'float64', 'bfloat16', 'half', 'float', 'double', 'complex32', 'complex64',
+    'complex128', 'cfloat', 'cdouble', 'chalf', 'int8', 'int16', 'int32', 'int64', 'short', 'int', 'long',
+    'uint8', 'uint16', 'uint32', 'uint64', 'bool', 'qint8', 'quint8', 'qint32', 'quint4x2', 'quint2x4',
+    'float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz',
+];
+const TORCH_REBUILDERS = [
+    '_rebuild_tensor', '_rebuild_tensor_v2', '_rebuild_tensor_v3', '_rebuild_parameter',
+    '_rebuild_parameter_with_state', '_rebuild_sparse_tensor', '_rebuild_sparse_csr_tensor',
+    '_rebuild_nested_tensor', '_rebuild_device_tensor_from_numpy', '_rebuild_device_tensor_from_cpu_tensor',
+    '_rebuild_meta_tensor_no_storage', '_rebuild_qtensor', '_rebuild_wrapper_subclass',
+];
+const SAFE_GLOBALS = new Set([
+    // torch: storages (persistent ids name them), tensor rebuild helpers, and the values they take.
+    ...TORCH_STORAGE_KINDS.map((k) => `torch.${k}Storage`),
+    ...TORCH_STORAGE_KINDS.map((k) => `torch.cuda.${k}Storage`),
+    'torch.UntypedStorage',
+    'torch.storage.UntypedStorage',
+    'torch.storage.TypedStorage',
+    ...['Double', 'Float', 'Half', 'BFloat16', 'Long', 'Int', 'Short', 'Char', 'Byte', 'Bool'].map((k) => `torch.${k}Tensor`),
+    ...TORCH_REBUILDERS.map((f) => `torch._utils.${f}`),
+    // Calls the function and type it is given; both are globals of their own and checked as such.
+    'torch._tensor._rebuild_from_type_v2',
+    'torch.Tensor',
+    'torch.Size',
+    'torch.device',
+    'torch.nn.parameter.Parameter',
+    'torch.serialization._get_layout',
+    ...TORCH_DTYPES.map((d) => `torch.${d}`),
+    'torch.strided', 'torch.sparse_coo', 'torch.sparse_csr', 'torch.sparse_csc', 'torch.sparse_bsr', 'torch.sparse_bsc',
+    'torch.contiguous_format', 'torch.channels_last', 'torch.channels_last_3d', 'torch.preserve_format',
+    // numpy arrays and scalars (numpy 1 and numpy 2 module paths).
+    'numpy.core.multiarray._reconstruct', 'numpy._core.multiarray._reconstruct',
+    'numpy.core.multiarray.scalar', 'numpy._core.multiarray.scalar',
+    'numpy.core.numeric._frombuffer', 'numpy._core.numeric._frombuffer',
+    'numpy.dtype', 'numpy.ndarray',
+    // Containers and plain values the pickle module itself writes.
+    'collections.OrderedDict',
+    'builtins.set', 'builtins.frozenset', 'builtins.slice', 'builtins.bytearray', 'builtins.bytes', 'builtins.complex',
+    'builtins.range', 'builtins.object', 'builtins.int', 'builtins.float', 'builtins.str', 'builtins.bool',
+    'builtins.list', 'builtins.dict', 'builtins.tuple',
+    // Protocol 0/1 instances are rebuilt through this; the class it is given is checked on its own.
+    'copyreg._reconstructor',
+    // Protocol 2 writes bytes as codecs.encode(text, "latin1"); codecs resolve only inside the encodings package.
+    '_codecs.encode', 'codecs.encode',
+    // Timestamps and training arguments that checkpoints commonly carry; constructors only store values.
+    'datetime.datetime', 'datetime.date', 'datetime.time', 'datetime.timedelta', 'datetime.timezone',
+    'argparse.Namespace',
+]);
+/** Modules that are critical with every name and every submodule in them. */
+const DANGEROUS_MODULES = new Map([
+    ...['os', 'posix', 'nt', 'subprocess', '_posixsubprocess', 'pty', 'commands', 'multiprocessing', 'asyncio'].map((m) => [m, 'runs processes or reaches the operating system']),
+    ...['sys', 'importlib', 'imp', 'pkgutil', 'zipimport', 'runpy', 'ctypes', '_ctypes', 'cffi'].map((m) => [m, 'imports or runs arbitrary code']),
+    ...['code', 'codeop', 'marshal', 'pdb', 'bdb', 'timeit', 'profile', 'cProfile', 'trace', 'doctest', 'pydoc', 'logging.config'].map((m) => [m, 'compiles or evaluates code']),
+    ...['pickle', '_pickle', 'cPickle', 'dill', 'cloudpickle', 'shelve'].map((m) => [m, 'unpickles a nested payload']),
+    ...['shutil', 'fileinput', 'tempfile'].map((m) => [m, 'reads, writes or deletes files']),
+    ...['pip', 'ensurepip'].map((m) => [m, 'installs packages']),
+    ...[
+        'socket', '_socket', 'socketserver', 'ssl', 'http', 'httplib', 'urllib', 'urllib2', 'urllib3', 'requests', 'aiohttp',
+        'httpx', 'ftplib', 'smtplib', 'telnetlib', 'poplib', 'imaplib', 'nntplib', 'xmlrpc', 'webbrowser', 'antigravity',
+    ].map((m) => [m, 'opens network connections or a browser']),
+    ['torch.hub', 'downloads and runs code'],
+]);
+/** Single callables that are critical: each executes code, reaches objects by name, or loads a nested pickle. */
+const DANGEROUS_NAMES = new Map([
+    ...['eval', 'exec', 'compile', 'execfile', 'apply', 'breakpoint', 'input', 'help', 'reload'].map((n) => [`builtins.${n}`, 'evaluates or runs code']),
+    ...['getattr', 'setattr', 'delattr', 'globals', 'locals', 'vars', '__import__'].map((n) => [`builtins.${n}`, 'reaches any object by name, so a pickle can call what it could not import']),
+    ['builtins.open', 'opens files'],
+    ...['io', '_io'].flatMap((m) => ['open', 'open_code', 'FileIO'].map((n) => [`${m}.${n}`, 'opens files'])),
+    ['codecs.open', 'opens files'],
+    ...['operator', '_operator'].flatMap((m) => ['attrgetter', 'itemgetter', 'methodcaller', 'call'].map((n) => [`${m}.${n}`, 'reaches or calls attributes by name'])),
+    ...['functools', '_functools'].flatMap((m) => ['partial', 'partialmethod', 'reduce'].map((n) => [`${m}.${n}`, 'builds calls to other callables'])),
+    ...['CodeType', 'FunctionType', 'LambdaType', 'MethodType'].map((n) => [`types.${n}`, 'creates functions from raw code']),
+    ['torch.load', 'unpickles a nested payload'],
+    ['torch.serialization.load', 'unpickles a nested payload'],
+    ['torch.storage._load_from_bytes', 'unpickles a nested payload with torch.load'],
+    ['numpy.load', 'unpickles a nested payload'],
+    ['numpy.lib.npyio.load', 'unpickles a nested payload'],
+    ['numpy.testing._private.utils.runstring', 'evaluates code'],
+    ['joblib.load', 'unpickles a nested payload'],
+    ['pandas.read_pickle', 'unpickles a nested payload'],
+]);
+/** Python 2 module names that unpicklers translate (protocols 0–2); listed where the target matters to policy. */
+const PY2_MODULES = new Map([
+    ['__builtin__', 'builtins'], ['copy_reg', 'copyreg'], ['cPickle', 'pickle'], ['commands', 'subprocess'],
+    ['httplib', 'http.client'], ['urllib2', 'urllib.request'], ['SocketServer', 'socketserver'],
+    ['BaseHTTPServer', 'http.server'], ['SimpleHTTPServer', 'http.server'], ['CGIHTTPServer', 'http.server'],
+    ['xmlrpclib', 'xmlrpc.client'], ['SimpleXMLRPCServer', 'xmlrpc.server'], ['thread', '_thread'],
+    ['Queue', 'queue'], ['cStringIO', 'io'], ['StringIO', 'io'], ['exceptions', 'builtins'], ['UserDict', 'collections'],
+]);
+/** Python 2 names that moved to another module. */
+const PY2_NAMES = new Map([
+    ['__builtin__.xrange', 'builtins.range'], ['__builtin__.unicode', 'builtins.str'], ['__builtin__.basestring', 'builtins.str'],
+    ['__builtin__.long', 'builtins.int'], ['__builtin__.unichr', 'builtins.chr'], ['__builtin__.reduce', 'functools.reduce'],
+    ['__builtin__.intern', 'sys.intern'], ['__builtin__.raw_input', 'builtins.input'], ['itertools.izip', 'builtins.zip'],
+    ['itertools.imap', 'builtins.map'], ['itertools.ifilter', 'builtins.filter'], ['urllib.urlopen', 'urllib.request.urlopen'],
+]);
+/** The Python 3 name an unpickler imports for a (possibly Python 2) module and name. */
+function python3Name(module, name) {
+    const full = `${module}.${name}`;
+    const moved = PY2_NAMES.get(full);
+    if (moved)
+        return moved;
+    const renamed = PY2_MODULES.get(module);
+    return renamed ? `${renamed}.${name}` : full;
+}
+function dangerousFullName(full) {
+    const exact = DANGEROUS_NAMES.get(full);
+    if (exact)
+        return exact;
+    for (let dot = full.indexOf('.'); dot >= 0; dot = full.indexOf('.', dot + 1)) {
+        const reason = DANGEROUS_MODULES.get(full.slice(0, dot));
+        if (reason)
+            return reason;
+    }
+    return DANGEROUS_MODULES.get(full);
+}
+/**
+ * Why a global is critical, or undefined. `name` may be a dotted attribute path (protocol 4 walks
+ * it), so `torch.serialization` + `os.system` is judged by its `os.system` tail as well.
+ */
+function dangerReason(module, name) {
+    const candidates = [`${module}.${name}`, python3Name(module, name)];
+    const parts = name.split('.');
+    if (parts.length > 1 && parts.some((p) => p.startsWith('__') && p.endsWith('__'))) {
+        return 'walks an attribute path through interpreter internals (dunder attributes)';
+    }
+    for (let i = 1; i < parts.length; i++)
+        candidates.push(parts.slice(i - 1).join('.'));
+    for (const c of candidates) {
+        const reason = dangerousFullName(c);
+        if (reason)
+            return reason;
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pickle-policy.js
+// The pickle policy: which globals a pickle may import. Allowlist first; a policy file may allow
+// unknown globals by name or module wildcard, but a critical one only by its exact name, and even
+// then the finding stays in the report.
+
+
+
+
+const DEFAULT_PICKLE_POLICY = { allow: [], deny: [] };
+const PATTERN = /^(\*|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?)$/;
+const MAX_POLICY_BYTES = 1024 * 1024;
+function matches(pattern, names) {
+    if (pattern === '*')
+        return true;
+    if (pattern.endsWith('.*')) {
+        const prefix = pattern.slice(0, -1);
+        return names.some((n) => n.startsWith(prefix));
+    }
+    return names.includes(pattern);
+}
+/** Decides one global. `name` may be a dotted attribute path (protocol 4 STACK_GLOBAL). */
+function classifyGlobal(module, name, policy) {
+    const written = `${module}.${name}`;
+    const names = [written, python3Name(module, name)];
+    const denied = policy.deny.find((p) => matches(p, names));
+    if (denied)
+        return { kind: 'denied', pattern: denied };
+    const reason = dangerReason(module, name);
+    if (reason) {
+        // Only the exact name lifts a critical global: a wildcard written for one module must never let os.system through.
+        return policy.allow.some((p) => names.includes(p)) ? { kind: 'dangerous-allowed', reason } : { kind: 'dangerous', reason };
+    }
+    if (names.some((n) => SAFE_GLOBALS.has(n)))
+        return { kind: 'safe' };
+    const allowed = policy.allow.find((p) => matches(p, names));
+    return allowed ? { kind: 'policy-allowed', pattern: allowed } : { kind: 'unknown' };
+}
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function patterns(doc, key, file) {
+    const v = doc[key];
+    if (v === undefined || v === null)
+        return [];
+    if (!Array.isArray(v))
+        throw new errors_InputError(`${file}: "${key}" must be a list of globals such as "module.name" or "module.*"`, { subject: file });
+    return v.map((p, i) => {
+        if (typeof p !== 'string' || !PATTERN.test(p.trim())) {
+            throw new errors_InputError(`${file}: ${key}[${i}] ${JSON.stringify(p)} is not "module.name", "module.*" or "*"`, { subject: file });
+        }
+        return p.trim();
+    });
+}
+/** Checks a parsed policy document (`{ allow: [...], deny: [...] }`). */
+function parsePicklePolicy(doc, file) {
+    if (doc === null || doc === undefined)
+        return { ...DEFAULT_PICKLE_POLICY, source: file };
+    if (!isRecord(doc))
+        throw new errors_InputError(`${file}: a pickle policy is a mapping with "allow" and "deny" lists`, { subject: file });
+    for (const key of Object.keys(doc)) {
+        if (key !== 'allow' && key !== 'deny') {
+            throw new errors_InputError(`${file}: unknown key "${key}" in the pickle policy; allowed: allow, deny`, { subject: file });
+        }
+    }
+    return { allow: patterns(doc, 'allow', file), deny: patterns(doc, 'deny', file), source: file };
+}
+/** Reads a YAML or JSON policy file (JSON is YAML too). */
+async function loadPicklePolicy(path) {
+    let text;
+    try {
+        if ((await (0,promises_namespaceObject.stat)(path)).size > MAX_POLICY_BYTES)
+            throw new Error(`larger than ${MAX_POLICY_BYTES} bytes`);
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (err) {
+        throw new errors_InputError(`${path}: cannot read the pickle policy: ${errorMessage(err)}`, { subject: path, cause: err });
+    }
+    let doc;
+    try {
+        doc = (0,dist/* parse */.qg)(text);
+    }
+    catch (err) {
+        throw new errors_InputError(`${path}: the pickle policy is not valid YAML or JSON: ${errorMessage(err)}`, { subject: path, cause: err });
+    }
+    return parsePicklePolicy(doc, path);
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pickle-findings.js
+
+
+/** Names as written, plus what the unpickler resolves them to (posix.system is os.system on Linux). */
+function shownName(g) {
+    const full = g.fullName;
+    if (g.module === 'posix' || g.module === 'nt')
+        return `${full} (os.${g.name})`;
+    const py3 = python3Name(g.module, g.name);
+    return py3 === full ? full : `${full} (${py3})`;
+}
+function how(g) {
+    const calls = [...g.calls];
+    const called = calls.length > 0 ? `, used by ${calls.join('/')}` : '';
+    return `imported by ${g.opcode} at byte ${g.offset}${g.count > 1 ? ` (${g.count} times)` : ''}${called}`;
+}
+function policyName(policy) {
+    return policy.source ? `the pickle policy ${policy.source}` : 'the pickle policy';
+}
+function streamFindings(stream, file, policy) {
+    const { where, scan } = stream;
+    const out = [];
+    const add = (severity, rule, message) => {
+        out.push({ severity, rule, message: `${where}: ${message}`, file });
+    };
+    for (const g of scan.globals) {
+        const c = classifyGlobal(g.module, g.name, policy);
+        const name = shownName(g);
+        switch (c.kind) {
+            case 'dangerous':
+                add('critical', 'pickle/dangerous-global', `${name} ${c.reason}; ${how(g)}`);
+                break;
+            case 'dangerous-allowed':
+                add('info', 'pickle/dangerous-global-allowed', `${name} ${c.reason}, and ${policyName(policy)} allows it by exact name; ${how(g)}`);
+                break;
+            case 'denied':
+                add('critical', 'pickle/denied-global', `${name} is denied by ${policyName(policy)} ("${c.pattern}"); ${how(g)}`);
+                break;
+            case 'unknown':
+                add('high', 'pickle/unknown-global', `${name} is not on the allowlist, so loading this pickle would import and possibly run it; ${how(g)}. Allow it in a pickle policy file if you trust it`);
+                break;
+            case 'policy-allowed':
+                add('info', 'pickle/policy-allowed-global', `${name} is allowed by ${policyName(policy)} ("${c.pattern}"); ${how(g)}`);
+                break;
+            case 'safe':
+                break;
+        }
+    }
+    for (const u of scan.unresolved) {
+        add('critical', 'pickle/unresolved-global', `${u.opcode} at byte ${u.offset} imports a global whose name cannot be known without running the pickle (${u.detail})`);
+    }
+    for (const c of scan.computedCalls) {
+        add('critical', 'pickle/computed-call', `${c.opcode} at byte ${c.offset} calls ${c.target}, not a named global, so what runs cannot be known without running the pickle`);
+    }
+    for (const m of scan.mutations) {
+        add('critical', 'pickle/global-mutation', `${m.opcode} at byte ${m.offset} modifies the global ${m.target} in place, which patches code that runs later`);
+    }
+    return out;
+}
+/** The globals every stream imported that need no finding, for the report. */
+function safeGlobals(streams, policy) {
+    const names = new Set();
+    for (const s of streams) {
+        for (const g of s.scan.globals)
+            if (classifyGlobal(g.module, g.name, policy).kind === 'safe')
+                names.add(g.fullName);
+    }
+    return [...names].sort();
+}
+/**
+ * A malformed stream fails with exit 2, except when a critical finding was already made: then the
+ * critical findings decide (exit 1) and each malformation is reported next to them.
+ */
+function settleMalformed(findings, malformed, file) {
+    if (malformed.length === 0)
+        return findings;
+    if (!findings.some((f) => f.severity === 'critical'))
+        throw malformed[0];
+    return [
+        ...findings,
+        ...malformed.map((m) => ({
+            severity: 'high',
+            rule: m.rule,
+            message: `${m.message}; scanning stopped there, after the critical findings above`,
+            file,
+        })),
+    ];
+}
+/** Report facts shared by the pickle-based checkers. */
+function scanFacts(streams, policy) {
+    const protocols = new Set();
+    let pickles = 0;
+    for (const s of streams) {
+        pickles += s.scan.pickles;
+        for (const p of s.scan.protocols)
+            protocols.add(p);
+    }
+    if (streams.length === 0)
+        return [['pickle streams', '0']];
+    const safe = safeGlobals(streams, policy);
+    const facts = [
+        ['pickle streams', String(streams.length)],
+        ['pickles', String(pickles)],
+        ['pickle protocols', protocols.size > 0 ? [...protocols].sort().join(', ') : '0-1 (no PROTO opcode)'],
+    ];
+    if (safe.length > 0)
+        facts.push(['allowlisted globals', safe.length > 12 ? `${safe.slice(0, 12).join(', ')} … (${safe.length})` : safe.join(', ')]);
+    return facts;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pickle-opcodes.js
+// Pickle opcodes of protocols 0–5, by byte, as CPython's pickle module defines them.
+const Op = {
+    MARK: 0x28, STOP: 0x2e, POP: 0x30, POP_MARK: 0x31, DUP: 0x32, FLOAT: 0x46, INT: 0x49, BININT: 0x4a,
+    BININT1: 0x4b, LONG: 0x4c, BININT2: 0x4d, NONE: 0x4e, PERSID: 0x50, BINPERSID: 0x51, REDUCE: 0x52,
+    STRING: 0x53, BINSTRING: 0x54, SHORT_BINSTRING: 0x55, UNICODE: 0x56, BINUNICODE: 0x58, APPEND: 0x61,
+    BUILD: 0x62, GLOBAL: 0x63, DICT: 0x64, EMPTY_DICT: 0x7d, APPENDS: 0x65, GET: 0x67, BINGET: 0x68,
+    INST: 0x69, LONG_BINGET: 0x6a, LIST: 0x6c, EMPTY_LIST: 0x5d, OBJ: 0x6f, PUT: 0x70, BINPUT: 0x71,
+    LONG_BINPUT: 0x72, SETITEM: 0x73, TUPLE: 0x74, EMPTY_TUPLE: 0x29, SETITEMS: 0x75, BINFLOAT: 0x47,
+    // protocol 2
+    PROTO: 0x80, NEWOBJ: 0x81, EXT1: 0x82, EXT2: 0x83, EXT4: 0x84, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87,
+    NEWTRUE: 0x88, NEWFALSE: 0x89, LONG1: 0x8a, LONG4: 0x8b,
+    // protocol 3
+    BINBYTES: 0x42, SHORT_BINBYTES: 0x43,
+    // protocol 4
+    SHORT_BINUNICODE: 0x8c, BINUNICODE8: 0x8d, BINBYTES8: 0x8e, EMPTY_SET: 0x8f, ADDITEMS: 0x90,
+    FROZENSET: 0x91, NEWOBJ_EX: 0x92, STACK_GLOBAL: 0x93, MEMOIZE: 0x94, FRAME: 0x95,
+    // protocol 5
+    BYTEARRAY8: 0x96, NEXT_BUFFER: 0x97, READONLY_BUFFER: 0x98,
+};
+/** Opcode name by byte, for messages and per-opcode counts; undefined for bytes that are not opcodes. */
+const OPCODE_NAMES = (() => {
+    const names = new Array(256).fill(undefined);
+    for (const [name, byte] of Object.entries(Op))
+        names[byte] = name;
+    return names;
+})();
+function opcodeName(byte) {
+    return OPCODE_NAMES[byte] ?? `0x${byte.toString(16).padStart(2, '0')}`;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pickle-text.js
+// Decoders for the text arguments of protocol 0 opcodes. Each accepts a subset of what CPython
+// accepts and gives the same value for it; anything else is reported as undecodable, never guessed,
+// so the scanner cannot resolve a memo slot or a name differently from the real unpickler.
+const SPACE = new Set([0x20, 0x09, 0x0a, 0x0d, 0x0b, 0x0c]);
+/**
+ * A base-10 integer as Python's int() reads it (surrounding whitespace, a sign, single underscores
+ * between digits), or undefined when the text is not one or is too large to index exactly.
+ */
+function parseDecimal(buf, start, end) {
+    while (start < end && SPACE.has(buf[start] ?? 0))
+        start++;
+    while (end > start && SPACE.has(buf[end - 1] ?? 0))
+        end--;
+    let sign = 1;
+    if (start < end && (buf[start] === 0x2b || buf[start] === 0x2d)) {
+        if (buf[start] === 0x2d)
+            sign = -1;
+        start++;
+    }
+    if (start >= end)
+        return undefined;
+    let value = 0;
+    let prevDigit = false;
+    for (let i = start; i < end; i++) {
+        const c = buf[i] ?? 0;
+        if (c === 0x5f) {
+            if (!prevDigit || i === end - 1)
+                return undefined;
+            prevDigit = false;
+            continue;
+        }
+        if (c < 0x30 || c > 0x39)
+            return undefined;
+        value = value * 10 + (c - 0x30);
+        prevDigit = true;
+    }
+    if (!prevDigit || value > Number.MAX_SAFE_INTEGER)
+        return undefined;
+    return sign * value;
+}
+/** True when every byte is printable ASCII without a backslash: text whose decoding cannot be argued about. */
+function plainAscii(buf, start, end) {
+    for (let i = start; i < end; i++) {
+        const c = buf[i] ?? 0;
+        if (c < 0x20 || c > 0x7e || c === 0x5c)
+            return false;
+    }
+    return true;
+}
+/**
+ * The STRING opcode's quoted repr. Returns the text when it is plain ASCII; escapes and other bytes
+ * give `text: undefined` (a string the scanner does not resolve), since module names never need them.
+ */
+function decodeQuoted(buf, start, end) {
+    const q = buf[start];
+    if (end - start < 2 || (q !== 0x27 && q !== 0x22) || buf[end - 1] !== q) {
+        return { ok: false, why: 'the STRING argument must be quoted' };
+    }
+    return { ok: true, text: plainAscii(buf, start + 1, end - 1) ? buf.toString('latin1', start + 1, end - 1) : undefined };
+}
+/** The UNICODE opcode's raw-unicode-escape text, resolved only when it holds no escapes. */
+function decodeRawUnicode(buf, start, end) {
+    return plainAscii(buf, start, end) ? buf.toString('latin1', start, end) : undefined;
+}
+/** A module or name line of GLOBAL and INST, decoded as UTF-8 like the unpickler does. */
+function decodeNameLine(buf, start, end) {
+    return buf.toString('utf8', start, end);
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pickle-values.js
+// The scanner's model of what an unpickler would hold on its stack and in its memo: only what
+// decides which globals get imported (strings, globals, small tuples); everything else is opaque.
+/** A value the scanner does not track: a list, dict, bytes, float, an object built by a call… */
+class Opaque {
+    what;
+    constructor(what) {
+        this.what = what;
+    }
+}
+const OTHER = new Opaque('object');
+/** A str the scanner did not keep (long, escaped or not a dotted identifier): never resolvable as a name. */
+const UNKEPT_TEXT = new Opaque('text');
+/** A global the stream imports by name (GLOBAL, INST or STACK_GLOBAL with resolved operands). */
+class GlobalUse {
+    module;
+    name;
+    opcode;
+    offset;
+    count = 0;
+    /** Opcodes that called it or mutated it: REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST, BUILD, APPEND… */
+    calls = new Set();
+    constructor(module, name, 
+    /** Opcode of its first import. */
+    opcode, 
+    /** Stream offset of its first import. */
+    offset) {
+        this.module = module;
+        this.name = name;
+        this.opcode = opcode;
+        this.offset = offset;
+    }
+    get fullName() {
+        return `${this.module}.${this.name}`;
+    }
+}
+/** A global whose name the scanner cannot know: STACK_GLOBAL on computed operands, or an EXT code. */
+class UnresolvedGlobal {
+    opcode;
+    offset;
+    detail;
+    constructor(opcode, offset, detail) {
+        this.opcode = opcode;
+        this.offset = offset;
+        this.detail = detail;
+    }
+}
+/** Tuples longer than this are opaque: persistent ids and reduce arguments that matter are short. */
+const MAX_TRACKED_TUPLE = 8;
+/** Longest str kept (in UTF-8 bytes); module paths, qualified names and storage keys are far shorter. */
+const MAX_KEPT_TEXT = 256;
+/** Keeps a short str; a longer one can still be pushed and memoized, but never resolves as a name. */
+function keepText(text) {
+    return text.length <= MAX_KEPT_TEXT ? text : UNKEPT_TEXT;
+}
+/** The tuple of stack[from, to), or OTHER when it is too long to track. */
+function tupleOf(stack, from, to) {
+    return to - from <= MAX_TRACKED_TUPLE ? stack.slice(from, to) : OTHER;
+}
+function isGlobal(v) {
+    return v instanceof GlobalUse || v instanceof UnresolvedGlobal;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pickle-machine.js
+// The scanner's model of an unpickler: a stack with marks, the memo, and the record of every
+// global imported, called or mutated. Opcode semantics follow CPython's C unpickler exactly where
+// they decide which name a global gets; everything else is tracked only as opaque values.
+
+
+
+
+const MAX_STACK = 1_000_000;
+const MAX_MEMO = 2_000_000;
+/** Distinct globals; real pickles name a few dozen. */
+const MAX_GLOBALS = 4096;
+/** Text kept in the memo; past it, memoized strings become unresolvable (and so fail if used as names). */
+const MAX_MEMO_TEXT = 64 * 1024 * 1024;
+const MAX_RECORDED = 100;
+class PickleMachine {
+    label;
+    onPersistentId;
+    /**
+     * One flat stack with mark positions, like CPython's C unpickler: values below the top mark
+     * (the fence) are out of reach until POP_MARK or a mark-consuming opcode, as with its metastack.
+     */
+    stack = [];
+    /**
+     * Stack depth. Slots at and above it are dead; the array never shrinks, so batches of APPENDS
+     * and SETITEMS cost no reallocation.
+     */
+    sp = 0;
+    marks = [];
+    fence = 0;
+    memo = new Map();
+    memoText = 0;
+    pickles = 0;
+    protocols = new Set();
+    counts = new Uint32Array(256);
+    globals = new Map();
+    unresolved = [];
+    mutations = [];
+    computedCalls = [];
+    mutationKeys = new Set();
+    constructor(label, onPersistentId) {
+        this.label = label;
+        this.onPersistentId = onPersistentId;
+    }
+    fail(rule, detail) {
+        return new MalformedModelError(this.label, rule, `${detail} (at byte ${this.offset()})`);
+    }
+    underflow(what) {
+        return this.fail('pickle/stack-underflow', `${opcodeName(this.opcode())} ${what}`);
+    }
+    pop() {
+        if (this.sp <= this.fence)
+            throw this.underflow('pops an empty stack');
+        return this.stack[--this.sp];
+    }
+    top() {
+        if (this.sp <= this.fence)
+            throw this.underflow('needs a value on the stack');
+        return this.stack[this.sp - 1];
+    }
+    push(v) {
+        this.stack[this.sp++] = v;
+    }
+    /** Removes the top mark; returns where its items start (the caller reads them, then truncates). */
+    popMark() {
+        const m = this.marks.pop();
+        if (m === undefined)
+            throw this.underflow('without a MARK');
+        this.fence = this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0;
+        return m;
+    }
+    dropMark() {
+        this.sp = this.popMark();
+    }
+    memoGet(i) {
+        const v = this.memo.get(i);
+        if (v === undefined)
+            throw this.fail('pickle/memo-missing', `memo slot ${i} is read before it is written`);
+        this.push(v);
+    }
+    memoPut(i) {
+        let v = this.top();
+        if (typeof v === 'string') {
+            this.memoText += v.length;
+            if (this.memoText > MAX_MEMO_TEXT)
+                v = UNKEPT_TEXT;
+        }
+        this.memo.set(i, v);
+    }
+    /** MEMOIZE's slot is the memo's current size, not a counter: an earlier PUT shifts it. */
+    memoize() {
+        this.memoPut(this.memo.size);
+    }
+    importGlobal(module, name, op) {
+        const key = `${module}\n${name}`;
+        let use = this.globals.get(key);
+        if (!use) {
+            if (this.globals.size >= MAX_GLOBALS)
+                throw this.fail('pickle/limit-exceeded', `more than ${MAX_GLOBALS} distinct globals`);
+            use = new GlobalUse(module, name, opcodeName(op), this.offset());
+            this.globals.set(key, use);
+        }
+        use.count++;
+        return use;
+    }
+    unresolvedGlobal(op, detail) {
+        const u = new UnresolvedGlobal(opcodeName(op), this.offset(), detail);
+        if (this.unresolved.length < MAX_RECORDED)
+            this.unresolved.push(u);
+        return u;
+    }
+    /**
+     * Pickles written by Python only ever call a global they named; calling anything else (the
+     * result of an allowed call) could reach code no import reveals, so it is recorded.
+     */
+    called(target, op) {
+        if (target instanceof GlobalUse)
+            target.calls.add(opcodeName(op));
+        else if (!(target instanceof UnresolvedGlobal) && this.computedCalls.length < MAX_RECORDED) {
+            this.computedCalls.push({ target: describe(target), opcode: opcodeName(op), offset: this.offset() });
+        }
+    }
+    /** BUILD, SETITEM(S), APPEND(S) and ADDITEMS change their target in place: on a global, that patches a module. */
+    mutated(target, op) {
+        if (!isGlobal(target))
+            return;
+        const name = target instanceof GlobalUse ? target.fullName : `unresolved ${target.detail}`;
+        const key = `${name}\n${op}`;
+        if (this.mutationKeys.has(key) || this.mutations.length >= MAX_RECORDED)
+            return;
+        this.mutationKeys.add(key);
+        this.mutations.push({ target: name, opcode: opcodeName(op), offset: this.offset() });
+        if (target instanceof GlobalUse)
+            target.calls.add(opcodeName(op));
+    }
+    persistentId(pid) {
+        this.onPersistentId?.(pid);
+        this.push(OTHER);
+    }
+    /** STOP: one load() ends; the next starts with a fresh stack but the unpickler's memo stays. */
+    stop() {
+        this.pop();
+        this.pickles++;
+        this.sp = 0;
+        this.marks.length = 0;
+        this.fence = 0;
+    }
+    checkLimits() {
+        if (this.sp + this.marks.length > MAX_STACK) {
+            throw this.fail('pickle/limit-exceeded', `the stack holds more than ${MAX_STACK} items`);
+        }
+        if (this.memo.size > MAX_MEMO)
+            throw this.fail('pickle/limit-exceeded', `the memo holds more than ${MAX_MEMO} entries`);
+    }
+    /** The value of a protocol 0 text argument (STRING, UNICODE, INT, LONG, FLOAT, PERSID) in buf[start, end). */
+    textLine(buf, op, start, end) {
+        switch (op) {
+            case Op.STRING: {
+                const s = decodeQuoted(buf, start, end);
+                if (!s.ok)
+                    throw this.fail('pickle/bad-argument', s.why);
+                this.push(s.text === undefined ? UNKEPT_TEXT : keepText(s.text));
+                return;
+            }
+            case Op.UNICODE: {
+                const text = decodeRawUnicode(buf, start, end);
+                this.push(text === undefined ? UNKEPT_TEXT : keepText(text));
+                return;
+            }
+            case Op.INT: {
+                const len = end - start;
+                if (len === 2 && buf[start] === 0x30 && (buf[start + 1] === 0x30 || buf[start + 1] === 0x31)) {
+                    this.push(buf[start + 1] === 0x31);
+                    return;
+                }
+                this.push(parseDecimal(buf, start, end) ?? OTHER);
+                return;
+            }
+            case Op.LONG: {
+                const stop = end > start && buf[end - 1] === 0x4c ? end - 1 : end;
+                this.push(parseDecimal(buf, start, stop) ?? OTHER);
+                return;
+            }
+            case Op.PERSID:
+                this.persistentId(keepText(buf.toString('latin1', start, end)));
+                return;
+            default:
+                this.push(OTHER);
+        }
+    }
+    result(endOffset, malformed) {
+        const opcodeCounts = {};
+        this.counts.forEach((n, byte) => {
+            if (n > 0)
+                opcodeCounts[opcodeName(byte)] = n;
+        });
+        return {
+            globals: [...this.globals.values()],
+            unresolved: this.unresolved,
+            mutations: this.mutations,
+            computedCalls: this.computedCalls,
+            pickles: this.pickles,
+            protocols: [...this.protocols].sort(),
+            endOffset,
+            opcodeCounts,
+            ...(malformed ? { malformed } : {}),
+        };
+    }
+}
+/** How an operand is named when STACK_GLOBAL cannot resolve it. */
+function describe(v) {
+    if (typeof v === 'string')
+        return JSON.stringify(v);
+    if (v === UNKEPT_TEXT)
+        return 'a string that was not kept';
+    if (v instanceof GlobalUse)
+        return `the global ${v.fullName}`;
+    if (Array.isArray(v))
+        return 'a tuple';
+    if (v === null || typeof v !== 'object')
+        return String(v);
+    return 'a computed value';
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pickle-scanner.js
+// Walks a pickle opcode stream (protocols 0–5, concatenated pickles) without executing anything and
+// records every global it would import, call or mutate (see PickleMachine). Reads through a bounded
+// buffer: big payloads are skipped through the source, so memory stays flat and a 1 GiB file costs
+// a few seeks, and the opcode loop itself is one synchronous switch per buffer.
+
+
+
+
+
+
+const BUFFER_BYTES = 1 << 20;
+/** First read after a skipped payload: opcodes between big payloads are few, so read little, then grow. */
+const MIN_READ = 64 * 1024;
+/** GLOBAL/INST names longer than this are malformed: no importable module or attribute path is that long. */
+const MAX_NAME_LINE = 4096;
+const NEED = 0;
+const DONE = 1;
+const SKIP = 2;
+const LONG_LINE = 3;
+class PickleScanner extends PickleMachine {
+    source;
+    options;
+    buf;
+    view;
+    pos = 0;
+    end = 0;
+    /** Stream offset of buf[0]. */
+    base = 0;
+    /** Offset in buf of the opcode being decoded. */
+    at = 0;
+    pendingSkip = 0;
+    longLineOp = 0;
+    readSize = MIN_READ;
+    /** Payload bytes (skipped or not) that do not count as structure. */
+    bulk = 0;
+    /** Stream offset just past the last STOP: the only place the stream may cleanly end. */
+    lastStop = 0;
+    constructor(source, options) {
+        super(options.label, options.onPersistentId);
+        this.source = source;
+        this.options = options;
+        this.buf = Buffer.allocUnsafe(BUFFER_BYTES);
+        this.view = this.buf.subarray(0, 0);
+    }
+    async scan() {
+        let malformed;
+        try {
+            for (;;) {
+                const status = this.run();
+                if (status === DONE)
+                    break;
+                if (status === SKIP)
+                    await this.skipPending();
+                else if (status === LONG_LINE)
+                    await this.finishLongLine();
+                else if ((await this.fill()) === 0) {
+                    if (this.pos === this.end && this.base + this.pos === this.lastStop) {
+                        if (this.pickles === 0)
+                            throw this.fail('pickle/empty', 'the stream holds no pickle');
+                        break;
+                    }
+                    this.at = this.pos;
+                    throw this.fail('pickle/truncated', this.pos < this.end ? `the stream ends inside ${opcodeName(this.buf[this.pos] ?? 0)}` : 'the stream ends before STOP');
+                }
+            }
+        }
+        catch (err) {
+            if (!(err instanceof MalformedModelError))
+                throw err;
+            malformed = err;
+        }
+        return this.result(this.base + this.pos, malformed);
+    }
+    offset() {
+        return this.base + this.at;
+    }
+    opcode() {
+        return this.buf[this.at] ?? 0;
+    }
+    /** Moves the unread tail to the front and reads more; returns the bytes read (0 at the end). */
+    async fill() {
+        throwIfCancelled(this.options.signal);
+        if (this.pos > 0) {
+            this.buf.copy(this.buf, 0, this.pos, this.end);
+            this.base += this.pos;
+            this.at -= this.pos;
+            this.end -= this.pos;
+            this.pos = 0;
+        }
+        const want = Math.min(this.buf.length - this.end, this.readSize);
+        const n = want > 0 ? await this.source.read(this.buf, this.end, want) : 0;
+        this.readSize = Math.min(this.readSize * 2, BUFFER_BYTES);
+        this.end += n;
+        this.view = this.buf.subarray(0, this.end);
+        if (this.base + this.end - this.bulk > this.options.maxBytes) {
+            throw this.fail('pickle/too-large', `more than ${this.options.maxBytes} bytes of opcodes`);
+        }
+        this.checkLimits();
+        return n;
+    }
+    async skipPending() {
+        throwIfCancelled(this.options.signal);
+        // The buffer is fully consumed here; the skipped bytes join the stream offset.
+        this.base += this.end;
+        this.at -= this.end;
+        this.pos = 0;
+        this.end = 0;
+        this.view = this.buf.subarray(0, 0);
+        const want = this.pendingSkip;
+        this.pendingSkip = 0;
+        this.readSize = MIN_READ;
+        const got = await this.source.skip(want);
+        this.base += got;
+        if (got < want)
+            throw this.fail('pickle/truncated', `the stream ends ${want - got} bytes inside a payload`);
+    }
+    /** Consumes the rest of a text line too long for the buffer (a huge protocol 0 string or number). */
+    async finishLongLine() {
+        for (;;) {
+            this.pos = this.end;
+            if ((await this.fill()) === 0)
+                throw this.fail('pickle/truncated', `the stream ends inside a ${opcodeName(this.longLineOp)} line`);
+            const nl = this.view.indexOf(0x0a, this.pos);
+            if (nl < 0)
+                continue;
+            this.pos = nl + 1;
+            const op = this.longLineOp;
+            if (op === Op.STRING || op === Op.UNICODE)
+                this.push(UNKEPT_TEXT);
+            else if (op === Op.PERSID)
+                this.persistentId(UNKEPT_TEXT);
+            else
+                this.push(OTHER);
+            this.counts[op] = (this.counts[op] ?? 0) + 1;
+            return;
+        }
+    }
+    /**
+     * A length-prefixed payload starting at `start`. Short text is decoded (it may name a global);
+     * everything else is skipped, through the source when it runs past the buffer.
+     * Returns the next position, or -1 when more bytes must be read first.
+     */
+    payload(start, n, text) {
+        if (text && n <= MAX_KEPT_TEXT) {
+            if (start + n > this.end)
+                return -1;
+            this.push(keepText(this.buf.toString('utf8', start, start + n)));
+            return start + n;
+        }
+        this.bulk += n;
+        this.push(text ? UNKEPT_TEXT : OTHER);
+        const avail = this.end - start;
+        if (n <= avail)
+            return start + n;
+        this.pendingSkip = n - avail;
+        return this.end;
+    }
+    length8(at) {
+        const lo = this.buf.readUInt32LE(at);
+        const hi = this.buf.readUInt32LE(at + 4);
+        if (hi >= 0x200000)
+            throw this.fail('pickle/bad-argument', `${opcodeName(this.opcode())} declares an impossible length`);
+        return hi * 0x100000000 + lo;
+    }
+    /** Both lines of GLOBAL/INST, or undefined when they are not complete in the buffer yet. */
+    nameLines(pos) {
+        const limit = Math.min(this.end, pos + 2 + 2 * MAX_NAME_LINE);
+        const l1 = this.view.indexOf(0x0a, pos + 1);
+        const l2 = l1 < 0 ? -1 : this.view.indexOf(0x0a, l1 + 1);
+        if (l2 < 0 || l2 >= limit || l1 - pos - 1 > MAX_NAME_LINE || l2 - l1 - 1 > MAX_NAME_LINE) {
+            if (l2 >= 0 || this.end - pos > 2 + 2 * MAX_NAME_LINE) {
+                throw this.fail('pickle/line-too-long', `${opcodeName(this.opcode())} names a global longer than ${MAX_NAME_LINE} bytes`);
+            }
+            return undefined;
+        }
+        return [decodeNameLine(this.buf, pos + 1, l1), decodeNameLine(this.buf, l1 + 1, l2), l2 + 1];
+    }
+    /** End of a one-line argument, -1 to read more, or -2 when the line outgrows the buffer. */
+    lineEnd(pos, op) {
+        const nl = this.view.indexOf(0x0a, pos + 1);
+        if (nl >= 0)
+            return nl;
+        if (pos === 0 && this.end === this.buf.length) {
+            if (op === Op.STRING || op === Op.UNICODE || op === Op.FLOAT || op === Op.INT || op === Op.LONG || op === Op.PERSID)
+                return -2;
+            throw this.fail('pickle/line-too-long', `${opcodeName(op)} argument longer than the ${BUFFER_BYTES}-byte buffer`);
+        }
+        return -1;
+    }
+    memoIndex(start, end, put) {
+        const i = parseDecimal(this.buf, start, end);
+        if (i === undefined || (put && i < 0))
+            throw this.fail('pickle/bad-argument', `memo index ${JSON.stringify(this.buf.toString('latin1', start, Math.min(end, start + 40)))} is not a usable integer`);
+        return i;
+    }
+    /** Decodes opcodes from the buffer until one needs more bytes, a skip, or the pickle limit. */
+    run() {
+        const buf = this.buf;
+        const end = this.end;
+        const counts = this.counts;
+        let pos = this.pos;
+        while (pos < end) {
+            const op = buf[pos];
+            this.at = pos;
+            switch (op) {
+                case Op.MARK:
+                    this.marks.push(this.sp);
+                    this.fence = this.sp;
+                    pos += 1;
+                    break;
+                case Op.STOP:
+                    this.stop();
+                    pos += 1;
+                    this.lastStop = this.base + pos;
+                    counts[op]++;
+                    if (this.options.maxPickles !== undefined && this.pickles >= this.options.maxPickles) {
+                        this.pos = pos;
+                        return DONE;
+                    }
+                    continue;
+                case Op.POP:
+                    if (this.sp > this.fence)
+                        this.sp--;
+                    else
+                        this.dropMark();
+                    pos += 1;
+                    break;
+                case Op.POP_MARK:
+                    this.dropMark();
+                    pos += 1;
+                    break;
+                case Op.DUP:
+                    this.push(this.top());
+                    pos += 1;
+                    break;
+                case Op.NONE:
+                    this.push(null);
+                    pos += 1;
+                    break;
+                case Op.NEWTRUE:
+                case Op.NEWFALSE:
+                    this.push(op === Op.NEWTRUE);
+                    pos += 1;
+                    break;
+                case Op.BININT1:
+                    if (pos + 2 > end)
+                        return this.need(pos);
+                    this.push(buf[pos + 1]);
+                    pos += 2;
+                    break;
+                case Op.BININT2:
+                    if (pos + 3 > end)
+                        return this.need(pos);
+                    this.push(buf.readUInt16LE(pos + 1));
+                    pos += 3;
+                    break;
+                case Op.BININT:
+                    if (pos + 5 > end)
+                        return this.need(pos);
+                    this.push(buf.readInt32LE(pos + 1));
+                    pos += 5;
+                    break;
+                case Op.BINFLOAT:
+                    if (pos + 9 > end)
+                        return this.need(pos);
+                    this.push(OTHER);
+                    pos += 9;
+                    break;
+                case Op.LONG1: {
+                    if (pos + 2 > end)
+                        return this.need(pos);
+                    const n = buf[pos + 1];
+                    if (pos + 2 + n > end)
+                        return this.need(pos);
+                    this.push(n === 0 ? 0 : n <= 6 ? buf.readIntLE(pos + 2, n) : OTHER);
+                    pos += 2 + n;
+                    break;
+                }
+                case Op.LONG4: {
+                    if (pos + 5 > end)
+                        return this.need(pos);
+                    const n = buf.readInt32LE(pos + 1);
+                    if (n < 0)
+                        throw this.fail('pickle/bad-argument', 'LONG4 has a negative byte count');
+                    const next = this.payload(pos + 5, n, false);
+                    if (next < 0)
+                        return this.need(pos);
+                    pos = next;
+                    if (this.pendingSkip > 0)
+                        return this.skip(op, pos);
+                    break;
+                }
+                case Op.SHORT_BINUNICODE:
+                case Op.SHORT_BINSTRING:
+                case Op.SHORT_BINBYTES: {
+                    if (pos + 2 > end)
+                        return this.need(pos);
+                    const next = this.payload(pos + 2, buf[pos + 1], op !== Op.SHORT_BINBYTES);
+                    if (next < 0)
+                        return this.need(pos);
+                    pos = next;
+                    if (this.pendingSkip > 0)
+                        return this.skip(op, pos);
+                    break;
+                }
+                case Op.BINUNICODE:
+                case Op.BINBYTES:
+                case Op.BINSTRING: {
+                    if (pos + 5 > end)
+                        return this.need(pos);
+                    const n = op === Op.BINSTRING ? buf.readInt32LE(pos + 1) : buf.readUInt32LE(pos + 1);
+                    if (n < 0)
+                        throw this.fail('pickle/bad-argument', 'BINSTRING has a negative byte count');
+                    const next = this.payload(pos + 5, n, op !== Op.BINBYTES);
+                    if (next < 0)
+                        return this.need(pos);
+                    pos = next;
+                    if (this.pendingSkip > 0)
+                        return this.skip(op, pos);
+                    break;
+                }
+                case Op.BINUNICODE8:
+                case Op.BINBYTES8:
+                case Op.BYTEARRAY8: {
+                    if (pos + 9 > end)
+                        return this.need(pos);
+                    const next = this.payload(pos + 9, this.length8(pos + 1), op === Op.BINUNICODE8);
+                    if (next < 0)
+                        return this.need(pos);
+                    pos = next;
+                    if (this.pendingSkip > 0)
+                        return this.skip(op, pos);
+                    break;
+                }
+                case Op.STRING:
+                case Op.UNICODE:
+                case Op.INT:
+                case Op.LONG:
+                case Op.FLOAT:
+                case Op.PERSID: {
+                    const nl = this.lineEnd(pos, op);
+                    if (nl === -1)
+                        return this.need(pos);
+                    if (nl === -2) {
+                        this.longLineOp = op;
+                        this.pos = end;
+                        return LONG_LINE;
+                    }
+                    this.textLine(buf, op, pos + 1, nl);
+                    pos = nl + 1;
+                    break;
+                }
+                case Op.GLOBAL:
+                case Op.INST: {
+                    const lines = this.nameLines(pos);
+                    if (!lines)
+                        return this.need(pos);
+                    const g = this.importGlobal(lines[0], lines[1], op);
+                    if (op === Op.INST) {
+                        this.dropMark();
+                        this.called(g, op);
+                        this.push(OTHER);
+                    }
+                    else
+                        this.push(g);
+                    pos = lines[2];
+                    break;
+                }
+                case Op.STACK_GLOBAL: {
+                    const name = this.pop();
+                    const module = this.pop();
+                    if (typeof module === 'string' && typeof name === 'string')
+                        this.push(this.importGlobal(module, name, op));
+                    else
+                        this.push(this.unresolvedGlobal(op, `module ${describe(module)}, name ${describe(name)}`));
+                    pos += 1;
+                    break;
+                }
+                case Op.EXT1:
+                case Op.EXT2:
+                case Op.EXT4: {
+                    const width = op === Op.EXT1 ? 1 : op === Op.EXT2 ? 2 : 4;
+                    if (pos + 1 + width > end)
+                        return this.need(pos);
+                    const code = buf.readUIntLE(pos + 1, width);
+                    this.push(this.unresolvedGlobal(op, `extension code ${code} from the copyreg registry`));
+                    pos += 1 + width;
+                    break;
+                }
+                case Op.REDUCE: {
+                    this.pop();
+                    this.called(this.top(), op);
+                    this.stack[this.sp - 1] = OTHER;
+                    pos += 1;
+                    break;
+                }
+                case Op.NEWOBJ:
+                case Op.NEWOBJ_EX: {
+                    if (op === Op.NEWOBJ_EX)
+                        this.pop();
+                    this.pop();
+                    this.called(this.pop(), op);
+                    this.push(OTHER);
+                    pos += 1;
+                    break;
+                }
+                case Op.OBJ: {
+                    const m = this.popMark();
+                    if (this.sp === m)
+                        throw this.underflow('without a class');
+                    this.called(this.stack[m], op);
+                    this.sp = m;
+                    this.push(OTHER);
+                    pos += 1;
+                    break;
+                }
+                case Op.BUILD:
+                case Op.APPEND:
+                case Op.SETITEM:
+                    this.pop();
+                    if (op === Op.SETITEM)
+                        this.pop();
+                    this.mutated(this.top(), op);
+                    pos += 1;
+                    break;
+                case Op.APPENDS:
+                case Op.SETITEMS:
+                case Op.ADDITEMS:
+                    this.dropMark();
+                    this.mutated(this.top(), op);
+                    pos += 1;
+                    break;
+                case Op.BINPERSID:
+                    this.persistentId(this.pop());
+                    pos += 1;
+                    break;
+                case Op.EMPTY_DICT:
+                case Op.EMPTY_LIST:
+                case Op.EMPTY_SET:
+                case Op.NEXT_BUFFER:
+                    this.push(OTHER);
+                    pos += 1;
+                    break;
+                case Op.DICT:
+                case Op.LIST:
+                case Op.FROZENSET:
+                    this.dropMark();
+                    this.push(OTHER);
+                    pos += 1;
+                    break;
+                case Op.READONLY_BUFFER:
+                    this.top();
+                    pos += 1;
+                    break;
+                case Op.EMPTY_TUPLE:
+                    this.push([]);
+                    pos += 1;
+                    break;
+                case Op.TUPLE: {
+                    const m = this.popMark();
+                    const tuple = tupleOf(this.stack, m, this.sp);
+                    this.sp = m;
+                    this.push(tuple);
+                    pos += 1;
+                    break;
+                }
+                case Op.TUPLE1:
+                case Op.TUPLE2:
+                case Op.TUPLE3: {
+                    const n = op - Op.TUPLE1 + 1;
+                    if (this.sp - n < this.fence)
+                        throw this.underflow(`needs ${n} values`);
+                    const tuple = this.stack.slice(this.sp - n, this.sp);
+                    this.sp -= n;
+                    this.push(tuple);
+                    pos += 1;
+                    break;
+                }
+                case Op.BINGET:
+                    if (pos + 2 > end)
+                        return this.need(pos);
+                    this.memoGet(buf[pos + 1]);
+                    pos += 2;
+                    break;
+                case Op.LONG_BINGET:
+                    if (pos + 5 > end)
+                        return this.need(pos);
+                    this.memoGet(buf.readUInt32LE(pos + 1));
+                    pos += 5;
+                    break;
+                case Op.BINPUT:
+                    if (pos + 2 > end)
+                        return this.need(pos);
+                    this.memoPut(buf[pos + 1]);
+                    pos += 2;
+                    break;
+                case Op.LONG_BINPUT:
+                    if (pos + 5 > end)
+                        return this.need(pos);
+                    this.memoPut(buf.readUInt32LE(pos + 1));
+                    pos += 5;
+                    break;
+                case Op.MEMOIZE:
+                    this.memoize();
+                    pos += 1;
+                    break;
+                case Op.GET:
+                case Op.PUT: {
+                    const nl = this.lineEnd(pos, op);
+                    if (nl === -1)
+                        return this.need(pos);
+                    const i = this.memoIndex(pos + 1, nl, op === Op.PUT);
+                    if (op === Op.GET)
+                        this.memoGet(i);
+                    else
+                        this.memoPut(i);
+                    pos = nl + 1;
+                    break;
+                }
+                case Op.PROTO: {
+                    if (pos + 2 > end)
+                        return this.need(pos);
+                    const proto = buf[pos + 1];
+                    if (proto > 5)
+                        throw this.fail('pickle/unsupported-protocol', `protocol ${proto} is newer than 5`);
+                    this.protocols.add(proto);
+                    pos += 2;
+                    break;
+                }
+                case Op.FRAME:
+                    // Frames only group opcodes for buffered reading; the opcodes inside are read as usual.
+                    if (pos + 9 > end)
+                        return this.need(pos);
+                    this.length8(pos + 1);
+                    pos += 9;
+                    break;
+                default:
+                    throw this.fail('pickle/unknown-opcode', `byte 0x${op.toString(16).padStart(2, '0')} is not a pickle opcode`);
+            }
+            counts[op]++;
+        }
+        this.pos = pos;
+        return NEED;
+    }
+    need(pos) {
+        this.pos = pos;
+        return NEED;
+    }
+    skip(op, pos) {
+        this.counts[op] = (this.counts[op] ?? 0) + 1;
+        this.pos = pos;
+        return SKIP;
+    }
+}
+/** Scans a whole stream; see PickleScanner. */
+async function scanPickleStream(source, options) {
+    return new PickleScanner(source, options).scan();
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/torch-storage.js
+// torch.save storage references, read from the persistent ids of its pickle, so the checkers can
+// hold the raw storage bytes (zip members, or the legacy file's tail) to what the pickle declares.
+
+const ELEMENT_BYTES = new Map([
+    ['Double', 8], ['Float', 4], ['Half', 2], ['BFloat16', 2], ['Long', 8], ['Int', 4], ['Short', 2], ['Char', 1],
+    ['Byte', 1], ['Bool', 1], ['ComplexDouble', 16], ['ComplexFloat', 8], ['QUInt8', 1], ['QInt8', 1], ['QInt32', 4],
+    ['QUInt4x2', 1], ['QUInt2x4', 1], ['Untyped', 1],
+]);
+/**
+ * ('storage', torch.<Kind>Storage, key, location, numel[, view_metadata]) → a StorageRef, or a
+ * reason why the persistent id is not one torch.save writes.
+ */
+function storageRef(pid) {
+    if (!Array.isArray(pid))
+        return 'the persistent id is not a tuple';
+    const [tag, type, key, location, numel] = pid;
+    if (tag !== 'storage')
+        return `the persistent id starts with ${JSON.stringify(tag)}, not "storage"`;
+    if (!(type instanceof GlobalUse))
+        return 'the storage type is not a global';
+    const kind = /^torch(?:\.cuda|\.storage)?\.(\w+?)Storage$/.exec(type.fullName)?.[1];
+    const element = kind === undefined ? undefined : ELEMENT_BYTES.get(kind);
+    if (element === undefined)
+        return `${type.fullName} is not a torch storage type`;
+    if (typeof key !== 'string')
+        return 'the storage key is not a string';
+    if (typeof location !== 'string')
+        return 'the storage location is not a string';
+    if (typeof numel !== 'number' || numel < 0 || !Number.isSafeInteger(numel))
+        return 'the storage size is not a count';
+    return { key, storageType: type.fullName, bytes: numel * element, numel };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pickle-check.js
+// Checkers for files that are pickle streams from their first byte: a plain pickle (one or several
+// concatenated), and the legacy torch.save format (five pickles, then raw storage records).
+
+
+
+
+
+
+
+/** magic number, protocol version, system info, the object, the storage keys. */
+const LEGACY_PICKLES = 5;
+async function withFile(path, fn) {
+    const fh = await (0,promises_namespaceObject.open)(path, 'r');
+    try {
+        return await fn(fh, (await fh.stat()).size);
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** A plain pickle file: every concatenated pickle in it is scanned, to the last byte. */
+async function checkPickle(ctx, policy = DEFAULT_PICKLE_POLICY) {
+    return withFile(ctx.path, async (fh, size) => {
+        const scan = await scanPickleStream(new FileRangeSource(fh, 0, size), {
+            label: ctx.displayPath,
+            maxBytes: ctx.limits.maxPickleBytes,
+            signal: ctx.signal,
+        });
+        const stream = { where: ctx.displayPath, scan };
+        const findings = settleMalformed(streamFindings(stream, ctx.displayPath, policy), scan.malformed ? [scan.malformed] : [], ctx.displayPath);
+        return { format: 'pickle', scanned: !scan.malformed, findings, facts: scanFacts([stream], policy) };
+    });
+}
+/**
+ * Walks the legacy storage records after the pickles: for each storage (sorted by key, as torch.save
+ * writes them) an 8-byte element count and the raw bytes. They must fill the rest of the file exactly.
+ */
+async function checkLegacyStorages(fh, size, start, refs, label) {
+    let pos = start;
+    for (const key of [...refs.keys()].sort()) {
+        const ref = refs.get(key);
+        const head = await readFully(new FileRangeSource(fh, pos, size), 8);
+        if (head.length < 8)
+            throw new MalformedModelError(label, 'pytorch-legacy/storage-data', `the file ends before storage ${key}`);
+        const count = head.readBigInt64LE(0);
+        if (count !== BigInt(ref.numel)) {
+            throw new MalformedModelError(label, 'pytorch-legacy/storage-data', `storage ${key} records ${count} elements at byte ${pos}, its persistent id says ${ref.numel}`);
+        }
+        pos += 8 + ref.bytes;
+    }
+    if (pos !== size) {
+        const what = pos < size ? `${size - pos} bytes follow the last storage` : `the storages need ${pos - size} bytes more than the file holds`;
+        throw new MalformedModelError(label, 'pytorch-legacy/storage-data', what);
+    }
+}
+/** Legacy torch.save (`_use_new_zipfile_serialization=False`): five pickles, then storage records. */
+async function checkPytorchLegacy(ctx, policy = DEFAULT_PICKLE_POLICY) {
+    return withFile(ctx.path, async (fh, size) => {
+        const refs = new Map();
+        const badIds = [];
+        const onPersistentId = (pid) => {
+            const ref = storageRef(pid);
+            if (typeof ref === 'string')
+                badIds.push(ref);
+            else
+                refs.set(ref.key, ref);
+        };
+        const scan = await scanPickleStream(new FileRangeSource(fh, 0, size), {
+            label: ctx.displayPath,
+            maxBytes: ctx.limits.maxPickleBytes,
+            maxPickles: LEGACY_PICKLES,
+            onPersistentId,
+            signal: ctx.signal,
+        });
+        const stream = { where: ctx.displayPath, scan };
+        const malformed = scan.malformed ? [scan.malformed] : [];
+        if (!scan.malformed) {
+            try {
+                if (scan.pickles < LEGACY_PICKLES) {
+                    throw new MalformedModelError(ctx.displayPath, 'pytorch-legacy/pickle-count', `holds ${scan.pickles} pickles, the legacy format writes ${LEGACY_PICKLES}`);
+                }
+                if (badIds[0] !== undefined)
+                    throw new MalformedModelError(ctx.displayPath, 'pytorch-legacy/persistent-id', badIds[0]);
+                await checkLegacyStorages(fh, size, scan.endOffset, refs, ctx.displayPath);
+            }
+            catch (err) {
+                if (!(err instanceof MalformedModelError))
+                    throw err;
+                malformed.push(err);
+            }
+        }
+        const findings = settleMalformed(streamFindings(stream, ctx.displayPath, policy), malformed, ctx.displayPath);
+        const storageBytes = [...refs.values()].reduce((s, r) => s + r.bytes, 0);
+        return {
+            format: 'pytorch-legacy',
+            scanned: malformed.length === 0,
+            findings,
+            facts: [...scanFacts([stream], policy), ['storages', String(refs.size)], ['storage bytes', String(storageBytes)]],
+        };
+    });
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./packages/model/dist/formats/zip-member.js
+
+
+
+
+
+const zip_member_LOCAL_HEADER_SIG = 0x04034b50;
+const STORED = 0;
+const DEFLATED = 8;
+const zip_member_CHUNK = 1 << 20;
+/** Why a member cannot be read at all, or undefined when it can. */
+function memberUnreadableReason(entry) {
+    if ((entry.flags & 1) !== 0)
+        return 'it is encrypted';
+    if (entry.method !== STORED && entry.method !== DEFLATED)
+        return `compression method ${entry.method} is not supported (only stored and deflate)`;
+    return undefined;
+}
+/** Offset of the member's first data byte, read from its local header. */
+async function dataStart(fh, fileSize, entry, label) {
+    const head = Buffer.alloc(30);
+    const { bytesRead } = await fh.read(head, 0, 30, entry.localHeaderOffset);
+    if (bytesRead < 30 || head.readUInt32LE(0) !== zip_member_LOCAL_HEADER_SIG) {
+        throw new MalformedModelError(label, 'archive/local-header', `no local file header at byte ${entry.localHeaderOffset}`);
+    }
+    const start = entry.localHeaderOffset + 30 + head.readUInt16LE(26) + head.readUInt16LE(28);
+    if (start + entry.compressedSize > fileSize) {
+        throw new MalformedModelError(label, 'archive/member-bounds', `member data runs past the end of the file`);
+    }
+    return start;
+}
+async function* compressedChunks(fh, start, length) {
+    const end = start + length;
+    for (let pos = start; pos < end;) {
+        const buf = Buffer.allocUnsafe(Math.min(zip_member_CHUNK, end - pos));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0)
+            return;
+        pos += bytesRead;
+        yield buf.subarray(0, bytesRead);
+    }
+}
+/** Deflated member: raw inflate over the compressed byte range, capped at the declared size. */
+class InflateSource {
+    declared;
+    label;
+    raw;
+    inflate;
+    chunks;
+    chunk = Buffer.alloc(0);
+    offset = 0;
+    produced = 0;
+    ended = false;
+    constructor(fh, start, compressedSize, declared, label) {
+        this.declared = declared;
+        this.label = label;
+        // Not fh.createReadStream: destroying that stream closes the caller's handle.
+        this.raw = external_node_stream_.Readable.from(compressedChunks(fh, start, compressedSize));
+        this.inflate = (0,external_node_zlib_.createInflateRaw)({ chunkSize: 1 << 16 });
+        // Errors reach the reader through the iterator below; the callback only keeps them from being unhandled.
+        (0,external_node_stream_.pipeline)(this.raw, this.inflate, () => undefined);
+        this.chunks = this.inflate[Symbol.asyncIterator]();
+    }
+    async nextChunk() {
+        if (this.ended)
+            return false;
+        let r;
+        try {
+            r = await this.chunks.next();
+        }
+        catch (err) {
+            throw new MalformedModelError(this.label, 'archive/inflate', `deflate data is corrupt: ${errorMessage(err)}`);
+        }
+        if (r.done) {
+            this.ended = true;
+            if (this.produced !== this.declared) {
+                throw new MalformedModelError(this.label, 'archive/size-mismatch', `inflates to ${this.produced} bytes, its directory entry declares ${this.declared}`);
+            }
+            return false;
+        }
+        this.produced += r.value.length;
+        if (this.produced > this.declared) {
+            throw new MalformedModelError(this.label, 'archive/size-mismatch', `inflates past the ${this.declared} bytes its directory entry declares`);
+        }
+        this.chunk = r.value;
+        this.offset = 0;
+        return true;
+    }
+    async read(buf, offset, length) {
+        while (this.offset >= this.chunk.length) {
+            if (!(await this.nextChunk()))
+                return 0;
+        }
+        const n = Math.min(length, this.chunk.length - this.offset);
+        this.chunk.copy(buf, offset, this.offset, this.offset + n);
+        this.offset += n;
+        return n;
+    }
+    async skip(n) {
+        let done = 0;
+        while (done < n) {
+            if (this.offset >= this.chunk.length && !(await this.nextChunk()))
+                break;
+            const k = Math.min(n - done, this.chunk.length - this.offset);
+            this.offset += k;
+            done += k;
+        }
+        return done;
+    }
+    async close() {
+        this.inflate.destroy();
+        this.raw.destroy();
+    }
+}
+/**
+ * Opens a member for streaming. `label` names it in errors (`model.pt:archive/data.pkl`).
+ * Check memberUnreadableReason first; an unreadable member throws here.
+ */
+async function openZipMember(fh, fileSize, entry, label) {
+    const reason = memberUnreadableReason(entry);
+    if (reason)
+        throw new MalformedModelError(label, 'archive/unreadable-member', reason);
+    const start = await dataStart(fh, fileSize, entry, label);
+    if (entry.method === STORED) {
+        if (entry.compressedSize !== entry.uncompressedSize) {
+            throw new MalformedModelError(label, 'archive/size-mismatch', `stored member declares ${entry.compressedSize} bytes stored but ${entry.uncompressedSize} uncompressed`);
+        }
+        return new FileRangeSource(fh, start, start + entry.compressedSize);
+    }
+    return new InflateSource(fh, start, entry.compressedSize, entry.uncompressedSize, label);
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/archive.js
+// Archive-level checks shared by every zip-based format (PyTorch zip, .npz, .keras): zip bombs
+// (ratio, total size, entry count, overlapping members) and names that escape the extraction directory.
+
+
+
+
+/**
+ * Members smaller than this are never called bombs, however well they compress: a megabyte of
+ * zeros in an .npz compresses a thousandfold and harms nobody.
+ */
+const RATIO_FLOOR_BYTES = 1024 * 1024;
+const UNIX_HOST = 3;
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+/** Reasons a member name is unsafe to extract, most severe first. */
+function nameProblems(name) {
+    const out = [];
+    const normal = name.replace(/\\/g, '/');
+    if (normal.startsWith('/') || /^[A-Za-z]:/.test(normal)) {
+        out.push({ rule: 'archive/path-traversal', severity: 'critical', why: 'is an absolute path' });
+    }
+    else if (normal.split('/').includes('..')) {
+        out.push({ rule: 'archive/path-traversal', severity: 'critical', why: 'climbs out of the extraction directory with ".."' });
+    }
+    if (name.includes('\\'))
+        out.push({ rule: 'archive/unsafe-name', severity: 'high', why: 'contains a backslash, a path separator on Windows' });
+    if (name.includes('\0'))
+        out.push({ rule: 'archive/unsafe-name', severity: 'high', why: 'contains a NUL byte' });
+    return out;
+}
+function isSymlink(e) {
+    return e.versionMadeBy >> 8 === UNIX_HOST && ((e.externalAttributes >>> 16) & S_IFMT) === S_IFLNK;
+}
+/** Checks a directory already read; `label` names the archive in messages and findings. */
+function checkArchiveEntries(entries, fileSize, label, limits) {
+    const findings = [];
+    const unreadable = new Map();
+    const add = (severity, rule, message) => {
+        findings.push({ severity, rule, message: `${label}: ${message}`, file: label });
+    };
+    if (entries.length > limits.maxArchiveEntries) {
+        add('high', 'archive/too-many-entries', `${entries.length} members exceed the limit of ${limits.maxArchiveEntries}; no member was read`);
+        for (const e of entries)
+            unreadable.set(e, 'the archive has too many members');
+    }
+    let total = 0;
+    let compressed = 0;
+    const seen = new Set();
+    for (const e of entries) {
+        total += e.uncompressedSize;
+        compressed += e.compressedSize;
+        for (const p of nameProblems(e.name))
+            add(p.severity, p.rule, `member "${e.name}" ${p.why}`);
+        if (isSymlink(e))
+            add('critical', 'archive/symlink', `member "${e.name}" is a symbolic link, which can point outside the extraction directory`);
+        if (seen.has(e.name))
+            add('high', 'archive/duplicate-name', `member "${e.name}" appears more than once, so readers may disagree on which copy is used`);
+        seen.add(e.name);
+        const ratio = e.compressedSize > 0 ? e.uncompressedSize / e.compressedSize : Infinity;
+        if (e.uncompressedSize > RATIO_FLOOR_BYTES && ratio > limits.maxCompressionRatio) {
+            const shown = Number.isFinite(ratio) ? `${ratio.toFixed(0)}:1` : 'unbounded';
+            add('high', 'archive/compression-ratio', `member "${e.name}" expands ${e.compressedSize} bytes to ${e.uncompressedSize} (ratio ${shown}, limit ${limits.maxCompressionRatio}:1): a zip bomb; it was not inflated`);
+            unreadable.set(e, `its compression ratio ${shown} exceeds the limit`);
+        }
+        const reason = memberUnreadableReason(e);
+        if (reason && !unreadable.has(e))
+            unreadable.set(e, reason);
+    }
+    if (total > limits.maxArchiveBytes) {
+        add('high', 'archive/total-size', `members declare ${total} bytes uncompressed in all, over the limit of ${limits.maxArchiveBytes}: a zip bomb`);
+    }
+    // Members whose data overlap let a small file declare many large members (the overlapping-file zip bomb).
+    const byOffset = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+    for (let i = 0; i < byOffset.length; i++) {
+        const e = byOffset[i];
+        const dataEnd = e.localHeaderOffset + 30 + Buffer.byteLength(e.name) + e.compressedSize;
+        const next = byOffset[i + 1];
+        if (dataEnd > fileSize) {
+            add('high', 'archive/member-bounds', `member "${e.name}" runs past the end of the file`);
+            unreadable.set(e, 'its data runs past the end of the file');
+        }
+        else if (next && dataEnd > next.localHeaderOffset) {
+            add('high', 'archive/overlapping-members', `members "${e.name}" and "${next.name}" share bytes: a zip bomb or a disguised member`);
+            unreadable.set(e, 'its data overlaps another member');
+            unreadable.set(next, 'its data overlaps another member');
+        }
+    }
+    return {
+        format: 'zip',
+        // Only the directory was examined; the format checkers read the members.
+        scanned: false,
+        findings,
+        facts: [
+            ['members', String(entries.length)],
+            ['uncompressed bytes', String(total)],
+            ['compressed bytes', String(compressed)],
+        ],
+        entries,
+        unreadable,
+    };
+}
+/** Reads the central directory through an open handle and checks it; an unreadable directory is malformed (exit 2). */
+async function checkArchiveAt(fh, size, ctx) {
+    let entries;
+    try {
+        entries = await readZipDirectory(fh, size);
+    }
+    catch (err) {
+        if (err instanceof ZipFormatError)
+            throw new MalformedModelError(ctx.displayPath, 'archive/directory', err.message);
+        throw err;
+    }
+    return checkArchiveEntries(entries, size, ctx.displayPath, ctx.limits);
+}
+/** Archive checks for any zip file: bombs and path traversal. Members are not read here. */
+async function checkArchive(ctx) {
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    try {
+        return await checkArchiveAt(fh, (await fh.stat()).size, ctx);
+    }
+    finally {
+        await fh.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/pytorch-zip.js
+// torch.save's zip format: every .pkl member is scanned (not only data.pkl), members that begin
+// like a pickle under any other name are scanned too, and each storage data.pkl references must be
+// a member of exactly the size it declares. Archive bombs and traversal are checked first.
+
+
+
+
+
+
+
+
+/** A member that starts like a binary pickle: PROTO 2–5. */
+async function memberLooksLikePickle(fh, size, entry, label) {
+    if (entry.uncompressedSize < 2)
+        return false;
+    const source = await openZipMember(fh, size, entry, label);
+    try {
+        const head = Buffer.alloc(2);
+        let got = 0;
+        while (got < 2) {
+            const n = await source.read(head, got, 2 - got);
+            if (n === 0)
+                break;
+            got += n;
+        }
+        return got === 2 && head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0) <= 5;
+    }
+    finally {
+        await source.close();
+    }
+}
+/** Scans one member as a pickle stream. */
+async function scanMember(fh, size, entry, ctx, onPersistentId) {
+    const where = `${ctx.displayPath}:${entry.name}`;
+    const source = await openZipMember(fh, size, entry, where);
+    let scan;
+    try {
+        scan = await scanPickleStream(source, {
+            label: where,
+            maxBytes: ctx.limits.maxPickleBytes,
+            signal: ctx.signal,
+            ...(onPersistentId ? { onPersistentId } : {}),
+        });
+    }
+    finally {
+        await source.close();
+    }
+    return { where, scan };
+}
+/** A finding for a member that should have been scanned but could not be read. */
+function unscannedMember(ctx, entry, reason) {
+    return {
+        severity: 'high',
+        rule: 'pickle/unscanned-member',
+        message: `${ctx.displayPath}:${entry.name}: not scanned because ${reason}; a pickle that was not scanned is never treated as safe`,
+        file: ctx.displayPath,
+    };
+}
+function dirOf(name) {
+    const slash = name.lastIndexOf('/');
+    return slash < 0 ? '' : name.slice(0, slash + 1);
+}
+function checkStorages(archive, dataPkl, refs, label) {
+    const byName = new Map(archive.entries.map((e) => [e.name, e]));
+    const prefix = dirOf(dataPkl.name);
+    for (const ref of refs) {
+        const member = byName.get(`${prefix}data/${ref.key}`);
+        if (!member)
+            throw new MalformedModelError(label, 'pytorch-zip/missing-storage', `${dataPkl.name} references storage ${ref.key} but ${prefix}data/${ref.key} is not in the archive`);
+        if (member.uncompressedSize !== ref.bytes) {
+            throw new MalformedModelError(label, 'pytorch-zip/storage-size', `${member.name} holds ${member.uncompressedSize} bytes, ${ref.storageType} of ${ref.numel} elements needs ${ref.bytes}`);
+        }
+    }
+}
+async function checkPytorchZip(ctx, policy = DEFAULT_PICKLE_POLICY) {
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    try {
+        const size = (await fh.stat()).size;
+        const archive = await checkArchiveAt(fh, size, ctx);
+        const findings = [...archive.findings];
+        const streams = [];
+        const malformed = [];
+        let complete = true;
+        let storageMembers = 0;
+        const storageDirs = new Set(archive.entries.filter((e) => /(^|\/)data\.pkl$/.test(e.name)).map((e) => `${dirOf(e.name)}data/`));
+        for (const entry of archive.entries) {
+            if (entry.name.endsWith('/'))
+                continue;
+            const isPkl = entry.name.endsWith('.pkl');
+            // Raw tensor bytes: never unpickled, and they may start with any byte at all.
+            if (!isPkl && storageDirs.has(dirOf(entry.name))) {
+                storageMembers++;
+                continue;
+            }
+            const reason = archive.unreadable.get(entry);
+            if (reason) {
+                if (isPkl) {
+                    findings.push(unscannedMember(ctx, entry, reason));
+                    complete = false;
+                }
+                continue;
+            }
+            try {
+                if (!isPkl && !(await memberLooksLikePickle(fh, size, entry, `${ctx.displayPath}:${entry.name}`)))
+                    continue;
+                const isData = /(^|\/)data\.pkl$/.test(entry.name);
+                const refs = [];
+                const badIds = [];
+                const stream = await scanMember(fh, size, entry, ctx, (pid) => {
+                    const ref = storageRef(pid);
+                    if (typeof ref === 'string')
+                        badIds.push(ref);
+                    else
+                        refs.push(ref);
+                });
+                streams.push(stream);
+                if (stream.scan.malformed) {
+                    // A member that only looked like a pickle by its first bytes is data unless it parses.
+                    if (isPkl)
+                        malformed.push(stream.scan.malformed);
+                    complete = complete && !isPkl;
+                    continue;
+                }
+                if (isData) {
+                    const label = `${ctx.displayPath}:${entry.name}`;
+                    if (badIds[0] !== undefined)
+                        throw new MalformedModelError(label, 'pytorch-zip/persistent-id', badIds[0]);
+                    checkStorages(archive, entry, refs, label);
+                }
+            }
+            catch (err) {
+                if (!(err instanceof MalformedModelError))
+                    throw err;
+                malformed.push(err);
+                complete = false;
+            }
+        }
+        if (!archive.entries.some((e) => e.name.endsWith('.pkl'))) {
+            findings.push({ severity: 'high', rule: 'pickle/unscanned-member', message: `${ctx.displayPath}: holds no .pkl member, so nothing a loader unpickles was scanned`, file: ctx.displayPath });
+            complete = false;
+        }
+        for (const s of streams)
+            findings.push(...streamFindings(s, ctx.displayPath, policy));
+        return {
+            format: 'pytorch-zip',
+            scanned: complete,
+            findings: settleMalformed(findings, malformed, ctx.displayPath),
+            facts: [...archive.facts, ...scanFacts(streams, policy), ['storage members', String(storageMembers)]],
+        };
+    }
+    finally {
+        await fh.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/npy-header.js
+// Reads the .npy header (a Python dict literal) with a small literal parser, never an evaluator,
+// and derives what the checkers need: whether the dtype holds objects (the payload is then a
+// pickle) and how many data bytes the shape and item size declare.
+class NpyHeaderError extends Error {
+    rule;
+    constructor(rule, message) {
+        super(message);
+        this.rule = rule;
+    }
+}
+const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
+/** numpy itself refuses headers over 10,000 bytes unless told otherwise; allow generous structured dtypes. */
+const MAX_NPY_HEADER = 1024 * 1024;
+const npy_header_MAX_DEPTH = 16;
+/** Python literals: strings, integers, True/False/None, tuples, lists and dicts with string keys. */
+class LiteralParser {
+    s;
+    i = 0;
+    constructor(s) {
+        this.s = s;
+    }
+    parse() {
+        const v = this.value(0);
+        this.space();
+        if (this.i !== this.s.length)
+            throw this.err(`unexpected ${JSON.stringify(this.s.slice(this.i, this.i + 10))}`);
+        return v;
+    }
+    err(msg) {
+        return new NpyHeaderError('numpy/header', `header literal: ${msg} at character ${this.i}`);
+    }
+    space() {
+        while (this.i < this.s.length && ' \t\r\n'.includes(this.s[this.i]))
+            this.i++;
+    }
+    value(depth) {
+        if (depth > npy_header_MAX_DEPTH)
+            throw this.err('nested too deeply');
+        this.space();
+        const c = this.s[this.i];
+        if (c === "'" || c === '"')
+            return this.string(c);
+        if (c === '(' || c === '[')
+            return this.sequence(c === '(' ? ')' : ']', depth);
+        if (c === '{')
+            return this.dict(depth);
+        const word = /^(True|False|None|-?\d+L?)/.exec(this.s.slice(this.i, this.i + 32))?.[0];
+        if (!word)
+            throw this.err('expected a literal');
+        this.i += word.length;
+        if (word === 'True' || word === 'False')
+            return word === 'True';
+        if (word === 'None')
+            return null;
+        return BigInt(word.replace(/L$/, ''));
+    }
+    string(q) {
+        const close = this.s.indexOf(q, this.i + 1);
+        if (close < 0)
+            throw this.err('unterminated string');
+        const body = this.s.slice(this.i + 1, close);
+        // numpy never escapes anything in a header; refusing escapes keeps this a reader, not a decoder.
+        if (body.includes('\\'))
+            throw this.err('escape sequences are not supported');
+        this.i = close + 1;
+        return body;
+    }
+    sequence(close, depth) {
+        this.i++;
+        const items = [];
+        let trailingComma = false;
+        for (;;) {
+            this.space();
+            if (this.s[this.i] === close) {
+                this.i++;
+                break;
+            }
+            items.push(this.value(depth + 1));
+            this.space();
+            trailingComma = false;
+            if (this.s[this.i] === ',') {
+                this.i++;
+                trailingComma = true;
+            }
+            else if (this.s[this.i] !== close)
+                throw this.err(`expected "," or "${close}"`);
+        }
+        // (x) is just x in Python; only (x,) is a one-element tuple.
+        if (close === ')')
+            return items.length === 1 && !trailingComma ? items[0] : { tuple: items };
+        return items;
+    }
+    dict(depth) {
+        this.i++;
+        const map = new Map();
+        for (;;) {
+            this.space();
+            if (this.s[this.i] === '}') {
+                this.i++;
+                return map;
+            }
+            const key = this.value(depth + 1);
+            if (typeof key !== 'string')
+                throw this.err('dict keys must be strings');
+            this.space();
+            if (this.s[this.i] !== ':')
+                throw this.err('expected ":"');
+            this.i++;
+            if (map.has(key))
+                throw this.err(`duplicate key ${JSON.stringify(key)}`);
+            map.set(key, this.value(depth + 1));
+            this.space();
+            if (this.s[this.i] === ',')
+                this.i++;
+            else if (this.s[this.i] !== '}')
+                throw this.err('expected "," or "}"');
+        }
+    }
+}
+/** Length of the fixed preamble and the header that follows it, from the first 12 bytes. */
+function npyPreamble(head) {
+    if (head.length < 10 || !head.subarray(0, 6).equals(NPY_MAGIC))
+        throw new NpyHeaderError('numpy/magic', 'missing the \\x93NUMPY magic');
+    const major = head[6] ?? 0;
+    const minor = head[7] ?? 0;
+    if (major === 1)
+        return { version: [major, minor], headerStart: 10, headerLength: head.readUInt16LE(8) };
+    if (major !== 2 && major !== 3)
+        throw new NpyHeaderError('numpy/version', `format version ${major}.${minor} is not 1, 2 or 3`);
+    if (head.length < 12)
+        throw new NpyHeaderError('numpy/truncated', 'the preamble is cut short');
+    return { version: [major, minor], headerStart: 12, headerLength: head.readUInt32LE(8) };
+}
+const TYPESTR = /^([<>|=]?)([?bBhHiIlLqQuUfdgcFDGmMOSaV])(\d*)(\[\w+\])?$/;
+function typestrSize(t) {
+    const m = TYPESTR.exec(t);
+    if (!m)
+        throw new NpyHeaderError('numpy/dtype', `dtype ${JSON.stringify(t)} is not a numpy type string`);
+    const kind = m[2];
+    const digits = m[3] ? BigInt(m[3]) : undefined;
+    if (kind === 'O')
+        return { size: 8n, object: true };
+    if (kind === '?')
+        return { size: 1n, object: false };
+    if (digits === undefined)
+        throw new NpyHeaderError('numpy/dtype', `dtype ${JSON.stringify(t)} has no size`);
+    return { size: kind === 'U' ? digits * 4n : digits, object: false };
+}
+function shapeOf(v, what) {
+    const items = v !== null && typeof v === 'object' && 'tuple' in v ? v.tuple : undefined;
+    if (!items || !items.every((d) => typeof d === 'bigint' && d >= 0n)) {
+        throw new NpyHeaderError('numpy/header', `${what} must be a tuple of non-negative integers`);
+    }
+    return items;
+}
+/** Item size of a descr: a type string, or a structured list of (name, type[, shape]) fields. */
+function descrSize(d, depth = 0) {
+    if (depth > npy_header_MAX_DEPTH)
+        throw new NpyHeaderError('numpy/dtype', 'structured dtype nested too deeply');
+    if (typeof d === 'string')
+        return typestrSize(d);
+    if (!Array.isArray(d))
+        throw new NpyHeaderError('numpy/dtype', 'descr must be a type string or a list of fields');
+    let size = 0n;
+    let object = false;
+    for (const field of d) {
+        const parts = field !== null && typeof field === 'object' && 'tuple' in field ? field.tuple : undefined;
+        if (!parts || parts.length < 2 || parts.length > 3)
+            throw new NpyHeaderError('numpy/dtype', 'a structured field must be (name, type[, shape])');
+        const inner = descrSize(parts[1], depth + 1);
+        const count = parts.length === 3 ? shapeOf(parts[2], 'a field shape').reduce((a, b) => a * b, 1n) : 1n;
+        size += inner.size * count;
+        object ||= inner.object;
+    }
+    return { size, object };
+}
+/** Parses the header text (after the preamble). */
+function parseNpyHeader(text, dataOffset, version) {
+    if (!text.endsWith('\n'))
+        throw new NpyHeaderError('numpy/header', 'the header does not end with a newline');
+    const dict = new LiteralParser(text).parse();
+    if (!(dict instanceof Map))
+        throw new NpyHeaderError('numpy/header', 'the header is not a dict');
+    const keys = [...dict.keys()].sort().join(',');
+    if (keys !== 'descr,fortran_order,shape')
+        throw new NpyHeaderError('numpy/header', `the header keys are ${keys}, not descr, fortran_order and shape`);
+    const fortran = dict.get('fortran_order');
+    if (typeof fortran !== 'boolean')
+        throw new NpyHeaderError('numpy/header', 'fortran_order must be True or False');
+    const shape = shapeOf(dict.get('shape'), 'shape');
+    const descr = dict.get('descr');
+    const { size, object } = descrSize(descr);
+    const count = shape.reduce((a, b) => a * b, 1n);
+    return {
+        dataOffset,
+        version,
+        shape,
+        fortranOrder: fortran,
+        hasObject: object,
+        itemSize: size,
+        dataBytes: count * size,
+        descr: typeof descr === 'string' ? descr : 'structured',
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/scan/numpy.js
+// NumPy .npy and .npz checkers. An object dtype means np.load(allow_pickle=True) unpickles the
+// payload, so it is scanned like any pickle; any other dtype must hold exactly shape × itemsize bytes.
+
+
+
+
+
+
+
+
+
+
+/** Checks one .npy stream of `totalBytes` bytes; `where` names it in messages. */
+async function checkNpyStream(source, totalBytes, where, ctx) {
+    try {
+        const head = await readFully(source, 12);
+        const pre = npyPreamble(head);
+        const limit = Math.min(MAX_NPY_HEADER, ctx.limits.maxHeaderBytes);
+        if (pre.headerLength > limit)
+            throw new NpyHeaderError('numpy/header-size', `the header declares ${pre.headerLength} bytes, over the limit of ${limit}`);
+        const dataOffset = pre.headerStart + pre.headerLength;
+        if (dataOffset > totalBytes)
+            throw new NpyHeaderError('numpy/truncated', `the header runs past the end (${dataOffset} > ${totalBytes} bytes)`);
+        const already = head.subarray(pre.headerStart);
+        const rest = await readFully(source, Math.max(0, pre.headerLength - already.length));
+        const raw = Buffer.concat([already, rest]).subarray(0, pre.headerLength);
+        if (raw.length < pre.headerLength)
+            throw new NpyHeaderError('numpy/truncated', 'the header is cut short');
+        const text = raw.toString(pre.version[0] === 3 ? 'utf8' : 'latin1');
+        const header = parseNpyHeader(text, dataOffset, pre.version.join('.'));
+        if (header.hasObject) {
+            // Bytes read past the header (when the preamble read overshot) belong to the pickle.
+            const overshoot = Buffer.concat([already, rest]).subarray(pre.headerLength);
+            const scan = await scanPickleStream(prefixed(overshoot, source), { label: where, maxBytes: ctx.limits.maxPickleBytes, signal: ctx.signal });
+            return { header, stream: { where, scan } };
+        }
+        const actual = BigInt(totalBytes - dataOffset);
+        if (actual !== header.dataBytes) {
+            throw new NpyHeaderError('numpy/data-size', `shape (${header.shape.join(', ')}) of ${header.descr} needs ${header.dataBytes} data bytes, the file holds ${actual}`);
+        }
+        return { header };
+    }
+    catch (err) {
+        if (err instanceof NpyHeaderError)
+            throw new MalformedModelError(where, err.rule, err.message);
+        throw err;
+    }
+}
+/** A source that yields `first` before the rest of `source`. */
+function prefixed(first, source) {
+    let off = 0;
+    return {
+        async read(buf, offset, length) {
+            if (off < first.length) {
+                const n = first.copy(buf, offset, off, Math.min(first.length, off + length));
+                off += n;
+                return n;
+            }
+            return source.read(buf, offset, length);
+        },
+        async skip(n) {
+            const k = Math.min(n, first.length - off);
+            off += k;
+            return k + (n > k ? await source.skip(n - k) : 0);
+        },
+        close: () => source.close(),
+    };
+}
+function npyFacts(h) {
+    return [
+        ['npy version', h.version],
+        ['dtype', h.hasObject ? `${h.descr} (objects: the payload is a pickle)` : h.descr],
+        ['shape', h.shape.length === 1 ? `(${h.shape[0]},)` : `(${h.shape.join(', ')})`],
+    ];
+}
+async function checkNumpy(ctx, policy = DEFAULT_PICKLE_POLICY) {
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    try {
+        const size = (await fh.stat()).size;
+        const { header, stream } = await checkNpyStream(new FileRangeSource(fh, 0, size), size, ctx.displayPath, ctx);
+        const streams = stream ? [stream] : [];
+        const malformed = stream?.scan.malformed ? [stream.scan.malformed] : [];
+        const findings = settleMalformed(stream ? streamFindings(stream, ctx.displayPath, policy) : [], malformed, ctx.displayPath);
+        return { format: 'numpy', scanned: malformed.length === 0, findings, facts: [...npyFacts(header), ...(stream ? scanFacts(streams, policy) : [])] };
+    }
+    finally {
+        await fh.close();
+    }
+}
+async function checkNpz(ctx, policy = DEFAULT_PICKLE_POLICY) {
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    try {
+        const size = (await fh.stat()).size;
+        const archive = await checkArchiveAt(fh, size, ctx);
+        const findings = [...archive.findings];
+        const streams = [];
+        const malformed = [];
+        let complete = true;
+        let arrays = 0;
+        let objectArrays = 0;
+        for (const entry of archive.entries) {
+            if (entry.name.endsWith('/'))
+                continue;
+            const where = `${ctx.displayPath}:${entry.name}`;
+            const reason = archive.unreadable.get(entry);
+            if (reason) {
+                findings.push(unscannedMember(ctx, entry, reason));
+                complete = false;
+                continue;
+            }
+            try {
+                const source = await openZipMember(fh, size, entry, where);
+                let isNpy;
+                try {
+                    const magic = await readFully(source, NPY_MAGIC.length);
+                    isNpy = magic.equals(NPY_MAGIC);
+                }
+                finally {
+                    await source.close();
+                }
+                if (isNpy) {
+                    const member = await openZipMember(fh, size, entry, where);
+                    try {
+                        const { stream } = await checkNpyStream(member, entry.uncompressedSize, where, ctx);
+                        arrays++;
+                        if (stream) {
+                            objectArrays++;
+                            streams.push(stream);
+                            if (stream.scan.malformed)
+                                malformed.push(stream.scan.malformed);
+                        }
+                    }
+                    finally {
+                        await member.close();
+                    }
+                }
+                else if (await memberLooksLikePickle(fh, size, entry, where)) {
+                    // np.load returns non-.npy members as bytes, but a pickle hidden here is still reported.
+                    const stream = await scanMember(fh, size, entry, ctx);
+                    streams.push(stream);
+                }
+            }
+            catch (err) {
+                if (!(err instanceof MalformedModelError))
+                    throw err;
+                malformed.push(err);
+                complete = false;
+            }
+        }
+        for (const s of streams)
+            findings.push(...streamFindings(s, ctx.displayPath, policy));
+        return {
+            format: 'npz',
+            scanned: complete && malformed.length === 0,
+            findings: settleMalformed(findings, malformed, ctx.displayPath),
+            facts: [...archive.facts, ['arrays', String(arrays)], ['object arrays', String(objectArrays)], ...scanFacts(streams, policy)],
+        };
+    }
+    finally {
+        await fh.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/check-file.js
+
+
+async function checkModelFile(format, ctx, policy) {
+    const structural = await checkFile(format, ctx);
+    if (structural)
+        return structural;
+    switch (format) {
+        case 'pickle':
+            return checkPickle(ctx, policy);
+        case 'pytorch-legacy':
+            return checkPytorchLegacy(ctx, policy);
+        case 'pytorch-zip':
+            return checkPytorchZip(ctx, policy);
+        case 'numpy':
+            return checkNumpy(ctx, policy);
+        case 'npz':
+            return checkNpz(ctx, policy);
+        case 'zip': {
+            // An archive of something else: its layout is checked (bombs, traversal), its members are not.
+            const archive = await checkArchive(ctx);
+            return { format, scanned: false, findings: archive.findings, facts: archive.facts };
+        }
+        case 'json':
+        case 'text':
+            // Plain text and JSON are read by parsers that never execute them.
+            return { format, scanned: true, findings: [], facts: [] };
+        default:
+            return { format, scanned: false, findings: [], facts: [] };
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(5919);
 ;// CONCATENATED MODULE: ./packages/model/dist/digest.js
 // Streaming SHA-256 of model files. Memory stays flat (one reused buffer per file being hashed) and the
 // files of a multi-file model are hashed concurrently, so a sharded checkpoint uses every core.
@@ -38240,22 +42974,32 @@ function throwIfCancelled(signal) {
 
 
 
-const CHUNK = 4 * 1024 * 1024;
+const digest_CHUNK = 4 * 1024 * 1024;
 /** Below this a worker thread costs more than it saves. */
 const WORKER_MIN_BYTES = 64 * 1024 * 1024;
-/** Hashes one file on the calling thread, reporting progress in bytes. */
+/**
+ * Hashes one file on the calling thread, reporting progress in bytes. Two buffers alternate: the
+ * next chunk is read (on libuv's thread pool) while the current one is hashed, so disk and CPU overlap.
+ */
 async function sha256File(path, onBytes, signal) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const handle = await (0,promises_namespaceObject.open)(path, 'r');
     try {
-        const buf = Buffer.allocUnsafe(CHUNK);
+        const bufs = [Buffer.allocUnsafe(digest_CHUNK), Buffer.allocUnsafe(digest_CHUNK)];
+        let position = 0;
+        let current = 0;
+        let pending = handle.read(bufs[0], 0, digest_CHUNK, position);
         for (;;) {
             throwIfCancelled(signal);
-            const { bytesRead } = await handle.read(buf, 0, CHUNK, null);
+            const { bytesRead } = await pending;
             if (bytesRead === 0)
                 break;
-            // update() consumes the bytes before returning, so the buffer can be reused.
-            hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+            position += bytesRead;
+            const buf = bufs[current];
+            current ^= 1;
+            pending = handle.read(bufs[current], 0, digest_CHUNK, position);
+            // update() consumes the bytes before returning, so the buffer is free for the read after next.
+            hash.update(bytesRead === digest_CHUNK ? buf : buf.subarray(0, bytesRead));
             onBytes?.(bytesRead);
         }
     }
@@ -38268,22 +43012,29 @@ async function sha256File(path, onBytes, signal) {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const fs = require('node:fs');
-const CHUNK = ${CHUNK};
-const buf = Buffer.allocUnsafe(CHUNK);
-const fd = fs.openSync(workerData.path, 'r');
-try {
-  const hash = createHash('sha256');
-  let pending = 0;
-  for (;;) {
-    const n = fs.readSync(fd, buf, 0, CHUNK, null);
-    if (n === 0) break;
-    hash.update(n === CHUNK ? buf : buf.subarray(0, n));
-    pending += n;
-    if (pending >= 64 * CHUNK) { parentPort.postMessage({ bytes: pending }); pending = 0; }
-  }
-  parentPort.postMessage({ bytes: pending, digest: hash.digest('hex') });
-} finally { fs.closeSync(fd); }
+const { open } = require('node:fs/promises');
+const CHUNK = ${digest_CHUNK};
+(async () => {
+  const handle = await open(workerData.path, 'r');
+  try {
+    const hash = createHash('sha256');
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let position = 0, current = 0, pendingBytes = 0;
+    let pending = handle.read(bufs[0], 0, CHUNK, position);
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const buf = bufs[current];
+      current ^= 1;
+      pending = handle.read(bufs[current], 0, CHUNK, position);
+      hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+      pendingBytes += bytesRead;
+      if (pendingBytes >= 16 * CHUNK) { parentPort.postMessage({ bytes: pendingBytes }); pendingBytes = 0; }
+    }
+    parentPort.postMessage({ bytes: pendingBytes, digest: hash.digest('hex') });
+  } finally { await handle.close(); }
+})().catch((err) => { throw err; });
 `;
 function sha256FileInWorker(path, onBytes, signal) {
     return new Promise((resolve, reject) => {
@@ -38408,87 +43159,6 @@ async function listModelFiles(modelPath, inputName = 'model-path') {
     return { root, isDirectory: true, files, skipped };
 }
 
-;// CONCATENATED MODULE: ./packages/model/dist/formats/zip.js
-const EOCD_SIG = 0x06054b50;
-const CDH_SIG = 0x02014b50;
-const ZIP64_LOCATOR_SIG = 0x07064b50;
-const ZIP64_EOCD_SIG = 0x06064b50;
-const MAX_COMMENT = 0xffff;
-const MAX_CENTRAL_DIRECTORY_BYTES = 64 * 1024 * 1024;
-class ZipFormatError extends Error {
-}
-async function readAt(fh, position, length) {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await fh.read(buf, 0, length, position);
-    return buf.subarray(0, bytesRead);
-}
-async function readZipDirectory(fh, fileSize) {
-    const tailLen = Math.min(fileSize, 22 + MAX_COMMENT + 20);
-    const tail = await readAt(fh, fileSize - tailLen, tailLen);
-    let eocd = -1;
-    for (let i = tail.length - 22; i >= 0; i--) {
-        if (tail.readUInt32LE(i) === EOCD_SIG) {
-            eocd = i;
-            break;
-        }
-    }
-    if (eocd < 0)
-        throw new ZipFormatError('no end-of-central-directory record');
-    let count = tail.readUInt16LE(eocd + 10);
-    let cdSize = tail.readUInt32LE(eocd + 12);
-    let cdOffset = tail.readUInt32LE(eocd + 16);
-    if ((count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) && eocd >= 20 && tail.readUInt32LE(eocd - 20) === ZIP64_LOCATOR_SIG) {
-        const z64Offset = Number(tail.readBigUInt64LE(eocd - 20 + 8));
-        const z64 = await readAt(fh, z64Offset, 56);
-        if (z64.length < 56 || z64.readUInt32LE(0) !== ZIP64_EOCD_SIG)
-            throw new ZipFormatError('bad zip64 end record');
-        count = Number(z64.readBigUInt64LE(32));
-        cdSize = Number(z64.readBigUInt64LE(40));
-        cdOffset = Number(z64.readBigUInt64LE(48));
-    }
-    if (cdSize > MAX_CENTRAL_DIRECTORY_BYTES)
-        throw new ZipFormatError(`central directory of ${cdSize} bytes exceeds the limit`);
-    if (cdOffset + cdSize > fileSize)
-        throw new ZipFormatError('central directory lies past the end of the file');
-    const cd = await readAt(fh, cdOffset, cdSize);
-    const entries = [];
-    let p = 0;
-    for (let n = 0; n < count; n++) {
-        if (p + 46 > cd.length || cd.readUInt32LE(p) !== CDH_SIG)
-            throw new ZipFormatError(`central directory entry ${n} is malformed`);
-        const method = cd.readUInt16LE(p + 10);
-        let compressedSize = cd.readUInt32LE(p + 20);
-        let uncompressedSize = cd.readUInt32LE(p + 24);
-        const nameLen = cd.readUInt16LE(p + 28);
-        const extraLen = cd.readUInt16LE(p + 30);
-        const commentLen = cd.readUInt16LE(p + 32);
-        let localHeaderOffset = cd.readUInt32LE(p + 42);
-        if (p + 46 + nameLen + extraLen + commentLen > cd.length)
-            throw new ZipFormatError(`central directory entry ${n} overruns`);
-        const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
-        // zip64 extra field (id 1) carries the 64-bit sizes that do not fit in 32 bits.
-        let e = p + 46 + nameLen;
-        const eEnd = e + extraLen;
-        while (e + 4 <= eEnd) {
-            const id = cd.readUInt16LE(e);
-            const len = cd.readUInt16LE(e + 2);
-            if (id === 1) {
-                let q = e + 4;
-                if (uncompressedSize === 0xffffffff && q + 8 <= e + 4 + len)
-                    (uncompressedSize = Number(cd.readBigUInt64LE(q))), (q += 8);
-                if (compressedSize === 0xffffffff && q + 8 <= e + 4 + len)
-                    (compressedSize = Number(cd.readBigUInt64LE(q))), (q += 8);
-                if (localHeaderOffset === 0xffffffff && q + 8 <= e + 4 + len)
-                    localHeaderOffset = Number(cd.readBigUInt64LE(q));
-            }
-            e += 4 + len;
-        }
-        entries.push({ name, compressedSize, uncompressedSize, method, localHeaderOffset });
-        p += 46 + nameLen + extraLen + commentLen;
-    }
-    return entries;
-}
-
 ;// CONCATENATED MODULE: ./packages/model/dist/formats/detect.js
 // Detects a model file's format from its bytes, never from its name: a pickle renamed
 // .safetensors is still a pickle.
@@ -38527,7 +43197,7 @@ const WEIGHT_FORMATS = new Set([
 ]);
 const HEAD_BYTES = 4096;
 const TORCH_LEGACY_MAGIC = Buffer.from([0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
-const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+const detect_HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 const NUMPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 function readVarint(buf, pos) {
     let value = 0;
@@ -38600,7 +43270,7 @@ async function detectFormat(path) {
             return { format: 'unknown', evidence: 'empty file' };
         if (head.subarray(0, 4).toString('latin1') === 'GGUF')
             return { format: 'gguf', evidence: 'GGUF magic' };
-        if (head.subarray(0, 8).equals(HDF5_MAGIC))
+        if (head.subarray(0, 8).equals(detect_HDF5_MAGIC))
             return { format: 'hdf5', evidence: 'HDF5 signature' };
         if (head.subarray(0, 6).equals(NUMPY_MAGIC))
             return { format: 'numpy', evidence: 'NumPy .npy magic' };
@@ -38659,14 +43329,247 @@ async function classifyZip(fh, size) {
     return { format: 'zip', evidence: `zip archive with ${names.length} members` };
 }
 
-;// CONCATENATED MODULE: ./packages/model/dist/validate.js
-// The validate-model step: lists the model's files, detects each format from its bytes, and
-// computes streaming digests; every check it made and every file it could not check is reported.
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:module"
+const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+;// CONCATENATED MODULE: ./packages/model/dist/infer/runtime.js
+// Loads onnxruntime-node. The CLI has it as a dependency; an action bundle does not carry its
+// native binaries (hundreds of MB), so there it is installed on demand into the runner's tool
+// cache the first time a smoke test asks for it, and reused after.
 
 
 
 
 
+
+/** Pinned so every runner gets the runtime the tests ran against. */
+const ONNXRUNTIME_VERSION = '1.30.0';
+let cached;
+function runNpm(args, cwd) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)('npm', args, {
+            cwd,
+            stdio: ['ignore', 'ignore', 'pipe'],
+            // The CPU binary ships inside the package; skip the optional GPU download.
+            env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+        });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr = (stderr + d.toString()).slice(-2000)));
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm exited ${code}: ${stderr.trim()}`))));
+    });
+}
+async function loadOnnxRuntime(logger, env) {
+    if (cached)
+        return cached;
+    try {
+        cached = (await __nccwpck_require__.e(/* import() */ 701).then(__nccwpck_require__.t.bind(__nccwpck_require__, 701, 19)));
+        return cached;
+    }
+    catch {
+        // Not bundled (GitHub Action): fall through to the on-demand install.
+    }
+    const dir = (0,external_node_path_namespaceObject.join)(env.RUNNER_TOOL_CACHE ?? (0,external_node_os_namespaceObject.tmpdir)(), 'ferry', `onnxruntime-node-${ONNXRUNTIME_VERSION}`);
+    const pkg = (0,external_node_path_namespaceObject.join)(dir, 'node_modules', 'onnxruntime-node', 'package.json');
+    if (!(0,external_node_fs_namespaceObject.existsSync)(pkg)) {
+        logger.info(`installing onnxruntime-node ${ONNXRUNTIME_VERSION} into ${dir} for the smoke test`);
+        try {
+            await runNpm(['install', '--no-save', '--no-audit', '--no-fund', '--prefix', dir, `onnxruntime-node@${ONNXRUNTIME_VERSION}`], (0,external_node_os_namespaceObject.tmpdir)());
+        }
+        catch (err) {
+            throw new InfrastructureError(`could not install onnxruntime-node for the smoke test: ${errorMessage(err)}`, {
+                service: 'npm registry',
+                hint: 'pre-install it with "npm install onnxruntime-node" or drop the smoke inputs',
+            });
+        }
+    }
+    const require = (0,external_node_module_namespaceObject.createRequire)(pkg);
+    cached = require('onnxruntime-node');
+    return cached;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/infer/tensors.js
+// Turns JSON sample values (nested arrays) into onnxruntime tensors of the model's declared type,
+// and back into flat numbers for comparison.
+
+/** Shape and flat values of a nested JSON array; ragged arrays are an error. */
+function flatten(value, where) {
+    const shape = [];
+    let probe = value;
+    while (Array.isArray(probe)) {
+        shape.push(probe.length);
+        probe = probe[0];
+    }
+    const values = [];
+    const walk = (v, depth) => {
+        if (depth === shape.length) {
+            if (Array.isArray(v))
+                throw new errors_InputError(`${where}: ragged array (deeper than its first element)`, { subject: where });
+            values.push(v);
+            return;
+        }
+        if (!Array.isArray(v) || v.length !== shape[depth])
+            throw new errors_InputError(`${where}: ragged array at depth ${depth}`, { subject: where });
+        for (const x of v)
+            walk(x, depth + 1);
+    };
+    walk(value, 0);
+    return { shape, values };
+}
+function toTensor(ort, type, value, where) {
+    const { shape, values } = flatten(value, where);
+    const num = (v) => {
+        if (typeof v !== 'number' || !Number.isFinite(v))
+            throw new errors_InputError(`${where}: expected numbers, found ${JSON.stringify(v)}`, { subject: where });
+        return v;
+    };
+    switch (type) {
+        case 'float32':
+            return new ort.Tensor('float32', Float32Array.from(values, num), shape);
+        case 'float64':
+            return new ort.Tensor('float64', Float64Array.from(values, num), shape);
+        case 'int32':
+            return new ort.Tensor('int32', Int32Array.from(values, num), shape);
+        case 'int64':
+            return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(Math.trunc(num(v)))), shape);
+        case 'bool':
+            return new ort.Tensor('bool', Uint8Array.from(values, (v) => (v ? 1 : 0)), shape);
+        case 'string':
+            return new ort.Tensor('string', values.map((v) => String(v)), shape);
+        default:
+            throw new errors_InputError(`${where}: the model's input type ${type} is not supported by the smoke test`, { subject: where });
+    }
+}
+/** Flat numbers of an output tensor (strings become NaN, so they never compare equal by accident). */
+function tensorNumbers(t) {
+    const data = t.data;
+    return Array.from(data, (v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : Number.NaN));
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/infer/smoke.js
+// Smoke inference for ONNX models: load the model (measuring load time), run sample inputs, and
+// compare outputs with golden outputs within a tolerance, like numpy.allclose.
+
+
+
+
+async function readSamples(file, what) {
+    let parsed;
+    try {
+        parsed = JSON.parse(await (0,promises_namespaceObject.readFile)(file, 'utf8'));
+    }
+    catch (err) {
+        throw new errors_InputError(`${file}: ${what} must be a JSON array of objects (${errorMessage(err)})`, { subject: file });
+    }
+    if (!Array.isArray(parsed) || parsed.some((s) => typeof s !== 'object' || s === null || Array.isArray(s))) {
+        throw new errors_InputError(`${file}: ${what} must be a JSON array of objects keyed by tensor name`, { subject: file });
+    }
+    return parsed;
+}
+/** Opens a session; a model onnxruntime refuses is a failed gate, not a crash. */
+async function openSession(ort, modelFile) {
+    const t0 = performance.now();
+    const session = await ort.InferenceSession.create(modelFile, { graphOptimizationLevel: 'all' });
+    return { session, loadMs: performance.now() - t0 };
+}
+async function runSmoke(opts) {
+    const samples = await readSamples(opts.samplesFile, 'smoke samples');
+    const golden = opts.goldenFile ? await readSamples(opts.goldenFile, 'golden outputs') : undefined;
+    if (golden && golden.length !== samples.length) {
+        throw new errors_InputError(`${opts.goldenFile}: has ${golden.length} entries but ${opts.samplesFile} has ${samples.length} samples`, { subject: opts.goldenFile });
+    }
+    const ort = await loadOnnxRuntime(opts.logger, opts.env);
+    let session;
+    let loadMs;
+    try {
+        ({ session, loadMs } = await openSession(ort, opts.modelFile));
+    }
+    catch (err) {
+        return {
+            loadMs: 0,
+            facts: [],
+            gates: [{ name: 'smoke: model loads in onnxruntime', passed: false, value: 'refused', threshold: 'loads', detail: errorMessage(err) }],
+        };
+    }
+    const types = new Map(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : 'unknown']));
+    const gates = [{ name: 'smoke: model loads in onnxruntime', passed: true, value: `${loadMs.toFixed(0)} ms`, threshold: 'loads' }];
+    let worst = 0;
+    let worstWhere = '';
+    let mismatches = 0;
+    let nonFinite = 0;
+    let failedRuns = 0;
+    let firstError = '';
+    for (const [i, sample] of samples.entries()) {
+        const feeds = {};
+        for (const name of session.inputNames) {
+            if (!(name in sample))
+                throw new errors_InputError(`${opts.samplesFile}: sample ${i} lacks input "${name}" (the model's inputs: ${session.inputNames.join(', ')})`, { subject: opts.samplesFile });
+            feeds[name] = toTensor(ort, types.get(name) ?? 'float32', sample[name], `${opts.samplesFile}: sample ${i} input "${name}"`);
+        }
+        let outputs;
+        try {
+            outputs = await session.run(feeds);
+        }
+        catch (err) {
+            failedRuns++;
+            firstError ||= `sample ${i}: ${errorMessage(err)}`;
+            continue;
+        }
+        for (const t of Object.values(outputs)) {
+            if (t.type !== 'string' && tensorNumbers(t).some((v) => !Number.isFinite(v)))
+                nonFinite++;
+        }
+        const expected = golden?.[i];
+        if (!expected)
+            continue;
+        for (const [name, value] of Object.entries(expected)) {
+            const actual = outputs[name];
+            const where = `${opts.goldenFile}: entry ${i} output "${name}"`;
+            if (!actual)
+                throw new errors_InputError(`${where}: the model has no output "${name}" (it has ${session.outputNames.join(', ')})`, { subject: opts.goldenFile });
+            const { shape, values } = flatten(value, where);
+            const got = tensorNumbers(actual);
+            if (shape.join('x') !== actual.dims.join('x')) {
+                mismatches++;
+                firstError ||= `${where}: shape ${actual.dims.join('×')} differs from golden ${shape.join('×')}`;
+                continue;
+            }
+            values.forEach((g, k) => {
+                const want = Number(g);
+                const diff = Math.abs((got[k] ?? Number.NaN) - want);
+                if (!(diff <= opts.atol + opts.rtol * Math.abs(want)))
+                    mismatches++;
+                if (!(diff <= worst)) {
+                    worst = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff;
+                    worstWhere = `entry ${i} ${name}[${k}]`;
+                }
+            });
+        }
+    }
+    await session.release();
+    gates.push({
+        name: 'smoke: sample inferences run',
+        passed: failedRuns === 0 && nonFinite === 0,
+        value: `${samples.length - failedRuns}/${samples.length} ran${nonFinite ? `, ${nonFinite} non-finite outputs` : ''}`,
+        threshold: 'all run, finite outputs',
+        ...(firstError && failedRuns ? { detail: firstError } : {}),
+    });
+    if (golden) {
+        gates.push({
+            name: 'smoke: outputs match golden',
+            passed: mismatches === 0,
+            value: `max |Δ| ${worst.toExponential(2)}${worstWhere ? ` at ${worstWhere}` : ''}`,
+            threshold: `|Δ| ≤ ${opts.atol} + ${opts.rtol}·|golden|`,
+            detail: mismatches ? `${mismatches} value(s) outside tolerance${firstError ? `; ${firstError}` : ''}` : 'all values within tolerance',
+        });
+    }
+    return { loadMs, gates, facts: [['onnxruntime load time', `${loadMs.toFixed(1)} ms`], ['smoke samples', String(samples.length)]] };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/report.js
 function humanBytes(n) {
     const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     let v = n;
@@ -38677,19 +43580,92 @@ function humanBytes(n) {
     }
     return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
 }
+const MAX_FACT_ROWS = 60;
+function validateReport(opts) {
+    const sections = [
+        {
+            heading: 'Files',
+            blocks: [
+                {
+                    kind: 'table',
+                    columns: ['File', 'Format', 'Size', 'Checked', 'SHA-256'],
+                    rows: opts.files.map((f) => [f.relPath, f.format, humanBytes(f.size), f.scanned ? 'yes' : '**unscanned**', `\`${f.sha256.slice(0, 16)}…\``]),
+                },
+            ],
+        },
+    ];
+    if (opts.signature) {
+        const rows = [
+            ...opts.signature.inputs.map((t) => ['input', t.name, t.dtype, `[${t.shape.join(', ')}]`]),
+            ...opts.signature.outputs.map((t) => ['output', t.name, t.dtype, `[${t.shape.join(', ')}]`]),
+        ];
+        sections.push({ heading: 'Signature', blocks: [{ kind: 'table', columns: ['', 'Name', 'Type', 'Shape'], rows }] });
+    }
+    const facts = opts.files.flatMap((f) => f.facts.map(([k, v]) => [f.relPath, k, v]));
+    if (facts.length > 0) {
+        const blocks = [{ kind: 'table', columns: ['File', 'Fact', 'Value'], rows: facts.slice(0, MAX_FACT_ROWS) }];
+        if (facts.length > MAX_FACT_ROWS)
+            blocks.push({ kind: 'paragraph', text: `…and ${facts.length - MAX_FACT_ROWS} more facts in the JSON result.` });
+        sections.push({ heading: 'Structure', blocks });
+    }
+    const unscanned = [...opts.files.filter((f) => !f.scanned).map((f) => f.relPath), ...opts.skipped.map((s) => `${s.relPath} (${s.reason})`)];
+    sections.push({
+        heading: 'What was checked',
+        blocks: [
+            {
+                kind: 'keyvalue',
+                entries: [
+                    ['Model digest', `\`${opts.digest}\``],
+                    ['Files', `${opts.files.length} (${humanBytes(opts.totalBytes)})`],
+                    ['Checks', opts.checks.join('; ')],
+                    ['Not checked', unscanned.length > 0 ? `${unscanned.join(', ')}${opts.allowUnscanned ? ' (allowed by allow-unscanned)' : ''}` : 'nothing: every file was checked'],
+                ],
+            },
+        ],
+    });
+    return sections;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/validate.js
+// The validate-model step: every file's format from its bytes, its structure and any pickle it
+// carries, streaming digests, optional smoke inference and gates. Every check that ran, and every
+// file that could not be checked, is in the report; unchecked never reads as passed.
+
+
+
+
+
+
+
+
+
+
+
 const validateModelStep = implementStep(validateModelDefinition, async (ctx, inputs) => {
     const started = performance.now();
     const modelPath = (0,external_node_path_namespaceObject.resolve)(ctx.cwd, inputs['model-path']);
+    const policyPath = inputs['pickle-policy'];
+    const policy = policyPath ? await loadPicklePolicy((0,external_node_path_namespaceObject.resolve)(ctx.cwd, policyPath)) : DEFAULT_PICKLE_POLICY;
     const listing = await listModelFiles(modelPath);
-    const findings = [];
-    const detections = await ctx.logger.group('Detect formats', async () => {
-        const out = [];
-        for (const file of listing.files) {
-            const d = await detectFormat(file.absPath);
-            ctx.logger.info(`${file.relPath}: ${d.format} (${d.evidence})`);
-            out.push(d);
+    const modelRoot = listing.isDirectory ? listing.root : (0,external_node_path_namespaceObject.dirname)(modelPath);
+    // Paths people see are relative to the working directory when the model lies inside it.
+    const shown = (abs) => {
+        const rel = (0,external_node_path_namespaceObject.relative)(ctx.cwd, abs);
+        return rel && !rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel) ? rel.split(external_node_path_namespaceObject.sep).join('/') : abs;
+    };
+    const formats = [];
+    const checks = [];
+    await ctx.logger.group('Check files', async () => {
+        const progress = ctx.logger.progress('files checked', listing.files.length, 'items');
+        for (const [i, file] of listing.files.entries()) {
+            const detection = await detectFormat(file.absPath);
+            const check = await checkModelFile(detection.format, { path: file.absPath, displayPath: shown(file.absPath), modelRoot, limits: DEFAULT_LIMITS, signal: ctx.signal }, policy);
+            ctx.logger.info(`${file.relPath}: ${detection.format} (${detection.evidence})${check.scanned ? '' : ', not checked'}`);
+            formats.push(detection.format);
+            checks.push(check);
+            progress.update(i + 1);
         }
-        return out;
+        progress.end();
     });
     const totalBytes = listing.files.reduce((s, f) => s + f.size, 0);
     const digests = await ctx.logger.group('Compute digests', async () => {
@@ -38703,72 +43679,81 @@ const validateModelStep = implementStep(validateModelDefinition, async (ctx, inp
         }
     });
     const fileDigests = {};
-    listing.files.forEach((f, i) => {
-        fileDigests[f.relPath] = `sha256:${digests[i] ?? ''}`;
-    });
+    listing.files.forEach((f, i) => (fileDigests[f.relPath] = `sha256:${digests[i] ?? ''}`));
     const digest = modelDigest(listing.files.map((f, i) => ({ path: f.relPath, sha256: digests[i] ?? '' })));
-    const displayPath = (rel) => (listing.isDirectory ? `${inputs['model-path'].replace(/\/$/, '')}/${rel}` : inputs['model-path']);
+    const findings = checks.flatMap((c) => c.findings);
+    const allowUnscanned = inputs['allow-unscanned'];
+    const unscanned = [];
     listing.files.forEach((f, i) => {
-        const d = detections[i];
-        if (d?.format === 'unknown') {
-            findings.push({
-                severity: 'high',
-                rule: 'format/unrecognized',
-                message: `${f.relPath}: format not recognized from its bytes (${d.evidence}); the file was not checked`,
-                file: displayPath(f.relPath),
-            });
-        }
+        if (checks[i]?.scanned)
+            return;
+        unscanned.push(f.relPath);
+        findings.push({
+            severity: allowUnscanned ? 'low' : 'high',
+            rule: 'files/unscanned',
+            message: `${f.relPath}: not checked (${formats[i] === 'unknown' ? 'format not recognized from its bytes' : `no content checks for ${formats[i]}`})${allowUnscanned ? '; allowed by allow-unscanned' : ''}`,
+            file: shown(f.absPath),
+        });
     });
     for (const s of listing.skipped) {
-        findings.push({ severity: 'high', rule: 'files/unscanned', message: `${s.relPath}: ${s.reason}`, file: displayPath(s.relPath) });
+        unscanned.push(s.relPath);
+        findings.push({ severity: allowUnscanned ? 'low' : 'high', rule: 'files/unscanned', message: `${s.relPath}: ${s.reason}`, file: shown((0,external_node_path_namespaceObject.resolve)(listing.root, s.relPath)) });
     }
-    if (listing.files.length === 0) {
-        findings.push({ severity: 'high', rule: 'files/empty', message: 'the model directory holds no files' });
-    }
+    if (listing.files.length === 0)
+        findings.push({ severity: 'high', rule: 'files/empty', message: `${inputs['model-path']}: the model directory holds no files` });
     // The model's format is that of its largest weight file, so side files such as config.json do not decide it.
-    let format = 'unknown';
-    let best = -1;
+    let mainIndex = -1;
     listing.files.forEach((f, i) => {
-        const fmt = detections[i]?.format ?? 'unknown';
-        const weight = WEIGHT_FORMATS.has(fmt);
-        const score = (weight ? 2 ** 53 / 2 : 0) + f.size;
-        if (score > best) {
-            best = score;
-            format = fmt;
-        }
+        const best = listing.files[mainIndex];
+        const weight = WEIGHT_FORMATS.has(formats[i] ?? 'unknown');
+        const bestWeight = mainIndex >= 0 && WEIGHT_FORMATS.has(formats[mainIndex] ?? 'unknown');
+        if (mainIndex < 0 || (weight && !bestWeight) || (weight === bestWeight && f.size > (best?.size ?? 0)))
+            mainIndex = i;
     });
+    const format = formats[mainIndex] ?? 'unknown';
+    const signature = checks.find((c) => c.signature)?.signature;
+    const gates = [];
+    const metrics = {};
+    const checkNames = ['format detected from bytes', 'structure of every file', 'pickle globals against the policy', 'archive bombs and traversal', 'streaming SHA-256'];
+    if (inputs['smoke-samples']) {
+        const onnxIndex = formats.findIndex((f) => f === 'onnx');
+        const onnx = listing.files[onnxIndex];
+        if (!onnx)
+            throw new errors_InputError(`smoke-samples needs an ONNX model, but ${inputs['model-path']} is ${format}`, { subject: 'smoke-samples' });
+        const smoke = await ctx.logger.group('Smoke inference', () => runSmoke({
+            modelFile: onnx.absPath,
+            samplesFile: (0,external_node_path_namespaceObject.resolve)(ctx.cwd, inputs['smoke-samples'] ?? ''),
+            ...(inputs['smoke-golden'] ? { goldenFile: (0,external_node_path_namespaceObject.resolve)(ctx.cwd, inputs['smoke-golden']) } : {}),
+            atol: inputs['smoke-atol'],
+            rtol: inputs['smoke-rtol'],
+            logger: ctx.logger,
+            env: ctx.env,
+        }));
+        gates.push(...smoke.gates);
+        metrics.load_ms = smoke.loadMs;
+        checkNames.push('smoke inference with onnxruntime');
+    }
+    else if (inputs['smoke-golden']) {
+        throw new errors_InputError('smoke-golden is set but smoke-samples is not: golden outputs need the samples they answer', { subject: 'smoke-golden' });
+    }
     const counts = countBySeverity(findings);
     const blocking = counts.critical + counts.high;
-    const verdict = blocking > 0 ? 'fail' : 'pass';
-    const report = [
-        {
-            heading: 'Files',
-            blocks: [
-                {
-                    kind: 'table',
-                    columns: ['File', 'Format', 'Size', 'SHA-256'],
-                    rows: listing.files.map((f, i) => [f.relPath, detections[i]?.format ?? 'unknown', humanBytes(f.size), `\`${(digests[i] ?? '').slice(0, 16)}…\``]),
-                },
-            ],
-        },
-        {
-            heading: 'What was checked',
-            blocks: [
-                {
-                    kind: 'keyvalue',
-                    entries: [
-                        ['Model digest', `\`${digest}\``],
-                        ['Files', `${listing.files.length} (${humanBytes(totalBytes)})`],
-                        ['Checks', 'format detected from bytes; streaming SHA-256 of every file'],
-                        ['Not checked', listing.skipped.length > 0 ? listing.skipped.map((s) => s.relPath).join(', ') : 'none'],
-                    ],
-                },
-            ],
-        },
-    ];
+    const failedGates = gates.filter((g) => !g.passed);
+    const verdict = blocking > 0 || failedGates.length > 0 ? 'fail' : 'pass';
+    const worst = findings.find((f) => f.severity === 'critical') ?? findings.find((f) => f.severity === 'high');
     const headline = verdict === 'pass'
-        ? `${listing.files.length} file(s), ${format}, ${humanBytes(totalBytes)}, ${digest.slice(0, 19)}…`
-        : `${blocking} blocking finding(s): ${findings[0]?.message ?? ''}`;
+        ? `${listing.files.length} file(s), ${format}, ${humanBytes(totalBytes)}, no blocking findings${gates.length ? `, ${gates.length} gate(s) passed` : ''}`
+        : worst
+            ? `${blocking} blocking finding(s); first: ${worst.message}`
+            : `${failedGates.length} gate(s) failed; first: ${failedGates[0]?.name} (${failedGates[0]?.value} vs ${failedGates[0]?.threshold})`;
+    Object.assign(metrics, {
+        model_bytes: totalBytes,
+        model_files: listing.files.length,
+        findings_critical: counts.critical,
+        findings_high: counts.high,
+        unscanned_files: unscanned.length,
+        gates_failed: failedGates.length,
+    });
     return {
         step: 'validate-model',
         verdict,
@@ -38779,18 +43764,28 @@ const validateModelStep = implementStep(validateModelDefinition, async (ctx, inp
             'model-digest': digest,
             'file-digests': JSON.stringify(fileDigests),
             'total-bytes': String(totalBytes),
+            signature: signature ? JSON.stringify(signature) : '',
+            findings: JSON.stringify(counts),
+            unscanned: JSON.stringify(unscanned),
+            'gates-failed': String(failedGates.length),
             'report-path': '',
         },
-        report,
+        report: validateReport({
+            files: listing.files.map((f, i) => ({ relPath: f.relPath, format: formats[i] ?? 'unknown', size: f.size, scanned: checks[i]?.scanned ?? false, sha256: digests[i] ?? '', facts: checks[i]?.facts ?? [] })),
+            skipped: listing.skipped,
+            digest,
+            totalBytes,
+            signature,
+            checks: checkNames,
+            allowUnscanned,
+        }),
         findings,
-        gates: [],
-        metrics: { model_bytes: totalBytes, model_files: listing.files.length, findings_blocking: blocking },
+        gates,
+        metrics,
         durationMs: performance.now() - started,
     };
 });
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -41768,8 +46763,6 @@ function describeDefault(decl) {
     return String(decl.default);
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./packages/core/dist/coerce.js
 // Turns a raw input value (a door's string, or a YAML value from ferry.yml) into its declared type,
 // or throws an InputError that names where the value came from.
@@ -42094,7 +47087,7 @@ function suggest(key, known) {
     }
     return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best}"?)` : '';
 }
-function isRecord(v) {
+function config_isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 /** Configurable input names of a step. */
@@ -42106,7 +47099,7 @@ function configurableInputs(step) {
 function parseConfig(doc, file) {
     if (doc === null || doc === undefined)
         return { ...EMPTY_CONFIG, path: file };
-    if (!isRecord(doc))
+    if (!config_isRecord(doc))
         throw new errors_InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
     const topKeys = ['version', 'defaults', ...STEP_DEFINITIONS.map((s) => s.name)];
     const steps = {};
@@ -42124,7 +47117,7 @@ function parseConfig(doc, file) {
         }
         if (value === null)
             continue;
-        if (!isRecord(value))
+        if (!config_isRecord(value))
             throw new errors_InputError(`${file}: "${key}" must be a mapping`, { subject: key });
         if (key === 'defaults') {
             for (const [name, raw] of Object.entries(value)) {
@@ -47732,6 +52725,9 @@ async function run() {
 /******/ 	return module.exports;
 /******/ }
 /******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
@@ -47805,6 +52801,36 @@ async function run() {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -47817,9 +52843,105 @@ async function run() {
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -1,42 +1,55 @@
-// The validate-model step: lists the model's files, detects each format from its bytes, and
-// computes streaming digests; every check it made and every file it could not check is reported.
-import { resolve } from 'node:path';
+// The validate-model step: every file's format from its bytes, its structure and any pickle it
+// carries, streaming digests, optional smoke inference and gates. Every check that ran, and every
+// file that could not be checked, is in the report; unchecked never reads as passed.
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname } from 'node:path';
 import {
   countBySeverity,
   implementStep,
+  InputError,
   validateModelDefinition,
   type Finding,
-  type ReportSection,
+  type GateResult,
 } from '@ferry/core';
+import { checkModelFile } from './check-file.js';
 import { modelDigest, sha256Files } from './digest.js';
 import { listModelFiles } from './files.js';
 import { detectFormat, WEIGHT_FORMATS, type ModelFormat } from './formats/detect.js';
-
-function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
+import { DEFAULT_LIMITS, type FileCheck, type ModelSignature } from './formats/types.js';
+import { runSmoke } from './infer/smoke.js';
+import { humanBytes, validateReport } from './report.js';
+import { DEFAULT_PICKLE_POLICY, loadPicklePolicy } from './scan/index.js';
 
 export const validateModelStep = implementStep(validateModelDefinition, async (ctx, inputs) => {
   const started = performance.now();
   const modelPath = resolve(ctx.cwd, inputs['model-path']);
+  const policyPath = inputs['pickle-policy'];
+  const policy = policyPath ? await loadPicklePolicy(resolve(ctx.cwd, policyPath)) : DEFAULT_PICKLE_POLICY;
   const listing = await listModelFiles(modelPath);
-  const findings: Finding[] = [];
+  const modelRoot = listing.isDirectory ? listing.root : dirname(modelPath);
+  // Paths people see are relative to the working directory when the model lies inside it.
+  const shown = (abs: string): string => {
+    const rel = relative(ctx.cwd, abs);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : abs;
+  };
 
-  const detections = await ctx.logger.group('Detect formats', async () => {
-    const out = [];
-    for (const file of listing.files) {
-      const d = await detectFormat(file.absPath);
-      ctx.logger.info(`${file.relPath}: ${d.format} (${d.evidence})`);
-      out.push(d);
+  const formats: ModelFormat[] = [];
+  const checks: FileCheck[] = [];
+  await ctx.logger.group('Check files', async () => {
+    const progress = ctx.logger.progress('files checked', listing.files.length, 'items');
+    for (const [i, file] of listing.files.entries()) {
+      const detection = await detectFormat(file.absPath);
+      const check = await checkModelFile(
+        detection.format,
+        { path: file.absPath, displayPath: shown(file.absPath), modelRoot, limits: DEFAULT_LIMITS, signal: ctx.signal },
+        policy,
+      );
+      ctx.logger.info(`${file.relPath}: ${detection.format} (${detection.evidence})${check.scanned ? '' : ', not checked'}`);
+      formats.push(detection.format);
+      checks.push(check);
+      progress.update(i + 1);
     }
-    return out;
+    progress.end();
   });
 
   const totalBytes = listing.files.reduce((s, f) => s + f.size, 0);
@@ -44,87 +57,90 @@ export const validateModelStep = implementStep(validateModelDefinition, async (c
     const progress = ctx.logger.progress('sha256', totalBytes, 'bytes');
     let done = 0;
     try {
-      return await sha256Files(
-        listing.files.map((f) => ({ path: f.absPath, size: f.size })),
-        (n) => progress.update((done += n)),
-        ctx.signal,
-      );
+      return await sha256Files(listing.files.map((f) => ({ path: f.absPath, size: f.size })), (n) => progress.update((done += n)), ctx.signal);
     } finally {
       progress.end();
     }
   });
-
   const fileDigests: Record<string, string> = {};
-  listing.files.forEach((f, i) => {
-    fileDigests[f.relPath] = `sha256:${digests[i] ?? ''}`;
-  });
+  listing.files.forEach((f, i) => (fileDigests[f.relPath] = `sha256:${digests[i] ?? ''}`));
   const digest = modelDigest(listing.files.map((f, i) => ({ path: f.relPath, sha256: digests[i] ?? '' })));
 
-  const displayPath = (rel: string): string => (listing.isDirectory ? `${inputs['model-path'].replace(/\/$/, '')}/${rel}` : inputs['model-path']);
+  const findings: Finding[] = checks.flatMap((c) => c.findings);
+  const allowUnscanned = inputs['allow-unscanned'];
+  const unscanned: string[] = [];
   listing.files.forEach((f, i) => {
-    const d = detections[i];
-    if (d?.format === 'unknown') {
-      findings.push({
-        severity: 'high',
-        rule: 'format/unrecognized',
-        message: `${f.relPath}: format not recognized from its bytes (${d.evidence}); the file was not checked`,
-        file: displayPath(f.relPath),
-      });
-    }
+    if (checks[i]?.scanned) return;
+    unscanned.push(f.relPath);
+    findings.push({
+      severity: allowUnscanned ? 'low' : 'high',
+      rule: 'files/unscanned',
+      message: `${f.relPath}: not checked (${formats[i] === 'unknown' ? 'format not recognized from its bytes' : `no content checks for ${formats[i]}`})${allowUnscanned ? '; allowed by allow-unscanned' : ''}`,
+      file: shown(f.absPath),
+    });
   });
   for (const s of listing.skipped) {
-    findings.push({ severity: 'high', rule: 'files/unscanned', message: `${s.relPath}: ${s.reason}`, file: displayPath(s.relPath) });
+    unscanned.push(s.relPath);
+    findings.push({ severity: allowUnscanned ? 'low' : 'high', rule: 'files/unscanned', message: `${s.relPath}: ${s.reason}`, file: shown(resolve(listing.root, s.relPath)) });
   }
-  if (listing.files.length === 0) {
-    findings.push({ severity: 'high', rule: 'files/empty', message: 'the model directory holds no files' });
-  }
+  if (listing.files.length === 0) findings.push({ severity: 'high', rule: 'files/empty', message: `${inputs['model-path']}: the model directory holds no files` });
 
   // The model's format is that of its largest weight file, so side files such as config.json do not decide it.
-  let format: ModelFormat = 'unknown';
-  let best = -1;
+  let mainIndex = -1;
   listing.files.forEach((f, i) => {
-    const fmt = detections[i]?.format ?? 'unknown';
-    const weight = WEIGHT_FORMATS.has(fmt);
-    const score = (weight ? 2 ** 53 / 2 : 0) + f.size;
-    if (score > best) {
-      best = score;
-      format = fmt;
-    }
+    const best = listing.files[mainIndex];
+    const weight = WEIGHT_FORMATS.has(formats[i] ?? 'unknown');
+    const bestWeight = mainIndex >= 0 && WEIGHT_FORMATS.has(formats[mainIndex] ?? 'unknown');
+    if (mainIndex < 0 || (weight && !bestWeight) || (weight === bestWeight && f.size > (best?.size ?? 0))) mainIndex = i;
   });
+  const format: ModelFormat = formats[mainIndex] ?? 'unknown';
+  const signature: ModelSignature | undefined = checks.find((c) => c.signature)?.signature;
+
+  const gates: GateResult[] = [];
+  const metrics: Record<string, number> = {};
+  const checkNames = ['format detected from bytes', 'structure of every file', 'pickle globals against the policy', 'archive bombs and traversal', 'streaming SHA-256'];
+  if (inputs['smoke-samples']) {
+    const onnxIndex = formats.findIndex((f) => f === 'onnx');
+    const onnx = listing.files[onnxIndex];
+    if (!onnx) throw new InputError(`smoke-samples needs an ONNX model, but ${inputs['model-path']} is ${format}`, { subject: 'smoke-samples' });
+    const smoke = await ctx.logger.group('Smoke inference', () =>
+      runSmoke({
+        modelFile: onnx.absPath,
+        samplesFile: resolve(ctx.cwd, inputs['smoke-samples'] ?? ''),
+        ...(inputs['smoke-golden'] ? { goldenFile: resolve(ctx.cwd, inputs['smoke-golden']) } : {}),
+        atol: inputs['smoke-atol'],
+        rtol: inputs['smoke-rtol'],
+        logger: ctx.logger,
+        env: ctx.env,
+      }),
+    );
+    gates.push(...smoke.gates);
+    metrics.load_ms = smoke.loadMs;
+    checkNames.push('smoke inference with onnxruntime');
+  } else if (inputs['smoke-golden']) {
+    throw new InputError('smoke-golden is set but smoke-samples is not: golden outputs need the samples they answer', { subject: 'smoke-golden' });
+  }
 
   const counts = countBySeverity(findings);
   const blocking = counts.critical + counts.high;
-  const verdict = blocking > 0 ? 'fail' : 'pass';
-  const report: ReportSection[] = [
-    {
-      heading: 'Files',
-      blocks: [
-        {
-          kind: 'table',
-          columns: ['File', 'Format', 'Size', 'SHA-256'],
-          rows: listing.files.map((f, i) => [f.relPath, detections[i]?.format ?? 'unknown', humanBytes(f.size), `\`${(digests[i] ?? '').slice(0, 16)}…\``]),
-        },
-      ],
-    },
-    {
-      heading: 'What was checked',
-      blocks: [
-        {
-          kind: 'keyvalue',
-          entries: [
-            ['Model digest', `\`${digest}\``],
-            ['Files', `${listing.files.length} (${humanBytes(totalBytes)})`],
-            ['Checks', 'format detected from bytes; streaming SHA-256 of every file'],
-            ['Not checked', listing.skipped.length > 0 ? listing.skipped.map((s) => s.relPath).join(', ') : 'none'],
-          ],
-        },
-      ],
-    },
-  ];
+  const failedGates = gates.filter((g) => !g.passed);
+  const verdict = blocking > 0 || failedGates.length > 0 ? 'fail' : 'pass';
+  const worst = findings.find((f) => f.severity === 'critical') ?? findings.find((f) => f.severity === 'high');
   const headline =
     verdict === 'pass'
-      ? `${listing.files.length} file(s), ${format}, ${humanBytes(totalBytes)}, ${digest.slice(0, 19)}…`
-      : `${blocking} blocking finding(s): ${findings[0]?.message ?? ''}`;
+      ? `${listing.files.length} file(s), ${format}, ${humanBytes(totalBytes)}, no blocking findings${gates.length ? `, ${gates.length} gate(s) passed` : ''}`
+      : worst
+        ? `${blocking} blocking finding(s); first: ${worst.message}`
+        : `${failedGates.length} gate(s) failed; first: ${failedGates[0]?.name} (${failedGates[0]?.value} vs ${failedGates[0]?.threshold})`;
+
+  Object.assign(metrics, {
+    model_bytes: totalBytes,
+    model_files: listing.files.length,
+    findings_critical: counts.critical,
+    findings_high: counts.high,
+    unscanned_files: unscanned.length,
+    gates_failed: failedGates.length,
+  });
   return {
     step: 'validate-model',
     verdict,
@@ -135,12 +151,24 @@ export const validateModelStep = implementStep(validateModelDefinition, async (c
       'model-digest': digest,
       'file-digests': JSON.stringify(fileDigests),
       'total-bytes': String(totalBytes),
+      signature: signature ? JSON.stringify(signature) : '',
+      findings: JSON.stringify(counts),
+      unscanned: JSON.stringify(unscanned),
+      'gates-failed': String(failedGates.length),
       'report-path': '',
     },
-    report,
+    report: validateReport({
+      files: listing.files.map((f, i) => ({ relPath: f.relPath, format: formats[i] ?? 'unknown', size: f.size, scanned: checks[i]?.scanned ?? false, sha256: digests[i] ?? '', facts: checks[i]?.facts ?? [] })),
+      skipped: listing.skipped,
+      digest,
+      totalBytes,
+      signature,
+      checks: checkNames,
+      allowUnscanned,
+    }),
     findings,
-    gates: [],
-    metrics: { model_bytes: totalBytes, model_files: listing.files.length, findings_blocking: blocking },
+    gates,
+    metrics,
     durationMs: performance.now() - started,
   };
 });

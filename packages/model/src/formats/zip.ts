@@ -8,6 +8,11 @@ export interface ZipEntry {
   readonly uncompressedSize: number;
   readonly method: number;
   readonly localHeaderOffset: number;
+  /** General-purpose flags; bit 0 means encrypted. */
+  readonly flags: number;
+  /** High byte: the host system that wrote the entry (3 = Unix, whose mode sits in the attributes' high 16 bits). */
+  readonly versionMadeBy: number;
+  readonly externalAttributes: number;
 }
 
 const EOCD_SIG = 0x06054b50;
@@ -54,12 +59,15 @@ export async function readZipDirectory(fh: FileHandle, fileSize: number): Promis
   let p = 0;
   for (let n = 0; n < count; n++) {
     if (p + 46 > cd.length || cd.readUInt32LE(p) !== CDH_SIG) throw new ZipFormatError(`central directory entry ${n} is malformed`);
+    const versionMadeBy = cd.readUInt16LE(p + 4);
+    const flags = cd.readUInt16LE(p + 8);
     const method = cd.readUInt16LE(p + 10);
     let compressedSize = cd.readUInt32LE(p + 20);
     let uncompressedSize = cd.readUInt32LE(p + 24);
     const nameLen = cd.readUInt16LE(p + 28);
     const extraLen = cd.readUInt16LE(p + 30);
     const commentLen = cd.readUInt16LE(p + 32);
+    const externalAttributes = cd.readUInt32LE(p + 38);
     let localHeaderOffset = cd.readUInt32LE(p + 42);
     if (p + 46 + nameLen + extraLen + commentLen > cd.length) throw new ZipFormatError(`central directory entry ${n} overruns`);
     const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
@@ -77,7 +85,7 @@ export async function readZipDirectory(fh: FileHandle, fileSize: number): Promis
       }
       e += 4 + len;
     }
-    entries.push({ name, compressedSize, uncompressedSize, method, localHeaderOffset });
+    entries.push({ name, compressedSize, uncompressedSize, method, localHeaderOffset, flags, versionMadeBy, externalAttributes });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return entries;
