@@ -117,10 +117,15 @@ export class GitLabFake {
     this.state.seedProject(seed);
   }
 
-  /** Puts notes on a merge request, oldest first, as if people and GitLab had written them. */
+  /**
+   * Puts notes on a merge request, oldest first, as if people and GitLab had written them. Seeded
+   * notes come after every note already on the merge request, so calls can be chained to build a
+   * thread (and `created_at` order agrees with the order of the calls).
+   */
   seedNotes(projectId: number | string, mergeRequestIid: number, seeds: readonly NoteSeed[]): Note[] {
     const project = this.state.project(projectId);
-    const base = Date.now() - 3_600_000;
+    const latest = Math.max(...this.state.notesOf(project, mergeRequestIid).map((n) => Date.parse(n.value.created_at)));
+    const base = Number.isFinite(latest) ? latest + 1000 : Date.now() - 3_600_000;
     return seeds.map((seed, i) => {
       const at = timestamp(new Date(base + i * 1000));
       const note: Note = {

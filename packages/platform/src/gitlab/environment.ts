@@ -8,6 +8,8 @@ export interface GitLabEnvironment {
   readonly jobUrl: string | undefined;
   readonly pipelineId: number | undefined;
   readonly projectDir: string;
+  /** CI_JOB_TOKEN, only to recognise it when it is given as the gitlab-token; it is never sent. */
+  readonly jobToken: string | undefined;
 }
 
 export function isGitLabCi(env: Readonly<Record<string, string | undefined>>): boolean {
@@ -25,5 +27,6 @@ export function readGitLabEnvironment(env: Readonly<Record<string, string | unde
     jobUrl: env.CI_JOB_URL,
     pipelineId: pipeline !== undefined && Number.isInteger(pipeline) ? pipeline : undefined,
     projectDir: env.CI_PROJECT_DIR ?? process.cwd(),
+    jobToken: env.CI_JOB_TOKEN || undefined,
   };
 }

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { errorMessage, type Logger, type StepName, type StepResult } from '@ferry/core';
 import { stepMarkdown } from '../render/markdown.js';
-import { gitlabClient, setCommitStatus, upsertMergeRequestNote } from './api.js';
+import { API_TIMEOUT_MS, gitlabClient, responseStatus, setCommitStatus, upsertMergeRequestNote } from './api.js';
 import { dotenvText } from './dotenv.js';
 import type { GitLabEnvironment } from './environment.js';
 import { codeQualityJson, junitErrorXml, junitXml, openMetrics } from './reports.js';
@@ -69,8 +69,12 @@ export async function publishGitLab(step: StepName, outcome: { result: StepResul
     write(opts.reportDir, files.dotenv, dotenvText(step, { verdict: 'error' }));
     write(opts.reportDir, files.junit, junitErrorXml(step, outcome.error));
   }
-  if (!opts.token) {
-    if (opts.note || opts.status) opts.logger.info('no gitlab-token: merge-request note and commit status skipped (CI_JOB_TOKEN cannot post notes)');
+  const wantsNote = opts.note && opts.env.mergeRequestIid !== undefined;
+  const wantsStatus = opts.status && opts.env.sha !== '';
+  if (!wantsNote && !wantsStatus) return;
+  if (opts.env.jobToken) opts.logger.setSecret(opts.env.jobToken);
+  if (!opts.token || opts.token === opts.env.jobToken) {
+    opts.logger.info(missingToken(step, { note: wantsNote, status: wantsStatus, jobToken: opts.token !== undefined }));
     return;
   }
   opts.logger.setSecret(opts.token);
@@ -78,18 +82,43 @@ export async function publishGitLab(step: StepName, outcome: { result: StepResul
   const verdict = 'result' in outcome ? outcome.result.verdict : 'error';
   const headline = 'result' in outcome ? outcome.result.headline : outcome.error;
   const markdown = 'result' in outcome ? stepMarkdown(outcome.result) : `### ${step}: ❌ error\n\n${outcome.error}`;
-  if (opts.status && opts.env.sha) {
+  if (wantsStatus) {
     try {
       await setCommitStatus(api, opts.env, step, verdict, headline);
     } catch (err: unknown) {
-      opts.logger.warn(`could not set the commit status "ferry / ${step}": ${errorMessage(err)}`);
+      opts.logger.warn(`could not set the commit status "ferry / ${step}": ${apiFailure(err, opts.env)}`);
     }
   }
-  if (opts.note && opts.env.mergeRequestIid !== undefined) {
+  if (wantsNote) {
     try {
       await upsertMergeRequestNote(api, opts.env, step, markdown);
     } catch (err: unknown) {
-      opts.logger.warn(`could not update the merge-request note: ${errorMessage(err)}`);
+      opts.logger.warn(`could not update the merge-request note: ${apiFailure(err, opts.env)}`);
     }
   }
+}
+
+/**
+ * The one line a job without a usable token prints: what is skipped, why, and what to set. The
+ * input is named as the template's `gitlab_token`, which reads the masked CI/CD variable
+ * FERRY_GITLAB_TOKEN by default.
+ */
+function missingToken(step: StepName, what: { note: boolean; status: boolean; jobToken: boolean }): string {
+  const skipped = [what.note ? 'the merge-request note' : '', what.status ? `the commit status "ferry / ${step}"` : ''].filter(Boolean).join(' and ');
+  const why = what.jobToken ? 'the gitlab_token input is CI_JOB_TOKEN, and CI_JOB_TOKEN cannot post' : 'no gitlab_token input, and CI_JOB_TOKEN cannot post';
+  return (
+    `${why} merge-request notes or commit statuses: ${skipped} skipped. ` +
+    'To get them, store a project access token (api scope, Developer role) in the masked CI/CD variable FERRY_GITLAB_TOKEN, ' +
+    'which the gitlab_token input (FERRY_INPUT_GITLAB_TOKEN, --gitlab-token) reads by default.'
+  );
+}
+
+/** Why an API call failed, with what to check when GitLab refused the token. */
+function apiFailure(err: unknown, env: GitLabEnvironment): string {
+  if (err instanceof Error && err.name === 'GitbeakerTimeoutError') return `no answer from ${env.apiUrl} in ${API_TIMEOUT_MS / 1000} s`;
+  const status = responseStatus(err);
+  const message = errorMessage(err);
+  if (status === 401) return `${message} (GitLab refused the gitlab_token: is it revoked, expired or mistyped?)`;
+  if (status === 403) return `${message} (the gitlab_token needs the api scope and at least the Developer role in this project)`;
+  return message;
 }

@@ -6,8 +6,9 @@ export const REPORT_MARKER = '<!-- ferry:pipeline-report -->';
 const start = (s: string): string => `<!-- ferry:step:${s}:start -->`;
 const end = (s: string): string => `<!-- ferry:step:${s}:end -->`;
 
+/** Ferry's report starts with the marker; a reviewer quoting it ("> <!-- ferry…") is not the report. */
 export function isPipelineReport(body: string | null | undefined): boolean {
-  return typeof body === 'string' && body.includes(REPORT_MARKER);
+  return typeof body === 'string' && body.startsWith(REPORT_MARKER);
 }
 
 /** The step sections present in a report body, keyed by step. */
