@@ -41436,6 +41436,113 @@ const buildServingImageDefinition = defineStep({
 ;// CONCATENATED MODULE: ./packages/core/dist/steps/validate-model.js
 // validate-model: is this artifact safe, well-formed and good enough to ship?
 
+const number = { type: 'number' };
+const fraction = { type: ['number', 'string'], description: 'A fraction (0.1) or a percentage ("10%").' };
+const strings = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
+const driftLimits = {
+    'psi-threshold': { type: 'number', exclusiveMinimum: 0 },
+    'ks-threshold': { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    'js-threshold': { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+};
+/** JSON schema of the `gates` mapping for editors; the engine (packages/model/src/gates) checks it fully. */
+const GATES_SCHEMA = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+        results: { type: 'string', description: 'Evaluation results of this model (JSON or CSV), for metric and fairness gates.' },
+        baseline: { type: 'string', description: "The production model's results in the same layout, for baseline gates." },
+        slices: { type: 'string', description: 'Per-slice results, when not in the results file.' },
+        metrics: {
+            type: 'array',
+            description: 'Metric gates: "accuracy >= 0.92", {metric, op, threshold}, or a baseline gate {metric, max-drop: 0.005}.',
+            items: {
+                oneOf: [
+                    { type: 'string', pattern: '^\\s*\\S.*?\\s*(>=|<=|==|>|<)\\s*[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?\\s*$' },
+                    {
+                        type: 'object',
+                        additionalProperties: false,
+                        required: ['metric', 'op', 'threshold'],
+                        properties: { metric: { type: 'string' }, op: { enum: ['>=', '>', '<=', '<', '=='] }, threshold: number },
+                    },
+                    {
+                        type: 'object',
+                        additionalProperties: false,
+                        required: ['metric'],
+                        properties: {
+                            metric: { type: 'string' },
+                            direction: { enum: ['higher-is-better', 'lower-is-better'] },
+                            'max-drop': { type: 'number', minimum: 0 },
+                            'max-drop-relative': fraction,
+                            'max-increase': { type: 'number', minimum: 0 },
+                            'max-increase-relative': fraction,
+                        },
+                    },
+                ],
+            },
+        },
+        fairness: {
+            type: 'array',
+            description: 'Fairness gates over per-slice results: {metric, by | slices, max-gap, min-ratio}.',
+            items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['metric'],
+                properties: {
+                    metric: { type: 'string' },
+                    by: { type: 'string' },
+                    slices: strings,
+                    'max-gap': { type: 'number', minimum: 0 },
+                    'min-ratio': { type: 'number', minimum: 0, maximum: 1 },
+                    'min-groups': { type: 'integer', minimum: 2 },
+                },
+            },
+        },
+        drift: {
+            type: 'object',
+            description: 'Drift of a current sample from a reference sample (CSV): PSI and KS for numbers, PSI and Jensen–Shannon for categories.',
+            additionalProperties: false,
+            required: ['reference', 'current'],
+            properties: {
+                reference: { type: 'string' },
+                current: { type: 'string' },
+                features: {
+                    type: 'array',
+                    items: {
+                        oneOf: [
+                            { type: 'string' },
+                            {
+                                type: 'object',
+                                additionalProperties: false,
+                                required: ['name'],
+                                properties: { name: { type: 'string' }, type: { enum: ['numeric', 'categorical'] }, ...driftLimits },
+                            },
+                        ],
+                    },
+                },
+                exclude: strings,
+                bins: { type: 'integer', minimum: 2 },
+                ...driftLimits,
+                alpha: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+                'min-samples': { type: 'integer', minimum: 1 },
+            },
+        },
+        'model-card': {
+            description: 'true for the default required fields, or {path, required, aliases}.',
+            oneOf: [
+                { type: 'boolean' },
+                {
+                    type: 'object',
+                    additionalProperties: false,
+                    properties: {
+                        path: { type: 'string' },
+                        required: strings,
+                        aliases: { type: 'object', additionalProperties: strings },
+                    },
+                },
+            ],
+        },
+    },
+};
 const validateModelDefinition = defineStep({
     name: 'validate-model',
     title: 'Validate model',
@@ -41466,6 +41573,18 @@ const validateModelDefinition = defineStep({
         },
         'smoke-atol': { type: 'number', description: 'Absolute tolerance when comparing with golden outputs.', default: 1e-5, min: 0 },
         'smoke-rtol': { type: 'number', description: 'Relative tolerance when comparing with golden outputs.', default: 1e-4, min: 0 },
+        'smoke-eval': {
+            type: 'path',
+            description: 'CSV of feature columns and a label column to score an ONNX classifier with onnxruntime: accuracy and f1_macro, plus precision, recall and f1 of class 1 for 0/1 labels. Metric gates can read them.',
+        },
+        'smoke-eval-label': { type: 'string', description: 'Column of smoke-eval holding the true class.', default: 'label' },
+        gates: {
+            type: 'object',
+            description: 'Metric, baseline, fairness, drift and model-card gates (see "Gates" in the README); usually set under validate-model in ferry.yml.',
+            schema: GATES_SCHEMA,
+        },
+        'eval-results': { type: 'path', description: 'Evaluation results file (JSON or CSV) for the gates; replaces gates.results.' },
+        'baseline-results': { type: 'path', description: "The production model's evaluation results for baseline gates; replaces gates.baseline." },
     },
     outputs: {
         format: { description: 'Detected format of the model (for a directory, the format of its main file).' },
@@ -41842,8 +41961,9 @@ async function publishCheckRun(gh, env, content) {
 const REPORT_MARKER = '<!-- ferry:pipeline-report -->';
 const start = (s) => `<!-- ferry:step:${s}:start -->`;
 const end = (s) => `<!-- ferry:step:${s}:end -->`;
+/** Ferry's report starts with the marker; a reviewer quoting it ("> <!-- ferry…") is not the report. */
 function isPipelineReport(body) {
-    return typeof body === 'string' && body.includes(REPORT_MARKER);
+    return typeof body === 'string' && body.startsWith(REPORT_MARKER);
 }
 /** The step sections present in a report body, keyed by step. */
 function parseSections(body) {

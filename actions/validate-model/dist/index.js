@@ -37999,7 +37999,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(106);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5925);
 // Bundle entry for the validate-model action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38009,7 +38009,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 106:
+/***/ 5925:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38111,6 +38111,113 @@ function defineStep(def) {
 ;// CONCATENATED MODULE: ./packages/core/dist/steps/validate-model.js
 // validate-model: is this artifact safe, well-formed and good enough to ship?
 
+const number = { type: 'number' };
+const fraction = { type: ['number', 'string'], description: 'A fraction (0.1) or a percentage ("10%").' };
+const strings = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
+const driftLimits = {
+    'psi-threshold': { type: 'number', exclusiveMinimum: 0 },
+    'ks-threshold': { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    'js-threshold': { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+};
+/** JSON schema of the `gates` mapping for editors; the engine (packages/model/src/gates) checks it fully. */
+const GATES_SCHEMA = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+        results: { type: 'string', description: 'Evaluation results of this model (JSON or CSV), for metric and fairness gates.' },
+        baseline: { type: 'string', description: "The production model's results in the same layout, for baseline gates." },
+        slices: { type: 'string', description: 'Per-slice results, when not in the results file.' },
+        metrics: {
+            type: 'array',
+            description: 'Metric gates: "accuracy >= 0.92", {metric, op, threshold}, or a baseline gate {metric, max-drop: 0.005}.',
+            items: {
+                oneOf: [
+                    { type: 'string', pattern: '^\\s*\\S.*?\\s*(>=|<=|==|>|<)\\s*[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?\\s*$' },
+                    {
+                        type: 'object',
+                        additionalProperties: false,
+                        required: ['metric', 'op', 'threshold'],
+                        properties: { metric: { type: 'string' }, op: { enum: ['>=', '>', '<=', '<', '=='] }, threshold: number },
+                    },
+                    {
+                        type: 'object',
+                        additionalProperties: false,
+                        required: ['metric'],
+                        properties: {
+                            metric: { type: 'string' },
+                            direction: { enum: ['higher-is-better', 'lower-is-better'] },
+                            'max-drop': { type: 'number', minimum: 0 },
+                            'max-drop-relative': fraction,
+                            'max-increase': { type: 'number', minimum: 0 },
+                            'max-increase-relative': fraction,
+                        },
+                    },
+                ],
+            },
+        },
+        fairness: {
+            type: 'array',
+            description: 'Fairness gates over per-slice results: {metric, by | slices, max-gap, min-ratio}.',
+            items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['metric'],
+                properties: {
+                    metric: { type: 'string' },
+                    by: { type: 'string' },
+                    slices: strings,
+                    'max-gap': { type: 'number', minimum: 0 },
+                    'min-ratio': { type: 'number', minimum: 0, maximum: 1 },
+                    'min-groups': { type: 'integer', minimum: 2 },
+                },
+            },
+        },
+        drift: {
+            type: 'object',
+            description: 'Drift of a current sample from a reference sample (CSV): PSI and KS for numbers, PSI and Jensen–Shannon for categories.',
+            additionalProperties: false,
+            required: ['reference', 'current'],
+            properties: {
+                reference: { type: 'string' },
+                current: { type: 'string' },
+                features: {
+                    type: 'array',
+                    items: {
+                        oneOf: [
+                            { type: 'string' },
+                            {
+                                type: 'object',
+                                additionalProperties: false,
+                                required: ['name'],
+                                properties: { name: { type: 'string' }, type: { enum: ['numeric', 'categorical'] }, ...driftLimits },
+                            },
+                        ],
+                    },
+                },
+                exclude: strings,
+                bins: { type: 'integer', minimum: 2 },
+                ...driftLimits,
+                alpha: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+                'min-samples': { type: 'integer', minimum: 1 },
+            },
+        },
+        'model-card': {
+            description: 'true for the default required fields, or {path, required, aliases}.',
+            oneOf: [
+                { type: 'boolean' },
+                {
+                    type: 'object',
+                    additionalProperties: false,
+                    properties: {
+                        path: { type: 'string' },
+                        required: strings,
+                        aliases: { type: 'object', additionalProperties: strings },
+                    },
+                },
+            ],
+        },
+    },
+};
 const validateModelDefinition = defineStep({
     name: 'validate-model',
     title: 'Validate model',
@@ -38141,6 +38248,18 @@ const validateModelDefinition = defineStep({
         },
         'smoke-atol': { type: 'number', description: 'Absolute tolerance when comparing with golden outputs.', default: 1e-5, min: 0 },
         'smoke-rtol': { type: 'number', description: 'Relative tolerance when comparing with golden outputs.', default: 1e-4, min: 0 },
+        'smoke-eval': {
+            type: 'path',
+            description: 'CSV of feature columns and a label column to score an ONNX classifier with onnxruntime: accuracy and f1_macro, plus precision, recall and f1 of class 1 for 0/1 labels. Metric gates can read them.',
+        },
+        'smoke-eval-label': { type: 'string', description: 'Column of smoke-eval holding the true class.', default: 'label' },
+        gates: {
+            type: 'object',
+            description: 'Metric, baseline, fairness, drift and model-card gates (see "Gates" in the README); usually set under validate-model in ferry.yml.',
+            schema: GATES_SCHEMA,
+        },
+        'eval-results': { type: 'path', description: 'Evaluation results file (JSON or CSV) for the gates; replaces gates.results.' },
+        'baseline-results': { type: 'path', description: "The production model's evaluation results for baseline gates; replaces gates.baseline." },
     },
     outputs: {
         format: { description: 'Detected format of the model (for a directory, the format of its main file).' },
@@ -38258,11 +38377,14 @@ function countBySeverity(findings) {
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./packages/model/dist/formats/file-cursor.js
 const CHUNK = 64 * 1024;
+/** Readahead grows to this while the parser reads on sequentially (a GGUF vocabulary is megabytes). */
+const MAX_CHUNK = 1024 * 1024;
 class FileCursor {
     /** Absolute offset of the next byte the parser will consume. */
     pos = 0;
     buf = Buffer.alloc(0);
     bufStart = 0;
+    chunk = CHUNK;
     fh;
     size;
     truncated;
@@ -38293,7 +38415,11 @@ class FileCursor {
         if (n > this.remaining || this.pos < 0) {
             throw this.truncated(`${what} needs ${n} bytes at offset ${this.pos}, but the file ends at ${this.size}`);
         }
-        const len = Math.min(Math.max(n, CHUNK), this.remaining);
+        // Reading on from the buffer doubles the next read; a skip past it (tensor data) starts small again,
+        // so jumping from field to field never reads much more than the fields.
+        const sequential = this.buf.length > 0 && this.pos >= this.bufStart && this.pos <= this.bufStart + this.buf.length;
+        this.chunk = sequential ? Math.min(this.chunk * 2, MAX_CHUNK) : CHUNK;
+        const len = Math.min(Math.max(n, this.chunk), this.remaining);
         const buf = Buffer.allocUnsafe(len);
         let got = 0;
         while (got < len) {
@@ -38451,6 +38577,10 @@ class GgufReader {
         await this.need(n, what);
         return this.c.bytes(n).toString('utf8');
     }
+    /** Bytes between the cursor and the end of the metadata budget. */
+    get budgetLeft() {
+        return this.budget - this.c.pos;
+    }
     /** Passes over n bytes that must lie within the file and the metadata budget. */
     skip(n, what) {
         if (n > this.c.remaining)
@@ -38459,6 +38589,29 @@ class GgufReader {
             throw this.fail('gguf/metadata-size', `${what} takes the metadata past the ${this.budget}-byte limit`);
         this.c.skip(n);
     }
+}
+/**
+ * Passes over up to `max` array strings that lie wholly in the cursor's buffer and within the metadata
+ * budget, with plain number arithmetic, and returns how many. A vocabulary (a Llama 3 GGUF holds over
+ * 400,000 tokens and merges) would otherwise cost a BigInt and a label string per element: about
+ * 100 ms of a cold process for an 8 MiB header. The first string that does not qualify is left to
+ * the caller, which reads it element by element and raises the precise error if it breaks a rule.
+ */
+function passBufferedStrings(r, max) {
+    const buf = r.c.peek();
+    const end = Math.min(buf.length, r.budgetLeft);
+    let off = 0;
+    let count = 0;
+    while (count < max && off + 8 <= end) {
+        // Indexed bytes rather than readUInt32LE: no call per element while the code is still cold.
+        const len = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16)) + buf[off + 3] * 0x1000000;
+        if ((buf[off + 4] | buf[off + 5] | buf[off + 6] | buf[off + 7]) !== 0 || len > GGUF_LIMITS.maxStringBytes || off + 8 + len > end)
+            break;
+        off += 8 + len;
+        count++;
+    }
+    r.c.skip(off);
+    return count;
 }
 const KEPT_KEYS = new Set(['general.architecture', 'general.alignment', 'general.quantization_version', 'general.name']);
 async function readValue(r, type, key, depth, fail) {
@@ -38511,8 +38664,11 @@ async function readValue(r, type, key, depth, fail) {
         return undefined;
     }
     if (elemType === GGUF_VALUE.STRING) {
-        // Vocabularies hold hundreds of thousands of strings: stay synchronous while bytes are buffered.
-        for (let i = 0; i < n; i++) {
+        for (let i = 0; i < n;) {
+            i += passBufferedStrings(r, n - i);
+            if (i === n)
+                break;
+            // The next string is not wholly buffered (or breaks a limit): one element the careful way.
             if (!r.c.has(8))
                 await r.need(8, `element ${i} of '${key}'`);
             const len = r.c.u64();
@@ -38520,6 +38676,7 @@ async function readValue(r, type, key, depth, fail) {
                 throw fail('gguf/string-length', `element ${i} of '${key}' is ${len} bytes long, over the ${GGUF_LIMITS.maxStringBytes}-byte limit`);
             }
             r.skip(Number(len), `element ${i} of '${key}'`);
+            i++;
         }
         return undefined;
     }
@@ -43329,10 +43486,2893 @@ async function classifyZip(fh, size) {
     return { format: 'zip', evidence: `zip archive with ${names.length} members` };
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./packages/core/dist/coerce.js
+// Turns a raw input value (a door's string, or a YAML value from ferry.yml) into its declared type,
+// or throws an InputError that names where the value came from.
+
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Parses `500ms`, `30s`, `2m`, `1h` (or a bare number of seconds) into milliseconds. */
+function parseDuration(text) {
+    const trimmed = text.trim();
+    if (/^\d+(\.\d+)?$/.test(trimmed))
+        return Number(trimmed) * 1000;
+    const m = DURATION.exec(trimmed);
+    if (!m)
+        return undefined;
+    return Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
+}
+function show(value) {
+    return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+}
+/** True when a raw value means "not set": absent, null or the empty string (GitHub sends '' for unset inputs). */
+function isUnset(value) {
+    return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+function coerceInput(name, decl, value, source) {
+    const fail = (expected) => {
+        throw new errors_InputError(`${source} must be ${expected}, got ${show(value)}`, { subject: name });
+    };
+    switch (decl.type) {
+        case 'boolean': {
+            if (typeof value === 'boolean')
+                return value;
+            if (typeof value === 'string') {
+                const v = value.trim().toLowerCase();
+                if (v === 'true')
+                    return true;
+                if (v === 'false')
+                    return false;
+            }
+            return fail('true or false');
+        }
+        case 'number':
+        case 'integer': {
+            const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value.trim()) : NaN;
+            if (!Number.isFinite(n))
+                return fail(decl.type === 'integer' ? 'an integer' : 'a number');
+            if (decl.type === 'integer' && !Number.isInteger(n))
+                return fail('an integer');
+            if (decl.min !== undefined && n < decl.min)
+                return fail(`at least ${decl.min}`);
+            if (decl.max !== undefined && n > decl.max)
+                return fail(`at most ${decl.max}`);
+            return n;
+        }
+        case 'duration': {
+            const ms = typeof value === 'number' && Number.isFinite(value) && value >= 0
+                ? value * 1000
+                : typeof value === 'string'
+                    ? parseDuration(value)
+                    : undefined;
+            if (ms === undefined)
+                return fail('a duration such as 500ms, 30s, 2m or 1h');
+            return ms;
+        }
+        case 'list': {
+            let items;
+            if (Array.isArray(value)) {
+                items = value.map((item) => {
+                    if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean')
+                        return String(item).trim();
+                    return fail('a list of plain values');
+                });
+            }
+            else if (typeof value === 'string' || typeof value === 'number') {
+                items = String(value).split(/[\n,]/).map((s) => s.trim());
+            }
+            else {
+                return fail('a list (comma or newline separated, or a YAML sequence)');
+            }
+            items = items.filter((s) => s !== '');
+            if (decl.options) {
+                for (const item of items) {
+                    if (!decl.options.includes(item))
+                        return fail(`a list of ${decl.options.join(', ')}`);
+                }
+            }
+            return items;
+        }
+        case 'object': {
+            let v = value;
+            if (typeof value === 'string') {
+                try {
+                    v = (0,dist/* parse */.qg)(value, { maxAliasCount: 100 });
+                }
+                catch (err) {
+                    return fail(`YAML or JSON (${err instanceof Error ? err.message.split('\n')[0] : 'parse error'})`);
+                }
+            }
+            if (typeof v !== 'object' || v === null)
+                return fail('a mapping or a list');
+            return v;
+        }
+        case 'string':
+        case 'path': {
+            if (typeof value !== 'string' && typeof value !== 'number')
+                return fail('a string');
+            const s = String(value).trim();
+            if (decl.options && !decl.options.includes(s))
+                return fail(`one of ${decl.options.join(', ')}`);
+            if (decl.pattern && !new RegExp(decl.pattern).test(s))
+                return fail(`a value matching ${decl.pattern}`);
+            return s;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/core/dist/inputs.js
+// Input and output declarations: the single source of truth for every step's interface.
+// action.yml, CLI flags, GitLab spec:inputs, the ferry.yml schema and the README tables derive from these.
+/** An input name as a CLI flag: `model-path` → `--model-path`. */
+function cliFlag(name) {
+    return `--${name}`;
+}
+/** An input name as a GitLab input: `model-path` → `model_path`. */
+function gitlabInputName(name) {
+    return name.replace(/-/g, '_');
+}
+/** The environment variable a GitLab job uses to pass an input to the CLI. */
+function inputEnvVar(name) {
+    return `FERRY_INPUT_${name.replace(/-/g, '_').toUpperCase()}`;
+}
+function appliesTo(decl, platform) {
+    return decl.platforms === undefined || decl.platforms.includes(platform);
+}
+function isConfigurable(decl) {
+    return decl.configurable !== false && decl.secret !== true;
+}
+/** Human text for a declaration's default, as shown in docs and help. */
+function describeDefault(decl) {
+    if (decl.default === undefined)
+        return '';
+    if (Array.isArray(decl.default))
+        return decl.default.join(',');
+    if (typeof decl.default === 'object')
+        return JSON.stringify(decl.default);
+    return String(decl.default);
+}
+
+;// CONCATENATED MODULE: ./packages/core/dist/steps/benchmark-on-gpu-runner.js
+// benchmark-on-gpu-runner: how fast and how costly is the model to serve, and did it regress?
+
+const PROTOCOLS = ['oip-v2', 'kserve-v1', 'torchserve', 'openai', 'openai-chat', 'http-template'];
+const benchmarkDefinition = defineStep({
+    name: 'benchmark-on-gpu-runner',
+    title: 'Benchmark on GPU runner',
+    summary: 'Measure latency, throughput, errors and GPU cost of serving the model, and compare with a baseline.',
+    branding: { icon: 'activity', color: 'green' },
+    inputs: {
+        endpoint: { type: 'string', description: 'URL of an already running server. Empty: start one from image or command.' },
+        image: { type: 'string', description: 'Container image to start and benchmark.' },
+        command: { type: 'string', description: 'Command that starts the server on this runner.' },
+        protocol: { type: 'string', description: 'Inference protocol.', options: PROTOCOLS, default: 'oip-v2' },
+        'model-name': { type: 'string', description: 'Model name used in request paths.', default: 'model' },
+        rate: { type: 'number', description: 'Open-loop request rate per second (0: closed loop).', default: 0, min: 0 },
+        concurrency: { type: 'integer', description: 'Closed-loop concurrency.', default: 8, min: 1 },
+        duration: { type: 'duration', description: 'Measurement duration, for example 30s.', default: '30s' },
+        'require-gpu': { type: 'boolean', description: 'Fail with exit 2 when no usable GPU is present.', default: false },
+        baseline: { type: 'path', description: 'Baseline result file to compare against.' },
+    },
+    outputs: {
+        'p50-ms': { description: 'Median latency in milliseconds.' },
+        'p95-ms': { description: '95th percentile latency in milliseconds.' },
+        'p99-ms': { description: '99th percentile latency in milliseconds.' },
+        'throughput-rps': { description: 'Achieved successful requests per second.' },
+        'error-rate': { description: 'Fraction of requests that failed.' },
+    },
+});
+
+;// CONCATENATED MODULE: ./packages/core/dist/steps/build-serving-image.js
+// build-serving-image: an OCI image that serves the model on a chosen runtime, pushed with a digest.
+
+const RUNTIMES = ['ferry', 'triton', 'torchserve', 'tf-serving', 'mlserver', 'vllm'];
+const buildServingImageDefinition = defineStep({
+    name: 'build-serving-image',
+    title: 'Build serving image',
+    summary: 'Assemble an OCI image that serves the model, without a Docker daemon, and push it by digest.',
+    branding: { icon: 'package', color: 'purple' },
+    inputs: {
+        'model-path': { type: 'path', description: 'Model file or directory to package.', required: true },
+        runtime: {
+            type: 'string',
+            description: 'Serving runtime the image runs.',
+            options: RUNTIMES,
+            default: 'ferry',
+        },
+        'base-image': { type: 'string', description: "Base image reference; defaults to the runtime's pinned image." },
+        image: {
+            type: 'string',
+            description: 'Repository to push to, for example registry.example.com/team/model. Empty: build only.',
+        },
+        tags: { type: 'list', description: 'Tags to apply, comma or newline separated.' },
+        'oci-layout': { type: 'path', description: 'Also write the image to this OCI layout directory.' },
+        'registry-username': { type: 'string', description: 'Registry user name.' },
+        'registry-password': { type: 'string', description: 'Registry password or token.', secret: true },
+        'insecure-registry': {
+            type: 'boolean',
+            description: 'Allow plain HTTP to the registry (loopback and test registries only).',
+            default: false,
+        },
+    },
+    outputs: {
+        image: { description: 'Pushed image reference with digest.' },
+        digest: { description: 'Image manifest digest, also when not pushed.' },
+        tags: { description: 'Tags written, comma separated.' },
+        'uploaded-bytes': { description: 'Bytes actually uploaded (reused blobs are not counted).' },
+    },
+});
+
+;// CONCATENATED MODULE: ./packages/core/dist/steps/rollout.js
+
+const TARGETS = ['local', 'haproxy', 'kserve', 'gateway-api'];
+const TARGET_INPUTS = {
+    target: { type: 'string', description: 'Where the model is served.', options: TARGETS, default: 'local' },
+    environment: {
+        type: 'string',
+        description: 'Environment name; deployment records use <name> and <name>-canary.',
+        default: 'production',
+        pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+    },
+    'target-config': { type: 'string', description: 'Target address: router URL, HAProxy admin socket or Kubernetes object.' },
+};
+const canaryDeployDefinition = defineStep({
+    name: 'canary-deploy',
+    title: 'Canary deploy',
+    summary: 'Shift traffic to the new version step by step, judge it against stable, and abort on harm.',
+    branding: { icon: 'git-branch', color: 'orange' },
+    inputs: {
+        ...TARGET_INPUTS,
+        version: { type: 'string', description: 'Version label of the new model.', required: true },
+        'model-ref': { type: 'string', description: 'Image reference or model location of the new version.', required: true },
+        steps: { type: 'list', description: 'Traffic weights in percent, in order.', default: ['5', '25', '50', '100'] },
+        bake: { type: 'duration', description: 'Bake time per step.', default: '2m' },
+        analysis: {
+            type: 'string',
+            description: 'Where the judge gets data: paired synthetic load, or Prometheus.',
+            options: ['synthetic', 'prometheus'],
+            default: 'synthetic',
+        },
+        'prometheus-url': { type: 'string', description: 'Prometheus-compatible query endpoint.' },
+        'on-inconclusive': {
+            type: 'string',
+            description: 'What an inconclusive final verdict does.',
+            options: ['abort', 'hold'],
+            default: 'abort',
+        },
+    },
+    outputs: {
+        'new-version': { description: 'Version that was rolled out.' },
+        'previous-version': { description: 'Stable version before the rollout.' },
+        'final-weights': { description: 'JSON object of final traffic weights by version.' },
+        'decision-log': { description: 'JSON array of the decisions made at each step.' },
+    },
+});
+const promoteDefinition = defineStep({
+    name: 'promote',
+    title: 'Promote',
+    summary: 'Make the canary the stable version everywhere and record it.',
+    branding: { icon: 'check-circle', color: 'green' },
+    inputs: {
+        ...TARGET_INPUTS,
+        version: { type: 'string', description: 'Version expected to be the canary; empty: whatever is canary.' },
+    },
+    outputs: {
+        'stable-version': { description: 'Version now stable.' },
+        'previous-version': { description: 'Version kept as the rollback point.' },
+    },
+});
+const rollbackDefinition = defineStep({
+    name: 'rollback',
+    title: 'Rollback',
+    summary: 'Put the previous (or a named) stable version back, verify it is live, and record it.',
+    branding: { icon: 'rotate-ccw', color: 'red' },
+    inputs: {
+        ...TARGET_INPUTS,
+        'to-version': { type: 'string', description: 'Version to return to; empty: the previous stable version.' },
+    },
+    outputs: {
+        'stable-version': { description: 'Version now serving all traffic.' },
+        'rolled-back-from': { description: 'Version that was taken out of service.' },
+    },
+});
+
+;// CONCATENATED MODULE: ./packages/core/dist/steps/index.js
+// The six step declarations, in pipeline order.
+
+
+
+
+
+
+
+
+
+const STEP_DEFINITIONS = [
+    validateModelDefinition,
+    buildServingImageDefinition,
+    benchmarkDefinition,
+    canaryDeployDefinition,
+    promoteDefinition,
+    rollbackDefinition,
+];
+function stepDefinition(name) {
+    return STEP_DEFINITIONS.find((s) => s.name === name);
+}
+function isStepName(name) {
+    return STEP_DEFINITIONS.some((s) => s.name === name);
+}
+
+;// CONCATENATED MODULE: ./packages/core/dist/config.js
+// Loads and checks ferry.yml: settings per step (and shared defaults) that door inputs override.
+
+
+
+
+
+
+
+const CONFIG_FILE_NAME = 'ferry.yml';
+const MAX_CONFIG_BYTES = 1024 * 1024;
+const EMPTY_CONFIG = { path: undefined, version: 1, defaults: {}, steps: {} };
+/** Edit distance, for "did you mean" hints on misspelled keys. */
+function distance(a, b) {
+    const dp = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = dp[0] ?? 0;
+        dp[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const tmp = dp[j] ?? 0;
+            dp[j] = Math.min((dp[j] ?? 0) + 1, (dp[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = tmp;
+        }
+    }
+    return dp[b.length] ?? 0;
+}
+function suggest(key, known) {
+    let best;
+    let bestD = Infinity;
+    for (const k of known) {
+        const d = distance(key, k);
+        if (d < bestD) {
+            bestD = d;
+            best = k;
+        }
+    }
+    return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best}"?)` : '';
+}
+function config_isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** Configurable input names of a step. */
+function configurableInputs(step) {
+    const def = STEP_DEFINITIONS.find((s) => s.name === step);
+    return def ? Object.entries(def.inputs).filter(([, d]) => isConfigurable(d)).map(([n]) => n) : [];
+}
+/** Checks an already-parsed ferry.yml document and returns typed settings. */
+function parseConfig(doc, file) {
+    if (doc === null || doc === undefined)
+        return { ...EMPTY_CONFIG, path: file };
+    if (!config_isRecord(doc))
+        throw new errors_InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
+    const topKeys = ['version', 'defaults', ...STEP_DEFINITIONS.map((s) => s.name)];
+    const steps = {};
+    const defaults = {};
+    for (const [key, value] of Object.entries(doc)) {
+        if (!topKeys.includes(key)) {
+            throw new errors_InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
+                subject: key,
+            });
+        }
+        if (key === 'version') {
+            if (value !== 1)
+                throw new errors_InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
+            continue;
+        }
+        if (value === null)
+            continue;
+        if (!config_isRecord(value))
+            throw new errors_InputError(`${file}: "${key}" must be a mapping`, { subject: key });
+        if (key === 'defaults') {
+            for (const [name, raw] of Object.entries(value)) {
+                const owner = STEP_DEFINITIONS.find((s) => configurableInputs(s.name).includes(name));
+                const decl = owner?.inputs[name];
+                if (!owner || !decl) {
+                    const known = [...new Set(STEP_DEFINITIONS.flatMap((s) => configurableInputs(s.name)))];
+                    throw new errors_InputError(`${file}: unknown key "defaults.${name}"${suggest(name, known)}`, { subject: `defaults.${name}` });
+                }
+                if (raw !== null)
+                    defaults[name] = coerceInput(name, decl, raw, `${file}: defaults.${name}`);
+            }
+            continue;
+        }
+        const step = key;
+        const def = STEP_DEFINITIONS.find((s) => s.name === step);
+        const allowed = configurableInputs(step);
+        const section = {};
+        for (const [name, raw] of Object.entries(value)) {
+            const decl = def?.inputs[name];
+            if (!decl || !allowed.includes(name)) {
+                const why = decl && !allowed.includes(name) ? ' (it can only be set as an input, never in a file)' : suggest(name, allowed);
+                throw new errors_InputError(`${file}: unknown key "${step}.${name}"${why}`, { subject: `${step}.${name}` });
+            }
+            if (raw !== null)
+                section[name] = coerceInput(name, decl, raw, `${file}: ${step}.${name}`);
+        }
+        steps[step] = section;
+    }
+    return { path: file, version: 1, defaults, steps };
+}
+/**
+ * Reads ferry.yml. With `explicitPath` the file must exist; otherwise `<cwd>/ferry.yml` is used when present.
+ */
+function loadConfig(cwd, explicitPath) {
+    const file = explicitPath ? ((0,external_node_path_namespaceObject.isAbsolute)(explicitPath) ? explicitPath : (0,external_node_path_namespaceObject.resolve)(cwd, explicitPath)) : (0,external_node_path_namespaceObject.resolve)(cwd, CONFIG_FILE_NAME);
+    let size;
+    try {
+        const st = (0,external_node_fs_namespaceObject.statSync)(file);
+        if (!st.isFile())
+            throw new errors_InputError(`config file ${file} is not a regular file`, { subject: 'config' });
+        size = st.size;
+    }
+    catch (err) {
+        if (err instanceof errors_InputError)
+            throw err;
+        if (!explicitPath)
+            return EMPTY_CONFIG;
+        throw new errors_InputError(`config file ${file} cannot be read: ${errorMessage(err)}`, { subject: 'config' });
+    }
+    if (size > MAX_CONFIG_BYTES)
+        throw new errors_InputError(`config file ${file} is larger than 1 MiB`, { subject: 'config' });
+    const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    const doc = (0,dist/* parseDocument */.Tp)(text, { uniqueKeys: true, prettyErrors: true });
+    if (doc.errors.length > 0) {
+        const first = doc.errors[0];
+        throw new errors_InputError(`${file}: invalid YAML: ${first?.message.split('\n')[0] ?? 'parse error'}`, { subject: 'config' });
+    }
+    return parseConfig(doc.toJS({ maxAliasCount: 100 }), file);
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/config-reader.js
+// Reading gate settings from a plain object (ferry.yml after YAML parsing, or JSON) with errors that
+// name the exact key path, e.g. `validate-model.gates.metrics[1].threshold`.
+
+function configError(path, message, hint) {
+    return new errors_InputError(`${path}: ${message}`, hint === undefined ? { subject: path } : { subject: path, hint });
+}
+function config_reader_show(value) {
+    if (value === undefined)
+        return 'nothing';
+    try {
+        return JSON.stringify(value) ?? String(value);
+    }
+    catch {
+        return String(value);
+    }
+}
+function config_reader_isRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** The value as a mapping whose keys are all in `allowed` (a misspelt key is an error, not ignored). */
+function readRecord(value, path, allowed) {
+    if (!config_reader_isRecord(value))
+        throw configError(path, `must be a mapping, got ${config_reader_show(value)}`);
+    for (const key of Object.keys(value)) {
+        if (!allowed.includes(key)) {
+            throw configError(`${path}.${key}`, `unknown key${suggest(key, allowed)}; allowed: ${allowed.join(', ')}`);
+        }
+    }
+    return value;
+}
+function readString(value, path) {
+    if (typeof value !== 'string' || value.trim() === '')
+        throw configError(path, `must be a non-empty string, got ${config_reader_show(value)}`);
+    return value.trim();
+}
+function optionalString(value, path) {
+    return value === undefined || value === null ? undefined : readString(value, path);
+}
+function readNumber(value, path, range = {}) {
+    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value.trim()) : NaN;
+    if (!Number.isFinite(n))
+        throw configError(path, `must be a number, got ${config_reader_show(value)}`);
+    if (range.min !== undefined && (range.exclusiveMin ? n <= range.min : n < range.min)) {
+        throw configError(path, `must be ${range.exclusiveMin ? 'greater than' : 'at least'} ${range.min}, got ${n}`);
+    }
+    if (range.max !== undefined && n > range.max)
+        throw configError(path, `must be at most ${range.max}, got ${n}`);
+    return n;
+}
+function optionalNumber(value, path, range = {}) {
+    return value === undefined || value === null ? undefined : readNumber(value, path, range);
+}
+function readInteger(value, path, min) {
+    const n = readNumber(value, path, { min });
+    if (!Number.isInteger(n))
+        throw configError(path, `must be an integer, got ${n}`);
+    return n;
+}
+/** A fraction written as a number (0.01) or a percentage string ("1%"). */
+function readFraction(value, path) {
+    if (typeof value === 'string' && value.trim().endsWith('%')) {
+        const n = Number(value.trim().slice(0, -1).trim());
+        if (!Number.isFinite(n) || n < 0)
+            throw configError(path, `must be a non-negative percentage like "1%", got ${config_reader_show(value)}`);
+        return n / 100;
+    }
+    return readNumber(value, path, { min: 0 });
+}
+function readStringList(value, path) {
+    if (typeof value === 'string')
+        return [readString(value, path)];
+    if (!Array.isArray(value))
+        throw configError(path, `must be a list of strings, got ${config_reader_show(value)}`);
+    return value.map((v, i) => readString(v, `${path}[${i}]`));
+}
+function readBoolean(value, path) {
+    if (typeof value === 'boolean')
+        return value;
+    throw configError(path, `must be true or false, got ${config_reader_show(value)}`);
+}
+function readEnum(value, path, allowed) {
+    if (typeof value === 'string' && allowed.includes(value))
+        return value;
+    throw configError(path, `must be one of ${allowed.join(', ')}, got ${config_reader_show(value)}${typeof value === 'string' ? suggest(value, allowed) : ''}`);
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/sample.js
+// Samples as sorted Float64Arrays: the one place input numbers are checked and sorted, so every
+// test below works on typed arrays in O(n log n) and rejects NaN instead of ordering it silently.
+/** Throws RangeError unless every value is a finite number. */
+function assertFinite(values, what) {
+    for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (!Number.isFinite(v))
+            throw new RangeError(`${what}: value at index ${i} is not a finite number (${String(v)})`);
+    }
+}
+/** A sorted copy (ascending) as a Float64Array; throws RangeError on NaN or ±Infinity. */
+function sample_sortedCopy(values, what = 'sample') {
+    assertFinite(values, what);
+    const out = Float64Array.from(values);
+    out.sort();
+    return out;
+}
+/** Throws RangeError when a sample is empty. */
+function sample_assertNonEmpty(values, what) {
+    if (values.length === 0)
+        throw new RangeError(`${what} is empty`);
+}
+/** Greatest common divisor of two non-negative integers. */
+function gcd(a, b) {
+    let x = a;
+    let y = b;
+    while (y !== 0) {
+        const t = x % y;
+        x = y;
+        y = t;
+    }
+    return x;
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/quantile.js
+// Sample quantiles, Hyndman & Fan type 7: the default of NumPy (`method='linear'`) and R, so the
+// percentiles Ferry reports read the same as the ones users compute in a notebook.
+
+/**
+ * Linear interpolation between a and b that is exact at both ends and monotone in t: it starts
+ * from the nearer end, so a quantile never steps outside [a, b] through rounding.
+ */
+function lerp(a, b, t) {
+    const diff = b - a;
+    return t < 0.5 ? a + diff * t : b - diff * (1 - t);
+}
+/**
+ * The p-quantile (0 ≤ p ≤ 1) of an ascending sample: with h = (n − 1)·p, the value at
+ * ⌊h⌋ plus (h − ⌊h⌋) of the way to the next one.
+ */
+function quantileSorted(sorted, p) {
+    sample_assertNonEmpty(sorted, 'quantile sample');
+    if (!(p >= 0 && p <= 1))
+        throw new RangeError(`quantile probability must be in [0, 1], got ${p}`);
+    const n = sorted.length;
+    const h = (n - 1) * p;
+    const lo = Math.floor(h);
+    if (lo >= n - 1)
+        return sorted[n - 1];
+    return lerp(sorted[lo], sorted[lo + 1], h - lo);
+}
+/** Type-7 quantiles of an unsorted sample at each probability in `ps` (sorts a copy once). */
+function quantiles(values, ps) {
+    const sorted = sortedCopy(values, 'quantile sample');
+    return ps.map((p) => quantileSorted(sorted, p));
+}
+/** The type-7 p-quantile of an unsorted sample. */
+function quantile(values, p) {
+    return quantiles(values, [p])[0];
+}
+/** The median (type-7 0.5-quantile: the mean of the middle two for an even count). */
+function median(values) {
+    return quantile(values, 0.5);
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/psi.js
+// Population Stability Index: Σ (cur − ref)·ln(cur/ref) over bins, for numeric samples binned at
+// quantiles of the reference, and for categories. Conventions (pinned by the tests):
+// - Edges are the type-7 quantiles of the reference at i/bins, i = 1 … bins−1; equal edges (ties in
+//   the reference) are merged, so a reference with few distinct values yields fewer, wider bins.
+// - Bins are right-closed, (e₍ᵢ₋₁₎, eᵢ], and the outer ones are open-ended: a value equal to an edge
+//   counts in the lower bin, and current values outside the reference range still count.
+// - A share below `epsilon` (default 1e-4) is raised to epsilon before the logarithm, so an empty
+//   bin adds a bounded amount (a 10% bin that empties adds (0.1 − 1e-4)·ln(0.1/1e-4) ≈ 0.69);
+//   shares are not renormalised afterwards.
+
+
+const PSI_DEFAULT_BINS = 10;
+const PSI_DEFAULT_EPSILON = 1e-4;
+/** One PSI term with the epsilon floor applied to both shares. */
+function psiTerm(referenceShare, currentShare, epsilon = PSI_DEFAULT_EPSILON) {
+    const r = Math.max(referenceShare, epsilon);
+    const c = Math.max(currentShare, epsilon);
+    return (c - r) * Math.log(c / r);
+}
+/** Number of values ≤ v in an ascending array (binary search). */
+function countAtOrBelow(sorted, v) {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (sorted[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+/** Bin edges: merged type-7 reference quantiles at i/bins. */
+function psiEdges(referenceSorted, bins = PSI_DEFAULT_BINS) {
+    if (!Number.isInteger(bins) || bins < 2)
+        throw new RangeError(`PSI needs at least 2 bins, got ${bins}`);
+    const edges = [];
+    for (let i = 1; i < bins; i++) {
+        const e = quantileSorted(referenceSorted, i / bins);
+        if (edges.length === 0 || e > edges[edges.length - 1])
+            edges.push(e);
+    }
+    return edges;
+}
+/** PSI of two numeric samples already sorted ascending (no copy, no checks). */
+function psiSorted(referenceSorted, currentSorted, options = {}) {
+    const epsilon = options.epsilon ?? PSI_DEFAULT_EPSILON;
+    const edges = psiEdges(referenceSorted, options.bins ?? PSI_DEFAULT_BINS);
+    const nr = referenceSorted.length;
+    const nc = currentSorted.length;
+    const bins = [];
+    let psi = 0;
+    let prevRef = 0;
+    let prevCur = 0;
+    for (let b = 0; b <= edges.length; b++) {
+        const upper = b < edges.length ? edges[b] : Infinity;
+        const ref = b < edges.length ? countAtOrBelow(referenceSorted, upper) : nr;
+        const cur = b < edges.length ? countAtOrBelow(currentSorted, upper) : nc;
+        const referenceShare = (ref - prevRef) / nr;
+        const currentShare = (cur - prevCur) / nc;
+        const contribution = psiTerm(referenceShare, currentShare, epsilon);
+        psi += contribution;
+        bins.push({ lower: b === 0 ? -Infinity : edges[b - 1], upper, referenceShare, currentShare, contribution });
+        prevRef = ref;
+        prevCur = cur;
+    }
+    return { psi, bins };
+}
+/** PSI of two numeric samples with bins at reference quantiles. */
+function psi(reference, current, options = {}) {
+    assertNonEmpty(reference, 'reference sample');
+    assertNonEmpty(current, 'current sample');
+    return psiSorted(sortedCopy(reference, 'reference sample'), sortedCopy(current, 'current sample'), options);
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/kolmogorov.js
+// Distribution of the one-sample Kolmogorov–Smirnov statistic D_n, which the two-sample test's
+// asymptotic p-value uses (as SciPy's `kstwo.sf`). Branches follow Simard & L'Ecuyer (2011):
+// Ruben–Gambino closed forms at the ends, Durbin's matrix (Marsaglia–Tsang–Wang 2003) for small
+// n·d, the Pelz–Good (1976) series for large n, and Smirnov's one-sided sum in the upper tail.
+const TWO_POW_128 = 2 ** 128;
+const TWO_POW_MINUS_128 = 2 ** -128;
+const SQRT_2PI = Math.sqrt(2 * Math.PI);
+const PI2 = Math.PI * Math.PI;
+const PI4 = PI2 * PI2;
+const PI6 = PI4 * PI2;
+/** Multiplies mantissa·2^exponent by n!/nⁿ, rescaling so nothing underflows; returns the product. */
+function timesFactorialOverPower(mantissa, exponent, n) {
+    let p = mantissa;
+    let e = exponent;
+    for (let i = 1; i <= n; i++) {
+        p = (p * i) / n;
+        if (Math.abs(p) < TWO_POW_MINUS_128) {
+            p *= TWO_POW_128;
+            e -= 128;
+        }
+    }
+    // Apply 2^e in steps that stay inside the double range.
+    while (e > 0) {
+        const s = Math.min(e, 1000);
+        p *= 2 ** s;
+        e -= s;
+    }
+    while (e < 0) {
+        const s = Math.max(e, -1000);
+        p *= 2 ** s;
+        e -= s;
+    }
+    return p;
+}
+/**
+ * One-sided Smirnov survival P(D⁺_n ≥ x), exact by Smirnov's sum
+ * x·Σ_{j=0}^{⌊n(1−x)⌋} C(n,j)·(x + j/n)^(j−1)·(1 − x − j/n)^(n−j), every term positive and taken in logs.
+ */
+function smirnovSf(n, x) {
+    if (!(x > 0))
+        return 1;
+    if (x >= 1)
+        return 0;
+    const nOneMinusX = n * (1 - x);
+    const last = Math.floor(nOneMinusX);
+    // log C(n, j) as a running sum, compensated (Neumaier): plain summation drifts by ~1e-9 over
+    // the 10^5 steps of a large n, which would show in the p-value's ninth digit.
+    let logChoose = 0;
+    let carry = 0;
+    let sum = 0;
+    for (let j = 0; j <= last; j++) {
+        if (j > 0) {
+            const step = Math.log((n - j + 1) / j);
+            const t = logChoose + step;
+            carry += Math.abs(logChoose) >= Math.abs(step) ? logChoose - t + step : step - t + logChoose;
+            logChoose = t;
+        }
+        const rest = (nOneMinusX - j) / n; // 1 − x − j/n
+        let logTerm = logChoose + carry + (j - 1) * Math.log(x + j / n);
+        if (n - j > 0) {
+            if (rest <= 0)
+                continue;
+            logTerm += (n - j) * Math.log(rest);
+        }
+        if (logTerm > -745)
+            sum += Math.exp(logTerm);
+    }
+    return Math.min(1, x * sum);
+}
+/** Durbin's matrix method for P(D_n < d), exact; O(k³ log n) with k = ⌈n·d⌉. */
+function durbinCdf(n, d) {
+    const nd = n * d;
+    const k = Math.ceil(nd);
+    const h = k - nd;
+    const size = 2 * k - 1;
+    // H[i][j] = 1/(i − j + 1)! below the superdiagonal; the first column and last row are corrected for h.
+    const H = new Float64Array(size * size);
+    const invFact = new Float64Array(size + 1);
+    invFact[0] = 1;
+    for (let i = 1; i <= size; i++)
+        invFact[i] = invFact[i - 1] / i;
+    for (let i = 0; i < size; i++) {
+        for (let j = 0; j < size; j++) {
+            if (i - j + 1 >= 0)
+                H[i * size + j] = invFact[i - j + 1];
+        }
+    }
+    for (let i = 0; i < size; i++) {
+        H[i * size] = (1 - h ** (i + 1)) * invFact[i + 1];
+        H[(size - 1) * size + (size - 1 - i)] = (1 - h ** (i + 1)) * invFact[i + 1];
+    }
+    H[(size - 1) * size] = (1 - 2 * h ** size + Math.max(0, 2 * h - 1) ** size) * invFact[size];
+    const multiply = (a, b) => {
+        const c = new Float64Array(size * size);
+        for (let i = 0; i < size; i++) {
+            for (let l = 0; l < size; l++) {
+                const ail = a[i * size + l];
+                if (ail === 0)
+                    continue;
+                for (let j = 0; j < size; j++)
+                    c[i * size + j] = c[i * size + j] + ail * b[l * size + j];
+            }
+        }
+        return c;
+    };
+    // H^n by squaring; both matrices carry a power-of-two exponent so entries stay in range.
+    let power;
+    let powerExp = 0;
+    let base = H;
+    let baseExp = 0;
+    let e = n;
+    const centre = (k - 1) * size + (k - 1);
+    while (e > 0) {
+        if (e % 2 === 1) {
+            power = power === undefined ? base : multiply(power, base);
+            powerExp += baseExp;
+            if (power[centre] > TWO_POW_128) {
+                for (let i = 0; i < power.length; i++)
+                    power[i] = power[i] * TWO_POW_MINUS_128;
+                powerExp += 128;
+            }
+        }
+        e = Math.floor(e / 2);
+        if (e > 0) {
+            base = multiply(base, base);
+            baseExp *= 2;
+            if (base[centre] > TWO_POW_128) {
+                for (let i = 0; i < base.length; i++)
+                    base[i] = base[i] * TWO_POW_MINUS_128;
+                baseExp += 128;
+            }
+        }
+    }
+    return timesFactorialOverPower(power[centre], powerExp, n);
+}
+/**
+ * Pelz–Good asymptotic series for P(D_n ≤ x): K0 + K1/√n + K2/n + K3/n^(3/2) with z = x√n;
+ * returns [cdf, sf] with the survival assembled term by term, as in SciPy, so the two agree.
+ */
+function pelzGood(n, x) {
+    const z = Math.sqrt(n) * x;
+    const z2 = z * z;
+    const z3 = z2 * z;
+    const z4 = z2 * z2;
+    const z6 = z4 * z2;
+    const z7 = z6 * z;
+    const z8 = z4 * z4;
+    const z10 = z8 * z2;
+    if (-PI2 / 8 / z2 < -708)
+        return { cdf: 0, sf: 1 };
+    const kMax = Math.ceil((16 * z) / Math.PI);
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    // Smallest terms first, so the sums lose nothing to the largest one.
+    for (let k = kMax; k >= 1; k--) {
+        const m = 2 * k - 1;
+        const m2 = m * m;
+        const m4 = m2 * m2;
+        const m6 = m4 * m2;
+        const w = Math.exp((-PI2 * m2) / (8 * z2));
+        s0 += w;
+        s1 += ((PI2 * m2) / 4 - z2) * w;
+        s2 += (6 * z6 + 2 * z4 + ((2 * z4 - 5 * z2) * PI2 * m2) / 4 + (PI4 * (1 - 2 * z2) * m4) / 16) * w;
+        s3 +=
+            (-30 * z6 - 90 * z8 + (PI2 * (135 * z4 - 96 * z6) * m2) / 4 + (PI4 * (-60 * z2 + 212 * z4) * m4) / 16 + (PI6 * (5 - 30 * z2) * m6) / 64) *
+                w;
+        const k2 = k * k;
+        const v = Math.exp((-PI2 * k2) / (2 * z2));
+        t2 += k2 * v;
+        t3 += (3 * z2 - PI2 * k2) * k2 * v;
+    }
+    const k0 = (SQRT_2PI / z) * s0;
+    const k1 = (SQRT_2PI / (6 * z4)) * s1;
+    const k2 = (SQRT_2PI / (72 * z7)) * s2 - ((PI2 * SQRT_2PI) / (36 * z3)) * t2;
+    const k3 = (SQRT_2PI / (6480 * z10)) * s3 + ((PI2 * SQRT_2PI) / (216 * z6)) * t3;
+    const rn = Math.sqrt(n);
+    const c1 = k1 / rn;
+    const c2 = k2 / n;
+    const c3 = k3 / (n * rn);
+    return { cdf: k0 + c1 + c2 + c3, sf: 1 - k0 - c1 - c2 - c3 };
+}
+const clip = (p) => Math.min(1, Math.max(0, p));
+/**
+ * P(D_n ≥ d) for the two-sided one-sample statistic with n observations (SciPy's `kstwo.sf(d, n)`).
+ * Exact where cheap; elsewhere the same approximations SciPy chooses, in the same regions.
+ */
+function kolmogorovSf(n, d) {
+    if (!Number.isInteger(n) || n < 1)
+        throw new RangeError(`n must be a positive integer, got ${n}`);
+    if (Number.isNaN(d))
+        return NaN;
+    if (d >= 1)
+        return 0;
+    if (d <= 0)
+        return 1;
+    const t = n * d;
+    if (t <= 1) {
+        // Ruben–Gambino: P(D_n ≤ d) = n!/nⁿ·(2t − 1)ⁿ for 1/(2n) ≤ d ≤ 1/n.
+        if (t <= 0.5)
+            return 1;
+        return clip(1 - timesFactorialOverPower(1, 0, n) * (2 * t - 1) ** n);
+    }
+    if (t >= n - 1)
+        return clip(2 * (1 - d) ** n);
+    if (d >= 0.5)
+        return clip(2 * smirnovSf(n, d));
+    const nd2 = t * d;
+    if (n <= 140) {
+        // SciPy uses Pomeranz's recursion for 0.754693 < n·d² ≤ 4; Durbin's matrix is exact there too.
+        if (nd2 <= 4)
+            return clip(1 - durbinCdf(n, d));
+        return clip(2 * smirnovSf(n, d));
+    }
+    if (nd2 >= 370)
+        return 0;
+    if (nd2 >= 2.2)
+        return clip(2 * smirnovSf(n, d));
+    if (n <= 100000 && n * d ** 1.5 <= 1.4)
+        return clip(1 - durbinCdf(n, d));
+    return clip(pelzGood(n, d).sf);
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/ks.js
+// Two-sample Kolmogorov–Smirnov test, two-sided, matching SciPy's `ks_2samp(method='auto')`:
+// exact p-value when both samples have at most 10 000 values, otherwise `kstwo.sf(D, round(mn/(m+n)))`.
+
+
+/** SciPy's limit for the exact method under 'auto'. */
+const KS_EXACT_MAX_N = 10_000;
+/** Two-sided two-sample KS test. */
+function ks2Sample(x, y, options = {}) {
+    assertNonEmpty(x, 'first sample');
+    assertNonEmpty(y, 'second sample');
+    return ks2SampleSorted(sortedCopy(x, 'first sample'), sortedCopy(y, 'second sample'), options);
+}
+/**
+ * max over pooled values of |c₁·n₂ − c₂·n₁|, where cᵢ counts sample i at or below the value:
+ * D·n₁·n₂ as an exact integer, so the exact method needs no rounding of D.
+ */
+function scaledStatistic(x, y) {
+    const n1 = x.length;
+    const n2 = y.length;
+    let i = 0;
+    let j = 0;
+    let maxPlus = 0;
+    let maxMinus = 0;
+    while (i < n1 && j < n2) {
+        const v = Math.min(x[i], y[j]);
+        while (i < n1 && x[i] === v)
+            i++;
+        while (j < n2 && y[j] === v)
+            j++;
+        const diff = i * n2 - j * n1;
+        if (diff > maxPlus)
+            maxPlus = diff;
+        if (-diff > maxMinus)
+            maxMinus = -diff;
+    }
+    // Past the end of one sample the gap only closes, so the maximum is already found.
+    // SciPy reports the side where the ECDF of x is lower only when it is strictly larger.
+    return maxMinus > maxPlus ? { scaled: maxMinus, sign: -1 } : { scaled: maxPlus, sign: 1 };
+}
+/**
+ * P(D ≥ h/lcm) for samples of equal size n, by the reflection formula
+ * 2·Σ_{k≥1} (−1)^(k−1)·C(2n, n − kh)/C(2n, n), with the binomial ratios built as products.
+ */
+function exactEqualSizes(n, h) {
+    let sum = 0;
+    let ratio = 1;
+    let sign = 1;
+    for (let k = 1; k * h <= n; k++) {
+        for (let j = (k - 1) * h; j < k * h; j++)
+            ratio *= (n - j) / (n + j + 1);
+        sum += sign * ratio;
+        sign = -sign;
+        if (ratio === 0)
+            break;
+    }
+    return Math.min(1, Math.max(0, 2 * sum));
+}
+/**
+ * P(D ≥ h/lcm) for sizes m ≥ n by the probability that a uniformly random lattice path from (0,0)
+ * to (m, n) leaves the band |nᵍ·i − mᵍ·j| < h (mᵍ = m/g, nᵍ = n/g). Q(i,j), the chance that a
+ * random path to (i,j) has already left, is 1 outside the band and the average
+ * (i·Q(i−1,j) + j·Q(i,j−1))/(i + j) inside (the last step came from the left with chance i/(i+j)).
+ * Only positive terms are combined, so tiny p-values keep full relative accuracy; the work is
+ * O(m · band) = O(2·D·m·n).
+ */
+function exactUnequalSizes(m, n, g, h) {
+    const mg = m / g;
+    const ng = n / g;
+    const q = new Float64Array(n + 1).fill(1);
+    // Column i = 0: inside while mg·j < h; a path along the edge cannot have left before it ends.
+    for (let j = 0; j <= n && mg * j < h; j++)
+        q[j] = 0;
+    for (let i = 1; i <= m; i++) {
+        const jMin = Math.max(0, Math.floor((ng * i - h) / mg) + 1);
+        const jMax = Math.min(n, Math.ceil((ng * i + h) / mg) - 1);
+        if (jMax < jMin)
+            return 1;
+        let left = jMin === 0 ? 0 : 1; // Q(i, jMin − 1): outside the band, or no such cell
+        for (let j = jMin; j <= jMax; j++) {
+            const up = q[j]; // Q(i − 1, j): 1 if (i − 1, j) was outside
+            left = (i * up + j * left) / (i + j);
+            q[j] = left;
+        }
+    }
+    return q[n];
+}
+/** Round half to even, as NumPy's `round`. */
+function roundHalfEven(v) {
+    const r = Math.round(v);
+    return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+/** The two-sided two-sample KS test on samples already sorted ascending (no copy, no checks). */
+function ks2SampleSorted(x, y, options = {}) {
+    const n1 = x.length;
+    const n2 = y.length;
+    const { scaled, sign } = scaledStatistic(x, y);
+    const statistic = scaled / (n1 * n2);
+    const requested = options.method ?? 'auto';
+    const method = requested === 'auto' ? (Math.max(n1, n2) <= KS_EXACT_MAX_N ? 'exact' : 'asymptotic') : requested;
+    const base = { statistic, sign, n1, n2 };
+    if (method === 'exact') {
+        const g = gcd(n1, n2);
+        const h = scaled / g; // D·lcm(n1, n2), an integer
+        if (h === 0)
+            return { ...base, pValue: 1, method };
+        const p = n1 === n2 ? exactEqualSizes(n1, h) : exactUnequalSizes(Math.max(n1, n2), Math.min(n1, n2), g, h);
+        return { ...base, pValue: Math.min(1, Math.max(0, p)), method };
+    }
+    const big = Math.max(n1, n2);
+    const small = Math.min(n1, n2);
+    const en = (big * small) / (big + small);
+    return { ...base, pValue: kolmogorovSf(Math.max(1, roundHalfEven(en)), statistic), method };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/gamma.js
+// Log-gamma and the regularized upper incomplete gamma function, for chi-square p-values.
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+/** log Γ(x) for x > 0: Stirling's series after shifting x above 15 (relative error ~1e-15). */
+function logGamma(x) {
+    if (!(x > 0))
+        return NaN;
+    // Γ(x) = Γ(x + k)/(x(x+1)…(x+k−1)); one logarithm of the product rounds less than k of them.
+    let product = 1;
+    let z = x;
+    while (z < 15) {
+        product *= z;
+        z += 1;
+    }
+    const shift = Math.log(product);
+    const z2 = z * z;
+    // Bernoulli terms B₂ₖ/(2k(2k−1)z^(2k−1)), k = 1…6
+    const series = (1 / 12 - (1 / 360 - (1 / 1260 - (1 / 1680 - (1 / 1188 - 691 / 360360 / z2) / z2) / z2) / z2) / z2) / z;
+    return (z - 0.5) * Math.log(z) - z + HALF_LOG_2PI + series - shift;
+}
+/**
+ * Q(a, x) = Γ(a, x)/Γ(a), the regularized upper incomplete gamma: the series for P = 1 − Q below
+ * x = a + 1, Legendre's continued fraction (modified Lentz) above, where Q is small and needs
+ * relative accuracy.
+ */
+function gammaQ(a, x) {
+    if (!(a > 0) || Number.isNaN(x))
+        return NaN;
+    if (x <= 0)
+        return 1;
+    if (x === Infinity)
+        return 0;
+    const logPrefix = a * Math.log(x) - x - logGamma(a);
+    if (x < a + 1) {
+        let term = 1 / a;
+        let sum = term;
+        for (let n = 1; n < 10000; n++) {
+            term *= x / (a + n);
+            sum += term;
+            if (term < sum * 1e-17)
+                break;
+        }
+        return Math.max(0, 1 - Math.exp(logPrefix) * sum);
+    }
+    const tiny = 1e-300;
+    let b = x + 1 - a;
+    let c = 1 / tiny;
+    let d = 1 / b;
+    let h = d;
+    for (let i = 1; i < 10000; i++) {
+        const an = -i * (i - a);
+        b += 2;
+        d = an * d + b;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = b + an / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        const delta = d * c;
+        h *= delta;
+        if (Math.abs(delta - 1) < 1e-16)
+            break;
+    }
+    return Math.exp(logPrefix) * h;
+}
+/** P(χ²_dof ≥ statistic). */
+function chiSquareSf(statistic, dof) {
+    if (dof <= 0)
+        return 1;
+    return gammaQ(dof / 2, statistic / 2);
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/categorical.js
+// Comparing two categorical distributions given as counts per category: PSI over categories,
+// Jensen–Shannon divergence (base 2, so it lies in [0, 1]) and the chi-square test of homogeneity.
+
+
+/** Counts of each distinct value. */
+function countCategories(values) {
+    const counts = new Map();
+    for (const v of values)
+        counts.set(v, (counts.get(v) ?? 0) + 1);
+    return counts;
+}
+function entries(counts) {
+    return counts instanceof Map ? [...counts.entries()] : Object.entries(counts);
+}
+/** Both count vectors over the union of categories, in sorted category order. */
+function align(reference, current) {
+    const r = new Map(entries(reference));
+    const c = new Map(entries(current));
+    const categories = [...new Set([...r.keys(), ...c.keys()])].sort();
+    const ref = new Float64Array(categories.length);
+    const cur = new Float64Array(categories.length);
+    categories.forEach((k, i) => {
+        const rv = r.get(k) ?? 0;
+        const cv = c.get(k) ?? 0;
+        if (!(rv >= 0 && cv >= 0 && Number.isFinite(rv) && Number.isFinite(cv))) {
+            throw new RangeError(`count for category "${k}" must be a finite non-negative number`);
+        }
+        ref[i] = rv;
+        cur[i] = cv;
+    });
+    const refTotal = ref.reduce((s, v) => s + v, 0);
+    const curTotal = cur.reduce((s, v) => s + v, 0);
+    if (refTotal <= 0)
+        throw new RangeError('reference counts are all zero');
+    if (curTotal <= 0)
+        throw new RangeError('current counts are all zero');
+    return { categories, ref, cur, refTotal, curTotal };
+}
+/** PSI over categories (the union of both), with the same epsilon floor as numeric PSI. */
+function categoricalPsi(reference, current, options = {}) {
+    const epsilon = options.epsilon ?? PSI_DEFAULT_EPSILON;
+    const a = align(reference, current);
+    let psi = 0;
+    const categories = a.categories.map((category, i) => {
+        const referenceShare = a.ref[i] / a.refTotal;
+        const currentShare = a.cur[i] / a.curTotal;
+        const contribution = psiTerm(referenceShare, currentShare, epsilon);
+        psi += contribution;
+        return { category, referenceShare, currentShare, contribution };
+    });
+    return { psi, categories };
+}
+/** Jensen–Shannon divergence and distance between two categorical distributions, base 2. */
+function jensenShannon(reference, current) {
+    const a = align(reference, current);
+    let sum = 0;
+    for (let i = 0; i < a.categories.length; i++) {
+        const p = a.ref[i] / a.refTotal;
+        const q = a.cur[i] / a.curTotal;
+        const m = (p + q) / 2;
+        if (p > 0)
+            sum += p * Math.log(p / m);
+        if (q > 0)
+            sum += q * Math.log(q / m);
+    }
+    const divergence = Math.min(1, Math.max(0, sum / 2 / Math.LN2));
+    return { divergence, distance: Math.sqrt(divergence) };
+}
+/**
+ * Pearson's chi-square test that two samples come from the same categorical distribution (the
+ * 2×k contingency table, no continuity correction: SciPy's `chi2_contingency(correction=False)`).
+ */
+function chiSquareHomogeneity(reference, current) {
+    const a = align(reference, current);
+    const total = a.refTotal + a.curTotal;
+    let statistic = 0;
+    let used = 0;
+    for (let i = 0; i < a.categories.length; i++) {
+        const column = a.ref[i] + a.cur[i];
+        if (column === 0)
+            continue;
+        used++;
+        for (const [observed, rowTotal] of [
+            [a.ref[i], a.refTotal],
+            [a.cur[i], a.curTotal],
+        ]) {
+            const expected = (rowTotal * column) / total;
+            statistic += ((observed - expected) * (observed - expected)) / expected;
+        }
+    }
+    const dof = used - 1;
+    return { statistic, dof, pValue: dof <= 0 ? 1 : chiSquareSf(statistic, dof) };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/csv.js
+// A small RFC 4180 CSV reader for evaluation results and drift samples: quoted fields (with "" and
+// embedded newlines), CRLF or LF, a leading BOM, and errors that name the file and line.
+
+
+
+/** Largest text file a gate reads (results, samples): beyond this, a sample belongs in a smaller extract. */
+const MAX_GATE_FILE_BYTES = 512 * 1024 * 1024;
+/**
+ * Reads a text file for a gate: `file` as the user wrote it (resolved against `cwd`), and messages
+ * that name it that way.
+ */
+async function readGateFile(file, what, cwd) {
+    const abs = (0,external_node_path_namespaceObject.resolve)(cwd, file);
+    let size;
+    try {
+        const st = await (0,promises_namespaceObject.stat)(abs);
+        if (!st.isFile())
+            throw new Error('not a regular file');
+        size = st.size;
+    }
+    catch (err) {
+        throw new errors_InputError(`${what} ${file} cannot be read: ${errorMessage(err)}`, { subject: file });
+    }
+    if (size > MAX_GATE_FILE_BYTES) {
+        throw new errors_InputError(`${what} ${file} is ${size} bytes; gates read at most ${MAX_GATE_FILE_BYTES}`, { subject: file });
+    }
+    const text = await (0,promises_namespaceObject.readFile)(abs, 'utf8');
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+/** Splits CSV text into records; throws InputError on an unterminated quote or a stray one. */
+function parseCsvRecords(text, file, delimiter = ',') {
+    const records = [];
+    const n = text.length;
+    const delim = delimiter.charCodeAt(0);
+    const QUOTE = 34;
+    const LF = 10;
+    const CR = 13;
+    let line = 1;
+    let i = 0;
+    while (i < n) {
+        const recordLine = line;
+        const fields = [];
+        let blank = true; // nothing but an empty unquoted field so far
+        for (;;) {
+            // One field, starting at i.
+            if (text.charCodeAt(i) === QUOTE) {
+                blank = false;
+                const startLine = line;
+                let value = '';
+                let from = i + 1;
+                for (;;) {
+                    const q = text.indexOf('"', from);
+                    if (q < 0)
+                        throw new errors_InputError(`${file}:${startLine}: quoted field is never closed`, { subject: file });
+                    value += text.slice(from, q);
+                    if (text.charCodeAt(q + 1) === QUOTE) {
+                        value += '"';
+                        from = q + 2;
+                        continue;
+                    }
+                    i = q + 1;
+                    break;
+                }
+                for (let k = value.indexOf('\n'); k >= 0; k = value.indexOf('\n', k + 1))
+                    line++;
+                fields.push(value);
+                const c = text.charCodeAt(i);
+                if (i < n && c !== delim && c !== LF && c !== CR) {
+                    throw new errors_InputError(`${file}:${line}: unexpected text after a closing quote`, { subject: file });
+                }
+            }
+            else {
+                let j = i;
+                for (; j < n; j++) {
+                    const c = text.charCodeAt(j);
+                    if (c === delim || c === LF || c === CR)
+                        break;
+                    if (c === QUOTE) {
+                        throw new errors_InputError(`${file}:${line}: a quote inside an unquoted field (quote the whole field and double the quote)`, {
+                            subject: file,
+                        });
+                    }
+                }
+                if (j > i)
+                    blank = false;
+                fields.push(text.slice(i, j));
+                i = j;
+            }
+            if (i < n && text.charCodeAt(i) === delim) {
+                blank = false;
+                i++;
+                continue;
+            }
+            break;
+        }
+        // End of record: a newline (CRLF, LF or CR) or the end of the text.
+        if (i < n) {
+            i += text.charCodeAt(i) === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
+            line++;
+        }
+        if (!blank)
+            records.push({ line: recordLine, fields });
+    }
+    return records;
+}
+/** Parses CSV with a header row; every data row must have as many fields as the header. */
+function parseCsvTable(text, file, delimiter = ',') {
+    const records = parseCsvRecords(text, file, delimiter);
+    const first = records[0];
+    if (first === undefined)
+        throw new errors_InputError(`${file}: the file is empty; expected a header row`, { subject: file });
+    const header = first.fields.map((h) => h.trim());
+    const seen = new Set();
+    header.forEach((h, i) => {
+        if (h === '')
+            throw new errors_InputError(`${file}:${first.line}: column ${i + 1} of the header has no name`, { subject: file });
+        if (seen.has(h))
+            throw new errors_InputError(`${file}:${first.line}: column "${h}" appears twice in the header`, { subject: file });
+        seen.add(h);
+    });
+    const rows = records.slice(1);
+    for (const r of rows) {
+        if (r.fields.length !== header.length) {
+            throw new errors_InputError(`${file}:${r.line}: expected ${header.length} fields as in the header, found ${r.fields.length}`, {
+                subject: file,
+            });
+        }
+    }
+    return { file, header, rows };
+}
+/** The delimiter for a file: tab for .tsv, comma otherwise. */
+function delimiterFor(file) {
+    return file.toLowerCase().endsWith('.tsv') ? '\t' : ',';
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/drift-data.js
+// Drift samples as typed columns: reads a reference or current CSV and turns one column into numbers
+// or categories, counting missing cells and (in the current sample) values that do not fit the type.
+
+
+/**
+ * Cells that mean "no value" in a numeric column: left out of every test and counted. Non-finite
+ * numbers count here too. In a categorical column only an empty cell is missing ("NA" may be Namibia).
+ */
+const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', 'inf', '+inf', '-inf', 'infinity', '+infinity', '-infinity']);
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Reads a sample CSV (or .tsv) resolved against `cwd`; messages name `file` as written. */
+async function readSampleTable(file, what, cwd) {
+    return parseCsvTable(await readGateFile(file, what, cwd), file, delimiterFor(file));
+}
+function isMissing(cell) {
+    return MISSING.has(cell.toLowerCase());
+}
+/** Numeric when every non-missing cell of the column is a decimal number (and there is at least one). */
+function looksNumeric(table, index) {
+    let seen = 0;
+    for (const row of table.rows) {
+        const cell = row.fields[index].trim();
+        if (isMissing(cell))
+            continue;
+        if (!DECIMAL.test(cell))
+            return false;
+        seen++;
+    }
+    return seen > 0;
+}
+/**
+ * One column as numbers. With `strict` (the reference, which defines the type), a non-number is
+ * an InputError naming file:line; otherwise it is counted as invalid, which fails the gate.
+ */
+function numericColumn(table, index, strict) {
+    const values = new Float64Array(table.rows.length);
+    let n = 0;
+    let missing = 0;
+    let invalid = 0;
+    let firstInvalid;
+    for (const row of table.rows) {
+        const cell = row.fields[index].trim();
+        if (isMissing(cell)) {
+            missing++;
+        }
+        else if (DECIMAL.test(cell)) {
+            values[n++] = Number(cell);
+        }
+        else if (strict) {
+            throw new errors_InputError(`${table.file}:${row.line}: column "${table.header[index]}" is numeric, but holds ${JSON.stringify(cell)}`, {
+                subject: table.file,
+            });
+        }
+        else {
+            invalid++;
+            firstInvalid ??= { line: row.line, text: cell };
+        }
+    }
+    return { kind: 'numeric', values: values.subarray(0, n), missing, invalid, ...(firstInvalid ? { firstInvalid } : {}) };
+}
+/** One column as category counts (cells trimmed; empty cells left out and counted). */
+function categoricalColumn(table, index) {
+    const counts = new Map();
+    let missing = 0;
+    let total = 0;
+    for (const row of table.rows) {
+        const cell = row.fields[index].trim();
+        if (cell === '') {
+            missing++;
+            continue;
+        }
+        counts.set(cell, (counts.get(cell) ?? 0) + 1);
+        total++;
+    }
+    return { kind: 'categorical', counts, total, missing };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/format.js
+// How gate numbers read in reports: short but never misleading (a p-value of 3e-12 is not "0.000").
+/** A measured value: up to 4 significant digits, exponent form for very small or large magnitudes. */
+function formatValue(v) {
+    if (!Number.isFinite(v))
+        return String(v);
+    if (v === 0)
+        return '0';
+    const a = Math.abs(v);
+    if (a >= 1e-3 && a < 1e6)
+        return String(Number(v.toPrecision(4)));
+    return v.toExponential(2);
+}
+/** A p-value: two significant digits, and "< 1e-300" instead of a rounded zero. */
+function formatPValue(p) {
+    if (Number.isNaN(p))
+        return 'n/a';
+    if (p === 0)
+        return '< 1e-300';
+    if (p >= 0.001)
+        return String(Number(p.toPrecision(2)));
+    return p.toExponential(1);
+}
+/** A count with thousands separators. */
+function formatCount(n) {
+    return n.toLocaleString('en-US');
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/drift.js
+
+
+
+
+const DRIFT_DEFAULTS = { bins: 10, psiThreshold: 0.2, minSamples: 30 };
+const KEYS = ['reference', 'current', 'features', 'exclude', 'bins', 'psi-threshold', 'ks-threshold', 'js-threshold', 'alpha', 'min-samples'];
+const FEATURE_KEYS = ['name', 'type', 'psi-threshold', 'ks-threshold', 'js-threshold'];
+function parseFeature(raw, path) {
+    if (typeof raw === 'string')
+        return { name: readString(raw, path) };
+    if (!config_reader_isRecord(raw))
+        throw configError(path, 'must be a column name or a mapping with "name"');
+    const o = readRecord(raw, path, FEATURE_KEYS);
+    const psiThreshold = optionalNumber(o['psi-threshold'], `${path}.psi-threshold`, { min: 0, exclusiveMin: true });
+    const ksThreshold = optionalNumber(o['ks-threshold'], `${path}.ks-threshold`, { min: 0, max: 1, exclusiveMin: true });
+    const jsThreshold = optionalNumber(o['js-threshold'], `${path}.js-threshold`, { min: 0, max: 1, exclusiveMin: true });
+    return {
+        name: readString(o.name, `${path}.name`),
+        ...(o.type === undefined ? {} : { type: readEnum(o.type, `${path}.type`, ['numeric', 'categorical']) }),
+        ...(psiThreshold === undefined ? {} : { psiThreshold }),
+        ...(ksThreshold === undefined ? {} : { ksThreshold }),
+        ...(jsThreshold === undefined ? {} : { jsThreshold }),
+    };
+}
+function parseDriftGate(raw, path) {
+    const o = readRecord(raw, path, KEYS);
+    let features;
+    if (o.features !== undefined) {
+        if (!Array.isArray(o.features))
+            throw configError(`${path}.features`, 'must be a list of column names or {name, type, psi-threshold, …}');
+        features = o.features.map((f, i) => parseFeature(f, `${path}.features[${i}]`));
+        const seen = new Set();
+        features.forEach((f, i) => {
+            if (seen.has(f.name))
+                throw configError(`${path}.features[${i}]`, `feature "${f.name}" is listed twice`);
+            seen.add(f.name);
+        });
+    }
+    if (features !== undefined && o.exclude !== undefined)
+        throw configError(`${path}.exclude`, 'give "features" (the columns to check) or "exclude" (every column but these), not both');
+    const ksThreshold = optionalNumber(o['ks-threshold'], `${path}.ks-threshold`, { min: 0, max: 1, exclusiveMin: true });
+    const jsThreshold = optionalNumber(o['js-threshold'], `${path}.js-threshold`, { min: 0, max: 1, exclusiveMin: true });
+    const alpha = optionalNumber(o.alpha, `${path}.alpha`, { min: 0, max: 1, exclusiveMin: true });
+    return {
+        reference: readString(o.reference, `${path}.reference`),
+        current: readString(o.current, `${path}.current`),
+        ...(features === undefined ? {} : { features }),
+        exclude: o.exclude === undefined ? [] : readStringList(o.exclude, `${path}.exclude`),
+        bins: o.bins === undefined ? DRIFT_DEFAULTS.bins : readInteger(o.bins, `${path}.bins`, 2),
+        psiThreshold: o['psi-threshold'] === undefined ? DRIFT_DEFAULTS.psiThreshold : readNumber(o['psi-threshold'], `${path}.psi-threshold`, { min: 0, exclusiveMin: true }),
+        ...(ksThreshold === undefined ? {} : { ksThreshold }),
+        ...(jsThreshold === undefined ? {} : { jsThreshold }),
+        ...(alpha === undefined ? {} : { alpha }),
+        minSamples: o['min-samples'] === undefined ? DRIFT_DEFAULTS.minSamples : readInteger(o['min-samples'], `${path}.min-samples`, 1),
+    };
+}
+function thresholdText(kind, l) {
+    const parts = [`PSI < ${l.psi}`];
+    if (kind !== 'categorical' && l.ks !== undefined)
+        parts.push(`KS D < ${l.ks}`);
+    if (kind !== 'numeric' && l.js !== undefined)
+        parts.push(`JS < ${l.js}`);
+    if (l.alpha !== undefined)
+        parts.push(`(fails only if p < ${l.alpha})`);
+    return parts.join(', ');
+}
+function counts(ref, cur) {
+    return `${formatCount(ref)} reference vs ${formatCount(cur)} current values`;
+}
+function missingNote(refMissing, refTotal, curMissing, curTotal) {
+    if (refMissing === 0 && curMissing === 0)
+        return '';
+    const pct = (m, t) => (t === 0 ? '0%' : `${formatValue((m / t) * 100)}%`);
+    return ` Missing cells left out: ${formatCount(refMissing)} in reference (${pct(refMissing, refTotal)}), ${formatCount(curMissing)} in current (${pct(curMissing, curTotal)}).`;
+}
+/** The verdict sentence shared by both kinds. */
+function verdict(crossed, p, alpha) {
+    const significant = alpha === undefined ? p < 0.05 : p < alpha;
+    if (crossed.length === 0) {
+        return {
+            passed: true,
+            text: significant
+                ? `The difference is statistically significant (p = ${formatPValue(p)}) but every effect size is below its threshold: no meaningful drift.`
+                : 'Every effect size is below its threshold.',
+        };
+    }
+    if (alpha !== undefined && !significant) {
+        return { passed: true, text: `${crossed.join('; ')}, but p = ${formatPValue(p)} ≥ ${alpha}: not distinguishable from sampling noise at this sample size.` };
+    }
+    return { passed: false, text: `Drifted: ${crossed.join('; ')}.` };
+}
+function judgeFeature(feature, kind, refTable, curTable, refIndex, curIndex, config) {
+    const ksLimit = feature.ksThreshold ?? config.ksThreshold;
+    const jsLimit = feature.jsThreshold ?? config.jsThreshold;
+    const limits = {
+        psi: feature.psiThreshold ?? config.psiThreshold,
+        ...(ksLimit === undefined ? {} : { ks: ksLimit }),
+        ...(jsLimit === undefined ? {} : { js: jsLimit }),
+        ...(config.alpha === undefined ? {} : { alpha: config.alpha }),
+    };
+    const name = `drift: ${feature.name}`;
+    const threshold = thresholdText(kind, limits);
+    const tooFew = (refCount, curCount, refMissing, curMissing) => refCount < config.minSamples || curCount < config.minSamples
+        ? {
+            name,
+            feature: feature.name,
+            kind,
+            referenceCount: refCount,
+            currentCount: curCount,
+            referenceMissing: refMissing,
+            currentMissing: curMissing,
+            passed: false,
+            value: 'too few values',
+            threshold,
+            detail: `${counts(refCount, curCount)}; at least ${config.minSamples} non-missing values are needed in each to judge drift.`,
+        }
+        : undefined;
+    if (kind === 'numeric') {
+        const ref = numericColumn(refTable, refIndex, true);
+        const cur = numericColumn(curTable, curIndex, false);
+        const base = {
+            name,
+            feature: feature.name,
+            kind,
+            referenceCount: ref.values.length,
+            currentCount: cur.values.length,
+            referenceMissing: ref.missing,
+            currentMissing: cur.missing,
+            threshold,
+        };
+        if (cur.invalid > 0) {
+            const first = cur.firstInvalid;
+            return {
+                ...base,
+                passed: false,
+                value: `${formatCount(cur.invalid)} non-numbers`,
+                detail: `"${feature.name}" is numeric in the reference, but ${formatCount(cur.invalid)} current values are not numbers${first ? ` (first: ${JSON.stringify(first.text)} at ${curTable.file}:${first.line})` : ''}: the column changed type.`,
+            };
+        }
+        const few = tooFew(ref.values.length, cur.values.length, ref.missing, cur.missing);
+        if (few)
+            return few;
+        const refSorted = ref.values.slice().sort();
+        const curSorted = cur.values.slice().sort();
+        const psi = psiSorted(refSorted, curSorted, { bins: config.bins }).psi;
+        const ks = ks2SampleSorted(refSorted, curSorted);
+        const crossed = [];
+        if (psi >= limits.psi)
+            crossed.push(`PSI ${formatValue(psi)} ≥ ${limits.psi}`);
+        if (limits.ks !== undefined && ks.statistic >= limits.ks)
+            crossed.push(`KS D ${formatValue(ks.statistic)} ≥ ${limits.ks}`);
+        const v = verdict(crossed, ks.pValue, limits.alpha);
+        return {
+            ...base,
+            psi,
+            ks,
+            pValue: ks.pValue,
+            passed: v.passed,
+            value: `PSI ${formatValue(psi)}, KS D ${formatValue(ks.statistic)} (p ${formatPValue(ks.pValue)})`,
+            detail: `Numeric, ${counts(ref.values.length, cur.values.length)}. PSI ${formatValue(psi)} over ${config.bins} bins at reference quantiles; ` +
+                `two-sample KS D = ${formatValue(ks.statistic)}, p = ${formatPValue(ks.pValue)} (${ks.method}). ${v.text}` +
+                missingNote(ref.missing, refTable.rows.length, cur.missing, curTable.rows.length),
+        };
+    }
+    const ref = categoricalColumn(refTable, refIndex);
+    const cur = categoricalColumn(curTable, curIndex);
+    const base = {
+        name,
+        feature: feature.name,
+        kind,
+        referenceCount: ref.total,
+        currentCount: cur.total,
+        referenceMissing: ref.missing,
+        currentMissing: cur.missing,
+        threshold,
+    };
+    const few = tooFew(ref.total, cur.total, ref.missing, cur.missing);
+    if (few)
+        return few;
+    const psiResult = categoricalPsi(ref.counts, cur.counts);
+    const js = jensenShannon(ref.counts, cur.counts);
+    const chi = chiSquareHomogeneity(ref.counts, cur.counts);
+    const crossed = [];
+    if (psiResult.psi >= limits.psi)
+        crossed.push(`PSI ${formatValue(psiResult.psi)} ≥ ${limits.psi}`);
+    if (limits.js !== undefined && js.distance >= limits.js)
+        crossed.push(`JS distance ${formatValue(js.distance)} ≥ ${limits.js}`);
+    const unseen = [...cur.counts.keys()].filter((k) => !ref.counts.has(k));
+    const v = verdict(crossed, chi.pValue, limits.alpha);
+    return {
+        ...base,
+        psi: psiResult.psi,
+        jensenShannon: js,
+        chiSquare: chi,
+        pValue: chi.pValue,
+        passed: v.passed,
+        value: `PSI ${formatValue(psiResult.psi)}, JS ${formatValue(js.distance)} (p ${formatPValue(chi.pValue)})`,
+        detail: `Categorical (${psiResult.categories.length} categories), ${counts(ref.total, cur.total)}. PSI ${formatValue(psiResult.psi)} over categories; ` +
+            `Jensen–Shannon distance ${formatValue(js.distance)} (divergence ${formatValue(js.divergence)} bits); ` +
+            `chi-square ${formatValue(chi.statistic)} on ${chi.dof} df, p = ${formatPValue(chi.pValue)}. ${v.text}` +
+            (unseen.length > 0 ? ` New in current: ${unseen.slice(0, 5).map((u) => JSON.stringify(u)).join(', ')}${unseen.length > 5 ? ', …' : ''}.` : '') +
+            missingNote(ref.missing, refTable.rows.length, cur.missing, curTable.rows.length),
+    };
+}
+/** Evaluates the drift gate: one result per feature, read from the two CSV files (paths relative to cwd). */
+async function evaluateDriftGate(config, options) {
+    const path = options.path ?? 'validate-model.gates.drift';
+    const refTable = await readSampleTable(config.reference, 'drift reference sample', options.cwd);
+    const curTable = await readSampleTable(config.current, 'drift current sample', options.cwd);
+    const features = config.features
+        ? [...config.features]
+        : refTable.header.filter((h) => !config.exclude.includes(h)).map((name) => ({ name }));
+    if (features.length === 0)
+        throw configError(`${path}.exclude`, `no features left to check: ${config.reference} has only ${refTable.header.join(', ')}`);
+    return features.map((feature, i) => {
+        const refIndex = refTable.header.indexOf(feature.name);
+        if (refIndex < 0) {
+            throw configError(`${path}.features[${i}]`, `column "${feature.name}" is not in the reference sample ${config.reference} (columns: ${refTable.header.join(', ')})`);
+        }
+        const curIndex = curTable.header.indexOf(feature.name);
+        if (curIndex < 0) {
+            return {
+                name: `drift: ${feature.name}`,
+                feature: feature.name,
+                referenceCount: refTable.rows.length,
+                currentCount: 0,
+                referenceMissing: 0,
+                currentMissing: 0,
+                passed: false,
+                value: 'column missing',
+                threshold: thresholdText(feature.type, { psi: feature.psiThreshold ?? config.psiThreshold }),
+                detail: `column "${feature.name}" is in the reference sample but not in the current one (${config.current}); a feature that cannot be compared fails.`,
+            };
+        }
+        const kind = feature.type ?? (looksNumeric(refTable, refIndex) ? 'numeric' : 'categorical');
+        return judgeFeature(feature, kind, refTable, curTable, refIndex, curIndex, config);
+    });
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/fairness.js
+
+
+const fairness_KEYS = ['metric', 'by', 'slices', 'max-gap', 'min-ratio', 'min-groups'];
+function parseFairnessGate(raw, path) {
+    const o = readRecord(raw, path, fairness_KEYS);
+    const by = o.by === undefined ? undefined : readString(o.by, `${path}.by`);
+    const slices = o.slices === undefined ? undefined : readStringList(o.slices, `${path}.slices`);
+    if (by !== undefined && slices !== undefined)
+        throw configError(path, 'give "by" (an attribute) or "slices" (a list), not both');
+    const maxGap = optionalNumber(o['max-gap'], `${path}.max-gap`, { min: 0 });
+    const minRatio = optionalNumber(o['min-ratio'], `${path}.min-ratio`, { min: 0, max: 1 });
+    if (maxGap === undefined && minRatio === undefined)
+        throw configError(path, 'needs "max-gap", "min-ratio" or both');
+    return {
+        metric: readString(o.metric, `${path}.metric`),
+        ...(by === undefined ? {} : { by }),
+        ...(slices === undefined ? {} : { slices }),
+        ...(maxGap === undefined ? {} : { maxGap }),
+        ...(minRatio === undefined ? {} : { minRatio }),
+        minGroups: o['min-groups'] === undefined ? 2 : readInteger(o['min-groups'], `${path}.min-groups`, 2),
+    };
+}
+function parseFairnessGates(raw, path) {
+    if (!Array.isArray(raw))
+        throw configError(path, 'must be a list of gates, e.g. [{metric: accuracy, by: sex, max-gap: 0.05}]');
+    return raw.map((g, i) => parseFairnessGate(g, `${path}[${i}]`));
+}
+/** The slice names that form the groups of a gate. */
+function groupNames(g, results) {
+    if (g.slices !== undefined)
+        return [...g.slices];
+    const all = [...results.slices.keys()];
+    if (g.by === undefined)
+        return all;
+    const prefix = `${g.by}=`;
+    return all.filter((s) => s.startsWith(prefix));
+}
+function gateName(g) {
+    return `fairness: ${g.metric}${g.by === undefined ? '' : ` by ${g.by}`}`;
+}
+function evaluateOne(g, results) {
+    const limits = [];
+    if (g.maxGap !== undefined)
+        limits.push(`gap ≤ ${g.maxGap}`);
+    if (g.minRatio !== undefined)
+        limits.push(`ratio ≥ ${g.minRatio}`);
+    const threshold = limits.join(', ');
+    const names = groupNames(g, results);
+    const groups = {};
+    const missingGroups = [];
+    for (const name of names) {
+        const v = results.slices.get(name)?.get(g.metric);
+        if (v === undefined)
+            missingGroups.push(name);
+        else
+            groups[name] = v;
+    }
+    const listing = Object.entries(groups)
+        .map(([k, v]) => `${k}: ${formatValue(v)}`)
+        .join(', ');
+    const base = { name: gateName(g), metric: g.metric, groups, missingGroups, threshold };
+    const selection = g.slices !== undefined ? 'the listed slices' : g.by !== undefined ? `slices named "${g.by}=…"` : 'all slices';
+    if (missingGroups.length > 0) {
+        return {
+            ...base,
+            passed: false,
+            value: 'missing',
+            detail: `${g.metric} has no number for ${missingGroups.map((s) => `"${s}"`).join(', ')} in ${results.source}${listing ? ` (others: ${listing})` : ''}; a group without data fails the gate.`,
+        };
+    }
+    const values = Object.values(groups);
+    if (values.length < g.minGroups) {
+        return {
+            ...base,
+            passed: false,
+            value: `${values.length} group${values.length === 1 ? '' : 's'}`,
+            detail: `found ${values.length} group${values.length === 1 ? '' : 's'} (${selection}) in ${results.source}${listing ? `: ${listing}` : ''}; at least ${g.minGroups} are needed to compare.`,
+        };
+    }
+    const max = Math.max(...values);
+    const min = Math.min(...values);
+    const gap = max - min;
+    // min/max is "worst over best" for a higher-is-better metric and "best over worst" for a
+    // lower-is-better one; either way 1 is parity. It needs non-negative values (rates, scores).
+    const ratio = min < 0 ? NaN : max === 0 ? 1 : min / max;
+    const worst = Object.keys(groups).find((k) => groups[k] === min);
+    const best = Object.keys(groups).find((k) => groups[k] === max);
+    const slack = 1e-12 * Math.max(1, Math.abs(max));
+    const gapOk = g.maxGap === undefined || gap <= g.maxGap + slack;
+    const ratioOk = g.minRatio === undefined || (!Number.isNaN(ratio) && ratio >= g.minRatio - 1e-12);
+    const measured = [`gap ${formatValue(gap)}`, `ratio ${Number.isNaN(ratio) ? 'n/a' : formatValue(ratio)}`];
+    const notes = [];
+    if (!gapOk)
+        notes.push(`the gap between ${best} and ${worst} exceeds ${g.maxGap}`);
+    if (!ratioOk)
+        notes.push(Number.isNaN(ratio) ? 'the ratio needs non-negative values' : `the ratio ${worst}/${best} is below ${g.minRatio}`);
+    return {
+        ...base,
+        gap,
+        ...(Number.isNaN(ratio) ? {} : { ratio }),
+        passed: gapOk && ratioOk,
+        value: measured.join(', '),
+        detail: `${g.metric} per group (${selection}, ${values.length} groups) from ${results.source}: ${listing}. Largest ${formatValue(max)} (${best}), smallest ${formatValue(min)} (${worst}).${notes.length ? ` Fails: ${notes.join('; ')}.` : ''}`,
+    };
+}
+/** Evaluates fairness gates on per-slice results. */
+function evaluateFairnessGates(gates, results) {
+    return gates.map((g) => evaluateOne(g, results));
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/metrics.js
+
+
+const COMPARISON_OPERATORS = ['>=', '>', '<=', '<', '=='];
+const EXPRESSION = /^\s*(.+?)\s*(>=|<=|==|>|<)\s*(\S+)\s*$/;
+const metrics_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Parses `accuracy >= 0.92` (operators >=, >, <=, <, ==). */
+function parseThresholdExpression(text, path) {
+    const m = EXPRESSION.exec(text);
+    if (!m || !metrics_DECIMAL.test(m[3])) {
+        throw configError(path, `expected "<metric> <op> <number>" with op one of ${COMPARISON_OPERATORS.join(' ')}, got ${JSON.stringify(text)}`);
+    }
+    return { kind: 'threshold', metric: m[1], op: m[2], threshold: Number(m[3]) };
+}
+const THRESHOLD_KEYS = ['metric', 'op', 'threshold'];
+const BASELINE_KEYS = ['metric', 'direction', 'max-drop', 'max-drop-relative', 'max-increase', 'max-increase-relative'];
+/**
+ * One metric gate: a string expression, `{metric, op, threshold}`, or a baseline gate
+ * `{metric, max-drop | max-drop-relative | max-increase | max-increase-relative, direction?}`.
+ */
+function parseMetricGate(raw, path) {
+    if (typeof raw === 'string')
+        return parseThresholdExpression(raw, path);
+    if (!config_reader_isRecord(raw))
+        throw configError(path, 'must be an expression like "accuracy >= 0.92" or a mapping with "metric"');
+    if ('op' in raw || 'threshold' in raw) {
+        const o = readRecord(raw, path, THRESHOLD_KEYS);
+        return {
+            kind: 'threshold',
+            metric: readString(o.metric, `${path}.metric`),
+            op: readEnum(o.op, `${path}.op`, COMPARISON_OPERATORS),
+            threshold: readNumber(o.threshold, `${path}.threshold`),
+        };
+    }
+    const o = readRecord(raw, path, BASELINE_KEYS);
+    const metric = readString(o.metric, `${path}.metric`);
+    const drop = optionalNumber(o['max-drop'], `${path}.max-drop`, { min: 0 });
+    const dropRel = o['max-drop-relative'] === undefined ? undefined : readFraction(o['max-drop-relative'], `${path}.max-drop-relative`);
+    const rise = optionalNumber(o['max-increase'], `${path}.max-increase`, { min: 0 });
+    const riseRel = o['max-increase-relative'] === undefined ? undefined : readFraction(o['max-increase-relative'], `${path}.max-increase-relative`);
+    const declared = o.direction === undefined ? undefined : readEnum(o.direction, `${path}.direction`, ['higher-is-better', 'lower-is-better']);
+    const dropping = drop !== undefined || dropRel !== undefined;
+    const rising = rise !== undefined || riseRel !== undefined;
+    if (dropping && rising)
+        throw configError(path, 'give max-drop* (higher is better) or max-increase* (lower is better), not both');
+    if (!dropping && !rising && declared === undefined) {
+        throw configError(path, 'needs "op" and "threshold" (an absolute gate) or one of max-drop, max-drop-relative, max-increase, max-increase-relative (a baseline gate)');
+    }
+    const direction = declared ?? (dropping ? 'higher-is-better' : 'lower-is-better');
+    if ((dropping && direction === 'lower-is-better') || (rising && direction === 'higher-is-better')) {
+        throw configError(`${path}.direction`, `${direction} contradicts ${dropping ? 'max-drop' : 'max-increase'}: a drop only hurts a metric where higher is better`);
+    }
+    const maxChange = drop ?? rise;
+    const maxRelativeChange = dropRel ?? riseRel;
+    return {
+        kind: 'baseline',
+        metric,
+        direction,
+        ...(maxChange === undefined ? {} : { maxChange }),
+        ...(maxRelativeChange === undefined ? {} : { maxRelativeChange }),
+    };
+}
+/** A list of metric gates. */
+function parseMetricGates(raw, path) {
+    if (!Array.isArray(raw))
+        throw configError(path, 'must be a list of gates, e.g. ["accuracy >= 0.92", {metric: auc, max-drop: 0.005}]');
+    return raw.map((g, i) => parseMetricGate(g, `${path}[${i}]`));
+}
+function compare(actual, op, threshold) {
+    switch (op) {
+        case '>=':
+            return actual >= threshold;
+        case '>':
+            return actual > threshold;
+        case '<=':
+            return actual <= threshold;
+        case '<':
+            return actual < threshold;
+        case '==':
+            return actual === threshold;
+    }
+}
+function lookup(metric, sources) {
+    for (const source of sources) {
+        const value = source.metrics.get(metric);
+        if (value !== undefined)
+            return { value, source };
+    }
+    if (sources.length === 0)
+        return { why: `no evaluation results were given for "${metric}"` };
+    const reasons = sources.map((s) => {
+        const what = s.unusable.get(metric);
+        if (what !== undefined)
+            return `${s.source} has ${what} for it`;
+        const known = [...s.metrics.keys()];
+        const listed = known.length === 0 ? 'no metrics' : `${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''}`;
+        return `${s.source} has ${listed}`;
+    });
+    return { why: `"${metric}" has no number (${reasons.join('; ')})` };
+}
+function thresholdGate(g, sources) {
+    const name = `metric: ${g.metric}`;
+    const threshold = `${g.op} ${g.threshold}`;
+    const found = lookup(g.metric, sources);
+    if ('why' in found) {
+        return { name, metric: g.metric, passed: false, value: 'missing', threshold, detail: `${found.why}; a gate on a missing metric fails.` };
+    }
+    const actual = found.value;
+    return {
+        name,
+        metric: g.metric,
+        actual,
+        passed: compare(actual, g.op, g.threshold),
+        value: formatValue(actual),
+        threshold,
+        detail: `${g.metric} = ${actual} from ${found.source.source}; required ${g.metric} ${g.op} ${g.threshold}.`,
+    };
+}
+function baselineGate(g, sources, baseline) {
+    const name = `baseline: ${g.metric}`;
+    const worse = g.direction === 'higher-is-better' ? 'drop' : 'increase';
+    const limits = [];
+    if (g.maxChange !== undefined)
+        limits.push(`${worse} ≤ ${g.maxChange}`);
+    if (g.maxRelativeChange !== undefined)
+        limits.push(`${worse} ≤ ${formatValue(g.maxRelativeChange * 100)}% of baseline`);
+    if (limits.length === 0)
+        limits.push(`no ${worse}`);
+    const threshold = limits.join(' and ');
+    const current = lookup(g.metric, sources);
+    const base = baseline === undefined ? { why: 'no baseline results were given' } : lookup(g.metric, [baseline]);
+    if ('why' in current || 'why' in base) {
+        const actual = 'why' in current ? undefined : current.value;
+        const baseValue = 'why' in base ? undefined : base.value;
+        const why = ['why' in current ? current.why : '', 'why' in base ? `baseline: ${base.why}` : ''].filter((t) => t !== '').join('; ');
+        return {
+            name,
+            metric: g.metric,
+            ...(actual === undefined ? {} : { actual }),
+            ...(baseValue === undefined ? {} : { baseline: baseValue }),
+            passed: false,
+            value: `${actual === undefined ? 'missing' : formatValue(actual)} vs ${baseValue === undefined ? 'missing' : formatValue(baseValue)}`,
+            threshold,
+            detail: `${why}; a gate that cannot compare fails.`,
+        };
+    }
+    const actual = current.value;
+    const baseValue = base.value;
+    // Worsening in the metric's own units: positive means worse than the baseline.
+    const worsening = g.direction === 'higher-is-better' ? baseValue - actual : actual - baseValue;
+    // Decimal inputs like 0.975 − 0.970 land a few ulps above 0.005; an exact-limit change must pass.
+    const slack = 1e-12 * Math.max(1, Math.abs(baseValue), Math.abs(actual));
+    const absolute = g.maxChange ?? (g.maxRelativeChange === undefined ? 0 : Infinity);
+    const relative = g.maxRelativeChange === undefined ? Infinity : g.maxRelativeChange * Math.abs(baseValue);
+    const limit = Math.min(absolute, relative);
+    const delta = actual - baseValue;
+    const percent = baseValue !== 0 ? ` (${delta >= 0 ? '+' : ''}${formatValue((delta / Math.abs(baseValue)) * 100)}%)` : '';
+    return {
+        name,
+        metric: g.metric,
+        actual,
+        baseline: baseValue,
+        passed: worsening <= limit + slack,
+        value: `${formatValue(actual)} vs ${formatValue(baseValue)}`,
+        threshold,
+        detail: `${g.metric} = ${actual} from ${current.source.source}, ${baseValue} in the baseline ${base.source.source}: ` +
+            `change ${delta >= 0 ? '+' : ''}${formatValue(delta)}${percent}; ${g.direction}, so the allowed ${worse} is ${formatValue(limit)}.`,
+    };
+}
+/**
+ * Evaluates metric gates. Each metric is read from the first of `sources` that has it as a number
+ * (the results file first, then the metrics smoke-eval computed); baseline gates compare with `baseline`.
+ */
+function evaluateMetricGates(gates, sources, baseline) {
+    return gates.map((g) => (g.kind === 'threshold' ? thresholdGate(g, sources) : baselineGate(g, sources, baseline)));
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/model-card.js
+// Model card gate: a card (MODEL_CARD.md or README.md beside the model, or a given path) must exist
+// and fill the required fields, either as YAML front-matter keys (Hugging Face style) or as headed
+// sections. Placeholders such as the Hugging Face template's "[More Information Needed]" do not count.
+
+
+
+
+
+const MODEL_CARD_DEFAULT_FIELDS = ['license', 'intended_use', 'limitations', 'evaluation'];
+/** File names tried in the model directory, in order (compared case-insensitively). */
+const MODEL_CARD_FILE_NAMES = ['MODEL_CARD.md', 'MODELCARD.md', 'README.md'];
+/** Other names that fill a field, as front-matter keys or headings (normalised to snake_case). */
+const BUILTIN_ALIASES = {
+    license: ['licence', 'license_name'],
+    intended_use: ['intended_uses', 'uses', 'direct_use', 'use_cases'],
+    limitations: ['risks_and_limitations', 'bias_risks_and_limitations', 'out_of_scope_use'],
+    evaluation: ['model_index', 'evaluation_results', 'eval_results', 'results'],
+    training_data: ['datasets', 'training_dataset'],
+};
+const model_card_KEYS = ['path', 'required', 'aliases'];
+/** `true` (defaults), `false`/absent (no gate), or {path, required, aliases}. Returns undefined for no gate. */
+function parseModelCardConfig(raw, path) {
+    if (raw === undefined || raw === null)
+        return undefined;
+    if (typeof raw === 'boolean')
+        return readBoolean(raw, path) ? { required: [...MODEL_CARD_DEFAULT_FIELDS], aliases: {} } : undefined;
+    const o = readRecord(raw, path, model_card_KEYS);
+    const aliases = {};
+    if (o.aliases !== undefined) {
+        if (!config_reader_isRecord(o.aliases))
+            throw configError(`${path}.aliases`, 'must map a field to a list of other names');
+        for (const [field, names] of Object.entries(o.aliases))
+            aliases[normalise(field)] = readStringList(names, `${path}.aliases.${field}`);
+    }
+    return {
+        ...(o.path === undefined ? {} : { path: readString(o.path, `${path}.path`) }),
+        required: o.required === undefined ? [...MODEL_CARD_DEFAULT_FIELDS] : readStringList(o.required, `${path}.required`),
+        aliases,
+    };
+}
+/** snake_case words of a key or heading: "Intended Uses & Limitations" → intended_uses_limitations. */
+function words(text) {
+    return text
+        .toLowerCase()
+        .split(/[^a-z0-9]+/)
+        .filter((w) => w !== '');
+}
+function normalise(text) {
+    return words(text).join('_');
+}
+/** Word for matching: plural-insensitive ("uses" fills "use"). */
+function stem(word) {
+    return word.length > 3 && word.endsWith('s') && !word.endsWith('ss') ? word.slice(0, -1) : word;
+}
+/** Whether `needle`'s words appear consecutively in `hay`'s. */
+function containsWords(hay, needle) {
+    if (needle.length === 0)
+        return false;
+    const h = hay.map(stem);
+    const n = needle.map(stem);
+    for (let i = 0; i + n.length <= h.length; i++) {
+        if (n.every((w, j) => h[i + j] === w))
+            return true;
+    }
+    return false;
+}
+const PLACEHOLDER = /^(\[?more information needed\]?|todo|tbd|tba|n\/a|none|-+|\.\.\.)$/i;
+function isBlankText(text) {
+    const body = text
+        .replace(/<!--[\s\S]*?-->/g, '')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !/^#{1,6}(\s|$)/.test(l) && !/^(=+|-+)$/.test(l) && !PLACEHOLDER.test(l));
+    return body.length === 0;
+}
+function isEmptyValue(v) {
+    if (v === null || v === undefined)
+        return true;
+    if (typeof v === 'string')
+        return isBlankText(v);
+    if (Array.isArray(v))
+        return v.length === 0;
+    if (typeof v === 'object')
+        return Object.keys(v).length === 0;
+    return false;
+}
+/** Splits a card into YAML front matter (with its first body line) and the markdown after it. */
+function splitFrontMatter(text) {
+    const lines = text.split(/\r?\n/);
+    if (lines[0]?.trim() !== '---')
+        return { markdown: text, markdownLine: 1 };
+    for (let i = 1; i < lines.length; i++) {
+        const l = lines[i].trim();
+        if (l === '---' || l === '...')
+            return { yaml: lines.slice(1, i).join('\n'), markdown: lines.slice(i + 1).join('\n'), markdownLine: i + 2 };
+    }
+    return { markdown: text, markdownLine: 1 };
+}
+/**
+ * Headed sections (ATX `#` and setext underlines), outside fenced code, each with its body up to
+ * the next heading of the same or higher level (so subsections count as content).
+ */
+function sections(markdown, firstLine) {
+    const lines = markdown.split(/\r?\n/);
+    const heads = [];
+    let fence;
+    lines.forEach((raw, i) => {
+        const line = raw.trim();
+        const f = /^(`{3,}|~{3,})/.exec(line);
+        if (f) {
+            if (fence === undefined)
+                fence = f[1][0];
+            else if (f[1][0] === fence)
+                fence = undefined;
+            return;
+        }
+        if (fence !== undefined)
+            return;
+        const atx = /^(#{1,6})\s+(.*?)(\s+#+)?\s*$/.exec(line);
+        if (atx) {
+            heads.push({ heading: atx[2], level: atx[1].length, index: i, bodyStart: i + 1 });
+            return;
+        }
+        // Setext: a text line underlined by === (level 1) or --- (level 2).
+        const prev = i > 0 ? lines[i - 1].trim() : '';
+        const last = heads[heads.length - 1];
+        if (prev !== '' && /^(=+|-+)$/.test(line) && !(last !== undefined && last.index === i - 1)) {
+            heads.push({ heading: prev, level: line.startsWith('=') ? 1 : 2, index: i - 1, bodyStart: i + 1 });
+        }
+    });
+    return heads.map((h, k) => {
+        const next = heads.slice(k + 1).find((n) => n.level <= h.level);
+        return { heading: h.heading, line: firstLine + h.index, body: lines.slice(h.bodyStart, next?.index ?? lines.length).join('\n') };
+    });
+}
+/** Finds the card: the configured path, or the first of MODEL_CARD_FILE_NAMES beside the model. */
+async function locateCard(modelPath, config, cwd) {
+    if (config.path !== undefined) {
+        const file = (0,external_node_path_namespaceObject.resolve)(cwd, config.path);
+        try {
+            if ((await (0,promises_namespaceObject.stat)(file)).isFile())
+                return { file, looked: file };
+        }
+        catch {
+            // reported as a missing card below
+        }
+        return { looked: file };
+    }
+    const abs = (0,external_node_path_namespaceObject.resolve)(cwd, modelPath);
+    let dir = abs;
+    try {
+        if (!(await (0,promises_namespaceObject.stat)(abs)).isDirectory())
+            dir = (0,external_node_path_namespaceObject.dirname)(abs);
+    }
+    catch {
+        dir = (0,external_node_path_namespaceObject.dirname)(abs);
+    }
+    let names = [];
+    try {
+        names = await (0,promises_namespaceObject.readdir)(dir);
+    }
+    catch {
+        // an unreadable directory has no card
+    }
+    for (const wanted of MODEL_CARD_FILE_NAMES) {
+        const hit = names.find((n) => n.toLowerCase() === wanted.toLowerCase());
+        if (hit !== undefined) {
+            const file = (0,external_node_path_namespaceObject.join)(dir, hit);
+            if ((await (0,promises_namespaceObject.stat)(file)).isFile())
+                return { file, looked: dir };
+        }
+    }
+    return { looked: `${dir}/{${MODEL_CARD_FILE_NAMES.join(',')}}` };
+}
+/** Evaluates the model card gate for a model file or directory. */
+async function evaluateModelCardGate(config, options) {
+    const threshold = config.required.length === 0 ? 'present' : `present with ${config.required.join(', ')}`;
+    const { file, looked } = await locateCard(options.modelPath, config, options.cwd);
+    if (file === undefined) {
+        return {
+            name: 'model card',
+            passed: false,
+            value: 'missing',
+            threshold,
+            fields: config.required.map((field) => ({ field, present: false })),
+            detail: `no model card found (looked for ${(0,external_node_path_namespaceObject.relative)(options.cwd, looked) || looked}).`,
+        };
+    }
+    const shown = (0,external_node_path_namespaceObject.relative)(options.cwd, file) || file;
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(file, 'utf8');
+    }
+    catch (err) {
+        throw new errors_InputError(`model card ${shown} cannot be read: ${errorMessage(err)}`, { subject: shown });
+    }
+    const { yaml, markdown, markdownLine } = splitFrontMatter(text);
+    let front = {};
+    if (yaml !== undefined) {
+        const doc = (0,dist/* parseDocument */.Tp)(yaml);
+        const error = doc.errors[0];
+        if (error) {
+            const line = (error.linePos?.[0]?.line ?? 0) + 1; // +1 for the opening ---
+            throw new errors_InputError(`${shown}:${line}: front matter is not valid YAML: ${error.message.split('\n')[0]}`, { subject: shown });
+        }
+        const value = doc.toJS({ maxAliasCount: 100 });
+        if (value !== null && value !== undefined && !config_reader_isRecord(value)) {
+            throw new errors_InputError(`${shown}:2: front matter must be a mapping of keys to values`, { subject: shown });
+        }
+        front = value ?? {};
+    }
+    const heads = sections(markdown, markdownLine);
+    const fields = config.required.map((field) => {
+        const key = normalise(field);
+        const names = [key, ...(BUILTIN_ALIASES[key] ?? []), ...(config.aliases[key] ?? []).map(normalise)];
+        for (const [k, v] of Object.entries(front)) {
+            if (names.includes(normalise(k)) && !isEmptyValue(v))
+                return { field, present: true, source: `front matter "${k}"` };
+        }
+        for (const s of heads) {
+            const hw = words(s.heading);
+            if (names.some((n) => containsWords(hw, n.split('_'))) && !isBlankText(s.body)) {
+                return { field, present: true, source: `section "${s.heading}" (line ${s.line})` };
+            }
+        }
+        return { field, present: false };
+    });
+    const missing = fields.filter((f) => !f.present).map((f) => f.field);
+    const found = fields.filter((f) => f.present).map((f) => `${f.field} (${f.source})`);
+    return {
+        name: 'model card',
+        path: shown,
+        passed: missing.length === 0,
+        value: config.required.length === 0 ? 'present' : `${fields.length - missing.length} of ${fields.length} fields`,
+        threshold,
+        fields,
+        detail: config.required.length === 0
+            ? `${shown} is present; no fields are required.`
+            : `${shown}: ` +
+                [found.length ? `found ${found.join(', ')}` : '', missing.length ? `missing or empty: ${missing.join(', ')}` : '']
+                    .filter((t) => t !== '')
+                    .join('; ') +
+                (missing.length ? ' (each needs a front-matter key or a headed section with content).' : '.'),
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/config.js
+// The `gates` settings of validate-model as one typed object, parsed from ferry.yml (or an input
+// holding YAML/JSON) with errors naming the exact key path.
+
+
+
+
+
+const GATES_CONFIG_PATH = 'validate-model.gates';
+const config_KEYS = ['results', 'baseline', 'slices', 'metrics', 'fairness', 'drift', 'model-card'];
+/**
+ * Parses the gates mapping (`undefined`/null means no gates) and checks that every gate has the data
+ * it needs. Paths stay as written: they are resolved against the working directory when read.
+ */
+function parseGatesConfig(raw, options = {}) {
+    const path = options.path ?? GATES_CONFIG_PATH;
+    const o = raw === undefined || raw === null ? {} : readRecord(raw, path, config_KEYS);
+    const results = options.results ?? (o.results === undefined ? undefined : readString(o.results, `${path}.results`));
+    const baseline = options.baseline ?? (o.baseline === undefined ? undefined : readString(o.baseline, `${path}.baseline`));
+    const slices = o.slices === undefined ? undefined : readString(o.slices, `${path}.slices`);
+    const metrics = o.metrics === undefined ? [] : parseMetricGates(o.metrics, `${path}.metrics`);
+    const fairness = o.fairness === undefined ? [] : parseFairnessGates(o.fairness, `${path}.fairness`);
+    if (results === undefined) {
+        const computed = options.computedMetrics;
+        metrics.forEach((g, i) => {
+            if (computed === undefined) {
+                throw configError(`${path}.results`, `is required by ${path}.metrics[${i}] ("${g.metric}"): the evaluation results file (JSON or CSV), or the eval-results input`, 'for accuracy or F1 of an ONNX classifier, smoke-eval can compute them from a labelled CSV');
+            }
+            if (!computed.includes(g.metric)) {
+                throw configError(`${path}.metrics[${i}]`, `"${g.metric}" is not computed by smoke-eval (it computes ${computed.join(', ')}); give an evaluation results file in ${path}.results or the eval-results input`);
+            }
+        });
+    }
+    const baselineGate = metrics.findIndex((g) => g.kind === 'baseline');
+    if (baselineGate >= 0 && baseline === undefined) {
+        throw configError(`${path}.baseline`, `is required by ${path}.metrics[${baselineGate}], which compares with the production model's results (or give the baseline-results input)`);
+    }
+    if (fairness.length > 0 && results === undefined && slices === undefined) {
+        throw configError(`${path}.slices`, 'is required by the fairness gates: per-slice results (or put a "slices" section in the results file)');
+    }
+    const drift = o.drift === undefined || o.drift === null ? undefined : parseDriftGate(o.drift, `${path}.drift`);
+    const modelCard = parseModelCardConfig(o['model-card'], `${path}.model-card`);
+    return {
+        ...(results === undefined ? {} : { results }),
+        ...(baseline === undefined ? {} : { baseline }),
+        ...(slices === undefined ? {} : { slices }),
+        metrics,
+        fairness,
+        ...(drift === undefined ? {} : { drift }),
+        ...(modelCard === undefined ? {} : { modelCard }),
+    };
+}
+/** Whether the configuration holds any gate at all. */
+function hasGates(config) {
+    return config.metrics.length > 0 || config.fairness.length > 0 || config.drift !== undefined || config.modelCard !== undefined;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/json-error.js
+// Where JSON text first breaks the grammar, as line and column. JSON.parse's messages carry a
+// position only for some errors ("Unexpected token 'N', ..." has none), and a user fixing a results
+// file needs the line.
+const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+const LITERAL = /true|false|null/y;
+/** The first offset at which `text` stops being JSON, or undefined when it is valid. */
+function errorOffset(text) {
+    let i = 0;
+    const ws = () => {
+        while (i < text.length && ' \t\n\r'.includes(text[i]))
+            i++;
+    };
+    // Each returns false at the first character that cannot continue the value; `i` stays there.
+    const value = (depth) => {
+        ws();
+        const c = text[i];
+        if (c === '{' || c === '[') {
+            if (depth > 512)
+                return false;
+            const close = c === '{' ? '}' : ']';
+            i++;
+            ws();
+            if (text[i] === close) {
+                i++;
+                return true;
+            }
+            for (;;) {
+                if (c === '{') {
+                    ws();
+                    if (text[i] !== '"' || !string())
+                        return false;
+                    ws();
+                    if (text[i] !== ':')
+                        return false;
+                    i++;
+                }
+                if (!value(depth + 1))
+                    return false;
+                ws();
+                if (text[i] === ',') {
+                    i++;
+                    continue;
+                }
+                if (text[i] !== close)
+                    return false;
+                i++;
+                return true;
+            }
+        }
+        if (c === '"')
+            return string();
+        for (const re of [NUMBER, LITERAL]) {
+            re.lastIndex = i;
+            if (re.test(text)) {
+                i = re.lastIndex;
+                return true;
+            }
+        }
+        return false;
+    };
+    const string = () => {
+        i++;
+        while (i < text.length) {
+            const c = text.charCodeAt(i);
+            if (c === 0x22) {
+                i++;
+                return true;
+            }
+            if (c < 0x20)
+                return false;
+            if (c === 0x5c) {
+                const e = text[i + 1];
+                if (e === 'u') {
+                    if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6)))
+                        return false;
+                    i += 6;
+                }
+                else if (e !== undefined && '"\\/bfnrt'.includes(e))
+                    i += 2;
+                else
+                    return false;
+            }
+            else
+                i++;
+        }
+        return false;
+    };
+    if (!value(0))
+        return i;
+    ws();
+    return i < text.length ? i : undefined;
+}
+/** The line and column (1-based) where `text` first stops being JSON, or undefined when it is valid. */
+function locateJsonError(text) {
+    const at = errorOffset(text);
+    if (at === undefined)
+        return undefined;
+    const before = text.slice(0, at);
+    const line = before.split('\n').length;
+    const column = at - before.lastIndexOf('\n');
+    const found = at >= text.length ? 'the end of the file' : JSON.stringify(text[at]);
+    return { line, column, found };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/results.js
+// Reads the evaluation results a user's own evaluation step wrote, in one of these layouts:
+//
+// JSON (a `.json` file, or any file whose first character is `{`):
+//   {"accuracy": 0.93, "auc": 0.97}                     flat: every numeric value is a metric
+//   {"metrics": {"accuracy": 0.93, "latency": {"p95": 41}}, ...}
+//                                                       under "metrics"; nested objects flatten with
+//                                                       dots (latency.p95); other top-level keys are metadata
+//   "slices": {"sex=female": {"accuracy": 0.91}, ...}   per-slice metrics, next to either form above,
+//   "slices": [{"slice": "sex=female", "accuracy": 0.91}, ...]   or as a list of records
+// CSV (`.csv`, `.tsv`, or anything else):
+//   metric,value[,slice]                                one metric per row; an empty slice is overall
+//   slice,accuracy,f1,...                               one slice per row; the row named `overall`
+//                                                       (or `all`) holds the overall metrics
+// Strings, booleans and null in JSON, and empty/NaN/NA cells in CSV, are kept as "unusable": a gate
+// on such a metric fails and says what was there. Anything malformed is an InputError naming file:line.
+
+
+
+const results_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const MISSING_CELL = new Set(['', 'nan', 'na', 'n/a', 'null', 'none']);
+const OVERALL_SLICES = new Set(['overall', 'all']);
+/** The 1-based line of the first `"key":` in JSON text (for messages about a key's value). */
+function lineOfKey(text, key) {
+    const m = new RegExp(`${JSON.stringify(key).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*:`).exec(text);
+    return m ? text.slice(0, m.index).split('\n').length : undefined;
+}
+function at(file, line) {
+    return line === undefined ? file : `${file}:${line}`;
+}
+function results_describe(value) {
+    if (value === null)
+        return 'null';
+    if (typeof value === 'string')
+        return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)})`;
+    if (typeof value === 'boolean')
+        return `a boolean (${value})`;
+    if (Array.isArray(value))
+        return 'a list';
+    return typeof value;
+}
+/** Flattens nested objects into dotted metric names. */
+function flatten(value, prefix, metrics, unusable, skip = new Set()) {
+    for (const [key, v] of Object.entries(value)) {
+        if (prefix === '' && skip.has(key))
+            continue;
+        const name = prefix === '' ? key : `${prefix}.${key}`;
+        if (typeof v === 'number')
+            metrics.set(name, v);
+        else if (typeof v === 'object' && v !== null && !Array.isArray(v))
+            flatten(v, name, metrics, unusable);
+        else
+            unusable.set(name, results_describe(v));
+    }
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function parseJsonResults(text, file) {
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch {
+        const at = locateJsonError(text);
+        const hint = /\bNaN\b|\bInfinity\b/.test(text) ? 'NaN and Infinity are not JSON: write null for a metric that could not be computed' : undefined;
+        const where = at ? `${file}:${at.line}:${at.column}: not valid JSON, unexpected ${at.found}` : `${file}: not valid JSON`;
+        throw new errors_InputError(where, hint ? { subject: file, hint } : { subject: file });
+    }
+    if (!isObject(doc))
+        throw new errors_InputError(`${file}: evaluation results must be a JSON object, got ${results_describe(doc)}`, { subject: file });
+    const metrics = new Map();
+    const unusable = new Map();
+    if ('metrics' in doc) {
+        if (!isObject(doc.metrics)) {
+            throw new errors_InputError(`${at(file, lineOfKey(text, 'metrics'))}: "metrics" must be an object of metric names to numbers`, { subject: file });
+        }
+        flatten(doc.metrics, '', metrics, unusable);
+    }
+    else {
+        flatten(doc, '', metrics, unusable, new Set(['slices']));
+    }
+    const slices = new Map();
+    const addSlice = (name, values, skip) => {
+        if (slices.has(name))
+            throw new errors_InputError(`${at(file, lineOfKey(text, name))}: slice "${name}" appears twice`, { subject: file });
+        const m = new Map();
+        flatten(values, '', m, new Map(), skip);
+        slices.set(name, m);
+    };
+    const rawSlices = doc.slices;
+    if (Array.isArray(rawSlices)) {
+        rawSlices.forEach((entry, i) => {
+            if (!isObject(entry) || typeof entry.slice !== 'string' || entry.slice.trim() === '') {
+                throw new errors_InputError(`${at(file, lineOfKey(text, 'slices'))}: slices[${i}] must be an object with a "slice" name`, { subject: file });
+            }
+            addSlice(entry.slice.trim(), entry, new Set(['slice']));
+        });
+    }
+    else if (isObject(rawSlices)) {
+        for (const [name, values] of Object.entries(rawSlices)) {
+            if (!isObject(values)) {
+                throw new errors_InputError(`${at(file, lineOfKey(text, name))}: slices["${name}"] must be an object of metric names to numbers`, { subject: file });
+            }
+            addSlice(name, values, new Set());
+        }
+    }
+    else if (rawSlices !== undefined) {
+        throw new errors_InputError(`${at(file, lineOfKey(text, 'slices'))}: "slices" must be an object or a list, got ${results_describe(rawSlices)}`, { subject: file });
+    }
+    return { source: file, metrics, slices, unusable };
+}
+/** A CSV cell as a number, undefined for a missing one, or an InputError for anything else. */
+function cellNumber(raw, file, line, what) {
+    const v = raw.trim();
+    if (MISSING_CELL.has(v.toLowerCase()))
+        return undefined;
+    if (!results_DECIMAL.test(v))
+        throw new errors_InputError(`${file}:${line}: ${what} is ${JSON.stringify(raw)}, not a number`, { subject: file });
+    return Number(v);
+}
+function parseCsvResults(text, file) {
+    const table = parseCsvTable(text, file, delimiterFor(file));
+    const lower = table.header.map((h) => h.toLowerCase());
+    const metricCol = lower.indexOf('metric');
+    const valueCol = lower.indexOf('value');
+    const sliceCol = lower.indexOf('slice');
+    const metrics = new Map();
+    const unusable = new Map();
+    const slices = new Map();
+    const seen = new Map();
+    if (metricCol >= 0 && valueCol >= 0) {
+        for (const row of table.rows) {
+            const name = row.fields[metricCol].trim();
+            if (name === '')
+                throw new errors_InputError(`${file}:${row.line}: the metric name is empty`, { subject: file });
+            const slice = sliceCol >= 0 ? row.fields[sliceCol].trim() : '';
+            const key = `${slice}\u0000${name}`;
+            const first = seen.get(key);
+            if (first !== undefined) {
+                throw new errors_InputError(`${file}:${row.line}: metric "${name}"${slice ? ` of slice "${slice}"` : ''} appears twice (first on line ${first})`, {
+                    subject: file,
+                });
+            }
+            seen.set(key, row.line);
+            const raw = row.fields[valueCol];
+            const value = cellNumber(raw, file, row.line, `the value of "${name}"`);
+            if (slice === '' || OVERALL_SLICES.has(slice.toLowerCase())) {
+                if (value === undefined)
+                    unusable.set(name, raw.trim() === '' ? 'an empty cell' : `"${raw.trim()}"`);
+                else
+                    metrics.set(name, value);
+            }
+            else {
+                const m = slices.get(slice) ?? new Map();
+                if (value !== undefined)
+                    m.set(name, value);
+                slices.set(slice, m);
+            }
+        }
+        return { source: file, metrics, slices, unusable };
+    }
+    if (sliceCol >= 0) {
+        for (const row of table.rows) {
+            const slice = row.fields[sliceCol].trim();
+            if (slice === '')
+                throw new errors_InputError(`${file}:${row.line}: the slice name is empty`, { subject: file });
+            const first = seen.get(slice);
+            if (first !== undefined)
+                throw new errors_InputError(`${file}:${row.line}: slice "${slice}" appears twice (first on line ${first})`, { subject: file });
+            seen.set(slice, row.line);
+            const overall = OVERALL_SLICES.has(slice.toLowerCase());
+            const m = overall ? metrics : new Map();
+            table.header.forEach((name, c) => {
+                if (c === sliceCol)
+                    return;
+                const raw = row.fields[c];
+                const value = cellNumber(raw, file, row.line, `column "${name}"`);
+                if (value !== undefined)
+                    m.set(name, value);
+                else if (overall)
+                    unusable.set(name, raw.trim() === '' ? 'an empty cell' : `"${raw.trim()}"`);
+            });
+            if (!overall)
+                slices.set(slice, m);
+        }
+        return { source: file, metrics, slices, unusable };
+    }
+    throw new errors_InputError(`${file}:1: unrecognised header ${JSON.stringify(table.header.join(','))}: expected "metric,value" (one metric per row, optional "slice" column) or a "slice" column (one slice per row, one column per metric)`, { subject: file });
+}
+/** Parses evaluation results: JSON for `.json` files or text starting with `{`, CSV otherwise. */
+function parseEvaluationResults(text, file) {
+    const json = file.toLowerCase().endsWith('.json') || text.trimStart().startsWith('{');
+    return json ? parseJsonResults(text, file) : parseCsvResults(text, file);
+}
+/** Reads evaluation results from a file (see the layouts above), resolved against `cwd` and named as written. */
+async function readEvaluationResults(file, cwd) {
+    return parseEvaluationResults(await readGateFile(file, 'evaluation results', cwd), file);
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/gates/run.js
+
+
+
+
+
+
+async function runGates(config, options) {
+    const out = [];
+    const read = (file) => readEvaluationResults(file, options.cwd);
+    const needsResults = config.metrics.length > 0 || (config.fairness.length > 0 && config.slices === undefined);
+    const results = config.results !== undefined && needsResults ? await read(config.results) : undefined;
+    if (config.metrics.length > 0) {
+        const sources = [results, options.computed].filter((s) => s !== undefined);
+        const needsBaseline = config.metrics.some((g) => g.kind === 'baseline');
+        const baseline = needsBaseline && config.baseline !== undefined ? await read(config.baseline) : undefined;
+        out.push(...evaluateMetricGates(config.metrics, sources, baseline));
+    }
+    if (config.fairness.length > 0) {
+        const slices = config.slices !== undefined ? await read(config.slices) : results;
+        if (slices !== undefined)
+            out.push(...evaluateFairnessGates(config.fairness, slices));
+    }
+    if (config.drift !== undefined) {
+        out.push(...(await evaluateDriftGate(config.drift, { cwd: options.cwd, path: `${options.path ?? GATES_CONFIG_PATH}.drift` })));
+    }
+    if (config.modelCard !== undefined) {
+        out.push(await evaluateModelCardGate(config.modelCard, { modelPath: options.modelPath, cwd: options.cwd }));
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/infer/classification.js
+// Classification metrics from true and predicted labels, with scikit-learn's conventions: accuracy;
+// F1 averaged over the classes seen in the labels or the predictions (macro); for binary 0/1 labels
+// also precision, recall and F1 of class 1. A ratio with a zero denominator counts as 0.
+/** The metric names smoke-eval computes, as metric gates and the step's metrics call them. */
+const COMPUTED_METRICS = ['accuracy', 'f1_macro', 'precision', 'recall', 'f1'];
+/** The class that precision, recall and f1 are about when the labels are binary. */
+const POSITIVE_LABEL = '1';
+const ratio = (num, den) => (den === 0 ? 0 : num / den);
+/** Numeric labels in numeric order, others after them in string order. */
+function byLabel(a, b) {
+    const x = Number(a);
+    const y = Number(b);
+    const nx = a.trim() !== '' && Number.isFinite(x);
+    const ny = b.trim() !== '' && Number.isFinite(y);
+    if (nx && ny)
+        return x - y;
+    if (nx !== ny)
+        return nx ? -1 : 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+/**
+ * Metrics of `predicted` against `truth` (same length, at least one row). `binary` says whether the
+ * task has exactly the classes 0 and 1, so that precision and recall of class 1 mean something.
+ */
+function classificationMetrics(truth, predicted, binary) {
+    if (truth.length !== predicted.length || truth.length === 0) {
+        throw new RangeError(`need as many predictions as labels, and at least one: got ${truth.length} labels, ${predicted.length} predictions`);
+    }
+    const counts = new Map();
+    const of = (label) => {
+        let c = counts.get(label);
+        if (c === undefined)
+            counts.set(label, (c = { tp: 0, fp: 0, fn: 0 }));
+        return c;
+    };
+    let correct = 0;
+    truth.forEach((t, i) => {
+        const p = predicted[i];
+        if (t === p) {
+            correct++;
+            of(t).tp++;
+        }
+        else {
+            of(t).fn++;
+            of(p).fp++;
+        }
+    });
+    const perClass = [...counts.entries()]
+        .sort(([a], [b]) => byLabel(a, b))
+        .map(([label, c]) => ({
+        label,
+        support: c.tp + c.fn,
+        precision: ratio(c.tp, c.tp + c.fp),
+        recall: ratio(c.tp, c.tp + c.fn),
+        // 2TP / (2TP + FP + FN) equals the harmonic mean of precision and recall, and is 0 when TP is.
+        f1: ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn),
+    }));
+    const f1Macro = perClass.reduce((s, c) => s + c.f1, 0) / perClass.length;
+    const positive = perClass.find((c) => c.label === POSITIVE_LABEL);
+    return {
+        rows: truth.length,
+        accuracy: correct / truth.length,
+        f1Macro,
+        ...(binary ? { binary: { precision: positive?.precision ?? 0, recall: positive?.recall ?? 0, f1: positive?.f1 ?? 0 } } : {}),
+        perClass,
+    };
+}
+/** The metrics by the names gates and reports use (precision, recall, f1 only for binary labels). */
+function metricValues(m) {
+    const out = new Map([
+        ['accuracy', m.accuracy],
+        ['f1_macro', m.f1Macro],
+    ]);
+    if (m.binary) {
+        out.set('precision', m.binary.precision);
+        out.set('recall', m.binary.recall);
+        out.set('f1', m.binary.f1);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/infer/tensors.js
+// Turns JSON sample values (nested arrays) into onnxruntime tensors of the model's declared type,
+// and back into flat numbers for comparison.
+
+/** Shape and flat values of a nested JSON array; ragged arrays are an error. */
+function tensors_flatten(value, where) {
+    const shape = [];
+    let probe = value;
+    while (Array.isArray(probe)) {
+        shape.push(probe.length);
+        probe = probe[0];
+    }
+    const values = [];
+    const walk = (v, depth) => {
+        if (depth === shape.length) {
+            if (Array.isArray(v))
+                throw new errors_InputError(`${where}: ragged array (deeper than its first element)`, { subject: where });
+            values.push(v);
+            return;
+        }
+        if (!Array.isArray(v) || v.length !== shape[depth])
+            throw new errors_InputError(`${where}: ragged array at depth ${depth}`, { subject: where });
+        for (const x of v)
+            walk(x, depth + 1);
+    };
+    walk(value, 0);
+    return { shape, values };
+}
+function toTensor(ort, type, value, where) {
+    const { shape, values } = tensors_flatten(value, where);
+    const num = (v) => {
+        if (typeof v !== 'number' || !Number.isFinite(v))
+            throw new errors_InputError(`${where}: expected numbers, found ${JSON.stringify(v)}`, { subject: where });
+        return v;
+    };
+    switch (type) {
+        case 'float32':
+            return new ort.Tensor('float32', Float32Array.from(values, num), shape);
+        case 'float64':
+            return new ort.Tensor('float64', Float64Array.from(values, num), shape);
+        case 'int32':
+            return new ort.Tensor('int32', Int32Array.from(values, num), shape);
+        case 'int64':
+            return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(Math.trunc(num(v)))), shape);
+        case 'bool':
+            return new ort.Tensor('bool', Uint8Array.from(values, (v) => (v ? 1 : 0)), shape);
+        case 'string':
+            return new ort.Tensor('string', values.map((v) => String(v)), shape);
+        default:
+            throw new errors_InputError(`${where}: the model's input type ${type} is not supported by the smoke test`, { subject: where });
+    }
+}
+/** Flat numbers of an output tensor (strings become NaN, so they never compare equal by accident). */
+function tensorNumbers(t) {
+    const data = t.data;
+    return Array.from(data, (v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : Number.NaN));
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/infer/evaluate.js
+// Labelled evaluation of an ONNX classifier (smoke-eval): a CSV of feature columns and a label
+// column goes through the model's one input; predictions are a label output (int or string, as
+// scikit-learn converters write) or the argmax of a float score output [rows, classes].
+
+
+
+
+const evaluate_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Rows per run when the model's batch dimension is dynamic. */
+const BATCH_ROWS = 512;
+/** Reads a labelled CSV: every column but `labelColumn` is a numeric feature, in file order. */
+async function readLabelledCsv(file, cwd, labelColumn) {
+    const table = parseCsvTable(await readGateFile(file, 'smoke-eval file', cwd), file, delimiterFor(file));
+    const labelIndex = table.header.indexOf(labelColumn);
+    if (labelIndex < 0) {
+        throw new errors_InputError(`${file}:1: no label column "${labelColumn}" (columns: ${table.header.join(', ')}); set smoke-eval-label to the column holding the true class`, {
+            subject: file,
+        });
+    }
+    const featureIdx = table.header.map((_, i) => i).filter((i) => i !== labelIndex);
+    if (featureIdx.length === 0)
+        throw new errors_InputError(`${file}:1: no feature columns besides the label "${labelColumn}"`, { subject: file });
+    if (table.rows.length === 0)
+        throw new errors_InputError(`${file}: no rows to evaluate`, { subject: file });
+    const features = new Float64Array(table.rows.length * featureIdx.length);
+    const labels = [];
+    table.rows.forEach((row, r) => {
+        featureIdx.forEach((c, k) => {
+            const cell = row.fields[c].trim();
+            if (!evaluate_DECIMAL.test(cell)) {
+                throw new errors_InputError(`${file}:${row.line}: column "${table.header[c]}" is ${JSON.stringify(cell)}, not a number`, { subject: file });
+            }
+            features[r * featureIdx.length + k] = Number(cell);
+        });
+        const label = row.fields[labelIndex].trim();
+        if (label === '')
+            throw new errors_InputError(`${file}:${row.line}: the label "${labelColumn}" is empty`, { subject: file });
+        labels.push(label);
+    });
+    return { file, featureNames: featureIdx.map((i) => table.header[i]), features, labels, lines: table.rows.map((r) => r.line) };
+}
+/** A numeric label in canonical form ("1.0" → "1"), so CSV text and model output compare. */
+function canonical(label) {
+    return evaluate_DECIMAL.test(label) ? String(Number(label)) : label;
+}
+/** Runs every row through the session and scores the predictions against the labels. */
+async function evaluateClassifier(ort, session, data) {
+    const inputs = session.inputMetadata;
+    const input = inputs[0];
+    if (inputs.length !== 1 || input === undefined || !input.isTensor) {
+        throw new errors_InputError(`smoke-eval needs a model with one tensor input (features); this one has ${inputs.map((m) => m.name).join(', ') || 'none'}`, {
+            subject: 'smoke-eval',
+        });
+    }
+    if (input.type !== 'float32' && input.type !== 'float64') {
+        throw new errors_InputError(`smoke-eval feeds numbers: the model's input "${input.name}" is ${input.type}, not float32 or float64`, { subject: 'smoke-eval' });
+    }
+    const width = data.featureNames.length;
+    const declared = input.shape[1];
+    if (input.shape.length !== 2 || (typeof declared === 'number' && declared !== width)) {
+        throw new errors_InputError(`${data.file}: ${width} feature columns (${data.featureNames.join(', ')}), but the model's input "${input.name}" has shape [${input.shape.join(', ')}]; smoke-eval needs [rows, ${width}]`, { subject: data.file });
+    }
+    const outputs = session.outputMetadata.filter((m) => m.isTensor);
+    const labelOut = outputs.find((m) => m.isTensor && (m.type === 'int64' || m.type === 'int32' || m.type === 'string'));
+    const scoreOut = outputs.find((m) => m.isTensor && (m.type === 'float32' || m.type === 'float64'));
+    const chosen = labelOut ?? scoreOut;
+    if (chosen === undefined) {
+        throw new errors_InputError(`smoke-eval needs a label output (int or string) or a float score output; the model has ${session.outputNames.join(', ')}`, {
+            subject: 'smoke-eval',
+        });
+    }
+    const method = chosen === labelOut ? 'label output' : 'argmax of scores';
+    const rows = data.labels.length;
+    const batch = input.shape[0] === 1 ? 1 : BATCH_ROWS;
+    const predicted = [];
+    let classes = 0;
+    let unscored = 0;
+    for (let start = 0; start < rows; start += batch) {
+        const n = Math.min(batch, rows - start);
+        const slice = data.features.subarray(start * width, (start + n) * width);
+        const tensor = new ort.Tensor(input.type, input.type === 'float32' ? Float32Array.from(slice) : Float64Array.from(slice), [n, width]);
+        const result = await session.run({ [input.name]: tensor }, [chosen.name]);
+        const out = result[chosen.name];
+        const dims = out.dims;
+        if (method === 'label output') {
+            if (dims[0] !== n || !(dims.length === 1 || (dims.length === 2 && dims[1] === 1))) {
+                throw new errors_InputError(`smoke-eval: the label output "${chosen.name}" has shape [${dims.join(', ')}] for ${n} rows; expected [${n}] or [${n}, 1]`, {
+                    subject: 'smoke-eval',
+                });
+            }
+            const values = out.type === 'string' ? out.data : tensorNumbers(out).map(String);
+            predicted.push(...values.map((v) => canonical(String(v))));
+        }
+        else {
+            if (dims.length !== 2 || dims[0] !== n || (dims[1] ?? 0) < 2) {
+                throw new errors_InputError(`smoke-eval: the score output "${chosen.name}" has shape [${dims.join(', ')}] for ${n} rows; expected [${n}, classes] with at least 2 classes`, { subject: 'smoke-eval' });
+            }
+            classes = dims[1];
+            const scores = tensorNumbers(out);
+            for (let r = 0; r < n; r++) {
+                let best = 0;
+                let finite = true;
+                for (let c = 0; c < classes; c++) {
+                    const s = scores[r * classes + c];
+                    if (!Number.isFinite(s))
+                        finite = false;
+                    else if (s > scores[r * classes + best])
+                        best = c;
+                }
+                // A row with a NaN or infinite score has no prediction: it counts as wrong, never as a class.
+                if (finite)
+                    predicted.push(String(best));
+                else {
+                    unscored++;
+                    predicted.push('no prediction');
+                }
+            }
+        }
+    }
+    const truth = data.labels.map(canonical);
+    if (method === 'argmax of scores') {
+        truth.forEach((t, i) => {
+            const k = Number(t);
+            if (!Number.isInteger(k) || k < 0 || k >= classes) {
+                throw new errors_InputError(`${data.file}:${data.lines[i]}: label ${JSON.stringify(data.labels[i])} is not a class index of the model's ${classes} scores (0–${classes - 1})`, {
+                    subject: data.file,
+                });
+            }
+        });
+    }
+    const binary = method === 'argmax of scores' ? classes === 2 : [...truth, ...predicted].every((l) => l === '0' || l === POSITIVE_LABEL);
+    return { metrics: classificationMetrics(truth, predicted, binary), output: chosen.name, method, unscored };
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: external "node:module"
 const external_node_module_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
 ;// CONCATENATED MODULE: ./packages/model/dist/infer/runtime.js
@@ -43391,67 +46431,12 @@ async function loadOnnxRuntime(logger, env) {
     return cached;
 }
 
-;// CONCATENATED MODULE: ./packages/model/dist/infer/tensors.js
-// Turns JSON sample values (nested arrays) into onnxruntime tensors of the model's declared type,
-// and back into flat numbers for comparison.
-
-/** Shape and flat values of a nested JSON array; ragged arrays are an error. */
-function flatten(value, where) {
-    const shape = [];
-    let probe = value;
-    while (Array.isArray(probe)) {
-        shape.push(probe.length);
-        probe = probe[0];
-    }
-    const values = [];
-    const walk = (v, depth) => {
-        if (depth === shape.length) {
-            if (Array.isArray(v))
-                throw new errors_InputError(`${where}: ragged array (deeper than its first element)`, { subject: where });
-            values.push(v);
-            return;
-        }
-        if (!Array.isArray(v) || v.length !== shape[depth])
-            throw new errors_InputError(`${where}: ragged array at depth ${depth}`, { subject: where });
-        for (const x of v)
-            walk(x, depth + 1);
-    };
-    walk(value, 0);
-    return { shape, values };
-}
-function toTensor(ort, type, value, where) {
-    const { shape, values } = flatten(value, where);
-    const num = (v) => {
-        if (typeof v !== 'number' || !Number.isFinite(v))
-            throw new errors_InputError(`${where}: expected numbers, found ${JSON.stringify(v)}`, { subject: where });
-        return v;
-    };
-    switch (type) {
-        case 'float32':
-            return new ort.Tensor('float32', Float32Array.from(values, num), shape);
-        case 'float64':
-            return new ort.Tensor('float64', Float64Array.from(values, num), shape);
-        case 'int32':
-            return new ort.Tensor('int32', Int32Array.from(values, num), shape);
-        case 'int64':
-            return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(Math.trunc(num(v)))), shape);
-        case 'bool':
-            return new ort.Tensor('bool', Uint8Array.from(values, (v) => (v ? 1 : 0)), shape);
-        case 'string':
-            return new ort.Tensor('string', values.map((v) => String(v)), shape);
-        default:
-            throw new errors_InputError(`${where}: the model's input type ${type} is not supported by the smoke test`, { subject: where });
-    }
-}
-/** Flat numbers of an output tensor (strings become NaN, so they never compare equal by accident). */
-function tensorNumbers(t) {
-    const data = t.data;
-    return Array.from(data, (v) => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : Number.NaN));
-}
-
 ;// CONCATENATED MODULE: ./packages/model/dist/infer/smoke.js
-// Smoke inference for ONNX models: load the model (measuring load time), run sample inputs, and
-// compare outputs with golden outputs within a tolerance, like numpy.allclose.
+// Smoke inference for ONNX models: load the model (measuring load time), run sample inputs and
+// compare outputs with golden outputs within a tolerance, like numpy.allclose, and score a labelled
+// evaluation file (smoke-eval).
+
+
 
 
 
@@ -43476,9 +46461,9 @@ async function openSession(ort, modelFile) {
     return { session, loadMs: performance.now() - t0 };
 }
 async function runSmoke(opts) {
-    const samples = await readSamples(opts.samplesFile, 'smoke samples');
+    const samples = opts.samplesFile ? await readSamples(opts.samplesFile, 'smoke samples') : undefined;
     const golden = opts.goldenFile ? await readSamples(opts.goldenFile, 'golden outputs') : undefined;
-    if (golden && golden.length !== samples.length) {
+    if (golden && samples && golden.length !== samples.length) {
         throw new errors_InputError(`${opts.goldenFile}: has ${golden.length} entries but ${opts.samplesFile} has ${samples.length} samples`, { subject: opts.goldenFile });
     }
     const ort = await loadOnnxRuntime(opts.logger, opts.env);
@@ -43494,8 +46479,45 @@ async function runSmoke(opts) {
             gates: [{ name: 'smoke: model loads in onnxruntime', passed: false, value: 'refused', threshold: 'loads', detail: errorMessage(err) }],
         };
     }
-    const types = new Map(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : 'unknown']));
     const gates = [{ name: 'smoke: model loads in onnxruntime', passed: true, value: `${loadMs.toFixed(0)} ms`, threshold: 'loads' }];
+    const facts = [['onnxruntime load time', `${loadMs.toFixed(1)} ms`]];
+    let evaluation;
+    try {
+        if (samples && opts.samplesFile) {
+            gates.push(...(await runSamples(ort, session, samples, golden, opts)));
+            facts.push(['smoke samples', String(samples.length)]);
+        }
+        if (opts.evaluation) {
+            const data = opts.evaluation;
+            const gate = { name: 'smoke: labelled evaluation', threshold: 'every row scored' };
+            try {
+                evaluation = await evaluateClassifier(ort, session, data);
+                const m = evaluation.metrics;
+                gates.push({
+                    ...gate,
+                    passed: evaluation.unscored === 0,
+                    value: `accuracy ${formatValue(m.accuracy)} on ${m.rows} rows${evaluation.unscored ? `, ${evaluation.unscored} unscored` : ''}`,
+                    detail: `${data.file}: ${m.rows} rows, predictions from the ${evaluation.method} "${evaluation.output}"` +
+                        (evaluation.unscored ? `; ${evaluation.unscored} rows had non-finite scores and count as wrong.` : '.'),
+                });
+            }
+            catch (err) {
+                if (err instanceof errors_InputError)
+                    throw err;
+                gates.push({ ...gate, passed: false, value: 'failed', detail: `${data.file}: onnxruntime could not run the rows: ${errorMessage(err)}` });
+            }
+        }
+    }
+    finally {
+        await session.release();
+    }
+    return { loadMs, gates, facts, ...(evaluation ? { evaluation } : {}) };
+}
+/** Runs the sample inputs and compares with golden outputs: one gate for the runs, one for the match. */
+async function runSamples(ort, session, samples, golden, opts) {
+    const samplesFile = opts.samplesFile ?? '';
+    const types = new Map(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : 'unknown']));
+    const gates = [];
     let worst = 0;
     let worstWhere = '';
     let mismatches = 0;
@@ -43506,8 +46528,8 @@ async function runSmoke(opts) {
         const feeds = {};
         for (const name of session.inputNames) {
             if (!(name in sample))
-                throw new errors_InputError(`${opts.samplesFile}: sample ${i} lacks input "${name}" (the model's inputs: ${session.inputNames.join(', ')})`, { subject: opts.samplesFile });
-            feeds[name] = toTensor(ort, types.get(name) ?? 'float32', sample[name], `${opts.samplesFile}: sample ${i} input "${name}"`);
+                throw new errors_InputError(`${samplesFile}: sample ${i} lacks input "${name}" (the model's inputs: ${session.inputNames.join(', ')})`, { subject: samplesFile });
+            feeds[name] = toTensor(ort, types.get(name) ?? 'float32', sample[name], `${samplesFile}: sample ${i} input "${name}"`);
         }
         let outputs;
         try {
@@ -43530,7 +46552,7 @@ async function runSmoke(opts) {
             const where = `${opts.goldenFile}: entry ${i} output "${name}"`;
             if (!actual)
                 throw new errors_InputError(`${where}: the model has no output "${name}" (it has ${session.outputNames.join(', ')})`, { subject: opts.goldenFile });
-            const { shape, values } = flatten(value, where);
+            const { shape, values } = tensors_flatten(value, where);
             const got = tensorNumbers(actual);
             if (shape.join('x') !== actual.dims.join('x')) {
                 mismatches++;
@@ -43549,7 +46571,6 @@ async function runSmoke(opts) {
             });
         }
     }
-    await session.release();
     gates.push({
         name: 'smoke: sample inferences run',
         passed: failedRuns === 0 && nonFinite === 0,
@@ -43566,10 +46587,11 @@ async function runSmoke(opts) {
             detail: mismatches ? `${mismatches} value(s) outside tolerance${firstError ? `; ${firstError}` : ''}` : 'all values within tolerance',
         });
     }
-    return { loadMs, gates, facts: [['onnxruntime load time', `${loadMs.toFixed(1)} ms`], ['smoke samples', String(samples.length)]] };
+    return gates;
 }
 
 ;// CONCATENATED MODULE: ./packages/model/dist/report.js
+
 function humanBytes(n) {
     const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     let v = n;
@@ -43581,6 +46603,27 @@ function humanBytes(n) {
     return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 const MAX_FACT_ROWS = 60;
+const MAX_CLASS_ROWS = 50;
+/** The labelled evaluation (smoke-eval): its metrics and how each class fared. */
+function evaluationSection(e) {
+    const m = e.metrics;
+    const entries = [
+        ['File', `\`${e.file}\` (${m.rows} rows)`],
+        ['Predictions', `${e.method} \`${e.output}\``],
+        ['accuracy', formatValue(m.accuracy)],
+        ['f1_macro', `${formatValue(m.f1Macro)} (over ${m.perClass.length} classes)`],
+    ];
+    if (m.binary)
+        entries.push(['precision', formatValue(m.binary.precision)], ['recall', formatValue(m.binary.recall)], ['f1', `${formatValue(m.binary.f1)} (class 1)`]);
+    const rows = m.perClass.slice(0, MAX_CLASS_ROWS).map((c) => [c.label, String(c.support), formatValue(c.precision), formatValue(c.recall), formatValue(c.f1)]);
+    const blocks = [
+        { kind: 'keyvalue', entries },
+        { kind: 'table', columns: ['Class', 'Rows', 'Precision', 'Recall', 'F1'], rows },
+    ];
+    if (m.perClass.length > MAX_CLASS_ROWS)
+        blocks.push({ kind: 'paragraph', text: `…and ${m.perClass.length - MAX_CLASS_ROWS} more classes.` });
+    return { heading: 'Labelled evaluation', blocks };
+}
 function validateReport(opts) {
     const sections = [
         {
@@ -43607,6 +46650,16 @@ function validateReport(opts) {
         if (facts.length > MAX_FACT_ROWS)
             blocks.push({ kind: 'paragraph', text: `…and ${facts.length - MAX_FACT_ROWS} more facts in the JSON result.` });
         sections.push({ heading: 'Structure', blocks });
+    }
+    if (opts.evaluation)
+        sections.push(evaluationSection(opts.evaluation));
+    // The gate table shows value, threshold and result; this says how each number was reached.
+    const explained = opts.gates.filter((g) => g.detail);
+    if (explained.length > 0) {
+        sections.push({
+            heading: 'How the gates decided',
+            blocks: [{ kind: 'list', items: explained.map((g) => `${g.passed ? 'pass' : '**FAIL**'} ${g.name}: ${g.detail}`) }],
+        });
     }
     const unscanned = [...opts.files.filter((f) => !f.scanned).map((f) => f.relPath), ...opts.skipped.map((s) => `${s.relPath} (${s.reason})`)];
     sections.push({
@@ -43641,11 +46694,21 @@ function validateReport(opts) {
 
 
 
+
+
+
 const validateModelStep = implementStep(validateModelDefinition, async (ctx, inputs) => {
     const started = performance.now();
     const modelPath = (0,external_node_path_namespaceObject.resolve)(ctx.cwd, inputs['model-path']);
     const policyPath = inputs['pickle-policy'];
     const policy = policyPath ? await loadPicklePolicy((0,external_node_path_namespaceObject.resolve)(ctx.cwd, policyPath)) : DEFAULT_PICKLE_POLICY;
+    // Gate settings and the labelled evaluation file are read first: a bad one exits 2 before any hashing.
+    const evalFile = inputs['smoke-eval'];
+    const gatesConfig = readGatesConfig(inputs.gates, inputs['eval-results'], inputs['baseline-results'], evalFile !== undefined && evalFile !== '');
+    const labelled = evalFile ? await readLabelledCsv(evalFile, ctx.cwd, inputs['smoke-eval-label']) : undefined;
+    if (inputs['smoke-golden'] && !inputs['smoke-samples']) {
+        throw new errors_InputError('smoke-golden is set but smoke-samples is not: golden outputs need the samples they answer', { subject: 'smoke-golden' });
+    }
     const listing = await listModelFiles(modelPath);
     const modelRoot = listing.isDirectory ? listing.root : (0,external_node_path_namespaceObject.dirname)(modelPath);
     // Paths people see are relative to the working directory when the model lies inside it.
@@ -43715,15 +46778,18 @@ const validateModelStep = implementStep(validateModelDefinition, async (ctx, inp
     const gates = [];
     const metrics = {};
     const checkNames = ['format detected from bytes', 'structure of every file', 'pickle globals against the policy', 'archive bombs and traversal', 'streaming SHA-256'];
-    if (inputs['smoke-samples']) {
+    let evaluation;
+    if (inputs['smoke-samples'] || labelled) {
         const onnxIndex = formats.findIndex((f) => f === 'onnx');
         const onnx = listing.files[onnxIndex];
+        const asked = inputs['smoke-samples'] ? 'smoke-samples' : 'smoke-eval';
         if (!onnx)
-            throw new errors_InputError(`smoke-samples needs an ONNX model, but ${inputs['model-path']} is ${format}`, { subject: 'smoke-samples' });
+            throw new errors_InputError(`${asked} needs an ONNX model, but ${inputs['model-path']} is ${format}`, { subject: asked });
         const smoke = await ctx.logger.group('Smoke inference', () => runSmoke({
             modelFile: onnx.absPath,
-            samplesFile: (0,external_node_path_namespaceObject.resolve)(ctx.cwd, inputs['smoke-samples'] ?? ''),
+            ...(inputs['smoke-samples'] ? { samplesFile: (0,external_node_path_namespaceObject.resolve)(ctx.cwd, inputs['smoke-samples']) } : {}),
             ...(inputs['smoke-golden'] ? { goldenFile: (0,external_node_path_namespaceObject.resolve)(ctx.cwd, inputs['smoke-golden']) } : {}),
+            ...(labelled ? { evaluation: labelled } : {}),
             atol: inputs['smoke-atol'],
             rtol: inputs['smoke-rtol'],
             logger: ctx.logger,
@@ -43731,10 +46797,21 @@ const validateModelStep = implementStep(validateModelDefinition, async (ctx, inp
         }));
         gates.push(...smoke.gates);
         metrics.load_ms = smoke.loadMs;
-        checkNames.push('smoke inference with onnxruntime');
+        evaluation = smoke.evaluation;
+        if (evaluation) {
+            for (const [name, value] of metricValues(evaluation.metrics))
+                metrics[name] = value;
+            metrics.eval_rows = evaluation.metrics.rows;
+        }
+        checkNames.push(labelled ? 'smoke inference with onnxruntime, labelled evaluation' : 'smoke inference with onnxruntime');
     }
-    else if (inputs['smoke-golden']) {
-        throw new errors_InputError('smoke-golden is set but smoke-samples is not: golden outputs need the samples they answer', { subject: 'smoke-golden' });
+    if (hasGates(gatesConfig)) {
+        const computed = evalFile ? computedMetrics(evalFile, evaluation) : undefined;
+        const results = await ctx.logger.group('Gates', () => runGates(gatesConfig, { cwd: ctx.cwd, modelPath, ...(computed ? { computed } : {}) }));
+        for (const g of results)
+            ctx.logger.info(`${g.passed ? 'pass' : 'FAIL'}  ${g.name}: ${g.value} (${g.threshold})`);
+        gates.push(...results);
+        checkNames.push(`${results.length} gate(s) from ${GATES_CONFIG_PATH}`);
     }
     const counts = countBySeverity(findings);
     const blocking = counts.critical + counts.high;
@@ -43778,6 +46855,8 @@ const validateModelStep = implementStep(validateModelDefinition, async (ctx, inp
             signature,
             checks: checkNames,
             allowUnscanned,
+            gates,
+            ...(evaluation && labelled ? { evaluation: { file: labelled.file, ...evaluation } } : {}),
         }),
         findings,
         gates,
@@ -43785,6 +46864,34 @@ const validateModelStep = implementStep(validateModelDefinition, async (ctx, inp
         durationMs: performance.now() - started,
     };
 });
+/** The gates input with the flat file inputs applied; a flat input no gate reads is an error, not ignored. */
+function readGatesConfig(raw, evalResults, baselineResults, computes) {
+    const config = parseGatesConfig(raw, {
+        ...(evalResults ? { results: evalResults } : {}),
+        ...(baselineResults ? { baseline: baselineResults } : {}),
+        ...(computes ? { computedMetrics: COMPUTED_METRICS } : {}),
+    });
+    if (evalResults && config.metrics.length === 0 && config.fairness.length === 0) {
+        throw new errors_InputError(`eval-results is set but no metric or fairness gate reads it: add them under ${GATES_CONFIG_PATH}`, { subject: 'eval-results' });
+    }
+    if (baselineResults && !config.metrics.some((g) => g.kind === 'baseline')) {
+        throw new errors_InputError(`baseline-results is set but no baseline gate reads it: add one under ${GATES_CONFIG_PATH}.metrics, e.g. {metric: auc, max-drop: 0.005}`, {
+            subject: 'baseline-results',
+        });
+    }
+    return config;
+}
+/** The metrics smoke-eval computed, as a source metric gates read; if it did not run, why each is missing. */
+function computedMetrics(file, evaluation) {
+    const values = evaluation ? metricValues(evaluation.metrics) : new Map();
+    const unusable = new Map();
+    for (const name of COMPUTED_METRICS) {
+        if (values.has(name))
+            continue;
+        unusable.set(name, evaluation ? 'no value (precision, recall and f1 need binary 0/1 labels; f1_macro covers any)' : 'no value (the labelled evaluation did not run)');
+    }
+    return { source: `smoke-eval ${file}`, metrics: values, slices: new Map(), unusable };
+}
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -46731,454 +49838,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: ./packages/core/dist/inputs.js
-// Input and output declarations: the single source of truth for every step's interface.
-// action.yml, CLI flags, GitLab spec:inputs, the ferry.yml schema and the README tables derive from these.
-/** An input name as a CLI flag: `model-path` → `--model-path`. */
-function cliFlag(name) {
-    return `--${name}`;
-}
-/** An input name as a GitLab input: `model-path` → `model_path`. */
-function gitlabInputName(name) {
-    return name.replace(/-/g, '_');
-}
-/** The environment variable a GitLab job uses to pass an input to the CLI. */
-function inputEnvVar(name) {
-    return `FERRY_INPUT_${name.replace(/-/g, '_').toUpperCase()}`;
-}
-function appliesTo(decl, platform) {
-    return decl.platforms === undefined || decl.platforms.includes(platform);
-}
-function isConfigurable(decl) {
-    return decl.configurable !== false && decl.secret !== true;
-}
-/** Human text for a declaration's default, as shown in docs and help. */
-function describeDefault(decl) {
-    if (decl.default === undefined)
-        return '';
-    if (Array.isArray(decl.default))
-        return decl.default.join(',');
-    if (typeof decl.default === 'object')
-        return JSON.stringify(decl.default);
-    return String(decl.default);
-}
-
-;// CONCATENATED MODULE: ./packages/core/dist/coerce.js
-// Turns a raw input value (a door's string, or a YAML value from ferry.yml) into its declared type,
-// or throws an InputError that names where the value came from.
-
-
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** Parses `500ms`, `30s`, `2m`, `1h` (or a bare number of seconds) into milliseconds. */
-function parseDuration(text) {
-    const trimmed = text.trim();
-    if (/^\d+(\.\d+)?$/.test(trimmed))
-        return Number(trimmed) * 1000;
-    const m = DURATION.exec(trimmed);
-    if (!m)
-        return undefined;
-    return Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
-}
-function show(value) {
-    return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
-}
-/** True when a raw value means "not set": absent, null or the empty string (GitHub sends '' for unset inputs). */
-function isUnset(value) {
-    return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
-}
-function coerceInput(name, decl, value, source) {
-    const fail = (expected) => {
-        throw new errors_InputError(`${source} must be ${expected}, got ${show(value)}`, { subject: name });
-    };
-    switch (decl.type) {
-        case 'boolean': {
-            if (typeof value === 'boolean')
-                return value;
-            if (typeof value === 'string') {
-                const v = value.trim().toLowerCase();
-                if (v === 'true')
-                    return true;
-                if (v === 'false')
-                    return false;
-            }
-            return fail('true or false');
-        }
-        case 'number':
-        case 'integer': {
-            const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value.trim()) : NaN;
-            if (!Number.isFinite(n))
-                return fail(decl.type === 'integer' ? 'an integer' : 'a number');
-            if (decl.type === 'integer' && !Number.isInteger(n))
-                return fail('an integer');
-            if (decl.min !== undefined && n < decl.min)
-                return fail(`at least ${decl.min}`);
-            if (decl.max !== undefined && n > decl.max)
-                return fail(`at most ${decl.max}`);
-            return n;
-        }
-        case 'duration': {
-            const ms = typeof value === 'number' && Number.isFinite(value) && value >= 0
-                ? value * 1000
-                : typeof value === 'string'
-                    ? parseDuration(value)
-                    : undefined;
-            if (ms === undefined)
-                return fail('a duration such as 500ms, 30s, 2m or 1h');
-            return ms;
-        }
-        case 'list': {
-            let items;
-            if (Array.isArray(value)) {
-                items = value.map((item) => {
-                    if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean')
-                        return String(item).trim();
-                    return fail('a list of plain values');
-                });
-            }
-            else if (typeof value === 'string' || typeof value === 'number') {
-                items = String(value).split(/[\n,]/).map((s) => s.trim());
-            }
-            else {
-                return fail('a list (comma or newline separated, or a YAML sequence)');
-            }
-            items = items.filter((s) => s !== '');
-            if (decl.options) {
-                for (const item of items) {
-                    if (!decl.options.includes(item))
-                        return fail(`a list of ${decl.options.join(', ')}`);
-                }
-            }
-            return items;
-        }
-        case 'object': {
-            let v = value;
-            if (typeof value === 'string') {
-                try {
-                    v = (0,dist/* parse */.qg)(value, { maxAliasCount: 100 });
-                }
-                catch (err) {
-                    return fail(`YAML or JSON (${err instanceof Error ? err.message.split('\n')[0] : 'parse error'})`);
-                }
-            }
-            if (typeof v !== 'object' || v === null)
-                return fail('a mapping or a list');
-            return v;
-        }
-        case 'string':
-        case 'path': {
-            if (typeof value !== 'string' && typeof value !== 'number')
-                return fail('a string');
-            const s = String(value).trim();
-            if (decl.options && !decl.options.includes(s))
-                return fail(`one of ${decl.options.join(', ')}`);
-            if (decl.pattern && !new RegExp(decl.pattern).test(s))
-                return fail(`a value matching ${decl.pattern}`);
-            return s;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./packages/core/dist/steps/benchmark-on-gpu-runner.js
-// benchmark-on-gpu-runner: how fast and how costly is the model to serve, and did it regress?
-
-const PROTOCOLS = ['oip-v2', 'kserve-v1', 'torchserve', 'openai', 'openai-chat', 'http-template'];
-const benchmarkDefinition = defineStep({
-    name: 'benchmark-on-gpu-runner',
-    title: 'Benchmark on GPU runner',
-    summary: 'Measure latency, throughput, errors and GPU cost of serving the model, and compare with a baseline.',
-    branding: { icon: 'activity', color: 'green' },
-    inputs: {
-        endpoint: { type: 'string', description: 'URL of an already running server. Empty: start one from image or command.' },
-        image: { type: 'string', description: 'Container image to start and benchmark.' },
-        command: { type: 'string', description: 'Command that starts the server on this runner.' },
-        protocol: { type: 'string', description: 'Inference protocol.', options: PROTOCOLS, default: 'oip-v2' },
-        'model-name': { type: 'string', description: 'Model name used in request paths.', default: 'model' },
-        rate: { type: 'number', description: 'Open-loop request rate per second (0: closed loop).', default: 0, min: 0 },
-        concurrency: { type: 'integer', description: 'Closed-loop concurrency.', default: 8, min: 1 },
-        duration: { type: 'duration', description: 'Measurement duration, for example 30s.', default: '30s' },
-        'require-gpu': { type: 'boolean', description: 'Fail with exit 2 when no usable GPU is present.', default: false },
-        baseline: { type: 'path', description: 'Baseline result file to compare against.' },
-    },
-    outputs: {
-        'p50-ms': { description: 'Median latency in milliseconds.' },
-        'p95-ms': { description: '95th percentile latency in milliseconds.' },
-        'p99-ms': { description: '99th percentile latency in milliseconds.' },
-        'throughput-rps': { description: 'Achieved successful requests per second.' },
-        'error-rate': { description: 'Fraction of requests that failed.' },
-    },
-});
-
-;// CONCATENATED MODULE: ./packages/core/dist/steps/build-serving-image.js
-// build-serving-image: an OCI image that serves the model on a chosen runtime, pushed with a digest.
-
-const RUNTIMES = ['ferry', 'triton', 'torchserve', 'tf-serving', 'mlserver', 'vllm'];
-const buildServingImageDefinition = defineStep({
-    name: 'build-serving-image',
-    title: 'Build serving image',
-    summary: 'Assemble an OCI image that serves the model, without a Docker daemon, and push it by digest.',
-    branding: { icon: 'package', color: 'purple' },
-    inputs: {
-        'model-path': { type: 'path', description: 'Model file or directory to package.', required: true },
-        runtime: {
-            type: 'string',
-            description: 'Serving runtime the image runs.',
-            options: RUNTIMES,
-            default: 'ferry',
-        },
-        'base-image': { type: 'string', description: "Base image reference; defaults to the runtime's pinned image." },
-        image: {
-            type: 'string',
-            description: 'Repository to push to, for example registry.example.com/team/model. Empty: build only.',
-        },
-        tags: { type: 'list', description: 'Tags to apply, comma or newline separated.' },
-        'oci-layout': { type: 'path', description: 'Also write the image to this OCI layout directory.' },
-        'registry-username': { type: 'string', description: 'Registry user name.' },
-        'registry-password': { type: 'string', description: 'Registry password or token.', secret: true },
-        'insecure-registry': {
-            type: 'boolean',
-            description: 'Allow plain HTTP to the registry (loopback and test registries only).',
-            default: false,
-        },
-    },
-    outputs: {
-        image: { description: 'Pushed image reference with digest.' },
-        digest: { description: 'Image manifest digest, also when not pushed.' },
-        tags: { description: 'Tags written, comma separated.' },
-        'uploaded-bytes': { description: 'Bytes actually uploaded (reused blobs are not counted).' },
-    },
-});
-
-;// CONCATENATED MODULE: ./packages/core/dist/steps/rollout.js
-
-const TARGETS = ['local', 'haproxy', 'kserve', 'gateway-api'];
-const TARGET_INPUTS = {
-    target: { type: 'string', description: 'Where the model is served.', options: TARGETS, default: 'local' },
-    environment: {
-        type: 'string',
-        description: 'Environment name; deployment records use <name> and <name>-canary.',
-        default: 'production',
-        pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
-    },
-    'target-config': { type: 'string', description: 'Target address: router URL, HAProxy admin socket or Kubernetes object.' },
-};
-const canaryDeployDefinition = defineStep({
-    name: 'canary-deploy',
-    title: 'Canary deploy',
-    summary: 'Shift traffic to the new version step by step, judge it against stable, and abort on harm.',
-    branding: { icon: 'git-branch', color: 'orange' },
-    inputs: {
-        ...TARGET_INPUTS,
-        version: { type: 'string', description: 'Version label of the new model.', required: true },
-        'model-ref': { type: 'string', description: 'Image reference or model location of the new version.', required: true },
-        steps: { type: 'list', description: 'Traffic weights in percent, in order.', default: ['5', '25', '50', '100'] },
-        bake: { type: 'duration', description: 'Bake time per step.', default: '2m' },
-        analysis: {
-            type: 'string',
-            description: 'Where the judge gets data: paired synthetic load, or Prometheus.',
-            options: ['synthetic', 'prometheus'],
-            default: 'synthetic',
-        },
-        'prometheus-url': { type: 'string', description: 'Prometheus-compatible query endpoint.' },
-        'on-inconclusive': {
-            type: 'string',
-            description: 'What an inconclusive final verdict does.',
-            options: ['abort', 'hold'],
-            default: 'abort',
-        },
-    },
-    outputs: {
-        'new-version': { description: 'Version that was rolled out.' },
-        'previous-version': { description: 'Stable version before the rollout.' },
-        'final-weights': { description: 'JSON object of final traffic weights by version.' },
-        'decision-log': { description: 'JSON array of the decisions made at each step.' },
-    },
-});
-const promoteDefinition = defineStep({
-    name: 'promote',
-    title: 'Promote',
-    summary: 'Make the canary the stable version everywhere and record it.',
-    branding: { icon: 'check-circle', color: 'green' },
-    inputs: {
-        ...TARGET_INPUTS,
-        version: { type: 'string', description: 'Version expected to be the canary; empty: whatever is canary.' },
-    },
-    outputs: {
-        'stable-version': { description: 'Version now stable.' },
-        'previous-version': { description: 'Version kept as the rollback point.' },
-    },
-});
-const rollbackDefinition = defineStep({
-    name: 'rollback',
-    title: 'Rollback',
-    summary: 'Put the previous (or a named) stable version back, verify it is live, and record it.',
-    branding: { icon: 'rotate-ccw', color: 'red' },
-    inputs: {
-        ...TARGET_INPUTS,
-        'to-version': { type: 'string', description: 'Version to return to; empty: the previous stable version.' },
-    },
-    outputs: {
-        'stable-version': { description: 'Version now serving all traffic.' },
-        'rolled-back-from': { description: 'Version that was taken out of service.' },
-    },
-});
-
-;// CONCATENATED MODULE: ./packages/core/dist/steps/index.js
-// The six step declarations, in pipeline order.
-
-
-
-
-
-
-
-
-
-const STEP_DEFINITIONS = [
-    validateModelDefinition,
-    buildServingImageDefinition,
-    benchmarkDefinition,
-    canaryDeployDefinition,
-    promoteDefinition,
-    rollbackDefinition,
-];
-function stepDefinition(name) {
-    return STEP_DEFINITIONS.find((s) => s.name === name);
-}
-function isStepName(name) {
-    return STEP_DEFINITIONS.some((s) => s.name === name);
-}
-
-;// CONCATENATED MODULE: ./packages/core/dist/config.js
-// Loads and checks ferry.yml: settings per step (and shared defaults) that door inputs override.
-
-
-
-
-
-
-
-const CONFIG_FILE_NAME = 'ferry.yml';
-const MAX_CONFIG_BYTES = 1024 * 1024;
-const EMPTY_CONFIG = { path: undefined, version: 1, defaults: {}, steps: {} };
-/** Edit distance, for "did you mean" hints on misspelled keys. */
-function distance(a, b) {
-    const dp = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let prev = dp[0] ?? 0;
-        dp[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const tmp = dp[j] ?? 0;
-            dp[j] = Math.min((dp[j] ?? 0) + 1, (dp[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-            prev = tmp;
-        }
-    }
-    return dp[b.length] ?? 0;
-}
-function suggest(key, known) {
-    let best;
-    let bestD = Infinity;
-    for (const k of known) {
-        const d = distance(key, k);
-        if (d < bestD) {
-            bestD = d;
-            best = k;
-        }
-    }
-    return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best}"?)` : '';
-}
-function config_isRecord(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-/** Configurable input names of a step. */
-function configurableInputs(step) {
-    const def = STEP_DEFINITIONS.find((s) => s.name === step);
-    return def ? Object.entries(def.inputs).filter(([, d]) => isConfigurable(d)).map(([n]) => n) : [];
-}
-/** Checks an already-parsed ferry.yml document and returns typed settings. */
-function parseConfig(doc, file) {
-    if (doc === null || doc === undefined)
-        return { ...EMPTY_CONFIG, path: file };
-    if (!config_isRecord(doc))
-        throw new errors_InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
-    const topKeys = ['version', 'defaults', ...STEP_DEFINITIONS.map((s) => s.name)];
-    const steps = {};
-    const defaults = {};
-    for (const [key, value] of Object.entries(doc)) {
-        if (!topKeys.includes(key)) {
-            throw new errors_InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
-                subject: key,
-            });
-        }
-        if (key === 'version') {
-            if (value !== 1)
-                throw new errors_InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
-            continue;
-        }
-        if (value === null)
-            continue;
-        if (!config_isRecord(value))
-            throw new errors_InputError(`${file}: "${key}" must be a mapping`, { subject: key });
-        if (key === 'defaults') {
-            for (const [name, raw] of Object.entries(value)) {
-                const owner = STEP_DEFINITIONS.find((s) => configurableInputs(s.name).includes(name));
-                const decl = owner?.inputs[name];
-                if (!owner || !decl) {
-                    const known = [...new Set(STEP_DEFINITIONS.flatMap((s) => configurableInputs(s.name)))];
-                    throw new errors_InputError(`${file}: unknown key "defaults.${name}"${suggest(name, known)}`, { subject: `defaults.${name}` });
-                }
-                if (raw !== null)
-                    defaults[name] = coerceInput(name, decl, raw, `${file}: defaults.${name}`);
-            }
-            continue;
-        }
-        const step = key;
-        const def = STEP_DEFINITIONS.find((s) => s.name === step);
-        const allowed = configurableInputs(step);
-        const section = {};
-        for (const [name, raw] of Object.entries(value)) {
-            const decl = def?.inputs[name];
-            if (!decl || !allowed.includes(name)) {
-                const why = decl && !allowed.includes(name) ? ' (it can only be set as an input, never in a file)' : suggest(name, allowed);
-                throw new errors_InputError(`${file}: unknown key "${step}.${name}"${why}`, { subject: `${step}.${name}` });
-            }
-            if (raw !== null)
-                section[name] = coerceInput(name, decl, raw, `${file}: ${step}.${name}`);
-        }
-        steps[step] = section;
-    }
-    return { path: file, version: 1, defaults, steps };
-}
-/**
- * Reads ferry.yml. With `explicitPath` the file must exist; otherwise `<cwd>/ferry.yml` is used when present.
- */
-function loadConfig(cwd, explicitPath) {
-    const file = explicitPath ? ((0,external_node_path_namespaceObject.isAbsolute)(explicitPath) ? explicitPath : (0,external_node_path_namespaceObject.resolve)(cwd, explicitPath)) : (0,external_node_path_namespaceObject.resolve)(cwd, CONFIG_FILE_NAME);
-    let size;
-    try {
-        const st = (0,external_node_fs_namespaceObject.statSync)(file);
-        if (!st.isFile())
-            throw new errors_InputError(`config file ${file} is not a regular file`, { subject: 'config' });
-        size = st.size;
-    }
-    catch (err) {
-        if (err instanceof errors_InputError)
-            throw err;
-        if (!explicitPath)
-            return EMPTY_CONFIG;
-        throw new errors_InputError(`config file ${file} cannot be read: ${errorMessage(err)}`, { subject: 'config' });
-    }
-    if (size > MAX_CONFIG_BYTES)
-        throw new errors_InputError(`config file ${file} is larger than 1 MiB`, { subject: 'config' });
-    const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
-    const doc = (0,dist/* parseDocument */.Tp)(text, { uniqueKeys: true, prettyErrors: true });
-    if (doc.errors.length > 0) {
-        const first = doc.errors[0];
-        throw new errors_InputError(`${file}: invalid YAML: ${first?.message.split('\n')[0] ?? 'parse error'}`, { subject: 'config' });
-    }
-    return parseConfig(doc.toJS({ maxAliasCount: 100 }), file);
-}
-
 ;// CONCATENATED MODULE: ./packages/core/dist/resolve.js
 // Merges a door's raw inputs with ferry.yml and the declared defaults, in that order of precedence.
 
@@ -47384,8 +50043,9 @@ async function publishCheckRun(gh, env, content) {
 const REPORT_MARKER = '<!-- ferry:pipeline-report -->';
 const start = (s) => `<!-- ferry:step:${s}:start -->`;
 const end = (s) => `<!-- ferry:step:${s}:end -->`;
+/** Ferry's report starts with the marker; a reviewer quoting it ("> <!-- ferry…") is not the report. */
 function isPipelineReport(body) {
-    return typeof body === 'string' && body.includes(REPORT_MARKER);
+    return typeof body === 'string' && body.startsWith(REPORT_MARKER);
 }
 /** The step sections present in a report body, keyed by step. */
 function parseSections(body) {

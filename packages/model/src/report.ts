@@ -1,7 +1,9 @@
 // The validate-model report: what each file is, what was checked, what was not, and the signature.
-import type { ReportSection } from '@ferry/core';
+import type { GateResult, ReportSection } from '@ferry/core';
 import type { ModelFormat } from './formats/detect.js';
 import type { ModelSignature } from './formats/types.js';
+import { formatValue } from './gates/format.js';
+import type { ClassifierEvaluation } from './infer/evaluate.js';
 
 export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -24,6 +26,26 @@ export interface FileRow {
 }
 
 const MAX_FACT_ROWS = 60;
+const MAX_CLASS_ROWS = 50;
+
+/** The labelled evaluation (smoke-eval): its metrics and how each class fared. */
+function evaluationSection(e: ClassifierEvaluation & { readonly file: string }): ReportSection {
+  const m = e.metrics;
+  const entries: [string, string][] = [
+    ['File', `\`${e.file}\` (${m.rows} rows)`],
+    ['Predictions', `${e.method} \`${e.output}\``],
+    ['accuracy', formatValue(m.accuracy)],
+    ['f1_macro', `${formatValue(m.f1Macro)} (over ${m.perClass.length} classes)`],
+  ];
+  if (m.binary) entries.push(['precision', formatValue(m.binary.precision)], ['recall', formatValue(m.binary.recall)], ['f1', `${formatValue(m.binary.f1)} (class 1)`]);
+  const rows = m.perClass.slice(0, MAX_CLASS_ROWS).map((c) => [c.label, String(c.support), formatValue(c.precision), formatValue(c.recall), formatValue(c.f1)]);
+  const blocks: ReportSection['blocks'][number][] = [
+    { kind: 'keyvalue', entries },
+    { kind: 'table', columns: ['Class', 'Rows', 'Precision', 'Recall', 'F1'], rows },
+  ];
+  if (m.perClass.length > MAX_CLASS_ROWS) blocks.push({ kind: 'paragraph', text: `…and ${m.perClass.length - MAX_CLASS_ROWS} more classes.` });
+  return { heading: 'Labelled evaluation', blocks };
+}
 
 export function validateReport(opts: {
   files: readonly FileRow[];
@@ -33,6 +55,8 @@ export function validateReport(opts: {
   signature: ModelSignature | undefined;
   checks: readonly string[];
   allowUnscanned: boolean;
+  gates: readonly GateResult[];
+  evaluation?: ClassifierEvaluation & { readonly file: string };
 }): ReportSection[] {
   const sections: ReportSection[] = [
     {
@@ -58,6 +82,15 @@ export function validateReport(opts: {
     const blocks: ReportSection['blocks'][number][] = [{ kind: 'table', columns: ['File', 'Fact', 'Value'], rows: facts.slice(0, MAX_FACT_ROWS) }];
     if (facts.length > MAX_FACT_ROWS) blocks.push({ kind: 'paragraph', text: `…and ${facts.length - MAX_FACT_ROWS} more facts in the JSON result.` });
     sections.push({ heading: 'Structure', blocks });
+  }
+  if (opts.evaluation) sections.push(evaluationSection(opts.evaluation));
+  // The gate table shows value, threshold and result; this says how each number was reached.
+  const explained = opts.gates.filter((g) => g.detail);
+  if (explained.length > 0) {
+    sections.push({
+      heading: 'How the gates decided',
+      blocks: [{ kind: 'list', items: explained.map((g) => `${g.passed ? 'pass' : '**FAIL**'} ${g.name}: ${g.detail}`) }],
+    });
   }
   const unscanned = [...opts.files.filter((f) => !f.scanned).map((f) => f.relPath), ...opts.skipped.map((s) => `${s.relPath} (${s.reason})`)];
   sections.push({

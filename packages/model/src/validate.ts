@@ -16,6 +16,9 @@ import { modelDigest, sha256Files } from './digest.js';
 import { listModelFiles } from './files.js';
 import { detectFormat, WEIGHT_FORMATS, type ModelFormat } from './formats/detect.js';
 import { DEFAULT_LIMITS, type FileCheck, type ModelSignature } from './formats/types.js';
+import { GATES_CONFIG_PATH, hasGates, parseGatesConfig, runGates, type EvaluationResults, type GatesConfig } from './gates/index.js';
+import { COMPUTED_METRICS, metricValues } from './infer/classification.js';
+import { readLabelledCsv, type ClassifierEvaluation } from './infer/evaluate.js';
 import { runSmoke } from './infer/smoke.js';
 import { humanBytes, validateReport } from './report.js';
 import { DEFAULT_PICKLE_POLICY, loadPicklePolicy } from './scan/index.js';
@@ -25,6 +28,13 @@ export const validateModelStep = implementStep(validateModelDefinition, async (c
   const modelPath = resolve(ctx.cwd, inputs['model-path']);
   const policyPath = inputs['pickle-policy'];
   const policy = policyPath ? await loadPicklePolicy(resolve(ctx.cwd, policyPath)) : DEFAULT_PICKLE_POLICY;
+  // Gate settings and the labelled evaluation file are read first: a bad one exits 2 before any hashing.
+  const evalFile = inputs['smoke-eval'];
+  const gatesConfig = readGatesConfig(inputs.gates, inputs['eval-results'], inputs['baseline-results'], evalFile !== undefined && evalFile !== '');
+  const labelled = evalFile ? await readLabelledCsv(evalFile, ctx.cwd, inputs['smoke-eval-label']) : undefined;
+  if (inputs['smoke-golden'] && !inputs['smoke-samples']) {
+    throw new InputError('smoke-golden is set but smoke-samples is not: golden outputs need the samples they answer', { subject: 'smoke-golden' });
+  }
   const listing = await listModelFiles(modelPath);
   const modelRoot = listing.isDirectory ? listing.root : dirname(modelPath);
   // Paths people see are relative to the working directory when the model lies inside it.
@@ -99,15 +109,18 @@ export const validateModelStep = implementStep(validateModelDefinition, async (c
   const gates: GateResult[] = [];
   const metrics: Record<string, number> = {};
   const checkNames = ['format detected from bytes', 'structure of every file', 'pickle globals against the policy', 'archive bombs and traversal', 'streaming SHA-256'];
-  if (inputs['smoke-samples']) {
+  let evaluation: ClassifierEvaluation | undefined;
+  if (inputs['smoke-samples'] || labelled) {
     const onnxIndex = formats.findIndex((f) => f === 'onnx');
     const onnx = listing.files[onnxIndex];
-    if (!onnx) throw new InputError(`smoke-samples needs an ONNX model, but ${inputs['model-path']} is ${format}`, { subject: 'smoke-samples' });
+    const asked = inputs['smoke-samples'] ? 'smoke-samples' : 'smoke-eval';
+    if (!onnx) throw new InputError(`${asked} needs an ONNX model, but ${inputs['model-path']} is ${format}`, { subject: asked });
     const smoke = await ctx.logger.group('Smoke inference', () =>
       runSmoke({
         modelFile: onnx.absPath,
-        samplesFile: resolve(ctx.cwd, inputs['smoke-samples'] ?? ''),
+        ...(inputs['smoke-samples'] ? { samplesFile: resolve(ctx.cwd, inputs['smoke-samples']) } : {}),
         ...(inputs['smoke-golden'] ? { goldenFile: resolve(ctx.cwd, inputs['smoke-golden']) } : {}),
+        ...(labelled ? { evaluation: labelled } : {}),
         atol: inputs['smoke-atol'],
         rtol: inputs['smoke-rtol'],
         logger: ctx.logger,
@@ -116,9 +129,21 @@ export const validateModelStep = implementStep(validateModelDefinition, async (c
     );
     gates.push(...smoke.gates);
     metrics.load_ms = smoke.loadMs;
-    checkNames.push('smoke inference with onnxruntime');
-  } else if (inputs['smoke-golden']) {
-    throw new InputError('smoke-golden is set but smoke-samples is not: golden outputs need the samples they answer', { subject: 'smoke-golden' });
+    evaluation = smoke.evaluation;
+    if (evaluation) {
+      for (const [name, value] of metricValues(evaluation.metrics)) metrics[name] = value;
+      metrics.eval_rows = evaluation.metrics.rows;
+    }
+    checkNames.push(labelled ? 'smoke inference with onnxruntime, labelled evaluation' : 'smoke inference with onnxruntime');
+  }
+  if (hasGates(gatesConfig)) {
+    const computed = evalFile ? computedMetrics(evalFile, evaluation) : undefined;
+    const results = await ctx.logger.group('Gates', () =>
+      runGates(gatesConfig, { cwd: ctx.cwd, modelPath, ...(computed ? { computed } : {}) }),
+    );
+    for (const g of results) ctx.logger.info(`${g.passed ? 'pass' : 'FAIL'}  ${g.name}: ${g.value} (${g.threshold})`);
+    gates.push(...results);
+    checkNames.push(`${results.length} gate(s) from ${GATES_CONFIG_PATH}`);
   }
 
   const counts = countBySeverity(findings);
@@ -165,6 +190,8 @@ export const validateModelStep = implementStep(validateModelDefinition, async (c
       signature,
       checks: checkNames,
       allowUnscanned,
+      gates,
+      ...(evaluation && labelled ? { evaluation: { file: labelled.file, ...evaluation } } : {}),
     }),
     findings,
     gates,
@@ -172,3 +199,32 @@ export const validateModelStep = implementStep(validateModelDefinition, async (c
     durationMs: performance.now() - started,
   };
 });
+
+/** The gates input with the flat file inputs applied; a flat input no gate reads is an error, not ignored. */
+function readGatesConfig(raw: unknown, evalResults: string | undefined, baselineResults: string | undefined, computes: boolean): GatesConfig {
+  const config = parseGatesConfig(raw, {
+    ...(evalResults ? { results: evalResults } : {}),
+    ...(baselineResults ? { baseline: baselineResults } : {}),
+    ...(computes ? { computedMetrics: COMPUTED_METRICS } : {}),
+  });
+  if (evalResults && config.metrics.length === 0 && config.fairness.length === 0) {
+    throw new InputError(`eval-results is set but no metric or fairness gate reads it: add them under ${GATES_CONFIG_PATH}`, { subject: 'eval-results' });
+  }
+  if (baselineResults && !config.metrics.some((g) => g.kind === 'baseline')) {
+    throw new InputError(`baseline-results is set but no baseline gate reads it: add one under ${GATES_CONFIG_PATH}.metrics, e.g. {metric: auc, max-drop: 0.005}`, {
+      subject: 'baseline-results',
+    });
+  }
+  return config;
+}
+
+/** The metrics smoke-eval computed, as a source metric gates read; if it did not run, why each is missing. */
+function computedMetrics(file: string, evaluation: ClassifierEvaluation | undefined): EvaluationResults {
+  const values = evaluation ? metricValues(evaluation.metrics) : new Map<string, number>();
+  const unusable = new Map<string, string>();
+  for (const name of COMPUTED_METRICS) {
+    if (values.has(name)) continue;
+    unusable.set(name, evaluation ? 'no value (precision, recall and f1 need binary 0/1 labels; f1_macro covers any)' : 'no value (the labelled evaluation did not run)');
+  }
+  return { source: `smoke-eval ${file}`, metrics: values, slices: new Map(), unusable };
+}

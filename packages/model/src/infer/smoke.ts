@@ -1,16 +1,21 @@
-// Smoke inference for ONNX models: load the model (measuring load time), run sample inputs, and
-// compare outputs with golden outputs within a tolerance, like numpy.allclose.
+// Smoke inference for ONNX models: load the model (measuring load time), run sample inputs and
+// compare outputs with golden outputs within a tolerance, like numpy.allclose, and score a labelled
+// evaluation file (smoke-eval).
 import { readFile } from 'node:fs/promises';
 import { errorMessage, InputError, type GateResult, type Logger } from '@ferry/core';
+import { formatValue } from '../gates/format.js';
+import { evaluateClassifier, type ClassifierEvaluation, type LabelledTable } from './evaluate.js';
 import { loadOnnxRuntime, type Ort } from './runtime.js';
 import { flatten, tensorNumbers, toTensor } from './tensors.js';
 
 export interface SmokeOptions {
   readonly modelFile: string;
   /** JSON file: an array of samples, each mapping input name → nested array. */
-  readonly samplesFile: string;
+  readonly samplesFile?: string;
   /** JSON file: an array of expected outputs, each mapping output name → nested array. */
   readonly goldenFile?: string;
+  /** A labelled evaluation table (smoke-eval), already read. */
+  readonly evaluation?: LabelledTable;
   readonly atol: number;
   readonly rtol: number;
   readonly logger: Logger;
@@ -21,6 +26,8 @@ export interface SmokeResult {
   readonly loadMs: number;
   readonly gates: GateResult[];
   readonly facts: [string, string][];
+  /** The labelled evaluation, when one was asked for and ran. */
+  readonly evaluation?: ClassifierEvaluation;
 }
 
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
@@ -46,9 +53,9 @@ export async function openSession(ort: Ort, modelFile: string): Promise<{ sessio
 }
 
 export async function runSmoke(opts: SmokeOptions): Promise<SmokeResult> {
-  const samples = await readSamples(opts.samplesFile, 'smoke samples');
+  const samples = opts.samplesFile ? await readSamples(opts.samplesFile, 'smoke samples') : undefined;
   const golden = opts.goldenFile ? await readSamples(opts.goldenFile, 'golden outputs') : undefined;
-  if (golden && golden.length !== samples.length) {
+  if (golden && samples && golden.length !== samples.length) {
     throw new InputError(`${opts.goldenFile}: has ${golden.length} entries but ${opts.samplesFile} has ${samples.length} samples`, { subject: opts.goldenFile });
   }
   const ort = await loadOnnxRuntime(opts.logger, opts.env);
@@ -63,8 +70,50 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeResult> {
       gates: [{ name: 'smoke: model loads in onnxruntime', passed: false, value: 'refused', threshold: 'loads', detail: errorMessage(err) }],
     };
   }
-  const types = new Map(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : 'unknown']));
   const gates: GateResult[] = [{ name: 'smoke: model loads in onnxruntime', passed: true, value: `${loadMs.toFixed(0)} ms`, threshold: 'loads' }];
+  const facts: [string, string][] = [['onnxruntime load time', `${loadMs.toFixed(1)} ms`]];
+  let evaluation: ClassifierEvaluation | undefined;
+  try {
+    if (samples && opts.samplesFile) {
+      gates.push(...(await runSamples(ort, session, samples, golden, opts)));
+      facts.push(['smoke samples', String(samples.length)]);
+    }
+    if (opts.evaluation) {
+      const data = opts.evaluation;
+      const gate = { name: 'smoke: labelled evaluation', threshold: 'every row scored' };
+      try {
+        evaluation = await evaluateClassifier(ort, session, data);
+        const m = evaluation.metrics;
+        gates.push({
+          ...gate,
+          passed: evaluation.unscored === 0,
+          value: `accuracy ${formatValue(m.accuracy)} on ${m.rows} rows${evaluation.unscored ? `, ${evaluation.unscored} unscored` : ''}`,
+          detail:
+            `${data.file}: ${m.rows} rows, predictions from the ${evaluation.method} "${evaluation.output}"` +
+            (evaluation.unscored ? `; ${evaluation.unscored} rows had non-finite scores and count as wrong.` : '.'),
+        });
+      } catch (err: unknown) {
+        if (err instanceof InputError) throw err;
+        gates.push({ ...gate, passed: false, value: 'failed', detail: `${data.file}: onnxruntime could not run the rows: ${errorMessage(err)}` });
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  return { loadMs, gates, facts, ...(evaluation ? { evaluation } : {}) };
+}
+
+/** Runs the sample inputs and compares with golden outputs: one gate for the runs, one for the match. */
+async function runSamples(
+  ort: Ort,
+  session: Session,
+  samples: readonly Record<string, unknown>[],
+  golden: readonly Record<string, unknown>[] | undefined,
+  opts: SmokeOptions,
+): Promise<GateResult[]> {
+  const samplesFile = opts.samplesFile ?? '';
+  const types = new Map(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : 'unknown']));
+  const gates: GateResult[] = [];
   let worst = 0;
   let worstWhere = '';
   let mismatches = 0;
@@ -74,8 +123,8 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeResult> {
   for (const [i, sample] of samples.entries()) {
     const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
     for (const name of session.inputNames) {
-      if (!(name in sample)) throw new InputError(`${opts.samplesFile}: sample ${i} lacks input "${name}" (the model's inputs: ${session.inputNames.join(', ')})`, { subject: opts.samplesFile });
-      feeds[name] = toTensor(ort, types.get(name) ?? 'float32', sample[name], `${opts.samplesFile}: sample ${i} input "${name}"`);
+      if (!(name in sample)) throw new InputError(`${samplesFile}: sample ${i} lacks input "${name}" (the model's inputs: ${session.inputNames.join(', ')})`, { subject: samplesFile });
+      feeds[name] = toTensor(ort, types.get(name) ?? 'float32', sample[name], `${samplesFile}: sample ${i} input "${name}"`);
     }
     let outputs: Awaited<ReturnType<Session['run']>>;
     try {
@@ -112,7 +161,6 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeResult> {
       });
     }
   }
-  await session.release();
   gates.push({
     name: 'smoke: sample inferences run',
     passed: failedRuns === 0 && nonFinite === 0,
@@ -129,5 +177,5 @@ export async function runSmoke(opts: SmokeOptions): Promise<SmokeResult> {
       detail: mismatches ? `${mismatches} value(s) outside tolerance${firstError ? `; ${firstError}` : ''}` : 'all values within tolerance',
     });
   }
-  return { loadMs, gates, facts: [['onnxruntime load time', `${loadMs.toFixed(1)} ms`], ['smoke samples', String(samples.length)]] };
+  return gates;
 }
