@@ -9,8 +9,11 @@ import { errorRow, type Row } from './lib/report.ts';
 import type { Suite, SuiteResult } from './lib/suite.ts';
 import { coldStartSuite } from './suites/cold-start.ts';
 import { hashingSuite } from './suites/hashing.ts';
+import { memoryGrowthSuite } from './suites/memory-growth.ts';
+import { pickleScanSuite } from './suites/pickle-scan.ts';
+import { structureSuite } from './suites/structure.ts';
 
-const SUITES: readonly Suite[] = [hashingSuite, coldStartSuite];
+const SUITES: readonly Suite[] = [hashingSuite, coldStartSuite, structureSuite, pickleScanSuite, memoryGrowthSuite];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite>[,<suite>…]]
   --quick          smaller files and fewer runs (a quick look, not figures to quote)

@@ -1,8 +1,9 @@
-// Big input files for the bench: random bytes written once under .cache/bench/ and reused by later
-// runs (same name and size), so only the first run pays for creating gigabytes.
+// Big input files for the bench, under .cache/bench/: random bytes (optionally behind a model header),
+// sparse files and files written by real tools, made once and reused by later runs, so only the
+// first run pays for creating gigabytes.
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { CACHE_DIR, REPO_ROOT } from './paths.ts';
 
@@ -20,33 +21,95 @@ function sizeOf(path: string): number | undefined {
   }
 }
 
-/** Path of a file of exactly `bytes` random bytes at `name` under the cache, created if missing or the wrong size. */
-export function cachedRandomFile(name: string, bytes: number, log: (line: string) => void = () => {}): string {
-  const path = join(CACHE_DIR, name);
-  if (sizeOf(path) === bytes) return path;
-  mkdirSync(dirname(path), { recursive: true });
-  // Leftovers of an interrupted run go; a file of the wrong size is replaced by the rename below.
-  for (const e of readdirSync(dirname(path))) if (e.startsWith(`${basename(path)}.partial-`)) rmSync(join(dirname(path), e), { force: true });
-  log(`creating ${relative(REPO_ROOT, path)} (${bytes} bytes of random data, once; later runs reuse it)`);
-  // Written beside the final name and renamed, so an interrupted run never leaves a short file that looks done.
-  const tmp = `${path}.partial-${process.pid}`;
-  const buf = Buffer.allocUnsafe(Math.min(CHUNK, bytes));
-  const fd = openSync(tmp, 'w');
+/** True when the file starts with exactly these bytes. */
+function startsWith(path: string, head: Buffer): boolean {
+  if (head.length === 0) return true;
+  const got = Buffer.alloc(head.length);
+  const fd = openSync(path, 'r');
   try {
-    for (let left = bytes; left > 0; ) {
-      const n = Math.min(buf.length, left);
-      randomFillSync(buf, 0, n);
-      let off = 0;
-      while (off < n) off += writeSync(fd, buf, off, n - off);
-      left -= n;
-    }
-  } catch (err: unknown) {
+    return readSync(fd, got, 0, head.length, 0) === head.length && got.equals(head);
+  } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Writes `path` through a temporary file beside it, renamed at the end, so an interrupted run never
+ * leaves a short file that looks done; leftovers of an interrupted run go first.
+ */
+function writeAtomically(path: string, write: (tmp: string) => void): void {
+  mkdirSync(dirname(path), { recursive: true });
+  for (const e of readdirSync(dirname(path))) if (e.startsWith(`${basename(path)}.partial-`)) rmSync(join(dirname(path), e), { force: true });
+  const tmp = `${path}.partial-${process.pid}`;
+  try {
+    write(tmp);
+  } catch (err: unknown) {
     rmSync(tmp, { force: true });
     throw err;
   }
-  closeSync(fd);
   renameSync(tmp, path);
+}
+
+function writeAll(fd: number, buf: Buffer, n = buf.length): void {
+  let off = 0;
+  while (off < n) off += writeSync(fd, buf, off, n - off);
+}
+
+/**
+ * Path of a file of exactly `bytes` bytes at `name` under the cache: `head` (a model header, or
+ * nothing) followed by random bytes. Created if missing, the wrong size or with another head.
+ */
+export function cachedRandomFile(name: string, bytes: number, log: (line: string) => void = () => {}, head: Buffer = Buffer.alloc(0)): string {
+  const path = join(CACHE_DIR, name);
+  if (sizeOf(path) === bytes && startsWith(path, head)) return path;
+  if (head.length > bytes) throw new Error(`${name}: a ${head.length}-byte head does not fit in ${bytes} bytes`);
+  log(`creating ${relative(REPO_ROOT, path)} (${bytes} bytes${head.length > 0 ? `: a ${head.length}-byte header and` : ' of'} random data, once; later runs reuse it)`);
+  writeAtomically(path, (tmp) => {
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, bytes));
+    const fd = openSync(tmp, 'w');
+    try {
+      writeAll(fd, head);
+      for (let left = bytes - head.length; left > 0; ) {
+        const n = Math.min(buf.length, left);
+        randomFillSync(buf, 0, n);
+        writeAll(fd, buf, n);
+        left -= n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+  return path;
+}
+
+/**
+ * A sparse file of `bytes` bytes: `head` written for real, the rest a hole made by ftruncate, so a
+ * 10 GiB model costs the disk its header only. Rewritten when the size or the head differ.
+ */
+export function sparseFile(name: string, head: Buffer, bytes: number, log: (line: string) => void = () => {}): { path: string; allocatedBytes: number } {
+  const path = join(CACHE_DIR, name);
+  if (!(sizeOf(path) === bytes && startsWith(path, head))) {
+    log(`creating ${relative(REPO_ROOT, path)} (sparse: a ${head.length}-byte header, ${bytes} bytes in all)`);
+    writeAtomically(path, (tmp) => {
+      const fd = openSync(tmp, 'w');
+      try {
+        writeAll(fd, head);
+        ftruncateSync(fd, bytes);
+      } finally {
+        closeSync(fd);
+      }
+    });
+  }
+  // st_blocks counts 512-byte units actually allocated on disk.
+  return { path, allocatedBytes: statSync(path).blocks * 512 };
+}
+
+/** A file made by `generate(tmpPath)` (for example by torch.save), made once and reused while it exists. */
+export function cachedGeneratedFile(name: string, what: string, generate: (tmp: string) => void, log: (line: string) => void = () => {}): string {
+  const path = join(CACHE_DIR, name);
+  if ((sizeOf(path) ?? 0) > 0) return path;
+  log(`creating ${relative(REPO_ROOT, path)} (${what}, once; later runs reuse it)`);
+  writeAtomically(path, generate);
   return path;
 }
 
@@ -80,4 +143,13 @@ export function residentBytes(paths: readonly string[]): number | undefined {
   if (r.status !== 0 || typeof r.stdout !== 'string') return undefined;
   const values = r.stdout.trim().split('\n').map(Number);
   return values.length === paths.length && values.every(Number.isFinite) ? values.reduce((a, b) => a + b, 0) : undefined;
+}
+
+/**
+ * Drops the file's pages from the page cache (GNU dd's nocache flag: posix_fadvise DONTNEED), for
+ * example after reading the holes of a sparse file, which fills the cache with gigabytes of zeros
+ * that the machine's other work would have to evict. Best effort: false when dd could not do it.
+ */
+export function releasePageCache(path: string): boolean {
+  return spawnSync('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'status=none']).status === 0;
 }

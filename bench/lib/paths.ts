@@ -8,6 +8,8 @@ export const CACHE_DIR = join(REPO_ROOT, '.cache', 'bench');
 export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 export const CLI_BIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'bin.js');
 export const ACTIONS_DIR = join(REPO_ROOT, 'actions');
+/** The plain-JavaScript child that times one in-process check or read (bench/lib/check-child.mjs). */
+export const CHECK_CHILD = join(REPO_ROOT, 'bench', 'lib', 'check-child.mjs');
 
 /**
  * The environment for the doors under test: the caller's, minus anything that would make the CLI or an

@@ -132,3 +132,82 @@ export function sizeRow(a: { suite: string; measurement: string; bytes: number; 
     values: { bytes: a.bytes, goalMaxBytes: a.maxBytes },
   };
 }
+
+/** Time against an absolute budget (`< 100 ms`), beside an anchor for scale: the budget alone decides. */
+export function timeBudgetRow(a: { suite: string; measurement: string; ferry: ContenderResult; anchor: ContenderResult; maxMs: number }): Row {
+  const goal = `< ${formatMs(a.maxMs)}`;
+  const bad = failed(a.suite, a.measurement, goal, a.ferry, a.anchor);
+  if (bad) return bad;
+  const f = a.ferry.time!.medianMs;
+  const n = a.anchor.time!.medianMs;
+  return {
+    suite: a.suite,
+    measurement: a.measurement,
+    ferry: formatMs(f),
+    anchor: `${a.anchor.label} ${formatMs(n)}`,
+    ratio: `${formatRatio(f / n)} (${formatSigned(f - n, formatMs)})`,
+    goal,
+    status: f < a.maxMs ? 'PASS' : 'MISS',
+    values: { ferryMedianMs: f, ferryMinMs: a.ferry.time!.minMs, anchorMedianMs: n, anchorMinMs: a.anchor.time!.minMs, goalMaxMs: a.maxMs },
+  };
+}
+
+/** Peak RSS against an absolute budget (`< 100 MiB`), beside an anchor's for scale: the budget alone decides. */
+export function memoryBudgetRow(a: { suite: string; measurement: string; ferry: ContenderResult; anchor: ContenderResult; maxBytes: number }): Row {
+  const goal = `< ${formatBytes(a.maxBytes)}`;
+  const f = a.ferry.peakRssBytes;
+  const n = a.anchor.peakRssBytes;
+  if (f === undefined || n === undefined) {
+    return failed(a.suite, a.measurement, goal, a.ferry, a.anchor) ?? errorRow(a.suite, a.measurement, 'peak RSS could not be read');
+  }
+  return {
+    suite: a.suite,
+    measurement: a.measurement,
+    ferry: formatBytes(f),
+    anchor: `${a.anchor.label} ${formatBytes(n)}`,
+    ratio: `${formatRatio(f / n)} (${formatSigned(f - n, formatBytes)})`,
+    goal,
+    status: f < a.maxBytes ? 'PASS' : 'MISS',
+    values: { ferryPeakRssBytes: f, anchorPeakRssBytes: n, goalMaxBytes: a.maxBytes },
+  };
+}
+
+/**
+ * Time as a multiple of the anchor's (`≤ 1.30×`): for work that must cost about what the anchor's
+ * does, whatever the file size. `goal` undefined makes an INFO row (shown for context, not judged).
+ */
+export function timeRatioRow(a: { suite: string; measurement: string; ferry: ContenderResult; anchor: ContenderResult; maxRatio?: number | undefined }): Row {
+  const goal = a.maxRatio === undefined ? '—' : `≤ ${formatRatio(a.maxRatio)}`;
+  const bad = failed(a.suite, a.measurement, goal, a.ferry, a.anchor);
+  if (bad) return bad;
+  const f = a.ferry.time!.medianMs;
+  const n = a.anchor.time!.medianMs;
+  const ratio = f / n;
+  return {
+    suite: a.suite,
+    measurement: a.measurement,
+    ferry: formatMs(f),
+    anchor: `${a.anchor.label} ${formatMs(n)}`,
+    // A ratio just over the goal must not print as the goal itself.
+    ratio: a.maxRatio !== undefined && ratio > a.maxRatio && formatRatio(ratio) === formatRatio(a.maxRatio) ? `${ratio.toFixed(3)}×` : formatRatio(ratio),
+    goal,
+    status: a.maxRatio === undefined ? 'INFO' : ratio <= a.maxRatio ? 'PASS' : 'MISS',
+    values: { ferryMedianMs: f, ferryMinMs: a.ferry.time!.minMs, anchorMedianMs: n, anchorMinMs: a.anchor.time!.minMs, ratio, goalMaxRatio: a.maxRatio },
+  };
+}
+
+/** A figure for context only (no anchor, no goal), for example a door's whole run beside a goal row about one part of it. */
+export function infoRow(a: { suite: string; measurement: string; ferry: ContenderResult; format: (r: ContenderResult) => string }): Row {
+  const bad = failed(a.suite, a.measurement, '—', a.ferry);
+  if (bad) return bad;
+  return {
+    suite: a.suite,
+    measurement: a.measurement,
+    ferry: a.format(a.ferry),
+    anchor: '—',
+    ratio: '—',
+    goal: '—',
+    status: 'INFO',
+    values: { ferryMedianMs: a.ferry.time!.medianMs, ferryMinMs: a.ferry.time!.minMs, ferryPeakRssBytes: a.ferry.peakRssBytes },
+  };
+}
