@@ -38377,14 +38377,11 @@ function countBySeverity(findings) {
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: ./packages/model/dist/formats/file-cursor.js
 const CHUNK = 64 * 1024;
-/** Readahead grows to this while the parser reads on sequentially (a GGUF vocabulary is megabytes). */
-const MAX_CHUNK = 1024 * 1024;
 class FileCursor {
     /** Absolute offset of the next byte the parser will consume. */
     pos = 0;
     buf = Buffer.alloc(0);
     bufStart = 0;
-    chunk = CHUNK;
     fh;
     size;
     truncated;
@@ -38415,11 +38412,7 @@ class FileCursor {
         if (n > this.remaining || this.pos < 0) {
             throw this.truncated(`${what} needs ${n} bytes at offset ${this.pos}, but the file ends at ${this.size}`);
         }
-        // Reading on from the buffer doubles the next read; a skip past it (tensor data) starts small again,
-        // so jumping from field to field never reads much more than the fields.
-        const sequential = this.buf.length > 0 && this.pos >= this.bufStart && this.pos <= this.bufStart + this.buf.length;
-        this.chunk = sequential ? Math.min(this.chunk * 2, MAX_CHUNK) : CHUNK;
-        const len = Math.min(Math.max(n, this.chunk), this.remaining);
+        const len = Math.min(Math.max(n, CHUNK), this.remaining);
         const buf = Buffer.allocUnsafe(len);
         let got = 0;
         while (got < len) {
@@ -38593,7 +38586,7 @@ class GgufReader {
 /**
  * Passes over up to `max` array strings that lie wholly in the cursor's buffer and within the metadata
  * budget, with plain number arithmetic, and returns how many. A vocabulary (a Llama 3 GGUF holds over
- * 400,000 tokens and merges) would otherwise cost a BigInt and a label string per element: about
+ * 400,000 tokens and merges) would otherwise cost a BigInt and a label string per element: over
  * 100 ms of a cold process for an 8 MiB header. The first string that does not qualify is left to
  * the caller, which reads it element by element and raises the precise error if it breaks a rule.
  */
@@ -42706,6 +42699,7 @@ async function checkPytorchZip(ctx, policy = DEFAULT_PICKLE_POLICY) {
         return {
             format: 'pytorch-zip',
             scanned: complete,
+            ...(complete ? {} : { unscannedReason: 'some members could not be scanned; see the pickle/unscanned-member findings' }),
             findings: settleMalformed(findings, malformed, ctx.displayPath),
             facts: [...archive.facts, ...scanFacts(streams, policy), ['storage members', String(storageMembers)]],
         };
@@ -43106,7 +43100,7 @@ async function checkModelFile(format, ctx, policy) {
         case 'zip': {
             // An archive of something else: its layout is checked (bombs, traversal), its members are not.
             const archive = await checkArchive(ctx);
-            return { format, scanned: false, findings: archive.findings, facts: archive.facts };
+            return { format, scanned: false, unscannedReason: 'the members of a plain zip archive are not checked, only its layout: bombs and traversal', findings: archive.findings, facts: archive.facts };
         }
         case 'json':
         case 'text':
@@ -46754,13 +46748,13 @@ const validateModelStep = implementStep(validateModelDefinition, async (ctx, inp
         findings.push({
             severity: allowUnscanned ? 'low' : 'high',
             rule: 'files/unscanned',
-            message: `${f.relPath}: not checked (${formats[i] === 'unknown' ? 'format not recognized from its bytes' : `no content checks for ${formats[i]}`})${allowUnscanned ? '; allowed by allow-unscanned' : ''}`,
+            message: `${shown(f.absPath)}: not checked (${formats[i] === 'unknown' ? 'format not recognized from its bytes' : (checks[i]?.unscannedReason ?? (checks[i]?.findings.length ? 'parts of it could not be checked; see its other findings' : `no content checks for ${formats[i]}`))})${allowUnscanned ? '; allowed by allow-unscanned' : ''}`,
             file: shown(f.absPath),
         });
     });
     for (const s of listing.skipped) {
         unscanned.push(s.relPath);
-        findings.push({ severity: allowUnscanned ? 'low' : 'high', rule: 'files/unscanned', message: `${s.relPath}: ${s.reason}`, file: shown((0,external_node_path_namespaceObject.resolve)(listing.root, s.relPath)) });
+        findings.push({ severity: allowUnscanned ? 'low' : 'high', rule: 'files/unscanned', message: `${shown((0,external_node_path_namespaceObject.resolve)(listing.root, s.relPath))}: ${s.reason}`, file: shown((0,external_node_path_namespaceObject.resolve)(listing.root, s.relPath)) });
     }
     if (listing.files.length === 0)
         findings.push({ severity: 'high', rule: 'files/empty', message: `${inputs['model-path']}: the model directory holds no files` });

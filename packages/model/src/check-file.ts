@@ -22,7 +22,7 @@ export async function checkModelFile(format: ModelFormat, ctx: FileCheckContext,
     case 'zip': {
       // An archive of something else: its layout is checked (bombs, traversal), its members are not.
       const archive = await checkArchive(ctx);
-      return { format, scanned: false, findings: archive.findings, facts: archive.facts };
+      return { format, scanned: false, unscannedReason: 'the members of a plain zip archive are not checked, only its layout: bombs and traversal', findings: archive.findings, facts: archive.facts };
     }
     case 'json':
     case 'text':

@@ -85,13 +85,13 @@ export const validateModelStep = implementStep(validateModelDefinition, async (c
     findings.push({
       severity: allowUnscanned ? 'low' : 'high',
       rule: 'files/unscanned',
-      message: `${f.relPath}: not checked (${formats[i] === 'unknown' ? 'format not recognized from its bytes' : `no content checks for ${formats[i]}`})${allowUnscanned ? '; allowed by allow-unscanned' : ''}`,
+      message: `${shown(f.absPath)}: not checked (${formats[i] === 'unknown' ? 'format not recognized from its bytes' : (checks[i]?.unscannedReason ?? (checks[i]?.findings.length ? 'parts of it could not be checked; see its other findings' : `no content checks for ${formats[i]}`))})${allowUnscanned ? '; allowed by allow-unscanned' : ''}`,
       file: shown(f.absPath),
     });
   });
   for (const s of listing.skipped) {
     unscanned.push(s.relPath);
-    findings.push({ severity: allowUnscanned ? 'low' : 'high', rule: 'files/unscanned', message: `${s.relPath}: ${s.reason}`, file: shown(resolve(listing.root, s.relPath)) });
+    findings.push({ severity: allowUnscanned ? 'low' : 'high', rule: 'files/unscanned', message: `${shown(resolve(listing.root, s.relPath))}: ${s.reason}`, file: shown(resolve(listing.root, s.relPath)) });
   }
   if (listing.files.length === 0) findings.push({ severity: 'high', rule: 'files/empty', message: `${inputs['model-path']}: the model directory holds no files` });
 

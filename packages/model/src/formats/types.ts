@@ -53,6 +53,8 @@ export interface FileCheck {
   readonly format: ModelFormat;
   /** True when every byte that can carry code or structure was examined. */
   readonly scanned: boolean;
+  /** Why some of it was not examined, when `scanned` is false (shown in the unscanned finding). */
+  readonly unscannedReason?: string;
   readonly findings: readonly Finding[];
   /** Facts for the report, for example ["tensors", "291"], ["opset", "ai.onnx 17"]. */
   readonly facts: readonly (readonly [string, string])[];

@@ -146,6 +146,7 @@ export async function checkPytorchZip(ctx: FileCheckContext, policy: PicklePolic
     return {
       format: 'pytorch-zip',
       scanned: complete,
+      ...(complete ? {} : { unscannedReason: 'some members could not be scanned; see the pickle/unscanned-member findings' }),
       findings: settleMalformed(findings, malformed, ctx.displayPath),
       facts: [...archive.facts, ...scanFacts(streams, policy), ['storage members', String(storageMembers)]],
     };

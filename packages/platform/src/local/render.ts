@@ -36,7 +36,12 @@ export function renderTerminal(result: StepResult, color: boolean): string {
   }
   if (result.findings.length > 0) {
     lines.push('', paint('1', `Findings (${result.findings.length})`));
-    for (const f of result.findings) lines.push(`  ${f.severity.toUpperCase().padEnd(8)} ${f.rule}  ${f.file ? `${f.file}${f.line ? `:${f.line}` : ''}: ` : ''}${f.message}`);
+    for (const f of result.findings) {
+      const where = f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : '';
+      // Most messages already open with the file they are about; do not say it twice.
+      const prefix = where && !f.message.startsWith(f.file ?? '') ? `${where}: ` : '';
+      lines.push(`  ${f.severity.toUpperCase().padEnd(8)} ${f.rule}  ${prefix}${f.message}`);
+    }
   }
   for (const s of result.report) {
     lines.push('', paint('1', s.heading));
