@@ -1,10 +1,12 @@
 // The committed action bundles: rebuilt and compared byte for byte, validated, and executed on Node 24.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STEP_DEFINITIONS } from '@ferry/core';
+import { requirePython } from '../support/python.js';
 import { cleanEnv, NODE24, REPO_ROOT, requireBuilt, run } from '../support/repo.js';
 
 const steps = STEP_DEFINITIONS.map((s) => s.name);
@@ -75,6 +77,61 @@ describe('action bundles', () => {
     expect(summary).toContain('model.safetensors');
     const resultFile = JSON.parse(readFileSync(join(out, 'ferry/validate-model.json'), 'utf8')) as { verdict: string };
     expect(resultFile.verdict).toBe('pass');
+  });
+});
+
+describe('validate-model bundle smoke inference', () => {
+  // The bundle does not carry onnxruntime-node's native binaries; on a runner it installs the pinned
+  // version into the tool cache once and loads it from there after. The bundle is copied out of the
+  // repository so it cannot find the repository's own node_modules, and the tool cache is seeded
+  // with this repository's copy of the same version, so the test needs no network.
+  let dist: string;
+  let toolCache: string;
+  let models: string;
+  beforeAll(() => {
+    const root = mkdtempSync(join(tmpdir(), 'ferry-action-'));
+    dist = join(root, 'validate-model', 'dist');
+    cpSync(join(REPO_ROOT, 'actions/validate-model/dist'), dist, { recursive: true });
+    toolCache = join(root, 'tool-cache');
+    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+    const modules = join(toolCache, 'ferry', `onnxruntime-node-${version}`, 'node_modules');
+    mkdirSync(modules, { recursive: true });
+    symlinkSync(join(REPO_ROOT, 'node_modules/onnxruntime-node'), join(modules, 'onnxruntime-node'));
+    models = join(root, 'models');
+    execFileSync(requirePython(), [join(REPO_ROOT, 'test/fixtures/make_smoke_model.py'), models], { encoding: 'utf8' });
+  }, 120_000);
+
+  async function smoke(golden: string): Promise<{ code: number; stdout: string; outputs: string }> {
+    const out = mkdtempSync(join(tmpdir(), 'ferry-gh-'));
+    writeFileSync(join(out, 'output'), '');
+    const r = await run(NODE24, [join(dist, 'index.js')], {
+      cwd: models,
+      env: {
+        ...cleanEnv(),
+        'INPUT_MODEL-PATH': 'model.onnx',
+        'INPUT_SMOKE-SAMPLES': 'samples.json',
+        'INPUT_SMOKE-GOLDEN': golden,
+        GITHUB_OUTPUT: join(out, 'output'),
+        RUNNER_TEMP: out,
+        RUNNER_TOOL_CACHE: toolCache,
+      },
+    });
+    return { code: r.code ?? -1, stdout: r.stdout, outputs: readFileSync(join(out, 'output'), 'utf8') };
+  }
+
+  it('loads onnxruntime from the tool cache and passes when outputs match the golden ones', async () => {
+    const r = await smoke('golden.json');
+    expect(r.stdout).not.toContain('::error::');
+    expect(r.stdout).not.toContain('installing onnxruntime-node');
+    expect(r.code).toBe(0);
+    expect(r.outputs).toMatch(/verdict<<(\S+)\npass\n\1/);
+  });
+
+  it('fails with exit 1 when outputs differ from the golden ones', async () => {
+    const r = await smoke('golden-wrong.json');
+    expect(r.code).toBe(1);
+    expect(r.outputs).toMatch(/verdict<<(\S+)\nfail\n\1/);
+    expect(r.outputs).toMatch(/gates-failed<<(\S+)\n[1-9]\d*\n\1/);
   });
 });
 

@@ -33,7 +33,9 @@ function runNpm(args: string[], cwd: string): Promise<void> {
 export async function loadOnnxRuntime(logger: Logger, env: Readonly<Record<string, string | undefined>>): Promise<Ort> {
   if (cached) return cached;
   try {
-    cached = (await import('onnxruntime-node')) as Ort;
+    // webpackIgnore: the action bundle must keep this a runtime import, so that a runner without the
+    // package falls through to the on-demand install below instead of failing at load.
+    cached = (await import(/* webpackIgnore: true */ 'onnxruntime-node')) as Ort;
     return cached;
   } catch {
     // Not bundled (GitHub Action): fall through to the on-demand install.
