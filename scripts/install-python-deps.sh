@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Python used only by tests, to write real model files with the real libraries (torch, onnx, gguf,
-# safetensors, numpy, h5py) and reference statistics (scipy). Heavy libraries come from Debian's
+# safetensors, numpy, h5py), reference statistics (scipy) and a third-party Open Inference Protocol
+# client (tritonclient) to check `ferry serve` against. Heavy libraries come from Debian's
 # packages (python3-torch installs in about a minute; the PyPI wheel pulls gigabytes of CUDA);
 # the few PyPI-only ones go into a venv that sees them, cached outside the clone so CI on the same
 # machine reuses it. Prints nothing but progress; the venv's python is $FERRY_PYTHON.
@@ -8,7 +9,7 @@ set -euo pipefail
 
 VENV="${FERRY_PYTHON_VENV:-/var/cache/ferry/python-venv}"
 APT_PACKAGES=(python3-torch python3-onnx python3-numpy python3-scipy python3-h5py python3-venv python3-pip)
-PIP_PACKAGES=(safetensors==0.4.5 gguf==0.19.0)
+PIP_PACKAGES=(safetensors==0.4.5 gguf==0.19.0 "tritonclient[http]==2.73.0")
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -41,5 +42,5 @@ if [ ! -f "$stamp" ]; then
   done
   touch "$stamp"
 fi
-"$VENV/bin/python" -c 'import torch, onnx, safetensors, numpy, scipy, h5py, gguf' || { echo "test venv $VENV is broken: delete it and re-run" >&2; exit 3; }
+"$VENV/bin/python" -c 'import torch, onnx, safetensors, numpy, scipy, h5py, gguf, tritonclient.http' || { echo "test venv $VENV is broken: delete it and re-run" >&2; exit 3; }
 echo "python test dependencies ready ($VENV/bin/python)"

@@ -1,6 +1,7 @@
 // Help text generated from the declarations, so `--help` can never disagree with the inputs.
 import { appliesTo, cliFlag, describeDefault, STEP_DEFINITIONS, type Platform, type StepDefinition } from '@ferry/core';
 import { GLOBAL_FLAGS } from './args.js';
+import { UTILITY_COMMANDS } from './commands.js';
 
 export const VERSION = '0.1.0';
 
@@ -15,9 +16,13 @@ export function mainHelp(): string {
 Usage:
   ferry <step> [--<input> <value> ...] [--json]
   ferry <step> --help
+  ferry <command> [options]     (ferry <command> --help)
 
 Steps:
 ${columns(STEP_DEFINITIONS.map((s) => [s.name, s.summary]))}
+
+Commands:
+${columns(UTILITY_COMMANDS.map((c) => [c.name, c.summary]))}
 
 Exit codes:
   0  passed

@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { errorMessage, ExitCode, exitCodeOf, InputError, isStepName, type Platform, type RawInputs, type StepResult } from '@ferry/core';
 import { executeStep, isGitLabCi, publishGitLab, readGitLabEnvironment, renderTerminal, terminalLogger } from '@ferry/platform';
 import { parseStepArgs } from './args.js';
+import { utilityCommand } from './commands.js';
 import { mainHelp, stepHelp, VERSION } from './help.js';
 import { STEPS } from './steps.js';
 
@@ -32,8 +33,10 @@ export async function runCli(io: CliIo): Promise<ExitCode> {
     io.stdout.write(`${VERSION}\n`);
     return ExitCode.Pass;
   }
+  const utility = utilityCommand(command);
+  if (utility) return utility.run(io, rest, VERSION);
   if (!isStepName(command)) {
-    io.stderr.write(`ferry: unknown command "${command}"; run ferry --help for the list of steps\n`);
+    io.stderr.write(`ferry: unknown command "${command}"; run ferry --help for the list of steps and commands\n`);
     return ExitCode.BadInput;
   }
   const step = STEPS[command];
