@@ -6,7 +6,7 @@ set -euo pipefail
 # busybox-static: the root filesystem of test base images (nothing can be pulled; it must run
 # without a libc in the image). apache2-utils: htpasswd, for the registry's bcrypt logins; openssl:
 # the test token service's signing certificate and the HTTPS registry's certificate.
-PACKAGES=(docker-registry prometheus haproxy podman runc skopeo umoci uidmap slirp4netns fuse-overlayfs busybox-static rsync apache2-utils openssl)
+PACKAGES=(docker-registry prometheus haproxy podman runc skopeo umoci uidmap slirp4netns fuse-overlayfs busybox-static rsync apache2-utils openssl wrk)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

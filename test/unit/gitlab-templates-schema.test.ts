@@ -44,7 +44,9 @@ function gitlabInputs(def: StepDefinition): [string, StepDefinition['inputs'][st
 function everyInputSet(def: StepDefinition): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, decl] of gitlabInputs(def)) {
-    const fallback = decl.options?.[0] ?? `it's "${name}" $(not run)`;
+    // A value GitLab's options or regex accept for each type; free text where any string goes.
+    const typed = decl.type === 'boolean' ? 'true' : decl.type === 'integer' || decl.type === 'number' ? '1' : decl.type === 'duration' ? '1s' : undefined;
+    const fallback = decl.options?.[0] ?? typed ?? `it's "${name}" $(not run)`;
     values[gitlabInputName(name)] = decl.secret ? `$FERRY_TEST_${inputEnvVar(name)}` : describeDefault(decl) || fallback;
   }
   return values;

@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5334);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2329);
 // Bundle entry for the build-serving-image action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5334:
+/***/ 2329:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38011,95 +38011,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
 
-;// CONCATENATED MODULE: ./packages/core/dist/errors.js
-// Typed failures of the engine. Each carries the exit-code class, so the one failure boundary
-// in each door (action, CLI) can print one clear message and exit with the documented code.
-/** Documented exit codes, the same for every door. */
-const ExitCode = {
-    /** The step passed. */
-    Pass: 0,
-    /** A gate or an analysis judged the model or the canary bad (policy). */
-    JudgedBad: 1,
-    /** Bad input or configuration: the message names the input, key or file. */
-    BadInput: 2,
-    /** Infrastructure failed after retries (registry, cluster, metrics backend), or the job was cancelled. */
-    Infrastructure: 3,
-};
-class FerryError extends Error {
-    /** A short hint on how to fix it, shown after the message. */
-    hint;
-    constructor(message, options) {
-        super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-        this.name = new.target.name;
-        this.hint = options?.hint;
-    }
-}
-/** Bad input, configuration or file. `subject` names the input, key or file at fault. */
-class InputError extends FerryError {
-    errorClass = 'input';
-    exitCode = ExitCode.BadInput;
-    subject;
-    constructor(message, options) {
-        super(message, options);
-        this.subject = options?.subject;
-    }
-}
-/** A service or the machine failed after retries. */
-class InfrastructureError extends FerryError {
-    errorClass = 'infrastructure';
-    exitCode = ExitCode.Infrastructure;
-    service;
-    constructor(message, options) {
-        super(message, options);
-        this.service = options?.service;
-    }
-}
-/** A policy stopped the step outright (used where no structured result can be produced). */
-class PolicyError extends (/* unused pure expression or super */ null && (FerryError)) {
-    errorClass = 'policy';
-    exitCode = ExitCode.JudgedBad;
-}
-/** The job was cancelled (signal or AbortSignal); work stopped cleanly. */
-class CancelledError extends FerryError {
-    errorClass = 'cancelled';
-    exitCode = ExitCode.Infrastructure;
-    constructor(message = 'cancelled before the step finished') {
-        super(message);
-    }
-}
-/** Formats anything thrown into one line of text. */
-function errorMessage(err) {
-    if (err instanceof Error) {
-        const cause = err.cause;
-        const base = err.message || err.name;
-        if (cause instanceof Error && cause.message && !base.includes(cause.message)) {
-            return `${base}: ${cause.message}`;
-        }
-        return base;
-    }
-    if (typeof err === 'string')
-        return err;
-    try {
-        return JSON.stringify(err) ?? String(err);
-    }
-    catch {
-        return String(err);
-    }
-}
-/** The exit code an error maps to; unknown errors are infrastructure failures, never a pass. */
-function exitCodeOf(err) {
-    if (err instanceof FerryError)
-        return err.exitCode;
-    if (err instanceof Error && err.name === 'AbortError')
-        return ExitCode.Infrastructure;
-    return ExitCode.Infrastructure;
-}
-/** Throws CancelledError when the signal has fired; call it between units of work. */
-function throwIfCancelled(signal) {
-    if (signal?.aborted)
-        throw new CancelledError();
-}
-
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./packages/core/dist/step.js
 
 /** Pairs a declaration with its engine, keeping the inferred input types. */
@@ -38192,6 +38109,8 @@ function defineStep(def) {
 // build-serving-image: an OCI image that serves the model on a chosen runtime, pushed with a digest.
 
 const RUNTIMES = ['ferry', 'triton', 'torchserve', 'tf-serving', 'mlserver', 'vllm'];
+/** Tag rules after docker/metadata-action: which tags a build gets from the model version and the CI event. */
+const TAG_RULES = ['semver', 'sha', 'pr', 'latest', 'branch', 'none'];
 const buildServingImageDefinition = defineStep({
     name: 'build-serving-image',
     title: 'Build serving image',
@@ -38201,39 +38120,6114 @@ const buildServingImageDefinition = defineStep({
         'model-path': { type: 'path', description: 'Model file or directory to package.', required: true },
         runtime: {
             type: 'string',
-            description: 'Serving runtime the image runs.',
+            description: 'Serving runtime the image runs (see "Runtimes" in the README for the layout, ports and base image of each).',
             options: RUNTIMES,
             default: 'ferry',
         },
-        'base-image': { type: 'string', description: "Base image reference; defaults to the runtime's pinned image." },
+        'base-image': {
+            type: 'string',
+            description: "Base image: a registry reference, `oci:<dir>[:<name>]` for an OCI layout directory, or `scratch`. Default: the runtime's pinned image.",
+        },
+        'model-name': {
+            type: 'string',
+            description: 'Name the runtime serves the model under: letters, digits, _ . - (at most 128). Default: the model file or directory name, lowercased, without its extension.',
+        },
+        'model-version': {
+            type: 'string',
+            description: 'Version of the model (semver such as 1.2.3 gives the tags 1.2.3, 1.2 and 1 on the default branch).',
+        },
         image: {
             type: 'string',
-            description: 'Repository to push to, for example registry.example.com/team/model. Empty: build only.',
+            description: 'Where the image goes: registry/repository, for example registry.example.com/team/model (a :tag in it is added to the tags). Empty: build only.',
         },
-        tags: { type: 'list', description: 'Tags to apply, comma or newline separated.' },
-        'oci-layout': { type: 'path', description: 'Also write the image to this OCI layout directory.' },
-        'registry-username': { type: 'string', description: 'Registry user name.' },
-        'registry-password': { type: 'string', description: 'Registry password or token.', secret: true },
+        tags: { type: 'list', description: 'Extra tags to write, comma or newline separated.' },
+        'tag-rules': {
+            type: 'list',
+            description: 'Tags derived from the model version and the CI event, as docker/metadata-action names them: semver (1.2.3, 1.2, 1; not on pull requests), sha (sha-<7 hex> of the commit, the PR head on pull requests), pr (pr-<number>), latest (on the default branch), branch (the branch name); none for no derived tags.',
+            options: TAG_RULES,
+            default: ['semver', 'sha', 'pr', 'latest'],
+        },
+        push: {
+            type: 'boolean',
+            description: 'Push to `image`. Default: true when `image` is set.',
+        },
+        output: {
+            type: 'path',
+            description: 'Also write the image here without a registry: an OCI layout directory, or an OCI archive when the path ends in .tar. Same digest as the pushed image.',
+        },
+        'registry-username': { type: 'string', description: 'Registry user name (with registry-password).' },
+        'registry-password': { type: 'string', description: 'Registry password or token. Without it, credentials come from the docker config file.', secret: true },
+        'docker-config': {
+            type: 'path',
+            description: 'Docker config file (config.json) or the directory holding it, where `docker login` keeps credentials. Default: $DOCKER_CONFIG or ~/.docker.',
+        },
         'insecure-registry': {
             type: 'boolean',
-            description: 'Allow plain HTTP to the registry (loopback and test registries only).',
+            description: 'Plain HTTP to the registry of `image` (and a base image on the same host): loopback and test registries only.',
             default: false,
+        },
+        'registry-timeout': {
+            type: 'duration',
+            description: 'How long a registry request may go without sending or receiving a byte before it is retried.',
+            default: '60s',
+        },
+        'registry-retries': {
+            type: 'integer',
+            description: 'Tries of each registry request (5xx, timeouts, dropped connections) before the step fails with exit 3.',
+            default: 6,
+            min: 1,
+            max: 20,
+        },
+        'tls-verify': {
+            type: 'boolean',
+            description: "Verify the registry's TLS certificate. Turn off only for a test registry.",
+            default: true,
+        },
+        platforms: {
+            type: 'list',
+            description: 'Platforms to keep from a multi-platform base image, such as linux/amd64. Default: every platform of the base.',
+        },
+        'max-batch-size': {
+            type: 'integer',
+            description: "Largest batch the runtime forms (triton max_batch_size, torchserve batchSize, mlserver max_batch_size, tf-serving batching). Default: triton 4 when the model's first dimension is variable, else 0; the others no batching.",
+            min: 0,
+        },
+        'dynamic-batching': {
+            type: 'boolean',
+            description: 'Triton: let the server group requests into batches (dynamic_batching). Default: on when max-batch-size > 0.',
+        },
+        'instance-count': {
+            type: 'integer',
+            description: 'Model instances (triton instance_group count, torchserve workers).',
+            default: 1,
+            min: 1,
+        },
+        'served-model-name': {
+            type: 'string',
+            description: 'vLLM / OpenAI-compatible: the model name clients ask for. Default: model-name.',
+        },
+        handler: {
+            type: 'string',
+            description: 'TorchServe: handler of the model archive, a built-in name or a .py file inside the model directory.',
+            default: 'base_handler',
+        },
+        implementation: {
+            type: 'string',
+            description: 'MLServer: the runtime class, such as mlserver_sklearn.SKLearnModel. Default: chosen from the model file (joblib/pickle → sklearn, .json/.ubj/.bst → xgboost, MLmodel → mlflow).',
+        },
+        dockerfile: {
+            type: 'path',
+            description: 'Build this Dockerfile instead of assembling the image (with docker buildx, podman or buildah, whichever is on PATH); Ferry still adds the labels, tags, provenance and push.',
+        },
+        context: { type: 'path', description: "Build context of the Dockerfile. Default: the Dockerfile's directory." },
+        provenance: {
+            type: 'boolean',
+            description: 'Attach an SLSA v1 provenance statement and the model manifest (every file with its digest) to the pushed image as OCI artifacts whose subject is the image.',
+            default: false,
+        },
+        'source-date-epoch': {
+            type: 'integer',
+            description: 'Creation time of the image in seconds since the epoch. Default: $SOURCE_DATE_EPOCH, else the commit time, else 0: the same inputs always give the same digest.',
+            min: 0,
+        },
+        'cache-dir': {
+            type: 'path',
+            description: 'Where digests of files and layers are remembered (by path, size, times and inode), so a rebuild with unchanged weights does not read them again. Default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry.',
         },
     },
     outputs: {
-        image: { description: 'Pushed image reference with digest.' },
-        digest: { description: 'Image manifest digest, also when not pushed.' },
-        tags: { description: 'Tags written, comma separated.' },
-        'uploaded-bytes': { description: 'Bytes actually uploaded (reused blobs are not counted).' },
+        image: { description: 'Pushed image as registry/repository@digest (empty when not pushed).' },
+        digest: { description: 'Image manifest (or index) digest, also when not pushed.' },
+        tags: { description: 'Tags of the image, comma separated (written to the registry when pushed).' },
+        'model-digest': { description: 'Digest of the model files, computed as validate-model does.' },
+        'layer-sizes': { description: 'JSON list of the layers: name, digest, size in bytes and whether the registry already had it.' },
+        'bytes-uploaded': { description: 'Bytes actually uploaded (blobs the registry already had or mounted count 0).' },
+        'blobs-reused': { description: 'Blobs the registry already had or mounted from another repository.' },
     },
 });
 
+;// CONCATENATED MODULE: ./packages/core/dist/errors.js
+// Typed failures of the engine. Each carries the exit-code class, so the one failure boundary
+// in each door (action, CLI) can print one clear message and exit with the documented code.
+/** Documented exit codes, the same for every door. */
+const ExitCode = {
+    /** The step passed. */
+    Pass: 0,
+    /** A gate or an analysis judged the model or the canary bad (policy). */
+    JudgedBad: 1,
+    /** Bad input or configuration: the message names the input, key or file. */
+    BadInput: 2,
+    /** Infrastructure failed after retries (registry, cluster, metrics backend), or the job was cancelled. */
+    Infrastructure: 3,
+};
+class FerryError extends Error {
+    /** A short hint on how to fix it, shown after the message. */
+    hint;
+    constructor(message, options) {
+        super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+        this.name = new.target.name;
+        this.hint = options?.hint;
+    }
+}
+/** Bad input, configuration or file. `subject` names the input, key or file at fault. */
+class errors_InputError extends FerryError {
+    errorClass = 'input';
+    exitCode = ExitCode.BadInput;
+    subject;
+    constructor(message, options) {
+        super(message, options);
+        this.subject = options?.subject;
+    }
+}
+/** A service or the machine failed after retries. */
+class InfrastructureError extends FerryError {
+    errorClass = 'infrastructure';
+    exitCode = ExitCode.Infrastructure;
+    service;
+    constructor(message, options) {
+        super(message, options);
+        this.service = options?.service;
+    }
+}
+/** A policy stopped the step outright (used where no structured result can be produced). */
+class PolicyError extends (/* unused pure expression or super */ null && (FerryError)) {
+    errorClass = 'policy';
+    exitCode = ExitCode.JudgedBad;
+}
+/** The job was cancelled (signal or AbortSignal); work stopped cleanly. */
+class CancelledError extends FerryError {
+    errorClass = 'cancelled';
+    exitCode = ExitCode.Infrastructure;
+    constructor(message = 'cancelled before the step finished') {
+        super(message);
+    }
+}
+/** Formats anything thrown into one line of text. */
+function errorMessage(err) {
+    if (err instanceof Error) {
+        const cause = err.cause;
+        const base = err.message || err.name;
+        if (cause instanceof Error && cause.message && !base.includes(cause.message)) {
+            return `${base}: ${cause.message}`;
+        }
+        return base;
+    }
+    if (typeof err === 'string')
+        return err;
+    try {
+        return JSON.stringify(err) ?? String(err);
+    }
+    catch {
+        return String(err);
+    }
+}
+/** The exit code an error maps to; unknown errors are infrastructure failures, never a pass. */
+function exitCodeOf(err) {
+    if (err instanceof FerryError)
+        return err.exitCode;
+    if (err instanceof Error && err.name === 'AbortError')
+        return ExitCode.Infrastructure;
+    return ExitCode.Infrastructure;
+}
+/** Throws CancelledError when the signal has fired; call it between units of work. */
+function throwIfCancelled(signal) {
+    if (signal?.aborted)
+        throw new CancelledError();
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./packages/image/dist/oci/byte-source.js
+// Where a blob's bytes come from: a file on disk, bytes in memory, a blob in another registry, or
+// a concatenation of those (a tar layer is headers in memory and file contents on disk). Every
+// source can be reopened at an offset, which is how an interrupted upload resumes without
+// buffering anything.
+
+
+
+/** Bytes read per file system call: large enough that a multi-GB layer streams at disk speed. */
+const READ_CHUNK = 1024 * 1024;
+function checkRange(source, start, end) {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= source.size)) {
+        throw new RangeError(`byte range [${start}, ${end}) is outside a source of ${source.size} bytes`);
+    }
+}
+function bufferSource(bytes) {
+    const buffer = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const source = {
+        size: buffer.length,
+        async open(start = 0, end = buffer.length) {
+            checkRange(source, start, end);
+            return external_node_stream_.Readable.from(start === end ? [] : [buffer.subarray(start, end)], { objectMode: false });
+        },
+    };
+    return source;
+}
+/**
+ * A file whose size (and modification time) were recorded when the layer was planned: a file that
+ * changed since would give bytes that no longer match the digest, so it fails with the path instead.
+ */
+function fileSource(path, identity) {
+    const source = {
+        size: identity.size,
+        async open(start = 0, end = identity.size, signal) {
+            checkRange(source, start, end);
+            const handle = await (0,promises_namespaceObject.open)(path, 'r');
+            try {
+                const stat = await handle.stat();
+                if (stat.size !== identity.size || (identity.mtimeMs !== undefined && stat.mtimeMs !== identity.mtimeMs)) {
+                    throw new errors_InputError(`${path} changed while the image was being built (it was ${identity.size} bytes, now ${stat.size})`, {
+                        subject: path,
+                    });
+                }
+            }
+            catch (error) {
+                await handle.close();
+                throw error;
+            }
+            if (start === end) {
+                await handle.close();
+                return external_node_stream_.Readable.from([], { objectMode: false });
+            }
+            return handle.createReadStream({ start, end: end - 1, highWaterMark: READ_CHUNK, autoClose: true, ...(signal ? { signal } : {}) });
+        },
+    };
+    return source;
+}
+/** Sources back to back, as one. */
+function concatSources(parts) {
+    const offsets = [];
+    let size = 0;
+    for (const part of parts) {
+        offsets.push(size);
+        size += part.size;
+    }
+    const source = {
+        size,
+        async open(start = 0, end = size, signal) {
+            checkRange(source, start, end);
+            async function* chunks() {
+                for (let i = 0; i < parts.length; i++) {
+                    const part = parts[i];
+                    const partStart = offsets[i];
+                    const from = Math.max(start, partStart) - partStart;
+                    const to = Math.min(end, partStart + part.size) - partStart;
+                    if (to <= from)
+                        continue;
+                    const stream = await part.open(from, to, signal);
+                    let seen = 0;
+                    for await (const chunk of stream) {
+                        seen += chunk.length;
+                        yield chunk;
+                    }
+                    if (seen !== to - from)
+                        throw new Error(`a part of the stream ended after ${seen} of ${to - from} bytes`);
+                }
+            }
+            return external_node_stream_.Readable.from(chunks(), { objectMode: false, highWaterMark: READ_CHUNK });
+        },
+    };
+    return source;
+}
+/** Zero bytes, for tar padding, without allocating them all. */
+function zeroSource(size) {
+    return bufferSource(Buffer.alloc(size));
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./packages/image/dist/oci/digest.js
+// Content digests: sha256 only, the algorithm every registry and runtime accepts.
+
+
+const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+function isDigest(value) {
+    return DIGEST_PATTERN.test(value);
+}
+/** The 64 hex characters of a sha256 digest (its file name under blobs/sha256/). */
+function digestHex(digest) {
+    return digest.slice('sha256:'.length);
+}
+function sha256Digest(bytes) {
+    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+}
+/** Passes bytes through unchanged, hashing and counting them on the way. */
+class DigestingStream extends external_node_stream_.Transform {
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    count = 0;
+    _transform(chunk, _encoding, callback) {
+        this.hash.update(chunk);
+        this.count += chunk.length;
+        callback(null, chunk);
+    }
+    /** Valid once the stream has finished. */
+    get digest() {
+        return `sha256:${this.hash.copy().digest('hex')}`;
+    }
+    get size() {
+        return this.count;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/media-types.js
+// Media types of the OCI image spec and of Docker's v2 schema 2, which base images may still use.
+const MediaType = {
+    OciManifest: 'application/vnd.oci.image.manifest.v1+json',
+    OciIndex: 'application/vnd.oci.image.index.v1+json',
+    OciConfig: 'application/vnd.oci.image.config.v1+json',
+    OciLayer: 'application/vnd.oci.image.layer.v1.tar',
+    OciLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    OciLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+    OciLayerNondistributable: 'application/vnd.oci.image.layer.nondistributable.v1.tar',
+    OciLayerNondistributableGzip: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    DockerConfig: 'application/vnd.docker.container.image.v1+json',
+    DockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    DockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+    DockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+    DockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+};
+const MANIFEST_MEDIA_TYPES = [MediaType.OciManifest, MediaType.DockerManifest];
+const INDEX_MEDIA_TYPES = [MediaType.OciIndex, MediaType.DockerManifestList];
+/** What a pull asks for: images and indexes in both formats (schema 1 is refused later, with a reason). */
+const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ');
+/**
+ * The OCI equivalent of a Docker layer or config media type. The bytes are the same format, so the
+ * blob and its digest are kept; only the descriptor changes. Foreign layers become non-distributable
+ * ones, which keep their URLs and are never uploaded.
+ */
+function ociMediaType(mediaType) {
+    switch (mediaType) {
+        case MediaType.DockerLayerGzip:
+            return MediaType.OciLayerGzip;
+        case MediaType.DockerForeignLayerGzip:
+            return MediaType.OciLayerNondistributableGzip;
+        case MediaType.DockerConfig:
+            return MediaType.OciConfig;
+        case MediaType.DockerManifest:
+            return MediaType.OciManifest;
+        case MediaType.DockerManifestList:
+            return MediaType.OciIndex;
+        default:
+            return mediaType;
+    }
+}
+/** Non-distributable (foreign) layers live elsewhere: registries do not store them, so they are never pushed. */
+function isNondistributable(mediaType) {
+    return mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.') || mediaType === MediaType.DockerForeignLayerGzip;
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/manifest.js
+// Reading manifests and indexes (OCI, and Docker v2 schema 2 from older base images) and naming
+// platforms. Schema 1 manifests are refused with a reason: they carry no digests of their layers.
+
+
+
+function checkDescriptor(value, where) {
+    const d = value;
+    if (d === null || typeof d !== 'object' || typeof d.mediaType !== 'string' || typeof d.digest !== 'string' || !isDigest(d.digest)) {
+        throw new errors_InputError(`${where} is not a valid descriptor (mediaType, sha256 digest and size)`, { subject: 'base-image' });
+    }
+    if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
+        throw new errors_InputError(`${where} has no valid size`, { subject: 'base-image' });
+    }
+    return d;
+}
+/** Parses manifest or index bytes; `mediaType` is the Content-Type or descriptor type, if known. */
+function parseManifest(bytes, mediaType, where = 'manifest') {
+    let json;
+    try {
+        json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    }
+    catch {
+        throw new errors_InputError(`${where} is not JSON`, { subject: 'base-image' });
+    }
+    const type = (typeof json.mediaType === 'string' ? json.mediaType : undefined) ?? mediaType ?? (Array.isArray(json.manifests) ? MediaType.OciIndex : MediaType.OciManifest);
+    if (type === MediaType.DockerSchema1 || type === MediaType.DockerSchema1Signed || json.schemaVersion === 1) {
+        throw new errors_InputError(`${where} is a Docker schema 1 manifest, which is not supported: rebuild or re-push the base image with a current tool`, {
+            subject: 'base-image',
+        });
+    }
+    if (json.schemaVersion !== 2)
+        throw new errors_InputError(`${where} has schemaVersion ${String(json.schemaVersion)}, expected 2`, { subject: 'base-image' });
+    if (INDEX_MEDIA_TYPES.includes(type) || (!MANIFEST_MEDIA_TYPES.includes(type) && Array.isArray(json.manifests))) {
+        if (!Array.isArray(json.manifests))
+            throw new errors_InputError(`${where} is an index without manifests`, { subject: 'base-image' });
+        json.manifests.forEach((d, i) => checkDescriptor(d, `${where} manifests[${i}]`));
+        return { kind: 'index', mediaType: type, index: json };
+    }
+    if (MANIFEST_MEDIA_TYPES.includes(type)) {
+        checkDescriptor(json.config, `${where} config`);
+        if (!Array.isArray(json.layers))
+            throw new errors_InputError(`${where} has no layers list`, { subject: 'base-image' });
+        json.layers.forEach((d, i) => checkDescriptor(d, `${where} layers[${i}]`));
+        return { kind: 'manifest', mediaType: type, manifest: json };
+    }
+    throw new errors_InputError(`${where} has media type ${type}, which is not an image manifest or index`, { subject: 'base-image' });
+}
+/** "linux/arm64/v8" → { os, architecture, variant }. */
+function parsePlatform(text) {
+    const [os, architecture, variant, ...rest] = text.trim().split('/');
+    if (!os || !architecture || rest.length > 0) {
+        throw new errors_InputError(`platform "${text}" is not os/architecture[/variant], e.g. linux/amd64`, { subject: 'platforms' });
+    }
+    return { os, architecture, ...(variant ? { variant } : {}) };
+}
+function formatPlatform(platform) {
+    return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
+}
+/** A wanted platform without a variant matches any variant of its architecture. */
+function platformMatches(wanted, actual) {
+    return wanted.os === actual.os && wanted.architecture === actual.architecture && (wanted.variant === undefined || wanted.variant === actual.variant);
+}
+/**
+ * Whether an index entry is a runnable image: attestation manifests (BuildKit marks them with
+ * vnd.docker.reference.type and platform unknown/unknown) describe the base, not the new image.
+ */
+function isRunnableImage(descriptor) {
+    if (!MANIFEST_MEDIA_TYPES.includes(descriptor.mediaType))
+        return false;
+    if (descriptor.annotations?.['vnd.docker.reference.type'] !== undefined)
+        return false;
+    return descriptor.platform?.os !== 'unknown';
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/reference.js
+// Image references as users write them: [registry/]repository[:tag][@digest]. A reference without
+// a registry host means Docker Hub, with the "library/" prefix for one-component names.
+
+
+const DOCKER_HUB = 'docker.io';
+/** Where Docker Hub's registry API really answers. */
+const DOCKER_HUB_API = 'registry-1.docker.io';
+const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$/;
+/** Parses a reference; `subject` names the input it came from in the error. */
+function parseReference(text, subject = 'image') {
+    const fail = (why) => {
+        throw new errors_InputError(`${subject} "${text}" is not a valid image reference: ${why}`, { subject });
+    };
+    let rest = text.trim();
+    if (rest === '')
+        fail('it is empty');
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        const candidate = rest.slice(at + 1);
+        if (!isDigest(candidate))
+            fail(`"${candidate}" is not a sha256 digest`);
+        digest = candidate;
+        rest = rest.slice(0, at);
+    }
+    let tag;
+    const lastSlash = rest.lastIndexOf('/');
+    const colon = rest.lastIndexOf(':');
+    if (colon > lastSlash) {
+        tag = rest.slice(colon + 1);
+        if (!TAG.test(tag))
+            fail(`"${tag}" is not a valid tag`);
+        rest = rest.slice(0, colon);
+    }
+    const parts = rest.split('/');
+    let registry = DOCKER_HUB;
+    const first = parts[0];
+    if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))) {
+        if (!HOST.test(first))
+            fail(`"${first}" is not a valid registry host`);
+        registry = first;
+        parts.shift();
+    }
+    if (parts.length === 0 || parts.some((part) => !COMPONENT.test(part))) {
+        fail('repository names are lowercase letters, digits and separators (. _ __ -), split by /');
+    }
+    if (registry === DOCKER_HUB && parts.length === 1)
+        parts.unshift('library');
+    return { registry, repository: parts.join('/'), ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
+}
+function formatReference(reference) {
+    let text = `${reference.registry}/${reference.repository}`;
+    if (reference.tag !== undefined)
+        text += `:${reference.tag}`;
+    if (reference.digest !== undefined)
+        text += `@${reference.digest}`;
+    return text;
+}
+/** The host the registry API is reached at. */
+function apiHost(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
+}
+function isValidTag(tag) {
+    return TAG.test(tag);
+}
+/** A repository path as registries accept it: lowercase components split by '/'. */
+function isValidRepository(repository) {
+    return repository.split('/').every((part) => COMPONENT.test(part));
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/base.js
+// The base image a serving image starts from: read from a registry, from an OCI layout directory,
+// or nothing (scratch). A multi-platform base gives one entry per platform; its layers are not
+// downloaded here, only described, with a source to stream them from when they must be copied.
+
+
+
+
+
+
+
+
+function selectPlatforms(candidates, selection, where) {
+    const wanted = (selection.platforms ?? []).map(parsePlatform);
+    if (wanted.length === 0)
+        return candidates;
+    const chosen = candidates.filter((candidate) => wanted.some((w) => platformMatches(w, candidate.platform)));
+    const missing = wanted.filter((w) => !candidates.some((candidate) => platformMatches(w, candidate.platform)));
+    if (missing.length > 0) {
+        throw new errors_InputError(`${where} has no image for ${missing.map(formatPlatform).join(', ')} (it has ${candidates.map((c) => formatPlatform(c.platform)).join(', ') || 'none'})`, { subject: 'platforms' });
+    }
+    return chosen;
+}
+function platformOfConfig(config) {
+    return { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+}
+function parseConfig(bytes, where) {
+    try {
+        const config = JSON.parse(bytes.toString('utf8'));
+        if (typeof config.os !== 'string' || typeof config.architecture !== 'string')
+            throw new Error('no os/architecture');
+        return config;
+    }
+    catch (error) {
+        throw new errors_InputError(`${where} is not a valid image config: ${error.message}`, { subject: 'base-image' });
+    }
+}
+/** An empty base for the given platforms (default linux/amd64): the image holds only Ferry's layers. */
+function scratchBase(platforms = ['linux/amd64']) {
+    const images = platforms.map((text) => {
+        const platform = parsePlatform(text);
+        const config = { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] } };
+        const manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, digest: sha256Digest('{}'), size: 2 }, layers: [] };
+        return { platform, manifestDigest: sha256Digest(''), manifest, config, layers: [] };
+    });
+    return { name: undefined, digest: undefined, isIndex: platforms.length > 1, images };
+}
+/** Reads a base image from a registry: its index or manifest, and the config of each selected platform. */
+async function baseFromRegistry(client, reference, selection = {}) {
+    const ref = typeof reference === 'string' ? parseReference(reference, 'base-image') : reference;
+    const name = formatReference(ref);
+    const origin = { registry: ref.registry, repository: ref.repository };
+    const root = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest').catch((error) => {
+        if (error instanceof errors_InputError)
+            throw new errors_InputError(`base image ${name} was not found`, { subject: 'base-image', cause: error });
+        throw error;
+    });
+    const parsed = parseManifest(root.bytes, root.mediaType, `base image ${name}`);
+    const load = async (manifest, manifestDigest, platform) => {
+        const config = parseConfig(await client.readBlob(ref.repository, manifest.config.digest, manifest.config.size), `config of ${name}`);
+        return {
+            platform: platform ?? platformOfConfig(config),
+            manifestDigest,
+            manifest,
+            config,
+            layers: manifest.layers.map((descriptor) => ({
+                descriptor,
+                source: descriptor.urls?.length ? undefined : client.blobSource(ref.repository, descriptor.digest, descriptor.size),
+                origin,
+            })),
+        };
+    };
+    if (parsed.kind === 'manifest') {
+        const image = await load(parsed.manifest, root.digest, undefined);
+        return { name, digest: root.digest, isIndex: false, images: selectPlatforms([image], selection, `base image ${name}`) };
+    }
+    const candidates = parsed.index.manifests.filter(isRunnableImage).map((descriptor) => ({ descriptor, platform: descriptor.platform ?? { os: 'linux', architecture: 'amd64' } }));
+    const chosen = selectPlatforms(candidates, selection, `base image ${name}`);
+    const images = [];
+    for (const { descriptor, platform } of chosen) {
+        const fetched = await client.getManifest(ref.repository, descriptor.digest);
+        const entry = parseManifest(fetched.bytes, descriptor.mediaType, `${name} (${formatPlatform(platform)})`);
+        if (entry.kind !== 'manifest')
+            throw new errors_InputError(`${name} nests an index inside its index, which is not supported`, { subject: 'base-image' });
+        images.push(await load(entry.manifest, fetched.digest, platform));
+    }
+    return { name, digest: root.digest, isIndex: true, images };
+}
+async function readLayoutBlob(dir, descriptor, where) {
+    const path = (0,external_node_path_namespaceObject.join)(dir, 'blobs', 'sha256', digestHex(descriptor.digest));
+    const bytes = await (0,promises_namespaceObject.readFile)(path).catch(() => {
+        throw new errors_InputError(`${where}: blob ${descriptor.digest} is missing from the OCI layout ${dir}`, { subject: 'base-image' });
+    });
+    if (sha256Digest(bytes) !== descriptor.digest)
+        throw new errors_InputError(`${where}: blob ${descriptor.digest} in ${dir} does not match its digest`, { subject: 'base-image' });
+    return bytes;
+}
+/**
+ * Reads a base image from an OCI layout directory. `reference` picks the entry of index.json by
+ * its org.opencontainers.image.ref.name or by digest; it may be left out when there is one entry.
+ */
+async function baseFromLayout(dir, reference, selection = {}) {
+    const where = `OCI layout ${dir}`;
+    const indexBytes = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, 'index.json')).catch(() => {
+        throw new errors_InputError(`${dir} is not an OCI layout directory (no index.json)`, { subject: 'base-image' });
+    });
+    const top = parseManifest(indexBytes, MediaType.OciIndex, `${where} index.json`);
+    if (top.kind !== 'index')
+        throw new errors_InputError(`${where}: index.json is not an image index`, { subject: 'base-image' });
+    const entries = top.index.manifests;
+    const refName = (d) => d.annotations?.['org.opencontainers.image.ref.name'];
+    let chosen;
+    if (reference !== undefined) {
+        chosen = entries.find((d) => refName(d) === reference || (isDigest(reference) && d.digest === reference));
+    }
+    else if (entries.length === 1) {
+        chosen = entries[0];
+    }
+    if (chosen === undefined) {
+        const names = entries.map((d) => refName(d) ?? d.digest).join(', ');
+        throw new errors_InputError(reference === undefined ? `${where} holds ${entries.length} images (${names}): name one` : `${where} has no image named ${reference} (it has ${names})`, { subject: 'base-image' });
+    }
+    const name = `oci:${dir}${reference === undefined ? '' : `:${reference}`}`;
+    const layerSource = (descriptor) => descriptor.urls?.length ? undefined : fileSource((0,external_node_path_namespaceObject.join)(dir, 'blobs', 'sha256', digestHex(descriptor.digest)), { size: descriptor.size });
+    const load = async (descriptor, platform) => {
+        const parsed = parseManifest(await readLayoutBlob(dir, descriptor, where), descriptor.mediaType, `${where} ${descriptor.digest}`);
+        if (parsed.kind !== 'manifest')
+            throw new errors_InputError(`${where}: nested indexes are not supported`, { subject: 'base-image' });
+        const config = parseConfig(await readLayoutBlob(dir, parsed.manifest.config, where), `${where} config`);
+        return {
+            platform: platform ?? platformOfConfig(config),
+            manifestDigest: descriptor.digest,
+            manifest: parsed.manifest,
+            config,
+            layers: parsed.manifest.layers.map((layer) => ({ descriptor: layer, source: layerSource(layer) })),
+        };
+    };
+    const root = parseManifest(await readLayoutBlob(dir, chosen, where), chosen.mediaType, `${where} ${chosen.digest}`);
+    if (root.kind === 'manifest') {
+        const image = await load(chosen, undefined);
+        return { name, digest: chosen.digest, isIndex: false, images: selectPlatforms([image], selection, where) };
+    }
+    const candidates = root.index.manifests.filter(isRunnableImage).map((descriptor) => ({ descriptor, platform: descriptor.platform ?? { os: 'linux', architecture: 'amd64' } }));
+    const images = [];
+    for (const { descriptor, platform } of selectPlatforms(candidates, selection, where))
+        images.push(await load(descriptor, platform));
+    return { name, digest: chosen.digest, isIndex: true, images };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/base-image.js
+// Where the base image comes from, as the base-image input names it: `scratch`, an OCI layout on
+// the runner (`oci:<dir>[:<name>]`), or a registry reference. Plain HTTP is used for the base only
+// where it was allowed for the push target (the same registry), or when nothing is pushed.
+
+
+/** "oci:<dir>[:<name>]" → the layout directory and the image's name in it. */
+function parseLayoutBase(text, cwd) {
+    const rest = text.slice('oci:'.length);
+    const colon = rest.lastIndexOf(':');
+    if (colon > 0 && !rest.slice(colon + 1).includes('/'))
+        return { dir: (0,external_node_path_namespaceObject.resolve)(cwd, rest.slice(0, colon)), reference: rest.slice(colon + 1) };
+    return { dir: (0,external_node_path_namespaceObject.resolve)(cwd, rest), reference: undefined };
+}
+async function loadBase(text, options) {
+    const { platforms, target } = options;
+    if (text === 'scratch')
+        return { base: scratchBase(platforms.length > 0 ? platforms : ['linux/amd64']), display: { name: undefined, digest: undefined } };
+    if (text.startsWith('oci:')) {
+        const { dir, reference } = parseLayoutBase(text, options.cwd);
+        const base = await baseFromLayout(dir, reference, { platforms });
+        return { base, display: { name: base.name, digest: base.digest } };
+    }
+    const ref = parseReference(text, 'base-image');
+    const sameRegistry = target?.registry === ref.registry;
+    const plainHttp = options.insecureRegistry && (target === undefined || sameRegistry);
+    const base = await baseFromRegistry(options.access().client(ref.registry, { target: sameRegistry, plainHttp }), ref, { platforms });
+    return { base, display: { name: base.name, digest: base.digest } };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/disk-space.js
+// Free space on the runner before a build writes large files: an OCI layout or archive holds every
+// byte of the model, and a Dockerfile build holds it in the builder's storage and again in the
+// exported layout. A warning up front beats an ENOSPC half way through.
+
+
+/** Free bytes on the filesystem that holds `path` (or its nearest existing parent). */
+async function freeBytes(path) {
+    for (let dir = path;; dir = (0,external_node_path_namespaceObject.dirname)(dir)) {
+        try {
+            const info = await (0,promises_namespaceObject.statfs)(dir);
+            return Number(info.bavail) * Number(info.bsize);
+        }
+        catch {
+            if ((0,external_node_path_namespaceObject.dirname)(dir) === dir)
+                return undefined;
+        }
+    }
+}
+/** Compares free space with what will be written, with 10% headroom for metadata and rounding. */
+async function checkDiskSpace(path, neededBytes) {
+    const free = await freeBytes(path);
+    if (free === undefined)
+        return undefined;
+    return { path, freeBytes: free, neededBytes, enough: free >= neededBytes * 1.1 };
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./packages/image/dist/dockerfile.js
+// The Dockerfile path: when the user brings a Dockerfile, the image is built by whichever builder
+// the runner has (docker buildx, then podman, then buildah) and exported as an OCI layout. Ferry
+// then treats that image as it treats its own: labels and annotations, tags, the push through its
+// registry client (blobs the registry has are not re-sent), provenance and the same report.
+
+
+
+function dockerfile_exec(command, args, options) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], ...(options.signal ? { signal: options.signal } : {}) });
+        let output = '';
+        const take = (chunk) => {
+            const text = chunk.toString('utf8');
+            output = (output + text).slice(-64 * 1024);
+            for (const line of text.split('\n'))
+                if (line.trim() !== '')
+                    options.logger?.info(line.trimEnd());
+        };
+        child.stdout.on('data', take);
+        child.stderr.on('data', take);
+        child.once('error', (error) => resolve({ code: null, output: `${output}\n${error.message}` }));
+        child.once('close', (code) => resolve({ code, output }));
+    });
+}
+/** The first builder that answers on this runner. */
+async function findBuilder(env) {
+    if ((await dockerfile_exec('docker', ['buildx', 'version'], { env })).code === 0)
+        return 'docker buildx';
+    if ((await dockerfile_exec('podman', ['--version'], { env })).code === 0)
+        return 'podman';
+    if ((await dockerfile_exec('buildah', ['--version'], { env })).code === 0)
+        return 'buildah';
+    return undefined;
+}
+async function must(command, args, what, options) {
+    const outcome = await dockerfile_exec(command, args, options);
+    throwIfCancelled(options.signal);
+    if (outcome.code !== 0) {
+        const tail = outcome.output.trim().split('\n').slice(-5).join(' | ');
+        // The builder's own failure (a RUN step, a missing base image) is the Dockerfile's doing.
+        throw new errors_InputError(`dockerfile: ${what} failed (${command} exited ${outcome.code ?? 'without starting'}): ${tail}`, { subject: 'dockerfile' });
+    }
+}
+async function buildDockerfile(build) {
+    const builder = await findBuilder(build.env);
+    if (builder === undefined) {
+        throw new InfrastructureError('dockerfile is set but the runner has none of docker buildx, podman or buildah', {
+            hint: 'install one of them, or leave dockerfile empty so Ferry assembles the image itself without a builder',
+        });
+    }
+    const options = { env: { ...build.env, SOURCE_DATE_EPOCH: String(build.sourceDateEpoch) }, logger: build.logger, signal: build.signal };
+    const platform = build.platforms.length > 0 ? ['--platform', build.platforms.join(',')] : [];
+    if (builder !== 'docker buildx' && build.platforms.length > 1) {
+        throw new errors_InputError(`platforms: ${builder} builds one platform per run here; give one platform, or use docker buildx`, { subject: 'platforms' });
+    }
+    build.logger.info(`building ${build.dockerfile} with ${builder}`);
+    if (builder === 'docker buildx') {
+        await must('docker', ['buildx', 'build', '--file', build.dockerfile, '--build-arg', `SOURCE_DATE_EPOCH=${build.sourceDateEpoch}`, ...platform, '--output', `type=oci,dest=${build.layoutDir},tar=false`, build.context], 'docker buildx build', options);
+        return { builder, layoutDir: build.layoutDir, reference: undefined };
+    }
+    const command = builder === 'podman' ? 'podman' : 'buildah';
+    const name = `localhost/ferry-build:${process.pid}-${Date.now()}`;
+    try {
+        await must(command, ['build', '--file', build.dockerfile, '--format', 'oci', '--timestamp', String(build.sourceDateEpoch), '--build-arg', `SOURCE_DATE_EPOCH=${build.sourceDateEpoch}`, ...platform, '--tag', name, build.context], `${command} build`, options);
+        await must(command, ['push', '--quiet', name, `oci:${(0,external_node_path_namespaceObject.join)(build.layoutDir)}:image`], `${command} push to an OCI layout`, options);
+    }
+    finally {
+        await dockerfile_exec(command, ['rmi', '--force', name], { env: options.env });
+    }
+    return { builder, layoutDir: build.layoutDir, reference: 'image' };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/canonical-json.js
+// JSON with a canonical form: object keys sorted by UTF-16 code unit, no whitespace. The same manifest or
+// config always serialises to the same bytes, so its digest depends only on its content.
+function canonicalJson(value) {
+    return JSON.stringify(sortKeys(value));
+}
+function canonicalJsonBytes(value) {
+    return Buffer.from(canonicalJson(value), 'utf8');
+}
+function sortKeys(value) {
+    if (Array.isArray(value))
+        return value.map(sortKeys);
+    if (value === null || typeof value !== 'object')
+        return value;
+    const sorted = {};
+    for (const key of Object.keys(value).sort(compareCodeUnits)) {
+        const child = value[key];
+        if (child !== undefined)
+            sorted[key] = sortKeys(child);
+    }
+    return sorted;
+}
+/** Code-unit order, not locale order, so every machine sorts the same way. */
+function compareCodeUnits(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/config.js
+// The new image config: the base's config with the added layers' diffIDs and history, and the
+// runtime settings a serving image needs (entrypoint, environment, ports, labels, health check).
+// Everything the base set and the changes do not mention is kept as it was.
+
+
+function portKey(port) {
+    const match = /^(\d{1,5})(?:\/(tcp|udp|sctp))?$/.exec(port.trim());
+    if (!match || Number(match[1]) < 1 || Number(match[1]) > 65535) {
+        throw new errors_InputError(`exposed port "${port}" is not PORT or PORT/tcp|udp|sctp`, { subject: 'exposed-ports' });
+    }
+    return `${Number(match[1])}/${match[2] ?? 'tcp'}`;
+}
+function mergeEnv(base, changes) {
+    const env = [...base];
+    for (const name of Object.keys(changes).sort(compareCodeUnits)) {
+        if (!/^[^=\0]+$/.test(name))
+            throw new errors_InputError(`environment variable name "${name}" is not valid`, { subject: 'env' });
+        const entry = `${name}=${changes[name]}`;
+        const at = env.findIndex((existing) => existing.split('=', 1)[0] === name);
+        if (at >= 0)
+            env[at] = entry;
+        else
+            env.push(entry);
+    }
+    return env;
+}
+function asSet(keys, existing) {
+    const set = { ...existing };
+    for (const key of keys)
+        set[key] = {};
+    return set;
+}
+function applyConfigChanges(base, changes) {
+    const config = { ...base };
+    if (changes.entrypoint !== undefined) {
+        config.Entrypoint = [...changes.entrypoint];
+        if (changes.cmd === undefined)
+            delete config.Cmd;
+    }
+    if (changes.cmd !== undefined)
+        config.Cmd = [...changes.cmd];
+    if (changes.env !== undefined)
+        config.Env = mergeEnv(config.Env ?? [], changes.env);
+    if (changes.exposedPorts !== undefined)
+        config.ExposedPorts = asSet(changes.exposedPorts.map(portKey), config.ExposedPorts);
+    if (changes.volumes !== undefined)
+        config.Volumes = asSet(changes.volumes, config.Volumes);
+    if (changes.labels !== undefined)
+        config.Labels = { ...config.Labels, ...changes.labels };
+    if (changes.workingDir !== undefined)
+        config.WorkingDir = changes.workingDir;
+    if (changes.user !== undefined)
+        config.User = changes.user;
+    if (changes.stopSignal !== undefined)
+        config.StopSignal = changes.stopSignal;
+    if (changes.healthcheck !== undefined)
+        config.Healthcheck = { ...changes.healthcheck, Test: [...changes.healthcheck.Test] };
+    return config;
+}
+function hasConfigChanges(changes) {
+    return Object.values(changes).some((value) => value !== undefined);
+}
+/** RFC 3339 in UTC without fractional seconds, as Go tools write it. */
+function rfc3339(epochSeconds) {
+    return new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+/**
+ * The config of the new image. History gets one entry per added layer (and one for a config-only
+ * change), but only where the base keeps history in step with its layers, so the two stay aligned.
+ */
+function buildImageConfig(base, layers, changes, created) {
+    const config = structuredClone(base);
+    config.created = created;
+    config.rootfs = { type: 'layers', diff_ids: [...(base.rootfs?.diff_ids ?? []), ...layers.map((layer) => layer.diffId)] };
+    if (hasConfigChanges(changes))
+        config.config = applyConfigChanges(base.config, changes);
+    const keepsHistory = base.history !== undefined || (base.rootfs?.diff_ids ?? []).length === 0;
+    if (keepsHistory) {
+        const history = [...(base.history ?? [])];
+        for (const layer of layers)
+            history.push({ created, created_by: `ferry: ${layer.name}` });
+        if (hasConfigChanges(changes))
+            history.push({ created, created_by: 'ferry: image config', empty_layer: true });
+        config.history = history;
+    }
+    return config;
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/metadata.js
+// The image's metadata: OCI annotations on the manifest (and index) and the same values as config
+// labels, so both registries (annotations) and runtimes (`podman inspect` labels) show them. Every
+// value comes from the inputs and the source context, never from the clock: `created` is the
+// source date epoch, so the digest does not change between two builds of the same commit.
+
+const ANNOTATION = {
+    source: 'org.opencontainers.image.source',
+    revision: 'org.opencontainers.image.revision',
+    created: 'org.opencontainers.image.created',
+    version: 'org.opencontainers.image.version',
+    title: 'org.opencontainers.image.title',
+    modelName: 'ferry.model.name',
+    modelVersion: 'ferry.model.version',
+    modelDigest: 'ferry.model.digest',
+    runtime: 'ferry.runtime',
+};
+function imageAnnotations(inputs) {
+    const { source } = inputs;
+    const annotations = {};
+    if (source.repositoryUrl !== undefined)
+        annotations[ANNOTATION.source] = source.repositoryUrl;
+    if (source.revision !== undefined)
+        annotations[ANNOTATION.revision] = source.revision;
+    annotations[ANNOTATION.created] = rfc3339(inputs.created);
+    if (inputs.modelVersion)
+        annotations[ANNOTATION.version] = inputs.modelVersion;
+    annotations[ANNOTATION.title] = inputs.modelName;
+    annotations[ANNOTATION.modelName] = inputs.modelName;
+    if (inputs.modelVersion)
+        annotations[ANNOTATION.modelVersion] = inputs.modelVersion;
+    annotations[ANNOTATION.modelDigest] = inputs.modelDigest;
+    annotations[ANNOTATION.runtime] = inputs.runtime;
+    return annotations;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/zip.js
+const EOCD_SIG = 0x06054b50;
+const CDH_SIG = 0x02014b50;
+const ZIP64_LOCATOR_SIG = 0x07064b50;
+const ZIP64_EOCD_SIG = 0x06064b50;
+const MAX_COMMENT = 0xffff;
+const MAX_CENTRAL_DIRECTORY_BYTES = 64 * 1024 * 1024;
+class ZipFormatError extends Error {
+}
+async function readAt(fh, position, length) {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, position);
+    return buf.subarray(0, bytesRead);
+}
+async function readZipDirectory(fh, fileSize) {
+    const tailLen = Math.min(fileSize, 22 + MAX_COMMENT + 20);
+    const tail = await readAt(fh, fileSize - tailLen, tailLen);
+    let eocd = -1;
+    for (let i = tail.length - 22; i >= 0; i--) {
+        if (tail.readUInt32LE(i) === EOCD_SIG) {
+            eocd = i;
+            break;
+        }
+    }
+    if (eocd < 0)
+        throw new ZipFormatError('no end-of-central-directory record');
+    let count = tail.readUInt16LE(eocd + 10);
+    let cdSize = tail.readUInt32LE(eocd + 12);
+    let cdOffset = tail.readUInt32LE(eocd + 16);
+    if ((count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) && eocd >= 20 && tail.readUInt32LE(eocd - 20) === ZIP64_LOCATOR_SIG) {
+        const z64Offset = Number(tail.readBigUInt64LE(eocd - 20 + 8));
+        const z64 = await readAt(fh, z64Offset, 56);
+        if (z64.length < 56 || z64.readUInt32LE(0) !== ZIP64_EOCD_SIG)
+            throw new ZipFormatError('bad zip64 end record');
+        count = Number(z64.readBigUInt64LE(32));
+        cdSize = Number(z64.readBigUInt64LE(40));
+        cdOffset = Number(z64.readBigUInt64LE(48));
+    }
+    if (cdSize > MAX_CENTRAL_DIRECTORY_BYTES)
+        throw new ZipFormatError(`central directory of ${cdSize} bytes exceeds the limit`);
+    if (cdOffset + cdSize > fileSize)
+        throw new ZipFormatError('central directory lies past the end of the file');
+    const cd = await readAt(fh, cdOffset, cdSize);
+    const entries = [];
+    let p = 0;
+    for (let n = 0; n < count; n++) {
+        if (p + 46 > cd.length || cd.readUInt32LE(p) !== CDH_SIG)
+            throw new ZipFormatError(`central directory entry ${n} is malformed`);
+        const versionMadeBy = cd.readUInt16LE(p + 4);
+        const flags = cd.readUInt16LE(p + 8);
+        const method = cd.readUInt16LE(p + 10);
+        let compressedSize = cd.readUInt32LE(p + 20);
+        let uncompressedSize = cd.readUInt32LE(p + 24);
+        const nameLen = cd.readUInt16LE(p + 28);
+        const extraLen = cd.readUInt16LE(p + 30);
+        const commentLen = cd.readUInt16LE(p + 32);
+        const externalAttributes = cd.readUInt32LE(p + 38);
+        let localHeaderOffset = cd.readUInt32LE(p + 42);
+        if (p + 46 + nameLen + extraLen + commentLen > cd.length)
+            throw new ZipFormatError(`central directory entry ${n} overruns`);
+        const name = cd.toString('utf8', p + 46, p + 46 + nameLen);
+        // zip64 extra field (id 1) carries the 64-bit sizes that do not fit in 32 bits.
+        let e = p + 46 + nameLen;
+        const eEnd = e + extraLen;
+        while (e + 4 <= eEnd) {
+            const id = cd.readUInt16LE(e);
+            const len = cd.readUInt16LE(e + 2);
+            if (id === 1) {
+                let q = e + 4;
+                if (uncompressedSize === 0xffffffff && q + 8 <= e + 4 + len)
+                    (uncompressedSize = Number(cd.readBigUInt64LE(q))), (q += 8);
+                if (compressedSize === 0xffffffff && q + 8 <= e + 4 + len)
+                    (compressedSize = Number(cd.readBigUInt64LE(q))), (q += 8);
+                if (localHeaderOffset === 0xffffffff && q + 8 <= e + 4 + len)
+                    localHeaderOffset = Number(cd.readBigUInt64LE(q));
+            }
+            e += 4 + len;
+        }
+        entries.push({ name, compressedSize, uncompressedSize, method, localHeaderOffset, flags, versionMadeBy, externalAttributes });
+        p += 46 + nameLen + extraLen + commentLen;
+    }
+    return entries;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/detect.js
+// Detects a model file's format from its bytes, never from its name: a pickle renamed
+// .safetensors is still a pickle.
+
+
+const MODEL_FORMATS = (/* unused pure expression or super */ null && ([
+    'safetensors',
+    'gguf',
+    'onnx',
+    'tf-savedmodel',
+    'pytorch-zip',
+    'pytorch-legacy',
+    'pickle',
+    'numpy',
+    'npz',
+    'keras',
+    'hdf5',
+    'zip',
+    'json',
+    'text',
+    'unknown',
+]));
+/** Formats that hold weights or code, as opposed to side files such as tokenizer.json. */
+const WEIGHT_FORMATS = new Set([
+    'safetensors',
+    'gguf',
+    'onnx',
+    'tf-savedmodel',
+    'pytorch-zip',
+    'pytorch-legacy',
+    'pickle',
+    'numpy',
+    'npz',
+    'keras',
+    'hdf5',
+]);
+const HEAD_BYTES = 4096;
+const TORCH_LEGACY_MAGIC = Buffer.from([0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
+const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+const NUMPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
+function readVarint(buf, pos) {
+    let value = 0;
+    let shift = 0;
+    for (let i = pos; i < buf.length && i < pos + 10; i++) {
+        const b = buf[i] ?? 0;
+        value += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+        if ((b & 0x80) === 0)
+            return { value, next: i + 1 };
+    }
+    return undefined;
+}
+/**
+ * Walks the first protobuf fields. ONNX ModelProto starts with ir_version (field 1, ≥ 3 in practice)
+ * followed by short strings; a SavedModel starts with schema version 1 then one large meta graph.
+ */
+function sniffProtobuf(head, size) {
+    if (head[0] !== 0x08)
+        return undefined;
+    const ver = readVarint(head, 1);
+    if (!ver)
+        return undefined;
+    const tag = readVarint(head, ver.next);
+    if (!tag)
+        return undefined;
+    const field = Math.floor(tag.value / 8);
+    const wire = tag.value & 7;
+    if (wire !== 2)
+        return undefined;
+    const len = readVarint(head, tag.next);
+    if (!len || len.next + len.value > size)
+        return undefined;
+    if (ver.value >= 3 && ver.value <= 64 && field >= 2 && field <= 20) {
+        return { format: 'onnx', evidence: `protobuf ModelProto with ir_version ${ver.value}` };
+    }
+    if (ver.value === 1 && field === 2) {
+        return { format: 'tf-savedmodel', evidence: 'protobuf SavedModel with schema version 1 and a meta graph' };
+    }
+    return undefined;
+}
+function looksLikeSafetensors(head, size) {
+    if (head.length < 10 || size < 10)
+        return false;
+    const n = head.readBigUInt64LE(0);
+    if (n < 2n || n > BigInt(size - 8))
+        return false;
+    return head[8] === 0x7b; // '{'
+}
+function looksLikeText(head) {
+    if (head.length === 0)
+        return false;
+    for (const b of head) {
+        if (b === 0)
+            return false;
+        if (b < 0x09 || (b > 0x0d && b < 0x20 && b !== 0x1b))
+            return false;
+    }
+    return true;
+}
+/** Protocol 0 and 1 pickles start with one of these opcodes; binary ones with PROTO (0x80). */
+const PICKLE_START = new Set([0x28, 0x63, 0x5d, 0x7d, 0x49, 0x4c, 0x53, 0x56, 0x4e, 0x29, 0x69, 0x47, 0x58, 0x4a, 0x4b]);
+async function detectFormat(path) {
+    const fh = await (0,promises_namespaceObject.open)(path, 'r');
+    try {
+        const { size } = await fh.stat();
+        const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+        await fh.read(head, 0, head.length, 0);
+        if (size === 0)
+            return { format: 'unknown', evidence: 'empty file' };
+        if (head.subarray(0, 4).toString('latin1') === 'GGUF')
+            return { format: 'gguf', evidence: 'GGUF magic' };
+        if (head.subarray(0, 8).equals(HDF5_MAGIC))
+            return { format: 'hdf5', evidence: 'HDF5 signature' };
+        if (head.subarray(0, 6).equals(NUMPY_MAGIC))
+            return { format: 'numpy', evidence: 'NumPy .npy magic' };
+        if (head[0] === 0x50 && head[1] === 0x4b && (head[2] === 0x03 || head[2] === 0x05)) {
+            return await classifyZip(fh, size);
+        }
+        if (head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0) <= 5) {
+            if (head.indexOf(TORCH_LEGACY_MAGIC) === 2) {
+                return { format: 'pytorch-legacy', evidence: 'pickle stream starting with the legacy torch.save magic number' };
+            }
+            return { format: 'pickle', evidence: `pickle protocol ${head[1]} header` };
+        }
+        if (looksLikeSafetensors(head, size))
+            return { format: 'safetensors', evidence: '8-byte header length followed by JSON' };
+        const pb = sniffProtobuf(head, size);
+        if (pb)
+            return pb;
+        const first = head[0] ?? 0;
+        const text = looksLikeText(head);
+        if (text) {
+            const trimmed = head.toString('utf8').trimStart();
+            if (trimmed.startsWith('{') || trimmed.startsWith('['))
+                return { format: 'json', evidence: 'UTF-8 text starting with JSON' };
+        }
+        // A protocol 0/1 pickle is printable text too, so check its shape before calling it text.
+        if (PICKLE_START.has(first) && head.includes(0x2e) && /^(\(|c[\w.]+\n|[\]})])/.test(head.toString('latin1'))) {
+            return { format: 'pickle', evidence: 'protocol 0/1 pickle opcodes' };
+        }
+        if (text)
+            return { format: 'text', evidence: 'printable text' };
+        return { format: 'unknown', evidence: 'no known signature in the first bytes' };
+    }
+    finally {
+        await fh.close();
+    }
+}
+async function classifyZip(fh, size) {
+    let names;
+    try {
+        names = (await readZipDirectory(fh, size)).map((e) => e.name);
+    }
+    catch (err) {
+        if (err instanceof ZipFormatError)
+            return { format: 'zip', evidence: `zip signature, unreadable directory: ${err.message}` };
+        throw err;
+    }
+    if (names.some((n) => n === 'data.pkl' || n.endsWith('/data.pkl'))) {
+        return { format: 'pytorch-zip', evidence: 'zip archive with a data.pkl member (torch.save format)' };
+    }
+    if (names.includes('config.json') && names.some((n) => n.endsWith('.weights.h5'))) {
+        return { format: 'keras', evidence: 'zip archive with config.json and model.weights.h5 (Keras v3)' };
+    }
+    if (names.length > 0 && names.every((n) => n.endsWith('.npy'))) {
+        return { format: 'npz', evidence: 'zip archive of .npy members' };
+    }
+    return { format: 'zip', evidence: `zip archive with ${names.length} members` };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/files.js
+// Lists the files of a model (one file or a directory tree) in a stable order, without following
+// links out of the model directory.
+
+
+
+const MAX_FILES = 100_000;
+async function listModelFiles(modelPath, inputName = 'model-path') {
+    let st;
+    try {
+        st = await (0,promises_namespaceObject.stat)(modelPath);
+    }
+    catch (err) {
+        throw new errors_InputError(`${inputName}: ${modelPath} does not exist or cannot be read (${errorMessage(err)})`, {
+            subject: inputName,
+        });
+    }
+    if (st.isFile()) {
+        const name = modelPath.split(external_node_path_namespaceObject.sep).pop() ?? modelPath;
+        return { root: modelPath, isDirectory: false, files: [{ relPath: name, absPath: modelPath, size: st.size }], skipped: [] };
+    }
+    if (!st.isDirectory())
+        throw new errors_InputError(`${inputName}: ${modelPath} is neither a file nor a directory`, { subject: inputName });
+    const root = await (0,promises_namespaceObject.realpath)(modelPath);
+    const files = [];
+    const skipped = [];
+    const walk = async (dir) => {
+        const entries = (await (0,promises_namespaceObject.readdir)(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        for (const entry of entries) {
+            const abs = (0,external_node_path_namespaceObject.join)(dir, entry.name);
+            const rel = (0,external_node_path_namespaceObject.relative)(root, abs).split(external_node_path_namespaceObject.sep).join('/');
+            if (entry.isDirectory()) {
+                await walk(abs);
+            }
+            else if (entry.isFile()) {
+                const s = await (0,promises_namespaceObject.lstat)(abs);
+                files.push({ relPath: rel, absPath: abs, size: s.size });
+                if (files.length > MAX_FILES) {
+                    throw new errors_InputError(`${inputName}: ${modelPath} holds more than ${MAX_FILES} files`, { subject: inputName });
+                }
+            }
+            else if (entry.isSymbolicLink()) {
+                let reason = 'symbolic link, not followed';
+                try {
+                    const target = await (0,promises_namespaceObject.realpath)(abs);
+                    if (target !== root && !target.startsWith(root + external_node_path_namespaceObject.sep))
+                        reason = `symbolic link pointing outside the model directory (${target})`;
+                }
+                catch {
+                    reason = 'dangling symbolic link';
+                }
+                skipped.push({ relPath: rel, reason });
+            }
+            else {
+                skipped.push({ relPath: rel, reason: 'not a regular file' });
+            }
+        }
+    };
+    await walk(root);
+    return { root, isDirectory: true, files, skipped };
+}
+
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(5919);
+;// CONCATENATED MODULE: ./packages/model/dist/digest.js
+// Streaming SHA-256 of model files. Memory stays flat (one reused buffer per file being hashed) and the
+// files of a multi-file model are hashed concurrently, so a sharded checkpoint uses every core.
+
+
+
+
+
+const CHUNK = 4 * 1024 * 1024;
+/** Below this a worker thread costs more than it saves. */
+const WORKER_MIN_BYTES = 64 * 1024 * 1024;
+/**
+ * Hashes one file on the calling thread, reporting progress in bytes. Two buffers alternate: the
+ * next chunk is read (on libuv's thread pool) while the current one is hashed, so disk and CPU overlap.
+ */
+async function sha256File(path, onBytes, signal) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const handle = await (0,promises_namespaceObject.open)(path, 'r');
+    try {
+        const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+        let position = 0;
+        let current = 0;
+        let pending = handle.read(bufs[0], 0, CHUNK, position);
+        for (;;) {
+            throwIfCancelled(signal);
+            const { bytesRead } = await pending;
+            if (bytesRead === 0)
+                break;
+            position += bytesRead;
+            const buf = bufs[current];
+            current ^= 1;
+            pending = handle.read(bufs[current], 0, CHUNK, position);
+            // update() consumes the bytes before returning, so the buffer is free for the read after next.
+            hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+            onBytes?.(bytesRead);
+        }
+    }
+    finally {
+        await handle.close();
+    }
+    return hash.digest('hex');
+}
+// The worker is inline source, so bundlers (the action's ncc build) need no extra file.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { open } = require('node:fs/promises');
+const CHUNK = ${CHUNK};
+(async () => {
+  const handle = await open(workerData.path, 'r');
+  try {
+    const hash = createHash('sha256');
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let position = 0, current = 0, pendingBytes = 0;
+    let pending = handle.read(bufs[0], 0, CHUNK, position);
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const buf = bufs[current];
+      current ^= 1;
+      pending = handle.read(bufs[current], 0, CHUNK, position);
+      hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+      pendingBytes += bytesRead;
+      if (pendingBytes >= 16 * CHUNK) { parentPort.postMessage({ bytes: pendingBytes }); pendingBytes = 0; }
+    }
+    parentPort.postMessage({ bytes: pendingBytes, digest: hash.digest('hex') });
+  } finally { await handle.close(); }
+})().catch((err) => { throw err; });
+`;
+function sha256FileInWorker(path, onBytes, signal) {
+    return new Promise((resolve, reject) => {
+        const worker = new external_node_worker_threads_.Worker(WORKER_SOURCE, { eval: true, workerData: { path } });
+        const onAbort = () => {
+            void worker.terminate();
+            reject(signal?.reason instanceof Error ? signal.reason : new Error('cancelled'));
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        worker.on('message', (m) => {
+            onBytes?.(m.bytes);
+            if (m.digest) {
+                signal?.removeEventListener('abort', onAbort);
+                resolve(m.digest);
+            }
+        });
+        worker.on('error', (err) => {
+            signal?.removeEventListener('abort', onAbort);
+            reject(err);
+        });
+    });
+}
+/**
+ * Hashes many files: large ones in worker threads (one per core), small ones on this thread.
+ * Returns digests in the order given.
+ */
+async function sha256Files(files, onBytes, signal) {
+    const results = new Array(files.length);
+    const order = files.map((f, i) => ({ ...f, i })).sort((a, b) => b.size - a.size);
+    const big = order.filter((f) => f.size >= WORKER_MIN_BYTES);
+    const small = order.filter((f) => f.size < WORKER_MIN_BYTES);
+    // One large file alone is hashed on this thread: a worker would only add start-up time.
+    const useWorkers = big.length > 1;
+    const lanes = useWorkers ? Math.max(1, Math.min((0,external_node_os_namespaceObject.availableParallelism)(), big.length)) : 1;
+    let next = 0;
+    const runLane = async () => {
+        for (;;) {
+            const f = big[next++];
+            if (!f)
+                return;
+            throwIfCancelled(signal);
+            results[f.i] = useWorkers ? await sha256FileInWorker(f.path, onBytes, signal) : await sha256File(f.path, onBytes, signal);
+        }
+    };
+    await Promise.all([
+        ...Array.from({ length: lanes }, runLane),
+        (async () => {
+            for (const f of small)
+                results[f.i] = await sha256File(f.path, onBytes, signal);
+        })(),
+    ]);
+    return results;
+}
+/** One digest for a whole model: sha256 over sorted `<digest>  <relative path>` lines, as sha256sum prints them. */
+function modelDigest(entries) {
+    const lines = [...entries]
+        .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+        .map((e) => `${e.sha256}  ${e.path}\n`)
+        .join('');
+    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(lines).digest('hex')}`;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/file-cursor.js
+const file_cursor_CHUNK = 64 * 1024;
+class FileCursor {
+    /** Absolute offset of the next byte the parser will consume. */
+    pos = 0;
+    buf = Buffer.alloc(0);
+    bufStart = 0;
+    fh;
+    size;
+    truncated;
+    signal;
+    /**
+     * `truncated` builds the format's own error when the file ends before the structure does;
+     * `signal` is polled on every read, so a cancelled job stops within one chunk.
+     */
+    constructor(fh, size, truncated, signal) {
+        this.fh = fh;
+        this.size = size;
+        this.truncated = truncated;
+        this.signal = signal;
+    }
+    get remaining() {
+        return this.size - this.pos;
+    }
+    /** True when n bytes at the cursor are already buffered: the synchronous fast path. */
+    has(n) {
+        const off = this.pos - this.bufStart;
+        return off >= 0 && off + n <= this.buf.length;
+    }
+    /** Buffers n bytes at the cursor (n is bounded by the caller), or throws the truncation error. */
+    async need(n, what) {
+        if (this.has(n))
+            return;
+        this.signal?.throwIfAborted();
+        if (n > this.remaining || this.pos < 0) {
+            throw this.truncated(`${what} needs ${n} bytes at offset ${this.pos}, but the file ends at ${this.size}`);
+        }
+        const len = Math.min(Math.max(n, file_cursor_CHUNK), this.remaining);
+        const buf = Buffer.allocUnsafe(len);
+        let got = 0;
+        while (got < len) {
+            const { bytesRead } = await this.fh.read(buf, got, len - got, this.pos + got);
+            if (bytesRead === 0)
+                break;
+            got += bytesRead;
+        }
+        if (got < n)
+            throw this.truncated(`${what}: the file ended at offset ${this.pos + got} while reading`);
+        this.buf = buf.subarray(0, got);
+        this.bufStart = this.pos;
+    }
+    /** The buffered bytes from the cursor on, without consuming them (valid until the next need()). */
+    peek() {
+        return this.buf.subarray(this.pos - this.bufStart);
+    }
+    u8() {
+        const v = this.buf.readUInt8(this.pos - this.bufStart);
+        this.pos += 1;
+        return v;
+    }
+    u32() {
+        const v = this.buf.readUInt32LE(this.pos - this.bufStart);
+        this.pos += 4;
+        return v;
+    }
+    u64() {
+        const v = this.buf.readBigUInt64LE(this.pos - this.bufStart);
+        this.pos += 8;
+        return v;
+    }
+    /** n buffered bytes as a view (valid until the next need()); copy what must outlive it. */
+    bytes(n) {
+        const off = this.pos - this.bufStart;
+        this.pos += n;
+        return this.buf.subarray(off, off + n);
+    }
+    /** Moves forward without reading: how tensor data and other payloads are passed over. */
+    skip(n) {
+        this.pos += n;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/onnx-graph.js
+/** Newest IR version this checker knows (onnx.proto `IR_VERSION`); newer is reported, not rejected. */
+const KNOWN_IR_VERSION = 13;
+const MAX_SANE_IR_VERSION = 1000;
+/** Domains every ONNX runtime implements; anything else needs a custom operator library. */
+const STANDARD_DOMAINS = new Set(['', 'ai.onnx.ml', 'ai.onnx.training', 'ai.onnx.preview.training', 'com.microsoft']);
+/** Bits per element of fixed-size TensorProto.DataType values (STRING and UNDEFINED have none). */
+const ONNX_ELEM_BITS = {
+    1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64, 14: 64, 15: 128,
+    16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2,
+};
+/** "" and "ai.onnx" name the same default domain. */
+function normalizeDomain(domain) {
+    return domain === 'ai.onnx' ? '' : domain;
+}
+function checkModelHeader(model, fail, findings, file) {
+    const ir = model.irVersion;
+    if (ir === undefined)
+        throw fail('onnx/ir-version', 'ir_version is not set');
+    if (ir < 1 || ir > MAX_SANE_IR_VERSION)
+        throw fail('onnx/ir-version', `ir_version ${ir} is not a valid IR version`);
+    if (ir > KNOWN_IR_VERSION) {
+        findings.push({
+            severity: 'medium',
+            rule: 'onnx/ir-version-newer',
+            message: `ir_version ${ir} is newer than the newest this check knows (${KNOWN_IR_VERSION}); newer structures were not checked`,
+            file,
+        });
+    }
+    const seen = new Set();
+    for (const { domain, version } of model.opsets) {
+        const d = normalizeDomain(domain);
+        if (seen.has(d))
+            throw fail('onnx/opset-import', `domain '${domain || 'ai.onnx'}' is imported more than once`);
+        seen.add(d);
+        if (version < 1)
+            throw fail('onnx/opset-import', `domain '${domain || 'ai.onnx'}' is imported with version ${version}`);
+    }
+    if (ir >= 3 && !seen.has(''))
+        throw fail('onnx/opset-import', `IR version ${ir} requires an opset import for the default domain (ai.onnx)`);
+    if (ir < 3 && model.opsets.length > 0)
+        throw fail('onnx/opset-import', `IR version ${ir} predates opset imports, yet the model has some`);
+    const keys = new Set();
+    for (const k of model.metadataKeys) {
+        if (keys.has(k))
+            throw fail('onnx/metadata-props', `metadata_props key '${k}' appears more than once`);
+        keys.add(k);
+    }
+    if (!model.graph)
+        throw fail('onnx/graph', 'the model has no graph');
+}
+/** Checks one graph with the names visible from enclosing graphs (innermost last). */
+function checkGraph(g, outer, fail, where) {
+    const defined = new Set();
+    const visible = (n) => defined.has(n) || outer.some((s) => s.has(n));
+    for (const input of g.inputs) {
+        if (input.name === '')
+            throw fail('onnx/ssa', `${where}: a graph input has no name`);
+        // Like the ONNX checker, a subgraph input may reuse an outer name (it shadows it); only
+        // repeats within one graph break SSA.
+        if (defined.has(input.name))
+            throw fail('onnx/ssa', `${where}: graph input '${input.name}' is defined more than once`);
+        defined.add(input.name);
+    }
+    const inits = new Set();
+    for (const name of [...g.initializers.map((t) => t.name), ...g.sparseInitializers]) {
+        if (name === '')
+            throw fail('onnx/initializer-names', `${where}: an initializer has no name`);
+        if (inits.has(name))
+            throw fail('onnx/initializer-names', `${where}: initializer '${name}' appears more than once`);
+        inits.add(name);
+        // An initializer may double as a graph input's default value, so it may share the input's name.
+        defined.add(name);
+    }
+    // Names produced later, so a use before definition reads as an ordering fault, not a missing value.
+    const producedLater = new Set();
+    for (const node of g.nodes)
+        for (const o of node.outputs)
+            if (o !== '')
+                producedLater.add(o);
+    g.nodes.forEach((node, i) => {
+        const label = `${where}: node ${i} (${node.opType}${node.name ? ` '${node.name}'` : ''})`;
+        for (const input of node.inputs) {
+            if (input === '' || visible(input))
+                continue;
+            if (producedLater.has(input)) {
+                throw fail('onnx/topological-order', `${label} uses '${input}' before the node that produces it: nodes are not in topological order`);
+            }
+            throw fail('onnx/undefined-value', `${label} uses '${input}', which no graph input, initializer or node defines`);
+        }
+        // Checked now, so `defined` holds exactly the names produced before this node.
+        const scope = [...outer, defined];
+        node.subgraphs.forEach((sub, k) => checkGraph(sub, scope, fail, `${label} subgraph ${k}${sub.name ? ` '${sub.name}'` : ''}`));
+        for (const output of node.outputs) {
+            if (output === '')
+                continue;
+            if (visible(output))
+                throw fail('onnx/ssa', `${label} assigns '${output}', which is already defined: the graph is not in SSA form`);
+            defined.add(output);
+        }
+    });
+    for (const output of g.outputs) {
+        if (!visible(output.name))
+            throw fail('onnx/undefined-value', `${where}: graph output '${output.name}' is never defined`);
+    }
+}
+function checkGraphs(model, fail) {
+    if (model.graph)
+        checkGraph(model.graph, [], fail, `graph '${model.graph.name}'`);
+}
+/** Every domain a node uses must be imported; custom domains become findings. */
+function checkDomains(model, fail, findings, file) {
+    const imported = new Set(model.opsets.map((o) => normalizeDomain(o.domain)));
+    const functions = new Set(model.functions.map((f) => `${f.domain}\u0000${f.name}`));
+    const custom = new Map();
+    const visit = (g) => {
+        for (const node of g.nodes) {
+            const domain = normalizeDomain(node.domain);
+            if (!imported.has(domain)) {
+                throw fail('onnx/domain-import', `node ${node.opType}${node.name ? ` '${node.name}'` : ''} uses domain '${node.domain}', which the model does not import`);
+            }
+            if (!STANDARD_DOMAINS.has(domain) && !functions.has(`${node.domain}\u0000${node.opType}`)) {
+                const ops = custom.get(domain) ?? new Set();
+                ops.add(node.opType);
+                custom.set(domain, ops);
+            }
+            node.subgraphs.forEach(visit);
+        }
+    };
+    if (model.graph)
+        visit(model.graph);
+    for (const [domain, ops] of custom) {
+        findings.push({
+            severity: 'medium',
+            rule: 'onnx/custom-op-domain',
+            message: `operators ${[...ops].slice(0, 5).join(', ')} come from custom domain '${domain}': serving needs a custom operator library, which is native code outside this check`,
+            file,
+        });
+    }
+}
+/** Element count of a tensor, or undefined when a dimension is negative or the product is absurd. */
+function elementCount(dims) {
+    let n = 1n;
+    for (const d of dims) {
+        if (!Number.isSafeInteger(d) || d < 0)
+            return undefined;
+        n *= BigInt(d);
+        if (n > 2n ** 63n)
+            return undefined;
+    }
+    return n;
+}
+/** Bytes a fixed-size tensor needs, or undefined when its type has no fixed size. */
+function tensorBytes(t) {
+    const bits = ONNX_ELEM_BITS[t.dataType];
+    const n = elementCount(t.dims);
+    if (bits === undefined || n === undefined)
+        return undefined;
+    return (n * BigInt(bits) + 7n) / 8n;
+}
+/** One data field per tensor, and raw_data exactly as long as its shape says. */
+function checkTensorData(t, fail) {
+    const label = `tensor '${t.name}'`;
+    if (t.dims.some((d) => d < 0))
+        throw fail('onnx/tensor-data', `${label} has a negative dimension`);
+    if (t.dataLocation !== 0 && t.dataLocation !== 1)
+        throw fail('onnx/tensor-data', `${label} has unknown data_location ${t.dataLocation}`);
+    if (t.dataLocation === 1) {
+        if (t.dataFields.length > 0)
+            throw fail('onnx/tensor-data', `${label} is stored externally but also carries inline data`);
+        return;
+    }
+    if (t.external.length > 0)
+        throw fail('onnx/tensor-data', `${label} has external_data entries but data_location is not EXTERNAL`);
+    if (t.dataFields.length > 1)
+        throw fail('onnx/tensor-data', `${label} carries data in more than one field`);
+    if (t.rawBytes !== undefined && t.rawBytes > 0) {
+        const want = tensorBytes(t);
+        if (t.dataType === 8)
+            throw fail('onnx/tensor-data', `${label} is a STRING tensor with raw_data`);
+        if (want !== undefined && want !== BigInt(t.rawBytes)) {
+            throw fail('onnx/tensor-data', `${label} has ${t.rawBytes} bytes of raw_data, but its type and shape need ${want}`);
+        }
+    }
+}
+/** Visits every initializer of every graph, subgraphs included. */
+function forEachInitializer(g, fn) {
+    g.initializers.forEach(fn);
+    for (const node of g.nodes)
+        for (const sub of node.subgraphs)
+            forEachInitializer(sub, fn);
+}
+function countNodes(g) {
+    let n = g.nodes.length;
+    for (const node of g.nodes)
+        for (const sub of node.subgraphs)
+            n += countNodes(sub);
+    return n;
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/onnx-external.js
+// ONNX external data: every tensor stored outside the .onnx file must point, by a plain relative
+// path without symlinks, to a regular file inside the model directory that holds all of its bytes.
+
+
+
+const RULE = 'onnx/external-data';
+function isInside(root, path) {
+    const rel = (0,external_node_path_namespaceObject.relative)(root, path);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel));
+}
+function parseCount(value, key, label, fail) {
+    if (value === undefined)
+        return undefined;
+    if (!/^\d{1,19}$/.test(value))
+        throw fail(RULE, `${label}: external_data ${key} '${value.slice(0, 40)}' is not a byte count`);
+    return BigInt(value);
+}
+/** Resolves one location once: lexical checks first, then no symlink on the way, then a regular file. */
+async function resolveLocation(location, ctx, rootReal, label, fail) {
+    if (location === '')
+        throw fail(RULE, `${label} is stored externally but names no location`);
+    if (location.includes('\u0000'))
+        throw fail(RULE, `${label}: external data location contains a NUL byte`);
+    if ((0,external_node_path_namespaceObject.isAbsolute)(location) || /^[A-Za-z]:/.test(location) || location.startsWith('\\')) {
+        throw fail(RULE, `${label}: external data location '${location}' is absolute; it must be relative to the model`);
+    }
+    const parts = location.split(/[\\/]/);
+    if (parts.includes('..'))
+        throw fail(RULE, `${label}: external data location '${location}' contains '..'`);
+    const modelDir = (0,external_node_path_namespaceObject.dirname)(ctx.path);
+    const full = (0,external_node_path_namespaceObject.resolve)(modelDir, location);
+    if (!isInside((0,external_node_path_namespaceObject.resolve)(ctx.modelRoot), full))
+        throw fail(RULE, `${label}: external data '${location}' lies outside the model directory`);
+    let cur = modelDir;
+    let last;
+    for (const part of parts) {
+        if (part === '' || part === '.')
+            continue;
+        cur = (0,external_node_path_namespaceObject.join)(cur, part);
+        let st;
+        try {
+            st = await (0,promises_namespaceObject.lstat)(cur);
+        }
+        catch (err) {
+            const code = err.code ?? 'error';
+            throw fail(RULE, `${label}: external data '${location}' cannot be read (${code})`);
+        }
+        if (st.isSymbolicLink())
+            throw fail(RULE, `${label}: external data path '${location}' goes through a symbolic link`);
+        last = st;
+    }
+    if (!last?.isFile())
+        throw fail(RULE, `${label}: external data '${location}' is not a regular file`);
+    // The lexical check cannot see a model directory that is itself reached through a link.
+    const real = await (0,promises_namespaceObject.realpath)(full).catch(() => full);
+    if (!isInside(rootReal, real))
+        throw fail(RULE, `${label}: external data '${location}' resolves outside the model directory`);
+    return Number(last.size);
+}
+async function checkExternalData(tensors, ctx, fail) {
+    if (tensors.length === 0)
+        return { files: 0, bytes: 0n };
+    const rootReal = await (0,promises_namespaceObject.realpath)(ctx.modelRoot).catch(() => (0,external_node_path_namespaceObject.resolve)(ctx.modelRoot));
+    const sizes = new Map();
+    let bytes = 0n;
+    for (const t of tensors) {
+        ctx.signal.throwIfAborted();
+        const label = `tensor '${t.name}'`;
+        const entries = new Map(t.external);
+        const location = entries.get('location') ?? '';
+        let size = sizes.get(location);
+        if (size === undefined) {
+            size = await resolveLocation(location, ctx, rootReal, label, fail);
+            sizes.set(location, size);
+        }
+        const offset = parseCount(entries.get('offset'), 'offset', label, fail) ?? 0n;
+        const length = parseCount(entries.get('length'), 'length', label, fail);
+        const want = tensorBytes(t);
+        if (length !== undefined && want !== undefined && length !== want) {
+            throw fail(RULE, `${label}: external_data length ${length} does not match the ${want} bytes its type and shape need`);
+        }
+        const span = length ?? want ?? BigInt(size) - offset;
+        if (offset + span > BigInt(size)) {
+            throw fail(RULE, `${label}: bytes ${offset}..${offset + span} lie past the end of '${location}' (${size} bytes)`);
+        }
+        bytes += span;
+    }
+    return { files: sizes.size, bytes };
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/onnx-proto.js
+/** Names and op types are short in practice; anything longer is hostile or broken. */
+const MAX_NAME = 64 * 1024;
+const MAX_DIMS = 64;
+/** Graphs nest through If/Loop/Scan attributes; real models stay within a handful of levels. */
+const MAX_DEPTH = 32;
+/** Rough heap cost charged per kept object, so counts are bounded as well as bytes. */
+const OBJECT_COST = 64;
+/** Data fields of TensorProto that hold values: float, int32, string, int64, raw, double, uint64. */
+const DATA_FIELDS = new Set([4, 5, 6, 7, 9, 10, 11]);
+class OutlineBuilder {
+    externalTensors = [];
+    r;
+    constructor(r) {
+        this.r = r;
+    }
+    str(t, end, what) {
+        return this.r.text(t, end, MAX_NAME, what);
+    }
+    async model(end) {
+        const r = this.r;
+        let irVersion;
+        const opsets = [];
+        let producer = '';
+        let producerVersion = '';
+        let graph;
+        const metadataKeys = [];
+        const functions = [];
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                    irVersion = await r.scalar(t, end, 'ir_version');
+                    break;
+                case 2:
+                    producer = await this.str(t, end, 'producer_name');
+                    break;
+                case 3:
+                    producerVersion = await this.str(t, end, 'producer_version');
+                    break;
+                case 7:
+                    if (graph)
+                        throw r.error('ModelProto has more than one graph');
+                    graph = await this.graph(await r.message(t, end, 'graph'), 0);
+                    break;
+                case 8:
+                    opsets.push(await this.opset(await r.message(t, end, 'opset_import')));
+                    break;
+                case 14:
+                    metadataKeys.push((await this.entry(await r.message(t, end, 'metadata_props')))[0]);
+                    break;
+                case 25:
+                    functions.push(await this.functionName(await r.message(t, end, 'functions')));
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+        return {
+            irVersion,
+            opsets,
+            producer: [producer, producerVersion].filter((s) => s !== '').join(' '),
+            graph,
+            metadataKeys,
+            functions,
+            externalTensors: this.externalTensors,
+        };
+    }
+    async opset(end) {
+        const r = this.r;
+        let domain = '';
+        let version = 0;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                domain = await this.str(t, end, 'opset domain');
+            else if (t.field === 2)
+                version = await r.scalar(t, end, 'opset version');
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return { domain, version };
+    }
+    /** StringStringEntryProto: key 1, value 2. */
+    async entry(end) {
+        const r = this.r;
+        let key = '';
+        let value = '';
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                key = await this.str(t, end, 'entry key');
+            else if (t.field === 2)
+                value = await this.str(t, end, 'entry value');
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return [key, value];
+    }
+    /** FunctionProto: only its identity (name 1, domain 10) matters to the model-level rules. */
+    async functionName(end) {
+        const r = this.r;
+        let name = '';
+        let domain = '';
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                name = await this.str(t, end, 'function name');
+            else if (t.field === 10)
+                domain = await this.str(t, end, 'function domain');
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return { domain, name };
+    }
+    async graph(end, depth) {
+        const r = this.r;
+        if (depth > MAX_DEPTH)
+            throw r.error(`graphs nested more than ${MAX_DEPTH} levels deep`);
+        let name = '';
+        const nodes = [];
+        const initializers = [];
+        const sparseInitializers = [];
+        const inputs = [];
+        const outputs = [];
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                    nodes.push(await this.node(await r.message(t, end, 'node'), depth));
+                    break;
+                case 2:
+                    name = await this.str(t, end, 'graph name');
+                    break;
+                case 5:
+                    initializers.push(await this.tensor(await r.message(t, end, 'initializer')));
+                    break;
+                case 11:
+                    inputs.push(await this.valueInfo(await r.message(t, end, 'input')));
+                    break;
+                case 12:
+                    outputs.push(await this.valueInfo(await r.message(t, end, 'output')));
+                    break;
+                case 15:
+                    sparseInitializers.push(await this.sparseTensor(await r.message(t, end, 'sparse_initializer')));
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+        r.retain(OBJECT_COST);
+        return { name, nodes, initializers, sparseInitializers, inputs, outputs };
+    }
+    async node(end, depth) {
+        const r = this.r;
+        let name = '';
+        let opType = '';
+        let domain = '';
+        const inputs = [];
+        const outputs = [];
+        const subgraphs = [];
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                    inputs.push(await this.str(t, end, 'node input'));
+                    r.retain(OBJECT_COST);
+                    break;
+                case 2:
+                    outputs.push(await this.str(t, end, 'node output'));
+                    r.retain(OBJECT_COST);
+                    break;
+                case 3:
+                    name = await this.str(t, end, 'node name');
+                    break;
+                case 4:
+                    opType = await this.str(t, end, 'op_type');
+                    break;
+                case 5:
+                    await this.attribute(await r.message(t, end, 'attribute'), depth, subgraphs);
+                    break;
+                case 7:
+                    domain = await this.str(t, end, 'node domain');
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+        r.retain(OBJECT_COST);
+        return { name, opType, domain, inputs, outputs, subgraphs };
+    }
+    /** AttributeProto: only graphs (g 6, graphs 11) and tensors (t 5, tensors 10, sparse 22/23) matter. */
+    async attribute(end, depth, subgraphs) {
+        const r = this.r;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 5:
+                case 10:
+                    await this.tensor(await r.message(t, end, 'attribute tensor'));
+                    break;
+                case 6:
+                case 11:
+                    subgraphs.push(await this.graph(await r.message(t, end, 'attribute graph'), depth + 1));
+                    break;
+                case 22:
+                case 23:
+                    await this.sparseTensor(await r.message(t, end, 'attribute sparse tensor'));
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+    }
+    /** SparseTensorProto: values 1 and indices 2 are tensors; its name is that of its values. */
+    async sparseTensor(end) {
+        const r = this.r;
+        let name = '';
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                name = (await this.tensor(await r.message(t, end, 'sparse values'))).name;
+            else if (t.field === 2)
+                await this.tensor(await r.message(t, end, 'sparse indices'));
+            else
+                await r.skip(t, end);
+        }
+        return name;
+    }
+    async tensor(end) {
+        const r = this.r;
+        let name = '';
+        let dataType = 0;
+        const dims = [];
+        let dataLocation = 0;
+        const external = [];
+        let rawBytes;
+        const dataFields = new Set();
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                    await r.ints(t, end, dims, MAX_DIMS, 'tensor dims');
+                    break;
+                case 2:
+                    dataType = await r.scalar(t, end, 'tensor data_type');
+                    break;
+                case 8:
+                    name = await this.str(t, end, 'tensor name');
+                    break;
+                case 9:
+                    if (t.wire !== 2)
+                        throw r.error(`raw_data has wire type ${t.wire}`);
+                    rawBytes = await r.length(end);
+                    r.cursor.skip(rawBytes);
+                    if (rawBytes > 0)
+                        dataFields.add(9);
+                    break;
+                case 13:
+                    external.push(await this.entry(await r.message(t, end, 'external_data')));
+                    break;
+                case 14:
+                    dataLocation = await r.scalar(t, end, 'data_location');
+                    break;
+                default:
+                    // Typed value fields are skipped by length (packed) or value, never loaded.
+                    if (DATA_FIELDS.has(t.field))
+                        dataFields.add(t.field);
+                    await r.skip(t, end);
+            }
+        }
+        r.retain(OBJECT_COST);
+        const tensor = { name, dataType, dims, dataLocation, external, rawBytes, dataFields: [...dataFields] };
+        if (dataLocation === 1 || external.length > 0)
+            this.externalTensors.push(tensor);
+        return tensor;
+    }
+    async valueInfo(end) {
+        const r = this.r;
+        let name = '';
+        let type;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                name = await this.str(t, end, 'value name');
+            else if (t.field === 2)
+                type = await this.type(await r.message(t, end, 'value type'), 0);
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return { name, type };
+    }
+    /** TypeProto: tensor_type 1, sequence_type 4, map_type 5, sparse_tensor_type 8, optional_type 9. */
+    async type(end, depth) {
+        const r = this.r;
+        if (depth > MAX_DEPTH)
+            throw r.error(`types nested more than ${MAX_DEPTH} levels deep`);
+        let type = { kind: 'unknown' };
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            switch (t.field) {
+                case 1:
+                case 8:
+                    type = { kind: t.field === 1 ? 'tensor' : 'sparse_tensor', ...(await this.tensorType(await r.message(t, end, 'tensor type'))) };
+                    break;
+                case 4:
+                case 9:
+                    type = { kind: t.field === 4 ? 'sequence' : 'optional', elem: await this.innerType(await r.message(t, end, 'element type'), 1, depth) };
+                    break;
+                case 5:
+                    type = await this.mapType(await r.message(t, end, 'map type'), depth);
+                    break;
+                default:
+                    await r.skip(t, end);
+            }
+        }
+        r.retain(OBJECT_COST);
+        return type;
+    }
+    /** Sequence/Optional hold one TypeProto at `field`. */
+    async innerType(end, field, depth) {
+        const r = this.r;
+        let inner;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === field)
+                inner = await this.type(await r.message(t, end, 'element type'), depth + 1);
+            else
+                await r.skip(t, end);
+        }
+        return inner;
+    }
+    async mapType(end, depth) {
+        const r = this.r;
+        let keyType = 0;
+        let value;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                keyType = await r.scalar(t, end, 'map key_type');
+            else if (t.field === 2)
+                value = await this.type(await r.message(t, end, 'map value type'), depth + 1);
+            else
+                await r.skip(t, end);
+        }
+        return { kind: 'map', keyType, value };
+    }
+    /** TypeProto.Tensor: elem_type 1, shape 2 (TensorShapeProto: dim 1 → dim_value 1 | dim_param 2). */
+    async tensorType(end) {
+        const r = this.r;
+        let elemType = 0;
+        let shape;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1) {
+                elemType = await r.scalar(t, end, 'elem_type');
+            }
+            else if (t.field === 2) {
+                shape = [];
+                const shapeEnd = await r.message(t, end, 'shape');
+                for (let s = await r.tag(shapeEnd); s; s = await r.tag(shapeEnd)) {
+                    if (s.field !== 1) {
+                        await r.skip(s, shapeEnd);
+                        continue;
+                    }
+                    if (shape.length >= MAX_DIMS)
+                        throw r.error(`a shape has more than ${MAX_DIMS} dimensions`);
+                    shape.push(await this.dim(await r.message(s, shapeEnd, 'dim')));
+                }
+            }
+            else {
+                await r.skip(t, end);
+            }
+        }
+        return { elemType, shape };
+    }
+    async dim(end) {
+        const r = this.r;
+        let dim = -1;
+        for (let t = await r.tag(end); t; t = await r.tag(end)) {
+            if (t.field === 1)
+                dim = await r.scalar(t, end, 'dim_value');
+            else if (t.field === 2)
+                dim = await this.str(t, end, 'dim_param');
+            else
+                await r.skip(t, end);
+        }
+        r.retain(OBJECT_COST);
+        return dim;
+    }
+}
+/** Reads the whole ModelProto (the file from the reader's position to `end`). */
+function readOnnxOutline(r, end) {
+    return new OutlineBuilder(r).model(end);
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/protobuf.js
+const WireType = { VARINT: 0, I64: 1, LEN: 2, I32: 5 };
+const MAX_FIELD = 2 ** 29 - 1;
+class ProtoReader {
+    cursor;
+    fail;
+    maxRetained;
+    overLimit;
+    /** Bytes of strings the caller kept, plus a fixed charge per kept object (see retain()). */
+    retained = 0;
+    /**
+     * `fail` builds the format's error (for example rule `onnx/protobuf`) for any wire-level fault,
+     * `overLimit` the one for a structure too large to check within `maxRetainedBytes`.
+     */
+    constructor(cursor, fail, maxRetainedBytes, overLimit = fail) {
+        this.cursor = cursor;
+        this.fail = fail;
+        this.maxRetained = maxRetainedBytes;
+        this.overLimit = overLimit;
+    }
+    get pos() {
+        return this.cursor.pos;
+    }
+    error(detail) {
+        return this.fail(`${detail} (at byte ${this.cursor.pos})`);
+    }
+    /**
+     * Counts memory the parse keeps, so a file of millions of tiny messages cannot exhaust the heap:
+     * every kept object is charged a fixed overhead on top of its string bytes.
+     */
+    retain(bytes) {
+        this.retained += bytes;
+        if (this.retained > this.maxRetained) {
+            throw this.overLimit(`the structure needs more than ${this.maxRetained} bytes of memory to check (limit maxHeaderBytes)`);
+        }
+    }
+    /** Next field of the message ending at `end`, or undefined exactly at its end. */
+    async tag(end) {
+        const pos = this.cursor.pos;
+        if (pos === end)
+            return undefined;
+        if (pos > end)
+            throw this.error('a field runs past the end of its message');
+        const v = await this.varint(end);
+        const field = Math.floor(v / 8);
+        const wire = v % 8;
+        if (field === 0 || field > MAX_FIELD)
+            throw this.error(`invalid field number ${field}`);
+        if (wire !== 0 && wire !== 1 && wire !== 2 && wire !== 5)
+            throw this.error(`unsupported wire type ${wire} for field ${field}`);
+        return { field, wire };
+    }
+    /** An unsigned varint of up to 64 bits, as a number (exact up to 2^53, which every length is). */
+    async varint(end) {
+        const avail = Math.min(10, end - this.cursor.pos);
+        if (avail <= 0)
+            throw this.error('a varint runs past the end of its message');
+        if (!this.cursor.has(avail))
+            await this.cursor.need(avail, 'varint');
+        const buf = this.cursor.peek();
+        let value = 0;
+        let mul = 1;
+        for (let i = 0; i < avail; i++) {
+            const b = buf[i] ?? 0;
+            if (i === 9 && b > 1)
+                throw this.error('varint longer than 64 bits');
+            value += (b & 0x7f) * mul;
+            mul *= 128;
+            if (b < 0x80) {
+                this.cursor.skip(i + 1);
+                return value;
+            }
+        }
+        throw this.error('a varint runs past the end of its message');
+    }
+    /** A signed int64/int32 varint (two's complement, so -1 takes ten bytes), as a number. */
+    async int64(end) {
+        const start = this.cursor.pos;
+        const v = await this.varint(end);
+        if (v < 2 ** 53)
+            return v;
+        // Large or negative: decode the same bytes exactly with BigInt.
+        const bytes = this.cursor.pos - start;
+        this.cursor.pos = start;
+        await this.cursor.need(bytes, 'varint');
+        const buf = this.cursor.bytes(bytes);
+        let big = 0n;
+        for (let i = bytes - 1; i >= 0; i--)
+            big = (big << 7n) | BigInt((buf[i] ?? 0) & 0x7f);
+        return Number(BigInt.asIntN(64, big));
+    }
+    /** The length prefix of a LEN field, checked against the enclosing message. */
+    async length(end) {
+        const n = await this.varint(end);
+        if (n > end - this.cursor.pos)
+            throw this.error(`a field of ${n} bytes runs past the end of its message`);
+        return n;
+    }
+    /** A LEN field read as UTF-8 text and kept, so it is charged to the budget. */
+    async string(end, maxBytes, what) {
+        const n = await this.length(end);
+        if (n > maxBytes)
+            throw this.error(`${what} of ${n} bytes exceeds the limit of ${maxBytes}`);
+        this.retain(n);
+        if (n === 0)
+            return '';
+        await this.cursor.need(n, what);
+        return this.cursor.bytes(n).toString('utf8');
+    }
+    /** Passes over a field's value without keeping it; LEN payloads are skipped without reading. */
+    async skip(tag, end) {
+        switch (tag.wire) {
+            case WireType.VARINT:
+                await this.varint(end);
+                return;
+            case WireType.I64:
+                this.fixed(8, end);
+                return;
+            case WireType.I32:
+                this.fixed(4, end);
+                return;
+            default:
+                this.cursor.skip(await this.length(end));
+        }
+    }
+    fixed(n, end) {
+        if (end - this.cursor.pos < n)
+            throw this.error('a fixed-size field runs past the end of its message');
+        this.cursor.skip(n);
+    }
+    /** The end offset of an embedded message, after checking the wire type. */
+    async message(tag, end, what) {
+        if (tag.wire !== WireType.LEN)
+            throw this.error(`${what} (field ${tag.field}) has wire type ${tag.wire}, expected a message`);
+        const n = await this.length(end);
+        return this.cursor.pos + n;
+    }
+    /** Appends a repeated int64 field, accepting both packed and unpacked encodings. */
+    async ints(tag, end, out, maxCount, what) {
+        if (tag.wire === WireType.VARINT) {
+            out.push(await this.int64(end));
+        }
+        else if (tag.wire === WireType.LEN) {
+            const stop = this.cursor.pos + (await this.length(end));
+            while (this.cursor.pos < stop) {
+                if (out.length >= maxCount)
+                    throw this.error(`${what} has more than ${maxCount} values`);
+                out.push(await this.int64(stop));
+            }
+        }
+        else {
+            throw this.error(`${what} has wire type ${tag.wire}, expected integers`);
+        }
+        if (out.length > maxCount)
+            throw this.error(`${what} has more than ${maxCount} values`);
+        this.retain(8);
+    }
+    /** Reads a varint-typed scalar field after checking its wire type. */
+    async scalar(tag, end, what) {
+        if (tag.wire !== WireType.VARINT)
+            throw this.error(`${what} has wire type ${tag.wire}, expected a varint`);
+        return this.int64(end);
+    }
+    /** Reads a string field after checking its wire type. */
+    async text(tag, end, maxBytes, what) {
+        if (tag.wire !== WireType.LEN)
+            throw this.error(`${what} has wire type ${tag.wire}, expected a string`);
+        return this.string(end, maxBytes, what);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/types.js
+// What every format checker returns, so validate-model can combine files of any format.
+
+const DEFAULT_LIMITS = {
+    maxHeaderBytes: 100 * 1024 * 1024,
+    maxArchiveBytes: 64 * 1024 * 1024 * 1024,
+    maxCompressionRatio: 200,
+    maxArchiveEntries: 100_000,
+    maxPickleBytes: 1024 * 1024 * 1024,
+};
+/**
+ * A file whose structure breaks a rule of its format: exit 2, naming the file and the rule.
+ * `rule` is a stable identifier such as `safetensors/offsets-contiguous`.
+ */
+class MalformedModelError extends errors_InputError {
+    rule;
+    file;
+    constructor(file, rule, detail) {
+        super(`${file}: malformed (${rule}): ${detail}`, { subject: file });
+        this.rule = rule;
+        this.file = file;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/model/dist/formats/onnx.js
+// Structure check for ONNX models: streams the protobuf (never holding tensor bytes), applies the
+// ONNX checker's structural rules, checks external data, and reports the serving signature.
+
+
+
+
+
+
+
+/** protobuf cannot parse a message of 2 GiB or more, so no ONNX runtime can load such a file. */
+const ONNX_PROTOBUF_LIMIT = 2 ** 31;
+/** TensorProto.DataType names, as build-serving-image and the report show them. */
+const ONNX_ELEM_TYPES = [
+    'UNDEFINED', 'FLOAT', 'UINT8', 'INT8', 'UINT16', 'INT16', 'INT32', 'INT64', 'STRING', 'BOOL', 'FLOAT16', 'DOUBLE',
+    'UINT32', 'UINT64', 'COMPLEX64', 'COMPLEX128', 'BFLOAT16', 'FLOAT8E4M3FN', 'FLOAT8E4M3FNUZ', 'FLOAT8E5M2',
+    'FLOAT8E5M2FNUZ', 'UINT4', 'INT4', 'FLOAT4E2M1', 'FLOAT8E8M0', 'UINT2', 'INT2',
+];
+function elemName(t) {
+    return ONNX_ELEM_TYPES[t] ?? `UNKNOWN(${t})`;
+}
+function typeName(t) {
+    if (!t)
+        return 'UNDEFINED';
+    switch (t.kind) {
+        case 'tensor':
+        case 'sparse_tensor':
+            return elemName(t.elemType);
+        case 'sequence':
+        case 'optional':
+            return `${t.kind}(${typeName(t.elem)})`;
+        case 'map':
+            return `map(${elemName(t.keyType)},${typeName(t.value)})`;
+        default:
+            return 'UNDEFINED';
+    }
+}
+function spec(v) {
+    const shape = v.type && (v.type.kind === 'tensor' || v.type.kind === 'sparse_tensor') ? (v.type.shape ?? []) : [];
+    return { name: v.name, dtype: typeName(v.type), shape };
+}
+/** Graph inputs that are not initializers are what a caller must feed. */
+function signatureOf(model) {
+    const g = model.graph;
+    if (!g)
+        return { inputs: [], outputs: [] };
+    const inits = new Set([...g.initializers.map((t) => t.name), ...g.sparseInitializers]);
+    return { inputs: g.inputs.filter((v) => !inits.has(v.name)).map(spec), outputs: g.outputs.map(spec) };
+}
+async function checkOnnx(ctx) {
+    const file = ctx.displayPath;
+    const fail = (rule, detail) => new MalformedModelError(file, rule, detail);
+    const findings = [];
+    const fh = await (0,promises_namespaceObject.open)(ctx.path, 'r');
+    let model;
+    try {
+        const { size } = await fh.stat();
+        if (size >= ONNX_PROTOBUF_LIMIT) {
+            throw fail('onnx/protobuf-size', `the file is ${size} bytes, but protobuf cannot parse a message of 2 GiB or more: store the weights as external data`);
+        }
+        if (size === 0)
+            throw fail('onnx/protobuf', 'the file is empty');
+        const cursor = new FileCursor(fh, size, (d) => fail('onnx/protobuf', `truncated: ${d}`), ctx.signal);
+        const reader = new ProtoReader(cursor, (d) => fail('onnx/protobuf', d), ctx.limits.maxHeaderBytes, (d) => fail('onnx/metadata-size', d));
+        model = await readOnnxOutline(reader, size);
+    }
+    finally {
+        await fh.close();
+    }
+    checkModelHeader(model, fail, findings, file);
+    const graph = model.graph;
+    if (!graph)
+        throw fail('onnx/graph', 'the model has no graph');
+    let parameters = 0n;
+    let initializers = 0;
+    forEachInitializer(graph, (t) => {
+        checkTensorData(t, fail);
+        initializers++;
+        parameters += elementCount(t.dims) ?? 0n;
+    });
+    for (const t of model.externalTensors)
+        checkTensorData(t, fail);
+    checkGraphs(model, fail);
+    checkDomains(model, fail, findings, file);
+    const external = await checkExternalData(model.externalTensors, ctx, fail);
+    const facts = [
+        ['ir version', String(model.irVersion)],
+        ['opsets', model.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')],
+        ['nodes', String(countNodes(graph))],
+        ['initializers', String(initializers)],
+        ['parameters', String(parameters)],
+    ];
+    if (model.producer)
+        facts.push(['producer', model.producer]);
+    if (model.functions.length > 0)
+        facts.push(['local functions', String(model.functions.length)]);
+    if (external.files > 0)
+        facts.push(['external data', `${external.files} file(s), ${external.bytes} bytes`]);
+    return { format: 'onnx', scanned: true, findings, facts, signature: signatureOf(model) };
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./packages/image/dist/archive/crc32.js
+// CRC-32 (the zip polynomial): Node's zlib.crc32 where it exists (Node 22.2+), a table otherwise.
+
+let table;
+function tableCrc32(bytes, value) {
+    table ??= Uint32Array.from({ length: 256 }, (_, n) => {
+        let c = n;
+        for (let k = 0; k < 8; k++)
+            c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+        return c >>> 0;
+    });
+    let crc = ~value >>> 0;
+    for (const byte of bytes)
+        crc = table[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+    return ~crc >>> 0;
+}
+const crc32_native = external_node_zlib_.crc32;
+/** CRC-32 of `bytes`, continuing from `value` (the CRC of what came before). */
+function crc32(bytes, value = 0) {
+    return crc32_native ? crc32_native(bytes, value) >>> 0 : tableCrc32(bytes, value);
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/model.js
+
+
+
+
+
+function mainFile(files) {
+    let best;
+    for (const file of files) {
+        const weight = WEIGHT_FORMATS.has(file.format);
+        const bestWeight = best !== undefined && WEIGHT_FORMATS.has(best.format);
+        if (best === undefined || (weight && !bestWeight) || (weight === bestWeight && file.size > best.size))
+            best = file;
+    }
+    return best;
+}
+/** "models/My Classifier.onnx" → "my-classifier": a name every runtime accepts. */
+function defaultModelName(modelPath) {
+    const base = (0,external_node_path_namespaceObject.basename)(modelPath).replace(/\.[A-Za-z0-9]+$/, '');
+    const name = base.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 128);
+    return name === '' ? 'model' : name;
+}
+async function readModel(modelPath, options) {
+    const { logger, signal, cache } = options;
+    const listing = await listModelFiles(modelPath);
+    if (listing.skipped.length > 0) {
+        const first = listing.skipped[0];
+        throw new errors_InputError(`model-path: ${first.relPath} in ${modelPath} cannot be packaged (${first.reason})`, {
+            subject: 'model-path',
+            hint: 'an image holds regular files only: copy the model with links resolved (cp -rL) and package the copy',
+        });
+    }
+    if (listing.files.length === 0)
+        throw new errors_InputError(`model-path: ${modelPath} holds no files`, { subject: 'model-path' });
+    const stats = await Promise.all(listing.files.map((file) => (0,promises_namespaceObject.stat)(file.absPath, { bigint: true })));
+    const known = await Promise.all(listing.files.map((file, i) => (cache ? cache.file(file.absPath, stats[i]) : undefined)));
+    const missing = listing.files.map((file, i) => ({ file, i })).filter(({ i }) => known[i] === undefined);
+    const digests = known.map((entry) => entry?.sha256 ?? '');
+    if (missing.length > 0) {
+        const bytes = missing.reduce((sum, { file }) => sum + file.size, 0);
+        await logger.group(`Hash ${missing.length} model file(s)`, async () => {
+            const progress = logger.progress('sha256 of the model', bytes, 'bytes');
+            let done = 0;
+            try {
+                const hashed = await sha256Files(missing.map(({ file }) => ({ path: file.absPath, size: file.size })), (n) => progress.update((done += n)), signal);
+                for (const [k, { file, i }] of missing.entries()) {
+                    digests[i] = hashed[k];
+                    await cache?.rememberFile(file.absPath, stats[i], { sha256: hashed[k] });
+                }
+            }
+            finally {
+                progress.end();
+            }
+        });
+    }
+    const files = [];
+    for (const [i, file] of listing.files.entries()) {
+        throwIfCancelled(signal);
+        const info = stats[i];
+        if (Number(info.size) !== file.size)
+            throw new errors_InputError(`model-path: ${file.absPath} changed while it was being read`, { subject: 'model-path' });
+        files.push({ relPath: file.relPath, absPath: file.absPath, size: file.size, sha256: digests[i], format: (await detectFormat(file.absPath)).format, stat: info });
+    }
+    const main = mainFile(files);
+    let signature;
+    if (main.format === 'onnx') {
+        const check = await checkOnnx({
+            path: main.absPath,
+            displayPath: main.relPath,
+            modelRoot: listing.isDirectory ? listing.root : (0,external_node_path_namespaceObject.dirname)(main.absPath),
+            limits: DEFAULT_LIMITS,
+            signal,
+        });
+        signature = check.signature;
+    }
+    return {
+        path: modelPath,
+        isDirectory: listing.isDirectory,
+        files,
+        digest: modelDigest(files.map((file) => ({ path: file.relPath, sha256: file.sha256 }))),
+        totalBytes: files.reduce((sum, file) => sum + file.size, 0),
+        main,
+        format: main.format,
+        signature,
+        cachedFiles: known.filter((entry) => entry !== undefined).length,
+    };
+}
+/** CRC-32 of each file (for zip members), from the cache when known, else read once and remembered. */
+async function crc32Of(files, options) {
+    const result = new Map();
+    const todo = [];
+    for (const file of files) {
+        const known = await options.cache?.file(file.absPath, file.stat);
+        if (known?.crc32 !== undefined && known.sha256 === file.sha256)
+            result.set(file.relPath, known.crc32);
+        else
+            todo.push(file);
+    }
+    if (todo.length === 0)
+        return result;
+    const total = todo.reduce((sum, file) => sum + file.size, 0);
+    const progress = options.logger.progress('CRC-32 for the model archive', total, 'bytes');
+    let done = 0;
+    try {
+        for (const file of todo) {
+            const value = await crc32File(file.absPath, (n) => progress.update((done += n)), options.signal);
+            result.set(file.relPath, value);
+            await options.cache?.rememberFile(file.absPath, file.stat, { sha256: file.sha256, crc32: value });
+        }
+    }
+    finally {
+        progress.end();
+    }
+    return result;
+}
+async function crc32File(path, onBytes, signal) {
+    const handle = await (0,promises_namespaceObject.open)(path, 'r');
+    try {
+        const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+        let value = 0;
+        for (let position = 0;;) {
+            throwIfCancelled(signal);
+            const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+            if (bytesRead === 0)
+                return value;
+            value = crc32(buffer.subarray(0, bytesRead), value);
+            position += bytesRead;
+            onBytes(bytesRead);
+        }
+    }
+    finally {
+        await handle.close();
+    }
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./packages/core/dist/context.js
+// What a step gets from its door: a logger with groups and progress, cancellation, and where it runs.
+/** A logger that drops everything, for engine callers that do not want output. */
+const silentLogger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+    group: (_title, fn) => fn(),
+    progress: () => ({ update: () => undefined, end: () => undefined }),
+    setSecret: () => undefined,
+};
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/challenge.js
+// WWW-Authenticate challenges (RFC 7235) as registries send them:
+//   Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:team/model:pull"
+//   Basic realm="Registry Realm"
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+// A bare token starts a challenge (its scheme); token=value is a parameter of the current one.
+const ITEM = new RegExp(`\\s*(${TOKEN})(?:\\s*=\\s*("(?:[^"\\\\]|\\\\.)*"|${TOKEN}))?\\s*,?`, 'y');
+/** Every challenge in the header value, in order; token68 forms (unused by registries) are skipped. */
+function parseChallenges(header) {
+    const challenges = [];
+    ITEM.lastIndex = 0;
+    let current;
+    for (let match = ITEM.exec(header); match !== null && match[0] !== ''; match = ITEM.exec(header)) {
+        const [, name, raw] = match;
+        if (raw === undefined) {
+            current = { scheme: name.toLowerCase(), params: {} };
+            challenges.push(current);
+        }
+        else if (current !== undefined) {
+            current.params[name.toLowerCase()] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+        }
+    }
+    return challenges;
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/credentials.js
+// Registry credentials: given explicitly, or found where `docker login` and `podman login` keep
+// them. The values never leave this module except inside an Authorization header.
+
+
+
+
+
+
+/** The auth files to look in, most specific first. */
+function authFilePaths(env) {
+    const home = env.HOME ?? (0,external_node_os_namespaceObject.homedir)();
+    const paths = [];
+    if (env.REGISTRY_AUTH_FILE)
+        paths.push(env.REGISTRY_AUTH_FILE);
+    paths.push((0,external_node_path_namespaceObject.join)(env.DOCKER_CONFIG ?? (0,external_node_path_namespaceObject.join)(home, '.docker'), 'config.json'));
+    if (env.XDG_RUNTIME_DIR)
+        paths.push((0,external_node_path_namespaceObject.join)(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+    paths.push((0,external_node_path_namespaceObject.join)(env.XDG_CONFIG_HOME ?? (0,external_node_path_namespaceObject.join)(home, '.config'), 'containers', 'auth.json'));
+    return paths;
+}
+/** "https://host:port/v1/" → "host:port": the forms `docker login` writes reduce to the host. */
+function normaliseKey(key) {
+    return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+}
+function keysFor(registry) {
+    const host = registry.toLowerCase();
+    return host === DOCKER_HUB || host === DOCKER_HUB_API ? [DOCKER_HUB, 'index.docker.io', DOCKER_HUB_API] : [host];
+}
+function entryCredentials(entry, file) {
+    if (entry.identitytoken)
+        return { identityToken: entry.identitytoken };
+    if (entry.registrytoken)
+        return { registryToken: entry.registrytoken };
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon < 0)
+            throw new errors_InputError(`an "auth" entry in ${file} is not base64 of user:password`, { subject: file });
+        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    if (entry.username !== undefined && entry.password !== undefined)
+        return { username: entry.username, password: entry.password };
+    return undefined;
+}
+/** Asks `docker-credential-<helper> get`; undefined when the helper is absent or has nothing. */
+function fromHelper(helper, serverUrl) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(`docker-credential-${helper}`, ['get'], { stdio: ['pipe', 'pipe', 'ignore'] });
+        const out = [];
+        child.stdout.on('data', (chunk) => out.push(chunk));
+        child.once('error', () => resolve(undefined));
+        child.once('close', (code) => {
+            if (code !== 0)
+                return resolve(undefined);
+            try {
+                const parsed = JSON.parse(Buffer.concat(out).toString('utf8'));
+                if (!parsed.Secret)
+                    return resolve(undefined);
+                resolve(parsed.Username === '<token>' ? { identityToken: parsed.Secret } : { username: parsed.Username ?? '', password: parsed.Secret });
+            }
+            catch {
+                resolve(undefined);
+            }
+        });
+        child.stdin.end(serverUrl);
+    });
+}
+async function readAuthFile(path) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        // A broken file is a configuration error, not "no credentials": say which file.
+        throw new errors_InputError(`registry auth file ${path} is not valid JSON`, { subject: path, cause: error });
+    }
+}
+/** Credentials for `registry` from the standard auth files, or undefined (anonymous). */
+async function findCredentials(registry, env = process.env) {
+    const keys = keysFor(registry);
+    for (const path of authFilePaths(env)) {
+        const file = await readAuthFile(path);
+        if (file === undefined)
+            continue;
+        for (const [key, entry] of Object.entries(file.auths ?? {})) {
+            if (!keys.includes(normaliseKey(key)))
+                continue;
+            const credentials = entryCredentials(entry, path);
+            if (credentials)
+                return { credentials, from: path };
+        }
+        const helper = keys.map((key) => file.credHelpers?.[key]).find((name) => name !== undefined) ?? file.credsStore;
+        if (helper) {
+            const serverUrl = keys[0] === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+            const credentials = await fromHelper(helper, serverUrl);
+            if (credentials)
+                return { credentials, from: `docker-credential-${helper}` };
+        }
+    }
+    return undefined;
+}
+/** Every secret string in the credentials, for redaction. */
+function secretsOf(credentials) {
+    if ('password' in credentials) {
+        return [credentials.password, Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')];
+    }
+    if ('identityToken' in credentials)
+        return [credentials.identityToken];
+    return [credentials.registryToken];
+}
+/** Replaces every known secret in `text`, longest first so a secret inside another is not half-shown. */
+function redact(text, secrets) {
+    let result = text;
+    for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+        if (secret !== '')
+            result = result.split(secret).join('***');
+    }
+    return result;
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/retry.js
+// Retries with exponential backoff for the failures a registry recovers from: 5xx, 429, timeouts
+// and dropped connections. Anything else fails at once.
+
+
+const DEFAULT_RETRY = { attempts: 6, baseDelayMs: 500, maxDelayMs: 20_000 };
+/** A failure worth another try. */
+class TransientError extends Error {
+    retryAfterMs;
+    constructor(message, retryAfterMs, options) {
+        super(message, options);
+        this.retryAfterMs = retryAfterMs;
+        this.name = 'TransientError';
+    }
+}
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET']);
+function isTransient(error) {
+    if (error instanceof TransientError)
+        return true;
+    const code = error?.code;
+    if (typeof code === 'string' && TRANSIENT_CODES.has(code))
+        return true;
+    // A response cut short ("aborted") or a socket closed under a request.
+    const message = error instanceof Error ? error.message : '';
+    return /socket hang up|aborted|premature close/i.test(message);
+}
+function isAbort(error, signal) {
+    return error instanceof CancelledError || (signal?.aborted === true && error?.name === 'AbortError');
+}
+/** Delay before try `failures + 1`: doubling, capped, with jitter so parallel uploads spread out. */
+function backoffDelay(policy, failures, retryAfterMs) {
+    const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failures - 1));
+    const jittered = exponential / 2 + (Math.random() * exponential) / 2;
+    return retryAfterMs === undefined ? jittered : Math.min(policy.maxDelayMs, Math.max(retryAfterMs, jittered));
+}
+async function backoff(policy, failures, signal, retryAfterMs) {
+    try {
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(backoffDelay(policy, failures, retryAfterMs), undefined, signal ? { signal } : {});
+    }
+    catch (error) {
+        if (signal?.aborted)
+            throw new CancelledError();
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/errors.js
+// How a registry's answers become Ferry's errors: retryable ones (5xx, 429, 408) become
+// TransientError for the retry loop, refusals of the credentials become InputError (exit 2), and
+// anything else unexpected an InfrastructureError (exit 3) carrying the registry's own error codes.
+
+
+/** An answer the operation did not expect. */
+class RegistryResponseError extends InfrastructureError {
+    status;
+    codes;
+    constructor(message, status, codes, service) {
+        super(message, { service });
+        this.status = status;
+        this.codes = codes;
+    }
+}
+/** The error list of a distribution-spec error body, if the body is one. */
+function parseRegistryErrors(body) {
+    try {
+        const parsed = JSON.parse(body);
+        return Array.isArray(parsed.errors) ? parsed.errors : [];
+    }
+    catch {
+        return [];
+    }
+}
+function retryAfterMs(response) {
+    const header = response.header('retry-after');
+    if (header === undefined)
+        return undefined;
+    const seconds = Number(header);
+    if (Number.isFinite(seconds))
+        return seconds * 1000;
+    const date = Date.parse(header);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+/** Reads the error body and builds the error for an unexpected status. */
+async function unexpectedResponse(response, what, service) {
+    const body = await response.text(8 * 1024).catch(() => '');
+    const errors = parseRegistryErrors(body);
+    const detail = errors.length > 0 ? errors.map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ') : body.trim().slice(0, 200);
+    const message = `${what}: HTTP ${response.status}${detail ? ` (${detail})` : ''}`;
+    if (response.status >= 500 || response.status === 429 || response.status === 408)
+        return new TransientError(message, retryAfterMs(response));
+    return new RegistryResponseError(message, response.status, errors.map((e) => e.code ?? '').filter(Boolean), service);
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/auth.js
+
+
+
+
+
+const basic = (username, password) => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+const scopeKey = (scopes) => [...scopes].sort().join(' ');
+class RegistryAuth {
+    transport;
+    options;
+    scheme;
+    lookup;
+    tokens = new Map();
+    secrets = new Set();
+    constructor(transport, options) {
+        this.transport = transport;
+        this.options = options;
+        if (options.credentials)
+            this.remember(secretsOf(options.credentials));
+    }
+    /** `text` with every known credential and token replaced by ***. */
+    redact(text) {
+        return redact(text, this.secrets);
+    }
+    /** GET /v2/ without credentials: 200 means none needed, 401 carries the challenge. */
+    async discover() {
+        const response = await this.transport.send({ method: 'GET', url: '/v2/' });
+        await response.drain();
+        if (response.status === 200) {
+            this.scheme = { kind: 'none' };
+        }
+        else if (response.status === 401) {
+            this.learn(response.header('www-authenticate'));
+        }
+        else if (response.status >= 500) {
+            throw new TransientError(`GET /v2/: HTTP ${response.status}`);
+        }
+        else {
+            throw new InfrastructureError(`${this.transport.baseUrl.origin} does not answer the registry API (GET /v2/ returned HTTP ${response.status})`, {
+                service: this.transport.registry,
+            });
+        }
+    }
+    /** Takes the challenge of a 401; a bearer challenge's own scope is returned, to be asked for too. */
+    learn(header) {
+        const challenges = parseChallenges(header ?? '');
+        const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+        if (bearer) {
+            this.scheme = { kind: 'bearer', realm: bearer.params.realm, service: bearer.params.service };
+            return bearer.params.scope;
+        }
+        if (challenges.some((c) => c.scheme === 'basic')) {
+            this.scheme = { kind: 'basic' };
+            return undefined;
+        }
+        throw new InfrastructureError(`registry ${this.transport.registry} asks for an unsupported authentication: ${header ?? '(no WWW-Authenticate header)'}`, {
+            service: this.transport.registry,
+        });
+    }
+    /** Drops the cached token for these scopes (the registry refused it). */
+    forget(scopes) {
+        this.tokens.delete(scopeKey(scopes));
+    }
+    /** The Authorization header for a request needing `scopes`, or undefined when none is needed or known. */
+    async header(scopes) {
+        if (this.scheme === undefined)
+            await this.discover();
+        const scheme = this.scheme;
+        if (scheme.kind === 'none')
+            return undefined;
+        const credentials = await this.credentials();
+        if (scheme.kind === 'basic') {
+            if (credentials === undefined)
+                return undefined;
+            if (!('password' in credentials)) {
+                throw new errors_InputError(`registry ${this.transport.registry} asks for a user name and password, but the credentials found are a token`, {
+                    subject: 'registry-password',
+                });
+            }
+            return basic(credentials.username, credentials.password);
+        }
+        if (credentials !== undefined && 'registryToken' in credentials)
+            return `Bearer ${credentials.registryToken}`;
+        return `Bearer ${await this.token(scheme, scopes, credentials)}`;
+    }
+    /** The error for a request the registry still refuses after authenticating. */
+    async denied(method, path, status) {
+        const credentials = await this.credentials();
+        const who = credentials === undefined ? 'anonymous access' : 'the credentials';
+        return new errors_InputError(`registry ${this.transport.registry} refused ${who} for ${method} ${path} (HTTP ${status})`, {
+            subject: 'registry-password',
+            hint: credentials === undefined
+                ? 'give registry credentials as inputs or log in (docker login / podman login) so they are in the docker config file'
+                : 'check that the user may push to this repository',
+        });
+    }
+    credentials() {
+        this.lookup ??= (async () => {
+            if (this.options.credentials)
+                return this.options.credentials;
+            if (this.options.credentialFiles === false)
+                return undefined;
+            const found = await findCredentials(this.transport.registry, this.options.env ?? process.env);
+            if (found === undefined) {
+                this.transport.logger.debug(`registry ${this.transport.registry}: no credentials found, continuing anonymously`);
+                return undefined;
+            }
+            this.remember(secretsOf(found.credentials));
+            this.transport.logger.debug(`registry ${this.transport.registry}: using credentials from ${found.from}`);
+            return found.credentials;
+        })();
+        return this.lookup;
+    }
+    remember(secrets) {
+        for (const secret of secrets) {
+            this.secrets.add(secret);
+            this.transport.logger.setSecret(secret);
+        }
+    }
+    async token(scheme, scopes, credentials) {
+        const key = scopeKey(scopes);
+        const cached = this.tokens.get(key);
+        if (cached !== undefined && cached.expiresAt > Date.now())
+            return cached.value;
+        const realm = new URL(scheme.realm);
+        const registry = this.transport.registry;
+        if (realm.protocol !== 'https:' && credentials !== undefined && !this.options.plainHttp) {
+            throw new errors_InputError(`registry ${registry} sends credentials to a plain-HTTP token service (${realm.origin}); refusing`, { subject: 'registry-password' });
+        }
+        const what = `token from ${realm.origin}${realm.pathname}`;
+        const text = await this.transport.retrying(what, async () => {
+            const url = new URL(realm);
+            const headers = {};
+            let body;
+            if (credentials !== undefined && 'identityToken' in credentials) {
+                // An OAuth2 refresh token is exchanged by POST (the distribution token spec).
+                const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'ferry' });
+                if (scheme.service !== undefined)
+                    form.set('service', scheme.service);
+                if (scopes.length > 0)
+                    form.set('scope', scopes.join(' '));
+                body = Buffer.from(form.toString());
+                headers['content-type'] = 'application/x-www-form-urlencoded';
+                headers['content-length'] = String(body.length);
+            }
+            else {
+                if (scheme.service !== undefined)
+                    url.searchParams.set('service', scheme.service);
+                for (const scope of scopes)
+                    url.searchParams.append('scope', scope);
+                if (credentials !== undefined && 'password' in credentials)
+                    headers.authorization = basic(credentials.username, credentials.password);
+            }
+            const answer = await this.transport.send({ method: body ? 'POST' : 'GET', url, headers, ...(body ? { body } : {}) });
+            if (answer.status === 401 || answer.status === 403) {
+                await answer.drain();
+                throw new errors_InputError(`the token service of registry ${registry} refused ${credentials === undefined ? 'anonymous access' : 'the credentials'} (HTTP ${answer.status})`, {
+                    subject: 'registry-password',
+                    hint: 'check the registry user name and password (or the docker config file they came from)',
+                });
+            }
+            if (answer.status !== 200)
+                throw await unexpectedResponse(answer, what, registry);
+            return answer.text(1024 * 1024);
+        });
+        let parsed;
+        try {
+            parsed = JSON.parse(text);
+        }
+        catch {
+            throw new InfrastructureError(`${what}: the answer is not JSON`, { service: registry });
+        }
+        const value = parsed.token ?? parsed.access_token;
+        if (!value)
+            throw new InfrastructureError(`${what}: the answer holds no token`, { service: registry });
+        this.remember([value]);
+        // Renewed a little early; distribution's default lifetime is 60 s.
+        const lifetime = Math.max(5, (parsed.expires_in ?? 60) - 10);
+        this.tokens.set(key, { value, expiresAt: Date.now() + lifetime * 1000 });
+        return value;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/http.js
+// One HTTP exchange with a registry, streaming in both directions. An idle timeout (no byte sent or
+// received for `timeoutMs`) catches a stalled upload as well as a server that never answers.
+
+
+
+class HttpTimeoutError extends Error {
+    code = 'ETIMEDOUT';
+    constructor(what, timeoutMs) {
+        super(`${what}: no bytes sent or received for ${timeoutMs} ms`);
+        this.name = 'HttpTimeoutError';
+    }
+}
+class Counter extends external_node_stream_.Transform {
+    onBytes;
+    constructor(onBytes) {
+        super();
+        this.onBytes = onBytes;
+    }
+    _transform(chunk, _encoding, callback) {
+        this.onBytes(chunk.length);
+        callback(null, chunk);
+    }
+}
+function wrap(response) {
+    return {
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        body: response,
+        header(name) {
+            const value = response.headers[name.toLowerCase()];
+            return Array.isArray(value) ? value.join(', ') : value;
+        },
+        async text(limit = 64 * 1024) {
+            const chunks = [];
+            let length = 0;
+            for await (const chunk of response) {
+                if (length < limit)
+                    chunks.push(chunk.subarray(0, limit - length));
+                length += chunk.length;
+            }
+            return Buffer.concat(chunks).toString('utf8');
+        },
+        async drain() {
+            for await (const _chunk of response) {
+                // discarded
+            }
+        },
+    };
+}
+/** Sends one request; resolves with the response headers, whatever the status. */
+function exchange(options) {
+    const { method, url, body, timeoutMs, agent, signal } = options;
+    const send = url.protocol === 'https:' ? external_node_https_namespaceObject.request : external_node_http_.request;
+    return new Promise((resolve, reject) => {
+        const request = send(url, { method, headers: options.headers ?? {}, agent, ...(signal ? { signal } : {}) });
+        let bodyDone = body === undefined || Buffer.isBuffer(body);
+        request.setTimeout(timeoutMs, () => request.destroy(new HttpTimeoutError(`${method} ${url.pathname}`, timeoutMs)));
+        // `on`, not `once`: a timeout after the answer can still raise an error that must not go unheard.
+        request.on('error', (error) => {
+            if (body !== undefined && !Buffer.isBuffer(body))
+                body.destroy();
+            reject(error);
+        });
+        request.once('response', (response) => {
+            if (!bodyDone && body !== undefined && !Buffer.isBuffer(body)) {
+                // The server answered before taking the whole body (an error, usually): stop sending, and
+                // close the connection once the answer is read, since it cannot carry another request.
+                body.unpipe();
+                body.destroy();
+                response.once('end', () => request.destroy());
+            }
+            resolve(wrap(response));
+        });
+        if (body === undefined) {
+            request.end();
+        }
+        else if (Buffer.isBuffer(body)) {
+            options.onBodyBytes?.(body.length);
+            request.end(body);
+        }
+        else {
+            body.once('error', (error) => request.destroy(error));
+            const counted = options.onBodyBytes ? body.pipe(new Counter(options.onBodyBytes)) : body;
+            counted.once('end', () => {
+                bodyDone = true;
+            });
+            counted.pipe(request);
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/remote-blob.js
+// Reading blobs back from a registry: a size-bounded read for small documents, and a check on
+// streamed downloads that skips to a range, stops at its end, and verifies a whole blob's digest.
+
+
+
+
+/** The whole stream, refusing more than `limit` bytes. */
+async function readLimited(stream, limit, what) {
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of stream) {
+        length += chunk.length;
+        if (length > limit) {
+            stream.destroy();
+            throw new InfrastructureError(`${what}: more than ${limit} bytes`);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+/** Skips, limits and (for whole blobs) verifies a blob download; a short one fails as transient. */
+class BlobCheck extends external_node_stream_.Transform {
+    what;
+    skip;
+    length;
+    digest;
+    skipped = 0;
+    passed = 0;
+    hash;
+    constructor(what, skip, length, digest) {
+        super();
+        this.what = what;
+        this.skip = skip;
+        this.length = length;
+        this.digest = digest;
+        this.hash = digest === undefined ? undefined : (0,external_node_crypto_.createHash)('sha256');
+    }
+    _transform(chunk, _encoding, callback) {
+        let data = chunk;
+        if (this.skipped < this.skip) {
+            const drop = Math.min(this.skip - this.skipped, data.length);
+            this.skipped += drop;
+            data = data.subarray(drop);
+        }
+        data = data.subarray(0, Math.max(0, this.length - this.passed));
+        this.passed += data.length;
+        this.hash?.update(data);
+        callback(null, data.length > 0 ? data : undefined);
+    }
+    _flush(callback) {
+        if (this.passed !== this.length)
+            return callback(new TransientError(`${this.what}: the download ended after ${this.passed} of ${this.length} bytes`));
+        if (this.hash !== undefined && `sha256:${this.hash.digest('hex')}` !== this.digest) {
+            return callback(new InfrastructureError(`${this.what}: the downloaded bytes do not match the digest`));
+        }
+        callback();
+    }
+}
+/** A blob in a registry, readable from any offset (HTTP Range): a base layer to copy elsewhere. */
+class RemoteBlobSource {
+    reader;
+    repository;
+    digest;
+    size;
+    constructor(reader, repository, digest, size) {
+        this.reader = reader;
+        this.repository = repository;
+        this.digest = digest;
+        this.size = size;
+    }
+    open(start = 0, end = this.size) {
+        return this.reader.openBlob(this.repository, this.digest, this.size, start, end);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/client.js
+// A client for one registry speaking the OCI distribution API: requests with authentication
+// (auth.ts), retries with backoff, and the manifest and blob reads and writes the image build
+// needs. Uploads live in upload.ts. Every error message passes through redaction before it leaves.
+
+
+
+
+
+
+
+
+
+
+
+
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
+const pullScope = (repository) => `repository:${repository}:pull`;
+const pushScope = (repository) => `repository:${repository}:pull,push`;
+class RegistryClient {
+    registry;
+    baseUrl;
+    retry;
+    chunkSize;
+    timeoutMs;
+    logger;
+    signal;
+    stats = { requests: 0, bytesSent: 0 };
+    options;
+    httpAgent = new external_node_http_.Agent({ keepAlive: true });
+    httpsAgent;
+    auth;
+    constructor(options) {
+        this.options = options;
+        this.registry = options.registry;
+        this.baseUrl = new URL(`${options.plainHttp ? 'http' : 'https'}://${apiHost(options.registry)}`);
+        this.retry = { ...DEFAULT_RETRY, ...options.retry };
+        this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+        this.timeoutMs = options.timeoutMs ?? 60_000;
+        this.logger = options.logger ?? silentLogger;
+        this.signal = options.signal;
+        this.httpsAgent = new external_node_https_namespaceObject.Agent({
+            keepAlive: true,
+            rejectUnauthorized: options.insecureSkipVerify !== true,
+            // Node's `ca` replaces the trusted roots; a private CA is added to them instead.
+            ...(options.ca === undefined ? {} : { ca: [...external_node_tls_.rootCertificates, options.ca] }),
+        });
+        this.auth = new RegistryAuth(this, options);
+    }
+    /** Closes idle connections. */
+    close() {
+        this.httpAgent.destroy();
+        this.httpsAgent.destroy();
+    }
+    /** Checks the registry answers the distribution API, and learns how it authenticates. */
+    async ping() {
+        await this.retrying('GET /v2/', () => this.auth.discover());
+    }
+    /** A manifest or index by tag or digest, checked against the digest when one was asked for. */
+    async getManifest(repository, reference) {
+        const what = `GET ${repository} manifest ${reference}`;
+        return this.retrying(what, async () => {
+            const response = await this.request({
+                method: 'GET',
+                url: `/v2/${repository}/manifests/${reference}`,
+                scopes: [pullScope(repository)],
+                headers: { accept: MANIFEST_ACCEPT },
+            });
+            if (response.status === 404) {
+                await response.drain();
+                throw new errors_InputError(`${this.registry}/${repository}:${reference} was not found in the registry`, { subject: 'image' });
+            }
+            if (response.status !== 200)
+                throw await unexpectedResponse(response, what, this.registry);
+            const bytes = await readLimited(response.body, MAX_MANIFEST_BYTES, what);
+            const digest = sha256Digest(bytes);
+            if (isDigest(reference) && digest !== reference) {
+                throw new InfrastructureError(`${what}: the registry returned content with digest ${digest}`, { service: this.registry });
+            }
+            const declared = JSON.parse(bytes.toString('utf8')).mediaType;
+            const contentType = response.header('content-type')?.split(';')[0]?.trim();
+            return { mediaType: declared ?? contentType ?? '', digest, bytes };
+        });
+    }
+    /** Digest and size of a manifest if it exists (HEAD), else undefined. */
+    async manifestDigest(repository, reference) {
+        const what = `HEAD ${repository} manifest ${reference}`;
+        return this.retrying(what, async () => {
+            const response = await this.request({
+                method: 'HEAD',
+                url: `/v2/${repository}/manifests/${reference}`,
+                scopes: [pullScope(repository)],
+                headers: { accept: MANIFEST_ACCEPT },
+            });
+            await response.drain();
+            if (response.status === 404)
+                return undefined;
+            if (response.status !== 200)
+                throw await unexpectedResponse(response, what, this.registry);
+            const digest = response.header('docker-content-digest');
+            return digest !== undefined && isDigest(digest) ? digest : undefined;
+        });
+    }
+    /** Stores a manifest under a digest or a tag; returns the digest the registry computed. */
+    async putManifest(repository, reference, mediaType, bytes, scopes) {
+        return (await this.storeManifest(repository, reference, mediaType, bytes, scopes)).digest;
+    }
+    /**
+     * Stores a manifest and says whether the registry indexed its `subject`: a registry with the
+     * referrers API answers with an OCI-Subject header; without one, the client keeps the
+     * referrers list itself under the fallback tag.
+     */
+    async storeManifest(repository, reference, mediaType, bytes, scopes) {
+        const what = `PUT ${repository} manifest ${reference}`;
+        const expected = sha256Digest(bytes);
+        return this.retrying(what, async () => {
+            const response = await this.request({
+                method: 'PUT',
+                url: `/v2/${repository}/manifests/${reference}`,
+                scopes: scopes ?? [pushScope(repository)],
+                headers: { 'content-type': mediaType, 'content-length': String(bytes.length) },
+                body: async () => bytes,
+            });
+            if (response.status !== 201 && response.status !== 200)
+                throw await unexpectedResponse(response, what, this.registry);
+            await response.drain();
+            const stored = response.header('docker-content-digest');
+            if (stored !== undefined && stored !== expected) {
+                throw new InfrastructureError(`${what}: the registry stored digest ${stored}, expected ${expected}`, { service: this.registry });
+            }
+            return { digest: expected, ociSubject: response.header('oci-subject') };
+        });
+    }
+    /** Size of a blob the repository holds, or undefined when it does not. */
+    async blobSize(repository, digest, scopes) {
+        const what = `HEAD ${repository} blob ${digest}`;
+        return this.retrying(what, async () => {
+            const response = await this.request({
+                method: 'HEAD',
+                url: `/v2/${repository}/blobs/${digest}`,
+                scopes: scopes ?? [pullScope(repository)],
+                followRedirects: true,
+            });
+            await response.drain();
+            if (response.status === 404)
+                return undefined;
+            if (response.status !== 200)
+                throw await unexpectedResponse(response, what, this.registry);
+            return Number(response.header('content-length') ?? -1);
+        });
+    }
+    /**
+     * The bytes [start, end) of a blob as a stream. A full read is checked against the digest, and
+     * a stream that ends early fails instead of looking complete.
+     */
+    async openBlob(repository, digest, size, start = 0, end = size) {
+        const what = `GET ${repository} blob ${digest}`;
+        const partial = start > 0 || end < size;
+        const response = await this.retrying(what, async () => {
+            const attempt = await this.request({
+                method: 'GET',
+                url: `/v2/${repository}/blobs/${digest}`,
+                scopes: [pullScope(repository)],
+                headers: partial ? { range: `bytes=${start}-${end - 1}` } : {},
+                followRedirects: true,
+            });
+            if (attempt.status === 404) {
+                await attempt.drain();
+                throw new errors_InputError(`blob ${digest} is missing from ${this.registry}/${repository}`, { subject: 'image' });
+            }
+            if (attempt.status !== 200 && attempt.status !== 206)
+                throw await unexpectedResponse(attempt, what, this.registry);
+            return attempt;
+        });
+        // A registry that ignores Range answers 200 with the whole blob: skip to the wanted bytes.
+        const skip = partial && response.status === 200 ? start : 0;
+        const check = new BlobCheck(what, skip, end - start, partial ? undefined : digest);
+        // pipe() does not pass errors on: a download cut short must fail the reader, not go unheard.
+        response.body.once('error', (error) => check.destroy(error));
+        return response.body.pipe(check);
+    }
+    /** A small blob (an image config) read whole and checked against its digest. */
+    async readBlob(repository, digest, size) {
+        if (size > MAX_CONFIG_BYTES)
+            throw new InfrastructureError(`blob ${digest} is ${size} bytes, too large to be an image config`, { service: this.registry });
+        const stream = await this.openBlob(repository, digest, size);
+        return readLimited(stream, MAX_CONFIG_BYTES, `GET ${repository} blob ${digest}`);
+    }
+    /** A blob of this registry as a ByteSource, to copy it into another registry or a layout. */
+    blobSource(repository, digest, size) {
+        return new RemoteBlobSource(this, repository, digest, size);
+    }
+    /**
+     * One request with authentication: a 401 learns the challenge, fetches a token (or uses basic
+     * credentials) and tries once more. Returns whatever status the registry answers.
+     * @internal for upload.ts
+     */
+    async request(spec) {
+        throwIfCancelled(this.signal);
+        let scopes = spec.scopes;
+        let response = await this.send(spec, await this.auth.header(scopes));
+        if (response.status !== 401)
+            return response;
+        const challenge = response.header('www-authenticate');
+        await response.drain();
+        const extra = this.auth.learn(challenge);
+        this.auth.forget(scopes);
+        if (extra !== undefined && !scopes.includes(extra))
+            scopes = [...scopes, extra];
+        response = await this.send(spec, await this.auth.header(scopes));
+        if (response.status === 401 || response.status === 403) {
+            await response.drain();
+            throw await this.auth.denied(spec.method, typeof spec.url === 'string' ? spec.url : spec.url.pathname, response.status);
+        }
+        return response;
+    }
+    /**
+     * Runs `attempt` until it succeeds, retrying transient failures with backoff; maps the final
+     * failure to InfrastructureError (exit 3) and removes any secret from the message.
+     * @internal for upload.ts
+     */
+    async retrying(what, attempt) {
+        for (let failures = 0;;) {
+            throwIfCancelled(this.signal);
+            try {
+                return await attempt(failures);
+            }
+            catch (error) {
+                failures++;
+                await this.afterFailure(what, error, failures);
+            }
+        }
+    }
+    /**
+     * Decides what a failure means: cancellation and non-transient errors are thrown (redacted);
+     * a transient one waits the backoff, unless it was the last try, which ends in
+     * InfrastructureError (exit 3).
+     * @internal for upload.ts
+     */
+    async afterFailure(what, error, failures) {
+        if (isAbort(error, this.signal))
+            throw new CancelledError();
+        if (!isTransient(error)) {
+            if (error instanceof FerryError)
+                throw this.redactError(error);
+            // A TLS refusal, a protocol mismatch, a malformed answer: no retry helps, so say what broke.
+            throw new InfrastructureError(`registry ${this.registry}: ${what} failed: ${this.redactText(errorMessage(error))}`, {
+                service: this.registry,
+                cause: error,
+                ...connectionHint(error),
+            });
+        }
+        const message = this.redactText(errorMessage(error));
+        if (failures >= this.retry.attempts) {
+            throw new InfrastructureError(`registry ${this.registry}: ${what} failed after ${failures} tries: ${message}`, {
+                service: this.registry,
+                hint: 'check that the registry is reachable and healthy, then re-run: blobs already pushed are not sent again',
+            });
+        }
+        this.logger.debug(`registry ${this.registry}: ${what} failed (${message}); try ${failures + 1} of ${this.retry.attempts}`);
+        await backoff(this.retry, failures, this.signal, error instanceof TransientError ? error.retryAfterMs : undefined);
+    }
+    /** @internal */
+    redactText(text) {
+        return this.auth.redact(text);
+    }
+    /** @internal */
+    redactError(error) {
+        if (error instanceof Error) {
+            error.message = this.redactText(error.message);
+            if ('hint' in error && typeof error.hint === 'string')
+                error.hint = this.redactText(error.hint);
+        }
+        return error;
+    }
+    /**
+     * One exchange, following redirects when asked; the Authorization header never goes to another host.
+     * @internal for auth.ts
+     */
+    async send(spec, authorization) {
+        let url = typeof spec.url === 'string' ? new URL(spec.url, this.baseUrl) : spec.url;
+        for (let redirects = 0;; redirects++) {
+            const sameOrigin = url.origin === this.baseUrl.origin;
+            const headers = { 'user-agent': this.options.userAgent ?? 'ferry', ...spec.headers };
+            if (authorization !== undefined && sameOrigin)
+                headers.authorization = authorization;
+            this.stats.requests++;
+            const response = await exchange({
+                method: spec.method,
+                url,
+                headers,
+                ...(spec.body === undefined ? {} : { body: Buffer.isBuffer(spec.body) ? spec.body : await spec.body() }),
+                timeoutMs: this.timeoutMs,
+                agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+                ...(this.signal ? { signal: this.signal } : {}),
+                onBodyBytes: (bytes) => {
+                    this.stats.bytesSent += bytes;
+                    spec.onBodyBytes?.(bytes);
+                },
+            });
+            const location = response.header('location');
+            if (!spec.followRedirects || ![301, 302, 303, 307, 308].includes(response.status) || location === undefined || redirects >= 5)
+                return response;
+            await response.drain();
+            url = new URL(location, url);
+        }
+    }
+}
+const CERTIFICATE_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+/** What to do about a connection that failed for a reason retrying cannot fix. */
+function connectionHint(error) {
+    const code = String(error?.code ?? '');
+    const message = error instanceof Error ? error.message : '';
+    if (CERTIFICATE_ERRORS.test(code)) {
+        return { hint: "the registry's TLS certificate is not trusted: give its CA certificate, or skip verification explicitly for a test registry" };
+    }
+    if (code === 'EPROTO' || /wrong version number/i.test(message)) {
+        return { hint: 'the registry does not speak HTTPS here: plain HTTP must be allowed explicitly (insecure registry), for loopback or test registries only' };
+    }
+    return {};
+}
+
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/upload.js
+// Blob upload by the OCI distribution API. A blob the repository already has is never sent (HEAD
+// first); one held by another repository of the same registry is mounted; anything else goes up
+// in PATCH chunks streamed from its source. After a failure the client asks the registry how much
+// it kept (GET on the upload URL → Range) and continues from there, or starts a new session when
+// the registry dropped the old one.
+
+
+
+
+/**
+ * "0-1023" (or "bytes=0-1023") → 1024, the bytes held. distribution answers "0-0" both for an
+ * empty upload and a one-byte one, so `expected` (what the client believes) settles that case.
+ */
+function heldBytes(range, expected) {
+    const match = /(\d+)-(\d+)/.exec(range ?? '');
+    if (!match)
+        return 0;
+    const end = Number(match[2]);
+    return end === 0 ? Math.min(expected, 1) : end + 1;
+}
+function locationOf(response, base, what) {
+    const location = response.header('location');
+    if (location === undefined)
+        throw new InfrastructureError(`${what}: the registry answered without an upload Location`);
+    return new URL(location, base);
+}
+async function uploadBlob(client, repository, digest, source, options = {}) {
+    const size = source.size;
+    const scopes = options.scopes ?? [pushScope(repository), ...(options.mountFrom ?? []).filter((from) => from !== repository).map(pullScope)];
+    const result = (status, bytesSent, mountedFrom) => ({
+        digest,
+        size,
+        status,
+        bytesSent,
+        ...(mountedFrom === undefined ? {} : { mountedFrom }),
+    });
+    const existing = await client.blobSize(repository, digest, scopes);
+    if (existing !== undefined) {
+        client.logger.debug(`${repository}: blob ${digest} already there, not sent`);
+        return result('exists', 0);
+    }
+    let session;
+    for (const from of options.mountFrom ?? []) {
+        if (from === repository)
+            continue;
+        let outcome;
+        try {
+            outcome = await startSession(client, repository, scopes, { digest, from });
+        }
+        catch (error) {
+            // A mount is only a shortcut: refused (no pull access to `from`, say), the blob is uploaded.
+            if (!(error instanceof errors_InputError || error instanceof RegistryResponseError))
+                throw error;
+            client.logger.debug(`${repository}: mounting ${digest} from ${from} was refused (${client.redactText(error.message)}); uploading it`);
+            continue;
+        }
+        if (outcome === 'mounted') {
+            client.logger.debug(`${repository}: blob ${digest} mounted from ${from}`);
+            return result('mounted', 0, from);
+        }
+        session = outcome;
+        break;
+    }
+    let bytesSent = 0;
+    let failures = 0;
+    let recovering = false;
+    let restartsAfterBadDigest = 0;
+    const progress = (bytesDone) => options.onProgress?.({ digest, size, bytesDone });
+    for (;;) {
+        try {
+            if (recovering) {
+                const recovered = await recover(client, repository, scopes, digest, session);
+                if (recovered === 'complete')
+                    return result('uploaded', bytesSent);
+                session = recovered;
+                recovering = false;
+                progress(session.offset);
+            }
+            session ??= (await startSession(client, repository, scopes));
+            while (session.offset < size) {
+                const start = session.offset;
+                const end = Math.min(size, start + client.chunkSize);
+                let inFlight = 0;
+                session = await patchChunk(client, session, scopes, source, start, end, (bytes) => {
+                    bytesSent += bytes;
+                    inFlight += bytes;
+                    progress(start + inFlight);
+                });
+                failures = 0;
+                progress(session.offset);
+            }
+            await finish(client, session, scopes, digest);
+            progress(size);
+            return result('uploaded', bytesSent);
+        }
+        catch (error) {
+            if (error instanceof RegistryResponseError && error.codes.includes('DIGEST_INVALID') && restartsAfterBadDigest === 0) {
+                // The registry holds bytes that do not hash to the digest (a resume at a wrong offset):
+                // start over once from a fresh session.
+                restartsAfterBadDigest++;
+                session = undefined;
+                continue;
+            }
+            failures++;
+            await client.afterFailure(`upload of blob ${digest} to ${repository}`, error, failures);
+            recovering = true;
+        }
+    }
+}
+/** POST to open an upload session, or to mount the blob from another repository (201 = mounted). */
+async function startSession(client, repository, scopes, mount) {
+    const query = mount ? `?mount=${encodeURIComponent(mount.digest)}&from=${encodeURIComponent(mount.from)}` : '';
+    const what = mount ? `mount of ${mount.digest} from ${mount.from} into ${repository}` : `start of an upload to ${repository}`;
+    return client.retrying(what, async () => {
+        const response = await client.request({
+            method: 'POST',
+            url: `/v2/${repository}/blobs/uploads/${query}`,
+            scopes,
+            headers: { 'content-length': '0' },
+        });
+        if (mount && response.status === 201) {
+            await response.drain();
+            return 'mounted';
+        }
+        if (response.status !== 202)
+            throw await unexpectedResponse(response, what, client.registry);
+        await response.drain();
+        return { location: locationOf(response, client.baseUrl, what), offset: 0 };
+    });
+}
+/** One PATCH of [start, end), streamed from the source. */
+async function patchChunk(client, session, scopes, source, start, end, onBytes) {
+    const what = `PATCH bytes ${start}-${end - 1} of an upload`;
+    const response = await client.request({
+        method: 'PATCH',
+        url: session.location,
+        scopes,
+        headers: {
+            'content-type': 'application/octet-stream',
+            'content-length': String(end - start),
+            'content-range': `${start}-${end - 1}`,
+        },
+        body: () => source.open(start, end, client.signal),
+        onBodyBytes: onBytes,
+    });
+    if (response.status === 416) {
+        // The registry disagrees about the offset: find out what it holds.
+        await response.drain();
+        throw new TransientError(`${what}: HTTP 416, the registry holds a different number of bytes`);
+    }
+    if (response.status !== 202 && response.status !== 204)
+        throw await unexpectedResponse(response, what, client.registry);
+    await response.drain();
+    const range = response.header('range');
+    const held = range === undefined ? end : heldBytes(range, end);
+    if (held !== end)
+        throw new TransientError(`${what}: the registry holds ${held} bytes, expected ${end}`);
+    return { location: locationOf(response, session.location, what), offset: held };
+}
+/** PUT ?digest= closes the session; the registry checks the digest of everything it received. */
+async function finish(client, session, scopes, digest) {
+    const url = new URL(session.location);
+    url.searchParams.set('digest', digest);
+    const what = `PUT to complete the upload of ${digest}`;
+    const response = await client.request({
+        method: 'PUT',
+        url,
+        scopes,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': '0' },
+    });
+    if (response.status !== 201 && response.status !== 204)
+        throw await unexpectedResponse(response, what, client.registry);
+    await response.drain();
+    const stored = response.header('docker-content-digest');
+    if (stored !== undefined && stored !== digest)
+        throw new InfrastructureError(`${what}: the registry stored ${stored}`, { service: client.registry });
+}
+/** After a failure: done already (HEAD), resumable (GET status → Range), or a new session. */
+async function recover(client, repository, scopes, digest, session) {
+    if ((await client.blobSize(repository, digest, scopes)) !== undefined)
+        return 'complete';
+    if (session !== undefined) {
+        const response = await client.request({ method: 'GET', url: session.location, scopes });
+        if (response.status === 204 || response.status === 202) {
+            await response.drain();
+            const location = response.header('location') === undefined ? session.location : locationOf(response, session.location, 'upload status');
+            return { location, offset: heldBytes(response.header('range'), session.offset) };
+        }
+        if (response.status >= 500)
+            throw await unexpectedResponse(response, 'GET upload status', client.registry);
+        // 404 (unknown session) or 400 (the registry invalidated it): start again.
+        await response.drain();
+        client.logger.debug(`${repository}: upload session of ${digest} is gone (HTTP ${response.status}); starting a new one`);
+    }
+    return (await startSession(client, repository, scopes));
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/push.js
+// Pushes a built image: every blob first (existing ones skipped, others mounted or uploaded), then
+// each platform manifest by digest, then the index by digest, and the tags last. A push that stops
+// anywhere before the end leaves no tag pointing at an incomplete image, and a re-run sends only
+// what the registry does not hold yet.
+
+
+
+
+async function inParallel(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+        while (!failed && next < items.length) {
+            const at = next++;
+            try {
+                results[at] = await work(items[at]);
+            }
+            catch (error) {
+                failed = true;
+                throw error;
+            }
+        }
+    };
+    const outcomes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+    const rejected = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (rejected)
+        throw rejected.reason;
+    return results;
+}
+async function pushImage(image, options) {
+    const { client, repository } = options;
+    if (!isValidRepository(repository)) {
+        throw new errors_InputError(`repository "${repository}" is not valid: lowercase letters, digits and separators (. _ __ -), split by /`, { subject: 'image' });
+    }
+    const tags = [...new Set(options.tags ?? [])];
+    const badTag = tags.find((tag) => !isValidTag(tag));
+    if (badTag !== undefined)
+        throw new errors_InputError(`tag "${badTag}" is not valid: letters, digits, _ . - and at most 128 characters`, { subject: 'tags' });
+    const extraMounts = options.mountFrom ?? [];
+    const candidates = (blob) => [...(blob.origin && blob.origin.registry === client.registry ? [blob.origin.repository] : []), ...extraMounts].filter((from) => from !== repository);
+    const pushable = [...image.blobs.values()].filter((blob) => blob.source !== undefined);
+    // One token covers the whole push, including pull access to every repository mounted from.
+    const mountRepos = [...new Set(pushable.flatMap(candidates))];
+    const scopes = [pushScope(repository), ...mountRepos.map((from) => `repository:${from}:pull`)];
+    let bytesUploaded = 0;
+    const sentPerBlob = new Map();
+    const blobs = await inParallel(pushable, options.concurrency ?? 3, async (blob) => {
+        throwIfCancelled(client.signal);
+        const result = await uploadBlob(client, repository, blob.descriptor.digest, blob.source, {
+            mountFrom: candidates(blob),
+            scopes,
+            onProgress: (progress) => {
+                const previous = sentPerBlob.get(progress.digest) ?? 0;
+                sentPerBlob.set(progress.digest, progress.bytesDone);
+                bytesUploaded += Math.max(0, progress.bytesDone - previous);
+                options.onProgress?.({ ...progress, bytesUploaded });
+            },
+        });
+        return { ...result, kind: blob.kind };
+    });
+    for (const manifest of image.manifests) {
+        throwIfCancelled(client.signal);
+        if (manifest.descriptor.digest === image.digest)
+            continue;
+        await client.putManifest(repository, manifest.descriptor.digest, manifest.descriptor.mediaType, manifest.bytes, scopes);
+    }
+    await client.putManifest(repository, image.digest, image.mediaType, image.bytes, scopes);
+    // Tags last: until here, nothing points at the new image except its digest.
+    for (const tag of tags) {
+        throwIfCancelled(client.signal);
+        await client.putManifest(repository, tag, image.mediaType, image.bytes, scopes);
+    }
+    return {
+        reference: `${client.registry}/${repository}@${image.digest}`,
+        digest: image.digest,
+        tags,
+        bytesUploaded: blobs.reduce((sum, blob) => sum + blob.bytesSent, 0),
+        blobs,
+        blobsReused: blobs.filter((blob) => blob.status !== 'uploaded').length,
+        blobsUploaded: blobs.filter((blob) => blob.status === 'uploaded').length,
+    };
+}
+
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./packages/image/dist/oci/blob-store.js
+// A content-addressed directory of blobs (blobs/sha256/<hex>), the shape of an OCI layout: built
+// layers that must exist as bytes (compressed ones) are written here once and read from here.
+
+
+
+
+
+
+
+class BlobStore {
+    root;
+    constructor(root) {
+        this.root = root;
+    }
+    get blobsDir() {
+        return (0,external_node_path_namespaceObject.join)(this.root, 'blobs', 'sha256');
+    }
+    pathOf(digest) {
+        return (0,external_node_path_namespaceObject.join)(this.blobsDir, digestHex(digest));
+    }
+    /** Size of the stored blob, or undefined when it is not here. */
+    async sizeOf(digest) {
+        try {
+            return (await (0,promises_namespaceObject.stat)(this.pathOf(digest))).size;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    source(digest, size) {
+        return fileSource(this.pathOf(digest), { size });
+    }
+    /**
+     * Streams `input` through `transforms` into the store and returns the digest of what was written.
+     * The bytes land under a temporary name and are renamed once complete, so a crash never leaves
+     * a blob whose content disagrees with its name.
+     */
+    async write(input, transforms = [], signal) {
+        await (0,promises_namespaceObject.mkdir)(this.blobsDir, { recursive: true });
+        const temporary = (0,external_node_path_namespaceObject.join)(this.blobsDir, `.tmp-${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`);
+        const digesting = new DigestingStream();
+        try {
+            await (0,external_node_stream_promises_namespaceObject.pipeline)([input, ...transforms, digesting, (0,external_node_fs_namespaceObject.createWriteStream)(temporary)], signal ? { signal } : {});
+            const digest = digesting.digest;
+            await (0,promises_namespaceObject.rename)(temporary, this.pathOf(digest));
+            return { digest, size: digesting.size };
+        }
+        catch (error) {
+            await (0,promises_namespaceObject.rm)(temporary, { force: true });
+            throw error;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/file-tree.js
+// A layer described as the files it puts into the image: where each goes, and where its bytes come
+// from. Ownership, times and permissions are not taken from the build machine: every file is
+// root-owned with a fixed mode, so the same content always makes the same layer.
+
+
+
+
+
+const FILE_MODE = 0o644;
+const EXECUTABLE_MODE = 0o755;
+const DIRECTORY_MODE = 0o755;
+const SYMLINK_MODE = 0o777;
+const contentKeyOf = (options) => (options.contentKey === undefined ? {} : { contentKey: options.contentKey });
+/** The image path without its leading slash, normalised; refuses paths that escape the root. */
+function imagePath(path) {
+    if (path.includes('\0'))
+        throw new errors_InputError(`image path ${JSON.stringify(path)} contains a NUL byte`, { subject: path });
+    // ".." is refused rather than resolved: a path that climbs is a mistake worth naming.
+    if (path.split('/').includes('..'))
+        throw new errors_InputError(`image path ${path} escapes the image root (contains "..")`, { subject: path });
+    const normalised = external_node_path_namespaceObject.posix.normalize(`/${path}`).replace(/\/+$/, '');
+    if (normalised === '' || normalised === '/')
+        throw new errors_InputError('an image path must name a file or directory, not the root', { subject: path });
+    return normalised.slice(1);
+}
+/** Entries keyed by image path (no leading slash). Parent directories are implied. */
+class FileTree {
+    entries = new Map();
+    /** A file with the given content. */
+    addFile(path, content, options = {}) {
+        const contentKey = (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex');
+        return this.put({ type: 'file', path: imagePath(path), source: bufferSource(content), mode: options.executable ? EXECUTABLE_MODE : FILE_MODE, contentKey });
+    }
+    /** A file whose bytes are streamed from `source` when the layer is written. */
+    addFileFromSource(path, source, options = {}) {
+        return this.put({ type: 'file', path: imagePath(path), source, mode: options.executable ? EXECUTABLE_MODE : FILE_MODE, ...contentKeyOf(options) });
+    }
+    /**
+     * A file copied from the host. Its size and time are recorded now, and a file changed before the
+     * layer is read fails instead of producing a layer that contradicts its digest. It is
+     * executable in the image when its owner may execute it on the host.
+     */
+    async addFileFromHost(path, hostPath, options = {}) {
+        const stat = await (0,promises_namespaceObject.lstat)(hostPath).catch((error) => {
+            throw new errors_InputError(`cannot read ${hostPath}: ${error.message}`, { subject: hostPath, cause: error });
+        });
+        if (!stat.isFile())
+            throw new errors_InputError(`${hostPath} is not a regular file`, { subject: hostPath });
+        const executable = options.executable ?? (stat.mode & 0o100) !== 0;
+        return this.put({
+            type: 'file',
+            path: imagePath(path),
+            source: fileSource(hostPath, { size: stat.size, mtimeMs: stat.mtimeMs }),
+            mode: executable ? EXECUTABLE_MODE : FILE_MODE,
+            ...contentKeyOf(options),
+        });
+    }
+    /** A directory; `mode` for the few that need other bits, such as /tmp (0o1777). */
+    addDirectory(path, options = {}) {
+        const mode = options.mode ?? DIRECTORY_MODE;
+        if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
+            throw new errors_InputError(`directory mode ${mode} of ${path} is not a permission mode`, { subject: path });
+        return this.put({ type: 'directory', path: imagePath(path), mode });
+    }
+    addSymlink(path, target) {
+        if (target === '' || target.includes('\0'))
+            throw new errors_InputError(`symlink ${path} has an invalid target`, { subject: path });
+        return this.put({ type: 'symlink', path: imagePath(path), target });
+    }
+    /**
+     * Everything under `hostDir`, placed at `path` in the image ("/" for a root filesystem). Symlinks stay symlinks (never
+     * followed, so nothing outside the directory is copied); sockets, devices and FIFOs are refused.
+     */
+    async addDirectoryFromHost(path, hostDir, options = {}) {
+        // "/" takes a whole root filesystem: its entries go at the top of the image.
+        const atRoot = external_node_path_namespaceObject.posix.normalize(`/${path}`) === '/';
+        const root = atRoot ? '' : imagePath(path);
+        const info = await (0,promises_namespaceObject.lstat)(hostDir).catch((error) => {
+            throw new errors_InputError(`cannot read ${hostDir}: ${error.message}`, { subject: hostDir, cause: error });
+        });
+        if (!info.isDirectory())
+            throw new errors_InputError(`${hostDir} is not a directory`, { subject: hostDir });
+        if (!atRoot)
+            this.addDirectory(root);
+        const follow = options.symlinks === 'follow';
+        // Real paths of the directories being walked, so a link back up the tree is refused, not looped.
+        const walking = new Set();
+        const walk = async (relative) => {
+            const here = await (0,promises_namespaceObject.realpath)((0,external_node_path_namespaceObject.join)(hostDir, relative));
+            if (walking.has(here))
+                throw new errors_InputError(`${(0,external_node_path_namespaceObject.join)(hostDir, relative)} links back to a directory that contains it`, { subject: hostDir });
+            walking.add(here);
+            const names = (await (0,promises_namespaceObject.readdir)((0,external_node_path_namespaceObject.join)(hostDir, relative))).sort();
+            for (const name of names) {
+                const childRelative = relative === '' ? name : `${relative}/${name}`;
+                if (options.filter && !options.filter(childRelative))
+                    continue;
+                const hostPath = (0,external_node_path_namespaceObject.join)(hostDir, childRelative);
+                const link = await (0,promises_namespaceObject.lstat)(hostPath);
+                const child = follow && link.isSymbolicLink() ? await (0,promises_namespaceObject.stat)(hostPath).catch(() => link) : link;
+                const target = atRoot ? childRelative : `${root}/${childRelative}`;
+                if (child.isDirectory()) {
+                    this.addDirectory(target);
+                    await walk(childRelative);
+                }
+                else if (child.isFile()) {
+                    await this.addFileFromHost(target, follow ? await (0,promises_namespaceObject.realpath)(hostPath) : hostPath);
+                }
+                else if (child.isSymbolicLink()) {
+                    // Kept as a link; with 'follow', only a dangling link gets here.
+                    this.addSymlink(target, await (0,promises_namespaceObject.readlink)(hostPath));
+                }
+                else {
+                    throw new errors_InputError(`${hostPath} is not a regular file, directory or symlink`, { subject: hostPath });
+                }
+            }
+            walking.delete(here);
+        };
+        await walk('');
+        return this;
+    }
+    /** Every entry, parents implied, in the order a layer writes them (see compareImagePaths). */
+    list() {
+        const all = new Map(this.entries);
+        for (const path of this.entries.keys()) {
+            for (let parent = external_node_path_namespaceObject.posix.dirname(path); parent !== '.'; parent = external_node_path_namespaceObject.posix.dirname(parent)) {
+                const existing = all.get(parent);
+                if (existing === undefined)
+                    all.set(parent, { type: 'directory', path: parent, mode: DIRECTORY_MODE });
+                else if (existing.type !== 'directory')
+                    throw new errors_InputError(`${existing.path} is a ${existing.type} but also the parent of ${path}`, { subject: path });
+            }
+        }
+        return [...all.values()].sort((a, b) => compareImagePaths(a.path, b.path));
+    }
+    get size() {
+        return this.entries.size;
+    }
+    put(entry) {
+        const existing = this.entries.get(entry.path);
+        if (existing !== undefined && !(existing.type === 'directory' && entry.type === 'directory')) {
+            throw new errors_InputError(`/${entry.path} is added to the layer twice`, { subject: entry.path });
+        }
+        // A directory named again keeps a mode set explicitly before.
+        if (existing?.type === 'directory' && entry.type === 'directory' && entry.mode === DIRECTORY_MODE)
+            return this;
+        this.entries.set(entry.path, entry);
+        return this;
+    }
+}
+/**
+ * Component by component, each compared as UTF-8 bytes: a directory's entries follow it directly,
+ * and the order never depends on the machine's locale or the order files were added.
+ */
+function compareImagePaths(a, b) {
+    const left = a.split('/');
+    const right = b.split('/');
+    for (let i = 0; i < Math.min(left.length, right.length); i++) {
+        const order = Buffer.compare(Buffer.from(left[i], 'utf8'), Buffer.from(right[i], 'utf8'));
+        if (order !== 0)
+            return order;
+    }
+    return left.length - right.length;
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/tar.js
+// A deterministic POSIX tar writer. Entries come sorted from the FileTree; every header carries the
+// same mtime, uid/gid 0 and a fixed mode, and no atime/ctime, so the archive depends only on paths
+// and contents. Headers are built up front (they are small); file contents stay on disk and are
+// streamed when the archive is read, from any offset.
+
+
+
+const BLOCK = 512;
+/** The largest size an 11-digit octal field holds (8 GiB - 1); larger files get a PAX size record. */
+const MAX_OCTAL_SIZE = 0o77777777777;
+const NAME_LENGTH = 100;
+function writeString(block, offset, length, value) {
+    const bytes = Buffer.from(value, 'utf8');
+    if (bytes.length > length)
+        throw new Error(`tar field of ${length} bytes cannot hold ${bytes.length}`);
+    bytes.copy(block, offset);
+}
+/** Zero-padded octal with a NUL terminator, as ustar expects. */
+function writeOctal(block, offset, length, value) {
+    writeString(block, offset, length, `${value.toString(8).padStart(length - 1, '0')}\0`);
+}
+function header(fields) {
+    const block = Buffer.alloc(BLOCK);
+    writeString(block, 0, 100, fields.name);
+    writeOctal(block, 100, 8, fields.mode);
+    writeOctal(block, 108, 8, 0); // uid
+    writeOctal(block, 116, 8, 0); // gid
+    writeOctal(block, 124, 12, fields.size);
+    writeOctal(block, 136, 12, fields.mtime);
+    block.fill(0x20, 148, 156); // checksum is computed with its own field as spaces
+    block.write(fields.typeflag, 156, 'ascii');
+    if (fields.linkname !== undefined)
+        writeString(block, 157, 100, fields.linkname);
+    block.write('ustar\0', 257, 'ascii');
+    block.write('00', 263, 'ascii');
+    writeOctal(block, 329, 8, 0); // devmajor
+    writeOctal(block, 337, 8, 0); // devminor
+    let checksum = 0;
+    for (const byte of block)
+        checksum += byte;
+    writeString(block, 148, 8, `${checksum.toString(8).padStart(6, '0')}\0 `);
+    return block;
+}
+/** "<length> key=value\n", where the length counts the whole record including its own digits. */
+function paxRecord(key, value) {
+    const body = ` ${key}=${value}\n`;
+    const bodyLength = Buffer.byteLength(body, 'utf8');
+    let length = bodyLength + 1;
+    while (String(length).length + bodyLength !== length)
+        length = String(length).length + bodyLength;
+    return `${length}${body}`;
+}
+function padding(size) {
+    return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+const isPortable = (value, limit) => Buffer.byteLength(value, 'utf8') <= limit && /^[\x20-\x7e]*$/.test(value);
+/** A name the plain header can always hold: printable ASCII, at most 100 bytes. */
+function fallbackName(name) {
+    return name.replace(/[^\x20-\x7e]/g, '_').slice(0, NAME_LENGTH);
+}
+/** The header blocks of one entry: a PAX extended header first when a field does not fit ustar. */
+function entryHeaders(fields) {
+    const records = [];
+    let { name, size, linkname } = fields;
+    if (!isPortable(name, NAME_LENGTH)) {
+        records.push(paxRecord('path', name));
+        name = fallbackName(name);
+    }
+    if (linkname !== undefined && !isPortable(linkname, NAME_LENGTH)) {
+        records.push(paxRecord('linkpath', linkname));
+        linkname = fallbackName(linkname);
+    }
+    if (size > MAX_OCTAL_SIZE) {
+        records.push(paxRecord('size', String(size)));
+        size = 0;
+    }
+    const main = header({ ...fields, name, size, ...(linkname === undefined ? {} : { linkname }) });
+    if (records.length === 0)
+        return main;
+    const pax = Buffer.from(records.join(''), 'utf8');
+    const paxHeader = header({ name: fallbackName(`PaxHeader/${name}`), mode: 0o644, size: pax.length, mtime: fields.mtime, typeflag: 'x' });
+    return Buffer.concat([paxHeader, pax, Buffer.alloc(padding(pax.length)), main]);
+}
+/** The archive of `entries`, which must already be in layer order (FileTree.list()). */
+function tarArchive(entries, options = {}) {
+    const mtime = options.mtime ?? 0;
+    if (!Number.isSafeInteger(mtime) || mtime < 0 || mtime > MAX_OCTAL_SIZE) {
+        throw new errors_InputError(`source date epoch ${mtime} is not a whole number of seconds between 0 and ${MAX_OCTAL_SIZE}`, { subject: 'source-date-epoch' });
+    }
+    const parts = [];
+    // Consecutive small buffers (a padding, then the next header) are merged into one part.
+    let pending = [];
+    const flush = () => {
+        if (pending.length > 0)
+            parts.push(bufferSource(Buffer.concat(pending)));
+        pending = [];
+    };
+    let contentBytes = 0;
+    for (const entry of entries) {
+        if (entry.type === 'directory') {
+            pending.push(entryHeaders({ name: `${entry.path}/`, mode: entry.mode, size: 0, mtime, typeflag: '5' }));
+        }
+        else if (entry.type === 'symlink') {
+            pending.push(entryHeaders({ name: entry.path, mode: SYMLINK_MODE, size: 0, mtime, typeflag: '2', linkname: entry.target }));
+        }
+        else {
+            const size = entry.source.size;
+            pending.push(entryHeaders({ name: entry.path, mode: entry.mode, size, mtime, typeflag: '0' }));
+            if (size > 0) {
+                flush();
+                parts.push(entry.source);
+                pending.push(Buffer.alloc(padding(size)));
+            }
+            contentBytes += size;
+        }
+    }
+    // End of archive: two zero blocks.
+    pending.push(Buffer.alloc(2 * BLOCK));
+    flush();
+    return { source: concatSources(parts), entryCount: entries.length, contentBytes };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/layer.js
+// One image layer from a FileTree: a deterministic tar, optionally gzip-compressed, with its
+// digest (of the blob) and diffID (of the uncompressed tar) computed while streaming. Uncompressed
+// layers are never copied: the blob is the tar assembled on the fly from the files themselves,
+// which suits model weights (nearly incompressible, and often larger than the runner's free disk).
+
+
+
+
+
+
+
+
+/** The cache key of a layer: everything the tar's bytes depend on, or undefined when a file's content is unnamed. */
+function layerCacheKey(files, mtime) {
+    const entries = [];
+    for (const entry of files.list()) {
+        if (entry.type === 'file') {
+            if (entry.contentKey === undefined)
+                return undefined;
+            entries.push(['f', entry.path, entry.mode, entry.source.size, entry.contentKey]);
+        }
+        else if (entry.type === 'directory') {
+            entries.push(['d', entry.path, entry.mode]);
+        }
+        else {
+            entries.push(['l', entry.path, entry.target]);
+        }
+    }
+    // The version names the tar writer: a change to its output must change every key.
+    return sha256Digest(canonicalJsonBytes({ writer: 'ferry-tar/1', mtime, entries }));
+}
+/** Counts bytes as they pass, for progress. */
+class ByteCounter extends external_node_stream_.Transform {
+    onBytes;
+    constructor(onBytes) {
+        super();
+        this.onBytes = onBytes;
+    }
+    _transform(chunk, _encoding, callback) {
+        this.onBytes(chunk.length);
+        callback(null, chunk);
+    }
+}
+/**
+ * zlib writes a gzip header whose OS byte depends on the platform that compressed it. Rewriting
+ * the 10 header bytes to fixed values (no name, no mtime, OS "unknown") keeps the blob identical
+ * wherever it is built with the same zlib.
+ */
+class FixedGzipHeader extends external_node_stream_.Transform {
+    seen = 0;
+    static HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]);
+    _transform(chunk, _encoding, callback) {
+        if (this.seen < 10) {
+            const copy = Buffer.from(chunk);
+            for (let i = 0; i < copy.length && this.seen + i < 10; i++)
+                copy[i] = FixedGzipHeader.HEADER[this.seen + i];
+            this.seen += chunk.length;
+            callback(null, copy);
+            return;
+        }
+        callback(null, chunk);
+    }
+}
+const discard = () => new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback() });
+async function buildLayer(spec, options) {
+    const archive = tarArchive(spec.files.list(), options.mtime === undefined ? {} : { mtime: options.mtime });
+    const compression = spec.compression ?? 'none';
+    const counting = options.onBytes ? [new ByteCounter(options.onBytes)] : [];
+    const signalOption = options.signal ? { signal: options.signal } : {};
+    const annotations = spec.annotations && Object.keys(spec.annotations).length > 0 ? { annotations: { ...spec.annotations } } : {};
+    const common = { name: spec.name, contentBytes: archive.contentBytes, entryCount: archive.entryCount, uncompressedSize: archive.source.size };
+    if (compression === 'none') {
+        const key = options.digestCache ? layerCacheKey(spec.files, options.mtime ?? 0) : undefined;
+        const known = key === undefined ? undefined : await options.digestCache.get(key);
+        if (known !== undefined && known.size === archive.source.size) {
+            options.onBytes?.(archive.source.size);
+            return {
+                ...common,
+                descriptor: { mediaType: MediaType.OciLayer, digest: known.digest, size: archive.source.size, ...annotations },
+                diffId: known.digest,
+                source: archive.source,
+                fromCache: true,
+            };
+        }
+        const digesting = new DigestingStream();
+        await (0,external_node_stream_promises_namespaceObject.pipeline)([await archive.source.open(0, undefined, options.signal), ...counting, digesting, discard()], signalOption);
+        const digest = digesting.digest;
+        if (key !== undefined)
+            await options.digestCache.set(key, { digest, size: archive.source.size });
+        return {
+            ...common,
+            descriptor: { mediaType: MediaType.OciLayer, digest, size: archive.source.size, ...annotations },
+            diffId: digest,
+            source: archive.source,
+        };
+    }
+    const uncompressed = new DigestingStream();
+    const gzip = (0,external_node_zlib_.createGzip)({ level: external_node_zlib_.constants.Z_DEFAULT_COMPRESSION });
+    const stored = await options.store.write(await archive.source.open(0, undefined, options.signal), [...counting, uncompressed, gzip, new FixedGzipHeader()], options.signal);
+    return {
+        ...common,
+        descriptor: { mediaType: MediaType.OciLayerGzip, digest: stored.digest, size: stored.size, ...annotations },
+        diffId: uncompressed.digest,
+        source: options.store.source(stored.digest, stored.size),
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/build.js
+// Assembles the new image: the base's layers, then Ferry's layers (built once, shared by every
+// platform), a new config per platform and the manifests, plus an index when the base had one.
+// Nothing is pushed or written here: the result says which blobs exist and where their bytes are,
+// and push.ts or layout.ts carry them out. The same inputs always give the same digest.
+
+
+
+
+
+
+
+
+const ANNOTATION_BASE_NAME = 'org.opencontainers.image.base.name';
+const ANNOTATION_BASE_DIGEST = 'org.opencontainers.image.base.digest';
+const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
+function manifestAnnotations(base, manifestDigest, annotations) {
+    const result = {};
+    if (base.name !== undefined) {
+        result[ANNOTATION_BASE_NAME] = base.name;
+        result[ANNOTATION_BASE_DIGEST] = manifestDigest;
+    }
+    return { ...result, ...annotations };
+}
+/** A base descriptor rewritten for an OCI manifest: Docker types become their OCI twins, bytes unchanged. */
+function carriedDescriptor(descriptor) {
+    const { mediaType, digest, size, urls, annotations } = descriptor;
+    return { mediaType: ociMediaType(mediaType), digest, size, ...(urls ? { urls } : {}), ...(annotations ? { annotations } : {}) };
+}
+async function buildImage(options) {
+    const { base, signal } = options;
+    const epoch = options.sourceDateEpoch ?? 0;
+    const created = rfc3339(epoch);
+    const store = new BlobStore(options.workDir);
+    const annotations = options.annotations ?? {};
+    const layers = [];
+    for (const spec of options.layers) {
+        throwIfCancelled(signal);
+        layers.push(await buildLayer(spec, {
+            mtime: options.layerMtime ?? epoch,
+            store,
+            ...(options.layerDigestCache ? { digestCache: options.layerDigestCache } : {}),
+            ...(signal ? { signal } : {}),
+            ...(options.onLayerProgress ? { onBytes: (bytes) => options.onLayerProgress(spec.name, bytes) } : {}),
+        }));
+    }
+    // In manifest order (base layers, Ferry's layers, configs), which is the order a push sends them.
+    const blobs = new Map();
+    for (const image of base.images) {
+        for (const layer of image.layers) {
+            if (!blobs.has(layer.descriptor.digest)) {
+                blobs.set(layer.descriptor.digest, {
+                    descriptor: carriedDescriptor(layer.descriptor),
+                    source: isNondistributable(layer.descriptor.mediaType) ? undefined : layer.source,
+                    ...(layer.origin ? { origin: layer.origin } : {}),
+                    kind: 'base layer',
+                });
+            }
+        }
+    }
+    for (const layer of layers) {
+        if (!blobs.has(layer.descriptor.digest))
+            blobs.set(layer.descriptor.digest, { descriptor: layer.descriptor, source: layer.source, kind: 'layer' });
+    }
+    const manifests = [];
+    for (const image of base.images) {
+        const config = buildImageConfig(image.config, layers.map((layer) => ({ name: layer.name, diffId: layer.diffId })), options.config ?? {}, created);
+        const configBytes = canonicalJsonBytes(config);
+        const configDescriptor = { mediaType: MediaType.OciConfig, digest: sha256Digest(configBytes), size: configBytes.length };
+        blobs.set(configDescriptor.digest, { descriptor: configDescriptor, source: bufferSource(configBytes), kind: 'config' });
+        const manifest = {
+            schemaVersion: 2,
+            mediaType: MediaType.OciManifest,
+            config: configDescriptor,
+            layers: [...image.layers.map((layer) => carriedDescriptor(layer.descriptor)), ...layers.map((layer) => layer.descriptor)],
+        };
+        const manifestNotes = manifestAnnotations(base, image.manifestDigest, annotations);
+        if (Object.keys(manifestNotes).length > 0)
+            manifest.annotations = manifestNotes;
+        const bytes = canonicalJsonBytes(manifest);
+        const platform = { ...image.platform };
+        manifests.push({
+            descriptor: { mediaType: MediaType.OciManifest, digest: sha256Digest(bytes), size: bytes.length, platform },
+            bytes,
+            manifest,
+            config,
+        });
+    }
+    const size = [...blobs.values()].filter((blob) => blob.kind !== 'config').reduce((sum, blob) => sum + blob.descriptor.size, 0);
+    if (!base.isIndex && manifests.length === 1) {
+        const only = manifests[0];
+        return { digest: only.descriptor.digest, mediaType: MediaType.OciManifest, bytes: only.bytes, manifests, index: undefined, layers, blobs, size };
+    }
+    const index = {
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: manifests.map((m) => m.descriptor),
+        ...(Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {}),
+    };
+    const bytes = canonicalJsonBytes(index);
+    return { digest: sha256Digest(bytes), mediaType: MediaType.OciIndex, bytes, manifests, index, layers, blobs, size };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/layout.js
+// The image without a registry: an OCI image layout directory (oci-layout, index.json,
+// blobs/sha256/…) or a tarball of one. The manifest bytes are the ones a push sends, so the
+// digest is the same either way.
+
+
+
+
+
+
+
+
+
+
+
+
+
+const LAYOUT_FILE = canonicalJsonBytes({ imageLayoutVersion: '1.0.0' });
+/** Every blob of the image, manifests and index included, with its source. */
+function layoutBlobs(image) {
+    const all = new Map();
+    for (const blob of image.blobs.values()) {
+        if (blob.source !== undefined)
+            all.set(blob.descriptor.digest, { size: blob.descriptor.size, source: blob.source });
+    }
+    for (const manifest of image.manifests)
+        all.set(manifest.descriptor.digest, { size: manifest.bytes.length, source: bufferSource(manifest.bytes) });
+    all.set(image.digest, { size: image.bytes.length, source: bufferSource(image.bytes) });
+    return all;
+}
+function rootDescriptor(image, tag) {
+    return {
+        mediaType: image.mediaType,
+        digest: image.digest,
+        size: image.bytes.length,
+        ...(tag === undefined ? {} : { annotations: { [ANNOTATION_REF_NAME]: tag } }),
+    };
+}
+/**
+ * Writes (or adds to) an OCI layout directory. Blobs already there are kept; index.json gains the
+ * image, replacing an entry with the same tag.
+ */
+async function writeOciLayout(image, dir, options = {}) {
+    const blobsDir = (0,external_node_path_namespaceObject.join)(dir, 'blobs', 'sha256');
+    await (0,promises_namespaceObject.mkdir)(blobsDir, { recursive: true });
+    let index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+    const existing = await (0,promises_namespaceObject.readFile)((0,external_node_path_namespaceObject.join)(dir, 'index.json'), 'utf8').catch(() => undefined);
+    if (existing !== undefined) {
+        try {
+            index = JSON.parse(existing);
+        }
+        catch {
+            throw new errors_InputError(`${dir}/index.json exists but is not JSON: choose an empty directory for the OCI layout`, { subject: 'oci-layout' });
+        }
+    }
+    let bytesWritten = 0;
+    for (const [digest, blob] of layoutBlobs(image)) {
+        throwIfCancelled(options.signal);
+        const path = (0,external_node_path_namespaceObject.join)(blobsDir, digestHex(digest));
+        if ((await (0,promises_namespaceObject.stat)(path).catch(() => undefined))?.size === blob.size)
+            continue;
+        const temporary = `${path}.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+        const digesting = new DigestingStream();
+        try {
+            await (0,external_node_stream_promises_namespaceObject.pipeline)([await blob.source.open(0, blob.size, options.signal), digesting, (0,external_node_fs_namespaceObject.createWriteStream)(temporary)], options.signal ? { signal: options.signal } : {});
+            if (digesting.digest !== digest)
+                throw new InfrastructureError(`blob ${digest} read back as ${digesting.digest} while writing the OCI layout`);
+            await (0,promises_namespaceObject.rename)(temporary, path);
+            bytesWritten += blob.size;
+        }
+        catch (error) {
+            await (0,promises_namespaceObject.rm)(temporary, { force: true });
+            throw error;
+        }
+    }
+    const keep = index.manifests.filter((d) => (options.tag === undefined ? d.digest !== image.digest : d.annotations?.[ANNOTATION_REF_NAME] !== options.tag));
+    index = { ...index, schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [...keep, rootDescriptor(image, options.tag)] };
+    await (0,promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(dir, 'oci-layout'), LAYOUT_FILE);
+    // index.json last: a layout interrupted before this point does not list the image.
+    const indexPath = (0,external_node_path_namespaceObject.join)(dir, 'index.json');
+    await (0,promises_namespaceObject.writeFile)(`${indexPath}.tmp`, canonicalJsonBytes(index));
+    await (0,promises_namespaceObject.rename)(`${indexPath}.tmp`, indexPath);
+    return { path: dir, digest: image.digest, bytesWritten };
+}
+/** The OCI layout of the image as one deterministic tar file (what `skopeo copy oci-archive:` reads). */
+async function writeOciArchive(image, file, options = {}) {
+    const tree = new FileTree();
+    tree.addFile('oci-layout', LAYOUT_FILE);
+    const index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [rootDescriptor(image, options.tag)] };
+    tree.addFile('index.json', canonicalJsonBytes(index));
+    tree.addDirectory('blobs/sha256');
+    for (const [digest, blob] of layoutBlobs(image))
+        tree.addFileFromSource(`blobs/sha256/${digestHex(digest)}`, blob.source);
+    const archive = tarArchive(tree.list(), options.mtime === undefined ? {} : { mtime: options.mtime });
+    const temporary = `${file}.tmp-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    try {
+        await (0,external_node_stream_promises_namespaceObject.pipeline)([await archive.source.open(0, undefined, options.signal), (0,external_node_fs_namespaceObject.createWriteStream)(temporary)], options.signal ? { signal: options.signal } : {});
+        await (0,promises_namespaceObject.rename)(temporary, file);
+    }
+    catch (error) {
+        await (0,promises_namespaceObject.rm)(temporary, { force: true });
+        throw error;
+    }
+    return { path: file, digest: image.digest, bytesWritten: archive.source.size };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/ci-context.js
+// Where the build runs, as image metadata needs it: the source repository, the commit the image is
+// built from (on a pull or merge request the head of the branch, never the merge commit the CI
+// checked out), the branch, whether it is the default one, the PR number and the commit time.
+// Read from GitHub's or GitLab's variables and event payload, else from git in the working
+// directory, else left unknown.
+
+
+function git(args, cwd) {
+    return new Promise((resolve) => {
+        (0,external_node_child_process_namespaceObject.execFile)('git', [...args], { cwd, timeout: 10_000, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (error, stdout) => {
+            resolve(error ? undefined : stdout.trim() || undefined);
+        });
+    });
+}
+const seconds = (iso) => {
+    if (!iso)
+        return undefined;
+    const ms = Date.parse(iso);
+    return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
+};
+async function commitTimeFromGit(revision, cwd) {
+    if (revision === undefined)
+        return undefined;
+    const text = await git(['log', '-1', '--format=%ct', revision], cwd);
+    return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
+}
+/** "git@host:group/repo.git" or "https://user:token@host/group/repo.git" → "https://host/group/repo" (never credentials). */
+function repositoryUrlFromRemote(remote) {
+    const scp = /^[\w.-]+@([\w.-]+):(.+?)(?:\.git)?\/?$/.exec(remote);
+    if (scp)
+        return `https://${scp[1]}/${scp[2]}`;
+    try {
+        const url = new URL(remote);
+        if (!['https:', 'http:', 'ssh:', 'git:'].includes(url.protocol))
+            return undefined;
+        return `https://${url.hostname}${url.pathname.replace(/\.git\/?$/, '').replace(/\/$/, '')}`;
+    }
+    catch {
+        return undefined;
+    }
+}
+async function fromGitHub(env, cwd) {
+    let event = {};
+    if (env.GITHUB_EVENT_PATH) {
+        try {
+            event = JSON.parse(await (0,promises_namespaceObject.readFile)(env.GITHUB_EVENT_PATH, 'utf8'));
+        }
+        catch {
+            event = {};
+        }
+    }
+    const pr = event.pull_request;
+    const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const revision = pr?.head?.sha ?? env.GITHUB_SHA;
+    const runUrl = env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
+    return {
+        platform: 'github',
+        repositoryUrl: env.GITHUB_REPOSITORY ? `${server}/${env.GITHUB_REPOSITORY}` : undefined,
+        revision,
+        ref: pr ? (pr.head?.ref ?? env.GITHUB_HEAD_REF) : env.GITHUB_REF_NAME,
+        refType: pr ? 'branch' : env.GITHUB_REF_TYPE === 'tag' ? 'tag' : env.GITHUB_REF_TYPE === 'branch' ? 'branch' : undefined,
+        defaultBranch: event.repository?.default_branch,
+        pullRequest: typeof pr?.number === 'number' ? pr.number : undefined,
+        // A push event carries its head commit's time; a pull request's head may not be fetched, so git may not know it either.
+        commitTime: (pr ? undefined : seconds(event.head_commit?.timestamp)) ?? (await commitTimeFromGit(revision, cwd)),
+        runUrl: runUrl !== undefined && env.GITHUB_RUN_ATTEMPT ? `${runUrl}/attempts/${env.GITHUB_RUN_ATTEMPT}` : runUrl,
+        invocationId: runUrl,
+        builderId: env.GITHUB_WORKFLOW_REF ? `${server}/${env.GITHUB_WORKFLOW_REF}` : `${server}/actions/runner`,
+    };
+}
+async function fromGitLab(env, cwd) {
+    const mergeRequest = env.CI_MERGE_REQUEST_IID && /^\d+$/.test(env.CI_MERGE_REQUEST_IID) ? Number(env.CI_MERGE_REQUEST_IID) : undefined;
+    // In a merged-results pipeline CI_COMMIT_SHA is the temporary merge commit; the branch head is this one.
+    const revision = env.CI_MERGE_REQUEST_SOURCE_BRANCH_SHA || env.CI_COMMIT_SHA;
+    const headIsCommit = revision === env.CI_COMMIT_SHA;
+    return {
+        platform: 'gitlab',
+        repositoryUrl: env.CI_PROJECT_URL,
+        revision,
+        ref: mergeRequest !== undefined ? env.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME : (env.CI_COMMIT_TAG ?? env.CI_COMMIT_BRANCH ?? env.CI_COMMIT_REF_NAME),
+        refType: env.CI_COMMIT_TAG ? 'tag' : env.CI_COMMIT_BRANCH || mergeRequest !== undefined ? 'branch' : undefined,
+        defaultBranch: env.CI_DEFAULT_BRANCH,
+        pullRequest: mergeRequest,
+        commitTime: (headIsCommit ? seconds(env.CI_COMMIT_TIMESTAMP) : undefined) ?? (await commitTimeFromGit(revision, cwd)),
+        runUrl: env.CI_JOB_URL,
+        invocationId: env.CI_JOB_URL,
+        builderId: env.CI_SERVER_URL ? `${env.CI_SERVER_URL}/runner${env.CI_RUNNER_ID ? `/${env.CI_RUNNER_ID}` : ''}` : undefined,
+    };
+}
+async function fromGit(cwd) {
+    const revision = await git(['rev-parse', '--verify', '-q', 'HEAD'], cwd);
+    if (revision === undefined) {
+        return {
+            platform: 'none', repositoryUrl: undefined, revision: undefined, ref: undefined, refType: undefined, defaultBranch: undefined,
+            pullRequest: undefined, commitTime: undefined, runUrl: undefined, invocationId: undefined, builderId: undefined,
+        };
+    }
+    const remote = await git(['config', '--get', 'remote.origin.url'], cwd);
+    const branch = await git(['symbolic-ref', '-q', '--short', 'HEAD'], cwd);
+    const originHead = await git(['symbolic-ref', '-q', '--short', 'refs/remotes/origin/HEAD'], cwd);
+    return {
+        platform: 'git',
+        repositoryUrl: remote === undefined ? undefined : repositoryUrlFromRemote(remote),
+        revision,
+        ref: branch,
+        refType: branch === undefined ? undefined : 'branch',
+        defaultBranch: originHead?.replace(/^origin\//, ''),
+        pullRequest: undefined,
+        commitTime: await commitTimeFromGit(revision, cwd),
+        runUrl: undefined,
+        invocationId: undefined,
+        builderId: undefined,
+    };
+}
+async function readSourceContext(env, cwd) {
+    if (env.GITHUB_ACTIONS === 'true')
+        return fromGitHub(env, cwd);
+    if (env.GITLAB_CI === 'true' || env.CI_PROJECT_URL !== undefined)
+        return fromGitLab(env, cwd);
+    return fromGit(cwd);
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/digest-cache.js
+// Remembers what reading large files taught us: the sha256 (and CRC-32) of a model file, keyed by
+// its identity on disk (path, device, inode, size, modification and change times in nanoseconds),
+// and the digest of a layer, keyed by what the layer holds. A rebuild with unchanged weights then
+// reads nothing but directory entries. Any write to a file changes its ctime, so a changed file is
+// never mistaken for the old one; a wrong or unreadable entry is treated as absent.
+
+
+
+
+
+/** $XDG_CACHE_HOME/ferry, else ~/.cache/ferry. */
+function defaultCacheDir(env) {
+    return (0,external_node_path_namespaceObject.join)(env.XDG_CACHE_HOME || (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.cache'), 'ferry');
+}
+function fileKey(path, stat) {
+    return ['file/1', path, stat.dev, stat.ino, stat.size, stat.mtimeNs, stat.ctimeNs].join('\0');
+}
+class DigestCache {
+    dir;
+    /** Entries written during this run, so one build never reads its own writes from disk. */
+    memory = new Map();
+    constructor(root) {
+        this.dir = (0,external_node_path_namespaceObject.join)(root, 'digests-v1');
+    }
+    pathOf(key) {
+        const hex = (0,external_node_crypto_.createHash)('sha256').update(key).digest('hex');
+        return (0,external_node_path_namespaceObject.join)(this.dir, hex.slice(0, 2), `${hex}.json`);
+    }
+    async read(key) {
+        if (this.memory.has(key))
+            return this.memory.get(key);
+        try {
+            const entry = JSON.parse(await (0,promises_namespaceObject.readFile)(this.pathOf(key), 'utf8'));
+            // The file name is a hash of the key: the stored key rules out a collision or a foreign file.
+            return entry.key === key ? entry.value : undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    async write(key, value) {
+        this.memory.set(key, value);
+        const path = this.pathOf(key);
+        const temporary = `${path}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`;
+        try {
+            await (0,promises_namespaceObject.mkdir)((0,external_node_path_namespaceObject.join)(path, '..'), { recursive: true });
+            await (0,promises_namespaceObject.writeFile)(temporary, JSON.stringify({ key, value }));
+            await (0,promises_namespaceObject.rename)(temporary, path);
+        }
+        catch {
+            // A cache that cannot be written only costs time on the next build.
+            await (0,promises_namespaceObject.rm)(temporary, { force: true });
+        }
+    }
+    async file(path, stat) {
+        const value = (await this.read(fileKey(path, stat)));
+        return value && typeof value.sha256 === 'string' && /^[0-9a-f]{64}$/.test(value.sha256) ? value : undefined;
+    }
+    async rememberFile(path, stat, digests) {
+        await this.write(fileKey(path, stat), digests);
+    }
+    async get(key) {
+        const value = (await this.read(`layer/1\0${key}`));
+        if (value === undefined || typeof value.digest !== 'string' || !isDigest(value.digest) || typeof value.size !== 'number')
+            return undefined;
+        return { digest: value.digest, size: value.size };
+    }
+    async set(key, value) {
+        await this.write(`layer/1\0${key}`, value);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/registry-access.js
+// Registry clients for the step: the target registry with the credentials given as inputs (or
+// from the docker config file), and the base image's registry, which gets only what the config
+// file holds for it: explicit credentials are never sent to a registry they were not given for.
+
+
+
+
+/** Checks the credential inputs before anything runs: exit 2 naming the input. */
+function checkCredentialInputs(inputs) {
+    if (inputs.username && !inputs.password)
+        throw new errors_InputError('registry-username is set but registry-password is not', { subject: 'registry-password' });
+    if (inputs.password && !inputs.username)
+        throw new errors_InputError('registry-password is set but registry-username is not', { subject: 'registry-username' });
+    if (inputs.dockerConfig !== undefined && !(0,external_node_fs_namespaceObject.existsSync)(inputs.dockerConfig)) {
+        throw new errors_InputError(`docker-config: ${inputs.dockerConfig} does not exist`, { subject: 'docker-config' });
+    }
+}
+function authEnv(env, dockerConfig) {
+    if (dockerConfig === undefined)
+        return env;
+    const file = (0,external_node_fs_namespaceObject.statSync)(dockerConfig).isDirectory() ? (0,external_node_path_namespaceObject.join)(dockerConfig, 'config.json') : dockerConfig;
+    // The first file credentials are looked for in.
+    return { ...env, REGISTRY_AUTH_FILE: file };
+}
+function registryAccess(inputs) {
+    const clients = new Map();
+    const explicit = inputs.username && inputs.password ? { username: inputs.username, password: inputs.password } : undefined;
+    if (explicit)
+        inputs.logger.setSecret(explicit.password);
+    const env = authEnv(inputs.env, inputs.dockerConfig);
+    return {
+        client(registry, { target, plainHttp }) {
+            const key = `${registry}\0${target}\0${plainHttp}`;
+            let client = clients.get(key);
+            if (client === undefined) {
+                client = new RegistryClient({
+                    registry,
+                    ...(target && explicit ? { credentials: explicit, credentialFiles: false } : { credentialFiles: true, env }),
+                    plainHttp,
+                    insecureSkipVerify: !inputs.tlsVerify,
+                    timeoutMs: inputs.timeoutMs,
+                    retry: { attempts: inputs.retries },
+                    logger: inputs.logger,
+                    signal: inputs.signal,
+                    userAgent: 'ferry build-serving-image',
+                });
+                clients.set(key, client);
+            }
+            return client;
+        },
+        close() {
+            for (const client of clients.values())
+                client.close();
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/ferry-base/layout.js
+// Where things are in the Ferry base image: shared by the recipe that builds it and the runtime
+// that builds on it.
+/** The published base image of runtime "ferry" (built by scripts/build-ferry-base.sh). */
+const FERRY_BASE_REFERENCE = 'ghcr.io/ferry-ml/ferry-serve:0.1.0';
+const NODE = '/usr/local/bin/node';
+/** The application directory: Ferry's packages and their dependencies under node_modules/. */
+const APP_DIR = '/opt/ferry';
+const FERRY_CLI = `${APP_DIR}/node_modules/@ferry/cli/dist/bin.js`;
+/** nobody:nogroup: the server needs no privileges, and the model files are world-readable. */
+const RUNTIME_USER = '65534:65534';
+
+;// CONCATENATED MODULE: ./packages/image/dist/runtimes/healthcheck.js
+const SECOND = 1_000_000_000;
+function timing({ startPeriod }) {
+    return { Interval: 10 * SECOND, Timeout: 5 * SECOND, StartPeriod: startPeriod * SECOND, Retries: 3 };
+}
+/** GET http://127.0.0.1:<port><path> must answer 200, using bash's /dev/tcp. */
+function bashHttpProbe(port, path, options) {
+    const script = `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3 && ` +
+        `read -r _ status _ <&3 && test "$status" = 200`;
+    return { Test: ['CMD', 'bash', '-c', script], ...timing(options) };
+}
+function pythonHttpProbe(port, path, options) {
+    const code = `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}${path}', timeout=4)`;
+    return { Test: ['CMD', 'python3', '-c', code], ...timing(options) };
+}
+function nodeHttpProbe(node, port, path, options) {
+    const code = `fetch('http://127.0.0.1:${port}${path}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+    return { Test: ['CMD', node, '-e', code], ...timing(options) };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/runtimes/model-layers.js
+// Model files into layers: each large file (a weight shard) in a layer of its own, the rest
+// together. A shard that did not change keeps its layer digest, so a new model version that
+// changes one shard uploads one shard; separate layers also upload in parallel.
+
+
+/** Files at least this large get a layer of their own. */
+const OWN_LAYER_BYTES = 256 * 1024 * 1024;
+/** Beyond this many, large files share the common layer: runtimes refuse images with very many layers. */
+const MAX_OWN_LAYERS = 48;
+/** Model files under `dir` in the image, keeping their paths relative to the model root. */
+function placeUnder(dir, files) {
+    return files.map((file) => ({ imagePath: external_node_path_namespaceObject.posix.join(dir, file.relPath), file }));
+}
+async function modelLayers(placed, name = 'model') {
+    const sorted = [...placed].sort((a, b) => (a.imagePath < b.imagePath ? -1 : a.imagePath > b.imagePath ? 1 : 0));
+    const big = sorted.filter((p) => p.file.size >= OWN_LAYER_BYTES).slice(0, MAX_OWN_LAYERS);
+    const rest = sorted.filter((p) => !big.includes(p));
+    const layers = [];
+    for (const p of big) {
+        const files = await new FileTree().addFileFromHost(p.imagePath, p.file.absPath, { executable: false, contentKey: p.file.sha256 });
+        layers.push({ name: `${name}: ${p.file.relPath}`, files });
+    }
+    if (rest.length > 0) {
+        const files = new FileTree();
+        for (const p of rest)
+            await files.addFileFromHost(p.imagePath, p.file.absPath, { executable: false, contentKey: p.file.sha256 });
+        layers.push({ name: big.length > 0 ? `${name}: other files` : name, files });
+    }
+    return layers;
+}
+/** One layer of generated files (runtime configuration), by absolute image path. */
+function configLayer(files, name = 'runtime config') {
+    const paths = Object.keys(files);
+    if (paths.length === 0)
+        return undefined;
+    const tree = new FileTree();
+    for (const path of paths)
+        tree.addFile(path, files[path]);
+    return { name, files: tree };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/runtimes/ferry.js
+// Ferry's own runtime: `ferry serve`, the Open Inference Protocol v2 over onnxruntime-node, on the
+// Ferry base image (Node, the Ferry CLI and onnxruntime-node on a minimal root filesystem; see
+// ferry-base/). The model directory goes to /models/<name>.
+
+
+
+
+const FERRY_PORT = 8080;
+/** Versions `ferry serve` accepts (it labels every metric with it); others are left to its default. */
+const SERVE_VERSION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** The arguments of `ferry serve` for a model at `modelFile` in the image. */
+function serveArguments(modelFile, modelName, modelVersion) {
+    const version = modelVersion !== undefined && SERVE_VERSION.test(modelVersion) ? ['--model-version', modelVersion] : [];
+    return ['serve', '--model-path', modelFile, '--model-name', modelName, ...version, '--host', '0.0.0.0', '--port', String(FERRY_PORT)];
+}
+const ferryRuntime = {
+    name: 'ferry',
+    title: 'Ferry (ferry serve, ONNX Runtime)',
+    defaultBase: FERRY_BASE_REFERENCE,
+    pinnedBy: 'tag',
+    port: FERRY_PORT,
+    protocol: 'Open Inference Protocol v2 (HTTP 8080: /v2/models/<name>/infer, /v2/health/ready)',
+    async plan({ model, options }) {
+        if (model.format !== 'onnx') {
+            throw new errors_InputError(`runtime ferry serves ONNX models, but the main file of model-path (${model.main.relPath}) is ${model.format}`, {
+                subject: 'model-path',
+                hint: 'export the model to ONNX, or choose the runtime for its format',
+            });
+        }
+        const dir = `/models/${options.modelName}`;
+        const modelFile = `${dir}/${model.main.relPath}`;
+        return {
+            modelLayers: await modelLayers(placeUnder(dir, model.files)),
+            configLayer: undefined,
+            config: {
+                entrypoint: [NODE, FERRY_CLI],
+                cmd: serveArguments(modelFile, options.modelName, options.modelVersion),
+                env: { FERRY_MODEL_NAME: options.modelName },
+                exposedPorts: [String(FERRY_PORT)],
+                healthcheck: nodeHttpProbe(NODE, FERRY_PORT, '/v2/health/ready', { startPeriod: 30 }),
+            },
+            paths: [['model', modelFile]],
+            generated: {},
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./packages/image/dist/runtimes/mlserver.js
+// MLServer (Seldon; KServe's V2 server for scikit-learn, XGBoost, LightGBM and MLflow models): the
+// model files and a model-settings.json in /mnt/models/<name>/, which `mlserver start /mnt/models`
+// finds. The runtime class comes from the input or from the model file's kind.
+
+
+
+
+
+const MODELS = '/mnt/models';
+/** The runtime class and the file it loads, guessed from the model's files. */
+function guessImplementation(model) {
+    if (model.files.some((f) => f.relPath === 'MLmodel'))
+        return { implementation: 'mlserver_mlflow.MLflowRuntime', uri: '.' };
+    const main = model.main.relPath;
+    if (/\.(joblib|pkl|pickle)$/i.test(main))
+        return { implementation: 'mlserver_sklearn.SKLearnModel', uri: main };
+    if (/\.(json|ubj|bst)$/i.test(main))
+        return { implementation: 'mlserver_xgboost.XGBoostModel', uri: main };
+    if (/\.(txt|lgb)$/i.test(main))
+        return { implementation: 'mlserver_lightgbm.LightGBMModel', uri: main };
+    return undefined;
+}
+const mlserverRuntime = {
+    name: 'mlserver',
+    title: 'MLServer (KServe V2)',
+    defaultBase: 'docker.io/seldonio/mlserver:1.6.1',
+    pinnedBy: 'tag',
+    port: 8080,
+    protocol: 'Open Inference Protocol v2 (HTTP 8080, gRPC 8081), metrics 8082',
+    async plan({ model, options }) {
+        const guessed = guessImplementation(model);
+        const implementation = options.implementation ?? guessed?.implementation;
+        if (implementation === undefined) {
+            throw new errors_InputError(`runtime mlserver cannot tell which MLServer runtime loads ${model.main.relPath}: give the implementation input (for example mlserver_sklearn.SKLearnModel)`, {
+                subject: 'implementation',
+            });
+        }
+        const dir = external_node_path_namespaceObject.posix.join(MODELS, options.modelName);
+        const uri = guessed?.implementation === implementation ? guessed.uri : model.main.relPath;
+        const settings = {
+            name: options.modelName,
+            implementation,
+            parameters: { uri: uri === '.' ? './' : `./${uri}`, ...(options.modelVersion ? { version: options.modelVersion } : {}) },
+        };
+        if (options.maxBatchSize !== undefined && options.maxBatchSize > 0) {
+            // MLServer's adaptive batching: requests wait up to max_batch_time seconds to fill a batch.
+            settings.max_batch_size = options.maxBatchSize;
+            settings.max_batch_time = 0.05;
+        }
+        if (options.instanceCount > 1)
+            settings.parallel_workers = options.instanceCount;
+        const settingsPath = external_node_path_namespaceObject.posix.join(dir, 'model-settings.json');
+        if (model.files.some((f) => f.relPath === 'model-settings.json')) {
+            throw new errors_InputError('model-path already holds a model-settings.json: Ferry writes it from the inputs, so remove it from the model files', { subject: 'model-path' });
+        }
+        const generated = { [settingsPath]: `${JSON.stringify(JSON.parse(canonicalJson(settings)), null, 2)}\n` };
+        return {
+            modelLayers: await modelLayers(placeUnder(dir, model.files)),
+            configLayer: configLayer(generated),
+            config: {
+                entrypoint: ['mlserver', 'start', MODELS],
+                cmd: [],
+                env: { MLSERVER_MODELS_DIR: MODELS, MLSERVER_HTTP_PORT: '8080', MLSERVER_GRPC_PORT: '8081' },
+                exposedPorts: ['8080', '8081', '8082'],
+                healthcheck: pythonHttpProbe(8080, '/v2/health/ready', { startPeriod: 60 }),
+            },
+            paths: [
+                ['model', dir],
+                ['settings', settingsPath],
+            ],
+            generated,
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./packages/image/dist/runtimes/tf-serving.js
+// TensorFlow Serving: the SavedModel directory at /models/<name>/<version>/, the layout the
+// tensorflow/serving image's entrypoint serves from MODEL_NAME and MODEL_BASE_PATH. Versions are
+// whole numbers there: a model version that is not one is served as version 1.
+
+
+
+const BASE = '/models';
+const BATCHING = '/etc/ferry/tf-serving-batching.txt';
+/** The batching parameters file (protobuf text format) for max-batch-size. */
+function batchingParameters(maxBatchSize, threads) {
+    return [
+        `max_batch_size { value: ${maxBatchSize} }`,
+        'batch_timeout_micros { value: 2000 }',
+        `num_batch_threads { value: ${threads} }`,
+        'max_enqueued_batches { value: 100 }',
+        '',
+    ].join('\n');
+}
+const tfServingRuntime = {
+    name: 'tf-serving',
+    title: 'TensorFlow Serving',
+    defaultBase: 'docker.io/tensorflow/serving:2.18.0',
+    pinnedBy: 'tag',
+    port: 8501,
+    protocol: 'TF Serving REST (8501: /v1/models/<name>:predict), gRPC 8500',
+    async plan({ model, options }) {
+        if (!model.isDirectory || !model.files.some((f) => f.relPath === 'saved_model.pb' || f.relPath === 'saved_model.pbtxt')) {
+            throw new errors_InputError('runtime tf-serving packages a SavedModel directory: model-path must be a directory with saved_model.pb (and variables/)', {
+                subject: 'model-path',
+            });
+        }
+        const version = options.modelVersion !== undefined && /^[1-9]\d{0,17}$/.test(options.modelVersion) ? options.modelVersion : '1';
+        const dir = `${BASE}/${options.modelName}/${version}`;
+        const generated = {};
+        const cmd = [];
+        if (options.maxBatchSize !== undefined && options.maxBatchSize > 0) {
+            generated[BATCHING] = batchingParameters(options.maxBatchSize, Math.max(1, options.instanceCount));
+            cmd.push('--enable_batching=true', `--batching_parameters_file=${BATCHING}`);
+        }
+        return {
+            modelLayers: await modelLayers(placeUnder(dir, model.files)),
+            configLayer: configLayer(generated),
+            config: {
+                entrypoint: ['/usr/bin/tf_serving_entrypoint.sh'],
+                cmd,
+                env: { MODEL_NAME: options.modelName, MODEL_BASE_PATH: BASE },
+                exposedPorts: ['8500', '8501'],
+                healthcheck: bashHttpProbe(8501, `/v1/models/${options.modelName}`, { startPeriod: 60 }),
+            },
+            paths: [['SavedModel', dir]],
+            generated,
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./packages/image/dist/archive/zip.js
+// A deterministic zip archive of stored (uncompressed) members, as a ByteSource: the headers are
+// built up front from each member's size and CRC-32, and the contents are streamed from their own
+// sources when the archive is read, so a model archive of several GB is never written to disk.
+// Every member has the same fixed time and mode; ZIP64 records are used when a size or an offset
+// does not fit 32 bits. Model weights barely compress, and a stored member is what lets the
+// archive's bytes (and the layer digest) depend on nothing but the contents.
+
+
+const LIMIT_32 = 0xffffffff;
+const LIMIT_16 = 0xffff;
+/** 1980-01-01 00:00:00, the first time MS-DOS dates can hold. */
+const DOS_TIME = 0;
+const DOS_DATE = (0 << 9) | (1 << 5) | 1;
+/** Regular file, rw-r--r--, in the high 16 bits of the external attributes (Unix "version made by"). */
+const EXTERNAL_ATTRIBUTES = (0o100644 << 16) >>> 0;
+const UTF8_NAMES = 0x0800;
+function checkName(name) {
+    if (name === '' || name.startsWith('/') || name.split('/').includes('..') || name.includes('\\') || name.includes('\0')) {
+        throw new errors_InputError(`zip member name ${JSON.stringify(name)} is not a relative path inside the archive`, { subject: name });
+    }
+    const bytes = Buffer.from(name, 'utf8');
+    if (bytes.length > LIMIT_16)
+        throw new errors_InputError(`zip member name ${name.slice(0, 40)}… is too long`, { subject: name });
+    return bytes;
+}
+/** The ZIP64 extended information extra field holding the given 64-bit values. */
+function zip64Extra(values) {
+    const extra = Buffer.alloc(4 + 8 * values.length);
+    extra.writeUInt16LE(0x0001, 0);
+    extra.writeUInt16LE(8 * values.length, 2);
+    values.forEach((value, i) => extra.writeBigUInt64LE(BigInt(value), 4 + 8 * i));
+    return extra;
+}
+/** Builds the archive. `forceZip64` writes ZIP64 records even for small members (for tests of that path). */
+function zipArchive(members, options = {}) {
+    const seen = new Set();
+    const parts = [];
+    const central = [];
+    let offset = 0;
+    let anyZip64 = options.forceZip64 === true || members.length >= LIMIT_16;
+    for (const member of members) {
+        if (seen.has(member.name))
+            throw new errors_InputError(`zip member ${member.name} is added twice`, { subject: member.name });
+        seen.add(member.name);
+        const name = checkName(member.name);
+        const size = member.source.size;
+        const bigSize = options.forceZip64 === true || size >= LIMIT_32;
+        const bigOffset = options.forceZip64 === true || offset >= LIMIT_32;
+        anyZip64 ||= bigSize || bigOffset;
+        const needed = bigSize || bigOffset ? 45 : 20;
+        const localExtra = bigSize ? zip64Extra([size, size]) : Buffer.alloc(0);
+        const local = Buffer.alloc(30);
+        local.writeUInt32LE(0x04034b50, 0);
+        local.writeUInt16LE(needed, 4);
+        local.writeUInt16LE(UTF8_NAMES, 6);
+        local.writeUInt16LE(0, 8); // stored
+        local.writeUInt16LE(DOS_TIME, 10);
+        local.writeUInt16LE(DOS_DATE, 12);
+        local.writeUInt32LE(member.crc32 >>> 0, 14);
+        local.writeUInt32LE(bigSize ? LIMIT_32 : size, 18);
+        local.writeUInt32LE(bigSize ? LIMIT_32 : size, 22);
+        local.writeUInt16LE(name.length, 26);
+        local.writeUInt16LE(localExtra.length, 28);
+        const localHeader = Buffer.concat([local, name, localExtra]);
+        parts.push(bufferSource(localHeader));
+        if (size > 0)
+            parts.push(member.source);
+        const centralExtra = bigSize || bigOffset ? zip64Extra([...(bigSize ? [size, size] : []), ...(bigOffset ? [offset] : [])]) : Buffer.alloc(0);
+        const entry = Buffer.alloc(46);
+        entry.writeUInt32LE(0x02014b50, 0);
+        entry.writeUInt16LE((3 << 8) | needed, 4); // made by: Unix
+        entry.writeUInt16LE(needed, 6);
+        entry.writeUInt16LE(UTF8_NAMES, 8);
+        entry.writeUInt16LE(0, 10);
+        entry.writeUInt16LE(DOS_TIME, 12);
+        entry.writeUInt16LE(DOS_DATE, 14);
+        entry.writeUInt32LE(member.crc32 >>> 0, 16);
+        entry.writeUInt32LE(bigSize ? LIMIT_32 : size, 20);
+        entry.writeUInt32LE(bigSize ? LIMIT_32 : size, 24);
+        entry.writeUInt16LE(name.length, 28);
+        entry.writeUInt16LE(centralExtra.length, 30);
+        entry.writeUInt16LE(0, 32); // comment
+        entry.writeUInt16LE(0, 34); // disk
+        entry.writeUInt16LE(0, 36); // internal attributes
+        entry.writeUInt32LE(EXTERNAL_ATTRIBUTES, 38);
+        entry.writeUInt32LE(bigOffset ? LIMIT_32 : offset, 42);
+        central.push(Buffer.concat([entry, name, centralExtra]));
+        offset += localHeader.length + size;
+    }
+    const directory = Buffer.concat(central);
+    const directoryOffset = offset;
+    anyZip64 ||= directoryOffset >= LIMIT_32 || directory.length >= LIMIT_32;
+    const tail = [directory];
+    if (anyZip64) {
+        const record = Buffer.alloc(56);
+        record.writeUInt32LE(0x06064b50, 0);
+        record.writeBigUInt64LE(44n, 4); // size of the rest of the record
+        record.writeUInt16LE((3 << 8) | 45, 12);
+        record.writeUInt16LE(45, 14);
+        record.writeUInt32LE(0, 16);
+        record.writeUInt32LE(0, 20);
+        record.writeBigUInt64LE(BigInt(members.length), 24);
+        record.writeBigUInt64LE(BigInt(members.length), 32);
+        record.writeBigUInt64LE(BigInt(directory.length), 40);
+        record.writeBigUInt64LE(BigInt(directoryOffset), 48);
+        const locator = Buffer.alloc(20);
+        locator.writeUInt32LE(0x07064b50, 0);
+        locator.writeUInt32LE(0, 4);
+        locator.writeBigUInt64LE(BigInt(directoryOffset + directory.length), 8);
+        locator.writeUInt32LE(1, 16);
+        tail.push(record, locator);
+    }
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(0, 4);
+    end.writeUInt16LE(0, 6);
+    end.writeUInt16LE(anyZip64 ? LIMIT_16 : members.length, 8);
+    end.writeUInt16LE(anyZip64 ? LIMIT_16 : members.length, 10);
+    end.writeUInt32LE(anyZip64 ? LIMIT_32 : directory.length, 12);
+    end.writeUInt32LE(anyZip64 ? LIMIT_32 : directoryOffset, 16);
+    end.writeUInt16LE(0, 20);
+    tail.push(end);
+    parts.push(bufferSource(Buffer.concat(tail)));
+    return { source: concatSources(parts), memberCount: members.length, zip64: anyZip64 };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/runtimes/torchserve.js
+// TorchServe: a model archive (<name>.mar, a zip with MAR-INF/MANIFEST.json beside the model files,
+// as torch-model-archiver writes it) in /home/model-server/model-store, and the config.properties
+// the TorchServe image's entrypoint reads, which loads the archive with its batch size and workers.
+// The archive is assembled as a stream (stored members, fixed times), so its bytes depend only on
+// the model files and the manifest, and an unchanged model keeps its layer digest.
+
+
+
+
+
+
+
+
+const HOME = '/home/model-server';
+const STORE = `${HOME}/model-store`;
+/** Where the TorchServe image's dockerd-entrypoint.sh looks for its configuration. */
+const CONFIG = `${HOME}/config.properties`;
+/** Files TorchServe can load as a model (the manifest's serializedFile). */
+const SERIALIZED = /\.(pt|pth|pt2|onnx|bin|safetensors|ckpt)$/i;
+/**
+ * MANIFEST.json as torch-model-archiver writes it. createdOn is fixed rather than the build time:
+ * TorchServe only shows it, and a timestamp would change the archive, and re-send the weights, on
+ * every build.
+ */
+function marManifest(modelName, serializedFile, handler, modelVersion) {
+    return {
+        createdOn: '01/01/1980 00:00:00',
+        runtime: 'python',
+        model: { modelName, serializedFile, handler, modelVersion },
+        archiverVersion: 'ferry',
+    };
+}
+function properties(entries) {
+    return `${entries.map(([key, value]) => `${key}=${value}`).join('\n')}\n`;
+}
+const torchserveRuntime = {
+    name: 'torchserve',
+    title: 'TorchServe',
+    defaultBase: 'docker.io/pytorch/torchserve:0.12.0-cpu',
+    pinnedBy: 'tag',
+    port: 8080,
+    protocol: 'TorchServe inference API (HTTP 8080: /predictions/<name>, /ping), metrics 8082',
+    async plan({ model, options, logger, signal, cache }) {
+        const serialized = model.files.find((f) => f === model.main && SERIALIZED.test(f.relPath)) ?? model.files.find((f) => SERIALIZED.test(f.relPath));
+        if (serialized === undefined) {
+            throw new errors_InputError(`runtime torchserve needs a serialized model file (.pt, .pth, .pt2, .onnx, .safetensors, .bin) in model-path, found ${model.files.map((f) => f.relPath).join(', ')}`, {
+                subject: 'model-path',
+            });
+        }
+        const handler = options.handler;
+        if (handler.endsWith('.py') && !model.files.some((f) => f.relPath === handler)) {
+            throw new errors_InputError(`handler: ${handler} is not a file of the model directory (the archive carries the model directory's files)`, { subject: 'handler' });
+        }
+        const version = options.modelVersion ?? '1.0';
+        const manifest = `${canonicalJson(marManifest(options.modelName, serialized.relPath, handler, version))}\n`;
+        const crcs = await crc32Of(model.files, { logger, signal, cache });
+        const manifestBytes = Buffer.from(manifest, 'utf8');
+        const members = [
+            { name: 'MAR-INF/MANIFEST.json', source: bufferSource(manifestBytes), crc32: crc32(manifestBytes) },
+            ...model.files.map((file) => ({
+                name: file.relPath,
+                source: fileSource(file.absPath, { size: file.size }),
+                crc32: crcs.get(file.relPath),
+            })),
+        ];
+        if (model.files.some((f) => f.relPath.startsWith('MAR-INF/'))) {
+            throw new errors_InputError('model-path already holds a MAR-INF directory: give the model files, not an unpacked archive', { subject: 'model-path' });
+        }
+        const archive = zipArchive(members);
+        // What the archive's bytes depend on: the manifest and each member's name and content.
+        const archiveKey = (0,external_node_crypto_.createHash)('sha256')
+            .update(canonicalJson({ writer: 'ferry-zip/1', zip64: archive.zip64, manifest, files: model.files.map((f) => [f.relPath, f.size, f.sha256]) }))
+            .digest('hex');
+        const marPath = `${STORE}/${options.modelName}.mar`;
+        const marLayer = { name: 'model archive', files: new FileTree().addFileFromSource(marPath, archive.source, { contentKey: archiveKey }) };
+        const workers = String(options.instanceCount);
+        const batchSize = options.maxBatchSize && options.maxBatchSize > 0 ? options.maxBatchSize : 1;
+        const models = {
+            [options.modelName]: {
+                [version]: { defaultVersion: true, marName: `${options.modelName}.mar`, minWorkers: Number(workers), maxWorkers: Number(workers), batchSize, maxBatchDelay: 50 },
+            },
+        };
+        const config = properties([
+            ['inference_address', 'http://0.0.0.0:8080'],
+            // Management stays on loopback: with token authorization off, it must not be reachable from outside.
+            ['management_address', 'http://127.0.0.1:8081'],
+            ['metrics_address', 'http://0.0.0.0:8082'],
+            ['model_store', STORE],
+            ['load_models', `${options.modelName}.mar`],
+            ['models', canonicalJson(models)],
+            ['disable_token_authorization', 'true'],
+            ['enable_model_api', 'false'],
+            ['default_workers_per_model', workers],
+        ]);
+        const generated = { [CONFIG]: config };
+        return {
+            modelLayers: [marLayer],
+            configLayer: configLayer(generated),
+            config: {
+                entrypoint: ['/usr/local/bin/dockerd-entrypoint.sh'],
+                cmd: ['serve'],
+                exposedPorts: ['8080', '8082'],
+                env: { TS_CONFIG_FILE: CONFIG },
+                healthcheck: bashHttpProbe(8080, '/ping', { startPeriod: 120 }),
+            },
+            paths: [
+                ['model archive', marPath],
+                ['config', CONFIG],
+            ],
+            generated: { ...generated, [`${marPath}!MAR-INF/MANIFEST.json`]: manifest },
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./packages/image/dist/runtimes/triton.js
+// NVIDIA Triton Inference Server: a model repository /models/<name>/ with the ONNX model in the
+// version directory 1/ and a config.pbtxt written from the signature validate-model reads (names,
+// data types and dimensions of every input and output), with batching and instance groups from
+// the inputs. Triton batches along a first dimension that the config leaves out of `dims`, so a
+// model batches only when that dimension is variable in every input and output.
+
+
+
+const REPOSITORY = '/models';
+/** Triton's own default when it completes a config for a batching model (--backend-config=default-max-batch-size). */
+const DEFAULT_MAX_BATCH_SIZE = 4;
+/** ONNX element type → Triton data type (ONNX strings are Triton BYTES, written TYPE_STRING). */
+const DATA_TYPES = {
+    BOOL: 'TYPE_BOOL',
+    UINT8: 'TYPE_UINT8',
+    UINT16: 'TYPE_UINT16',
+    UINT32: 'TYPE_UINT32',
+    UINT64: 'TYPE_UINT64',
+    INT8: 'TYPE_INT8',
+    INT16: 'TYPE_INT16',
+    INT32: 'TYPE_INT32',
+    INT64: 'TYPE_INT64',
+    FLOAT16: 'TYPE_FP16',
+    FLOAT: 'TYPE_FP32',
+    DOUBLE: 'TYPE_FP64',
+    BFLOAT16: 'TYPE_BF16',
+    STRING: 'TYPE_STRING',
+};
+const isVariable = (dim) => dim === undefined || typeof dim === 'string' || dim < 0;
+/** Whether the first dimension of every tensor is variable, i.e. a batch dimension Triton can own. */
+function batchable(tensors) {
+    return tensors.length > 0 && tensors.every((t) => t.shape.length > 0 && isVariable(t.shape[0]));
+}
+function dataType(tensor) {
+    const type = DATA_TYPES[tensor.dtype];
+    if (type === undefined) {
+        throw new errors_InputError(`runtime triton: ${tensor.name} has ONNX type ${tensor.dtype}, which Triton's ONNX Runtime backend does not serve`, { subject: 'runtime' });
+    }
+    return type;
+}
+function tensorBlock(tensor, batched) {
+    const dims = (batched ? tensor.shape.slice(1) : tensor.shape).map((d) => (isVariable(d) ? -1 : d));
+    // A scalar (or a batched vector) has no dims left: Triton writes that as [ 1 ] with a reshape to [ ].
+    const shape = dims.length === 0 ? '[ 1 ]\n    reshape: { shape: [ ] }' : `[ ${dims.join(', ')} ]`;
+    return `  {\n    name: ${JSON.stringify(tensor.name)}\n    data_type: ${dataType(tensor)}\n    dims: ${shape}\n  }`;
+}
+/** config.pbtxt (protobuf text format) for an ONNX model with this signature. */
+function tritonConfig(inputs, outputs, options) {
+    const canBatch = batchable([...inputs, ...outputs]);
+    const maxBatchSize = options.maxBatchSize ?? (canBatch ? DEFAULT_MAX_BATCH_SIZE : 0);
+    if (maxBatchSize > 0 && !canBatch) {
+        const fixed = [...inputs, ...outputs].find((t) => t.shape.length === 0 || !isVariable(t.shape[0]));
+        throw new errors_InputError(`max-batch-size: ${maxBatchSize} needs a variable first (batch) dimension on every input and output, but ${fixed.name} has shape [${fixed.shape.join(', ')}]; use 0`, { subject: 'max-batch-size' });
+    }
+    if (options.dynamicBatching === true && maxBatchSize === 0) {
+        throw new errors_InputError('dynamic-batching needs max-batch-size > 0 (and a model with a variable first dimension)', { subject: 'dynamic-batching' });
+    }
+    const batched = maxBatchSize > 0;
+    const lines = [
+        `name: ${JSON.stringify(options.name)}`,
+        'platform: "onnxruntime_onnx"',
+        `max_batch_size: ${maxBatchSize}`,
+        ...(options.modelFilename ? [`default_model_filename: ${JSON.stringify(options.modelFilename)}`] : []),
+        `input [\n${inputs.map((t) => tensorBlock(t, batched)).join(',\n')}\n]`,
+        `output [\n${outputs.map((t) => tensorBlock(t, batched)).join(',\n')}\n]`,
+        // KIND_AUTO: on a GPU when the container has one, else on the CPU.
+        `instance_group [\n  {\n    count: ${options.instanceCount}\n    kind: KIND_AUTO\n  }\n]`,
+    ];
+    if (batched && options.dynamicBatching !== false)
+        lines.push('dynamic_batching { }');
+    return `${lines.join('\n')}\n`;
+}
+const tritonRuntime = {
+    name: 'triton',
+    title: 'NVIDIA Triton Inference Server',
+    defaultBase: 'nvcr.io/nvidia/tritonserver:25.01-py3',
+    pinnedBy: 'tag',
+    port: 8000,
+    protocol: 'Open Inference Protocol v2 (HTTP 8000, gRPC 8001, metrics 8002)',
+    async plan({ model, options }) {
+        if (model.format !== 'onnx' || model.signature === undefined) {
+            throw new errors_InputError(`runtime triton packages ONNX models, but the main file of model-path (${model.main.relPath}) is ${model.format}`, {
+                subject: 'model-path',
+                hint: 'export the model to ONNX, or use a runtime for its format (torchserve, tf-serving, mlserver, vllm)',
+            });
+        }
+        if (model.main.relPath.includes('/')) {
+            throw new errors_InputError(`runtime triton: the ONNX file ${model.main.relPath} must be at the top of the model directory`, { subject: 'model-path' });
+        }
+        const dir = `${REPOSITORY}/${options.modelName}`;
+        // A single file becomes 1/model.onnx; a directory keeps its names (external data is found by
+        // relative path), and the config names the ONNX file when it is not model.onnx.
+        const files = model.isDirectory ? placeUnder(`${dir}/1`, model.files) : [{ imagePath: `${dir}/1/model.onnx`, file: model.main }];
+        const modelFilename = model.isDirectory && model.main.relPath !== 'model.onnx' ? model.main.relPath : undefined;
+        const config = tritonConfig(model.signature.inputs, model.signature.outputs, {
+            name: options.modelName,
+            maxBatchSize: options.maxBatchSize,
+            dynamicBatching: options.dynamicBatching,
+            instanceCount: options.instanceCount,
+            ...(modelFilename ? { modelFilename } : {}),
+        });
+        const generated = { [`${dir}/config.pbtxt`]: config };
+        return {
+            modelLayers: await modelLayers(files),
+            configLayer: configLayer(generated),
+            config: {
+                entrypoint: ['/opt/tritonserver/bin/tritonserver'],
+                cmd: [`--model-repository=${REPOSITORY}`, '--model-control-mode=none', '--exit-on-error=true'],
+                exposedPorts: ['8000', '8001', '8002'],
+                healthcheck: bashHttpProbe(8000, '/v2/health/ready', { startPeriod: 120 }),
+            },
+            paths: [
+                ['model repository', REPOSITORY],
+                ['model', files[0].imagePath],
+                ['config', `${dir}/config.pbtxt`],
+            ],
+            generated,
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./packages/image/dist/runtimes/vllm.js
+// vLLM's OpenAI-compatible server (or any server that loads a Hugging Face directory): the model
+// directory at /models/<name>, served under the served model name, with the Hub switched off since
+// everything is in the image.
+
+
+
+const vllmRuntime = {
+    name: 'vllm',
+    title: 'vLLM (OpenAI-compatible)',
+    defaultBase: 'docker.io/vllm/vllm-openai:v0.7.3',
+    pinnedBy: 'tag',
+    port: 8000,
+    protocol: 'OpenAI API (HTTP 8000: /v1/chat/completions, /v1/completions, /health)',
+    async plan({ model, options }) {
+        if (!model.isDirectory || !model.files.some((f) => f.relPath === 'config.json')) {
+            throw new errors_InputError('runtime vllm packages a Hugging Face model directory: model-path must be a directory with config.json and the weights', {
+                subject: 'model-path',
+            });
+        }
+        const dir = `/models/${options.modelName}`;
+        const served = options.servedModelName ?? options.modelName;
+        const cmd = ['--model', dir, '--served-model-name', served, '--host', '0.0.0.0', '--port', '8000'];
+        if (options.maxBatchSize !== undefined && options.maxBatchSize > 0)
+            cmd.push('--max-num-seqs', String(options.maxBatchSize));
+        return {
+            modelLayers: await modelLayers(placeUnder(dir, model.files)),
+            configLayer: undefined,
+            config: {
+                entrypoint: ['python3', '-m', 'vllm.entrypoints.openai.api_server'],
+                cmd,
+                env: { HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', FERRY_SERVED_MODEL_NAME: served },
+                exposedPorts: ['8000'],
+                healthcheck: pythonHttpProbe(8000, '/health', { startPeriod: 600 }),
+            },
+            paths: [['model', dir]],
+            generated: {},
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./packages/image/dist/runtimes/index.js
+// The serving runtimes, by the names the runtime input takes.
+
+
+
+
+
+
+
+const SERVING_RUNTIMES = {
+    ferry: ferryRuntime,
+    triton: tritonRuntime,
+    torchserve: torchserveRuntime,
+    'tf-serving': tfServingRuntime,
+    mlserver: mlserverRuntime,
+    vllm: vllmRuntime,
+};
+function servingRuntime(name) {
+    const runtime = SERVING_RUNTIMES[name];
+    if (runtime === undefined)
+        throw new errors_InputError(`runtime "${name}" is not one of ${Object.keys(SERVING_RUNTIMES).join(', ')}`, { subject: 'runtime' });
+    return runtime;
+}
+
+
+
+
+
+;// CONCATENATED MODULE: ./packages/image/dist/tags.js
+// Which tags an image gets, after docker/metadata-action: semver from the model version (1.2.3 →
+// 1.2.3, 1.2, 1; a prerelease only its full version), sha-<7 hex> of the commit (the PR head on a
+// pull request), pr-<n> on a pull request, latest and semver only on the default branch (a pull
+// request must not move a release tag), and the branch name when asked. Extra tags are kept as given.
+
+
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$/;
+/** "v1.2.3" → { version: "1.2.3", major, minor, prerelease }; undefined when not semver. */
+function parseSemver(text) {
+    const match = SEMVER.exec(text.trim());
+    if (!match)
+        return undefined;
+    // Docker tags cannot hold "+", so build metadata is left out of the tag.
+    const version = `${match[1]}.${match[2]}.${match[3]}${match[4] ? `-${match[4]}` : ''}`;
+    return { version, major: match[1], minor: `${match[1]}.${match[2]}`, prerelease: match[4] !== undefined };
+}
+/** A branch name as a tag: "feature/x" → "feature-x", as metadata-action's type=ref does. */
+function sanitiseTag(text) {
+    return text.replace(/[^\w.-]+/g, '-').replace(/^[.-]+/, '').slice(0, 128);
+}
+function decideTags(inputs) {
+    const { source } = inputs;
+    const rules = new Set(inputs.rules);
+    if (rules.has('none') && rules.size > 1)
+        throw new errors_InputError('tag-rules: "none" cannot be combined with other rules', { subject: 'tag-rules' });
+    const onPullRequest = source.pullRequest !== undefined;
+    const onDefaultBranch = !onPullRequest && source.ref !== undefined && source.refType === 'branch' && source.ref === source.defaultBranch;
+    const decisions = [];
+    const add = (tag, rule) => {
+        if (!decisions.some((d) => d.tag === tag))
+            decisions.push({ tag, rule });
+    };
+    if (inputs.referenceTag !== undefined)
+        add(inputs.referenceTag, 'image');
+    for (const tag of inputs.extra) {
+        if (!isValidTag(tag))
+            throw new errors_InputError(`tags: "${tag}" is not a valid tag (letters, digits, _ . - and at most 128 characters, not starting with . or -)`, { subject: 'tags' });
+        add(tag, 'input');
+    }
+    if (rules.has('semver') && inputs.modelVersion && !onPullRequest) {
+        const semver = parseSemver(inputs.modelVersion);
+        // A tag push is a release whatever the branch: metadata-action's type=semver runs on tags.
+        if (semver && (onDefaultBranch || source.refType === 'tag' || source.platform === 'none' || source.platform === 'git')) {
+            add(semver.version, 'semver');
+            if (!semver.prerelease) {
+                add(semver.minor, 'semver');
+                add(semver.major, 'semver');
+            }
+        }
+    }
+    if (rules.has('sha') && source.revision !== undefined && /^[0-9a-f]{7,}$/i.test(source.revision))
+        add(`sha-${source.revision.slice(0, 7).toLowerCase()}`, 'sha');
+    if (rules.has('pr') && onPullRequest)
+        add(`pr-${source.pullRequest}`, 'pr');
+    if (rules.has('branch') && !onPullRequest && source.refType === 'branch' && source.ref) {
+        const tag = sanitiseTag(source.ref);
+        if (isValidTag(tag))
+            add(tag, 'branch');
+    }
+    if (rules.has('latest') && onDefaultBranch)
+        add('latest', 'latest');
+    return decisions;
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/plan.js
+// The step's inputs, checked and resolved before any slow work, so a bad one exits 2 at once and
+// names itself: paths, the image reference, credentials, the model name, the creation time and the
+// tags the image will get.
+
+
+
+
+
+
+
+
+
+
+/** The image's creation time: the input, $SOURCE_DATE_EPOCH, the commit time, or 0; never the clock. */
+function sourceDateEpoch(given, env, commitTime) {
+    if (given !== undefined)
+        return { epoch: given, from: 'source-date-epoch input' };
+    const fromEnv = env.SOURCE_DATE_EPOCH;
+    if (fromEnv !== undefined && fromEnv !== '') {
+        if (!/^\d{1,11}$/.test(fromEnv.trim()))
+            throw new errors_InputError(`SOURCE_DATE_EPOCH "${fromEnv}" is not a whole number of seconds`, { subject: 'source-date-epoch' });
+        return { epoch: Number(fromEnv.trim()), from: 'SOURCE_DATE_EPOCH' };
+    }
+    if (commitTime !== undefined)
+        return { epoch: commitTime, from: 'commit time' };
+    return { epoch: 0, from: 'no commit time known: 1970-01-01, so the digest still depends only on the inputs' };
+}
+async function mustExist(path, input, kind) {
+    const info = await (0,promises_namespaceObject.stat)(path).catch(() => undefined);
+    if (info === undefined)
+        throw new errors_InputError(`${input}: ${path} does not exist`, { subject: input });
+    if (kind === 'file' ? !info.isFile() : !info.isDirectory())
+        throw new errors_InputError(`${input}: ${path} is not a ${kind}`, { subject: input });
+}
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+async function planBuild(ctx, inputs) {
+    const { cwd, env } = ctx;
+    const runtime = servingRuntime(inputs.runtime);
+    const modelPath = (0,external_node_path_namespaceObject.resolve)(cwd, inputs['model-path']);
+    const target = inputs.image ? parseReference(inputs.image, 'image') : undefined;
+    if (target?.digest !== undefined)
+        throw new errors_InputError(`image "${inputs.image}" names a digest: give registry/repository[:tag] to push to`, { subject: 'image' });
+    const push = inputs.push ?? target !== undefined;
+    if (push && target === undefined)
+        throw new errors_InputError('push is true but image is empty: give the registry/repository to push to', { subject: 'image' });
+    const dockerConfig = inputs['docker-config'] ? (0,external_node_path_namespaceObject.resolve)(cwd, inputs['docker-config']) : undefined;
+    const username = inputs['registry-username'] || undefined;
+    const password = inputs['registry-password'] || undefined;
+    checkCredentialInputs({ username, password, dockerConfig });
+    let dockerfile;
+    if (inputs.dockerfile) {
+        const file = (0,external_node_path_namespaceObject.resolve)(cwd, inputs.dockerfile);
+        await mustExist(file, 'dockerfile', 'file');
+        const context = inputs.context ? (0,external_node_path_namespaceObject.resolve)(cwd, inputs.context) : (0,external_node_path_namespaceObject.join)(file, '..');
+        await mustExist(context, 'context', 'directory');
+        dockerfile = { file, context };
+    }
+    else if (inputs.context) {
+        throw new errors_InputError('context is set but dockerfile is not: the context is what the Dockerfile build sees', { subject: 'context' });
+    }
+    await (0,promises_namespaceObject.stat)(modelPath).catch(() => {
+        throw new errors_InputError(`model-path: ${modelPath} does not exist`, { subject: 'model-path' });
+    });
+    const modelName = inputs['model-name'] || defaultModelName(modelPath);
+    // The name becomes a directory and a URL path segment in every runtime.
+    if (!MODEL_NAME.test(modelName)) {
+        throw new errors_InputError(`model-name "${modelName}" is not a valid model name: letters, digits, _ . - (at most 128), starting with a letter or digit`, { subject: 'model-name' });
+    }
+    const modelVersion = inputs['model-version'] || undefined;
+    const source = await readSourceContext(env, cwd);
+    const created = sourceDateEpoch(inputs['source-date-epoch'], env, source.commitTime);
+    const tags = decideTags({ rules: inputs['tag-rules'], extra: inputs.tags ?? [], referenceTag: target?.tag, modelVersion, source });
+    let access;
+    return {
+        runtime,
+        modelPath,
+        modelName,
+        modelVersion,
+        target,
+        push,
+        insecureRegistry: inputs['insecure-registry'],
+        output: inputs.output ? (0,external_node_path_namespaceObject.resolve)(cwd, inputs.output) : undefined,
+        dockerfile,
+        platforms: inputs.platforms ?? [],
+        cache: new DigestCache(inputs['cache-dir'] ? (0,external_node_path_namespaceObject.resolve)(cwd, inputs['cache-dir']) : defaultCacheDir(env)),
+        source,
+        created,
+        tags,
+        access: () => (access ??= registryAccess({
+            username,
+            password,
+            dockerConfig,
+            tlsVerify: inputs['tls-verify'],
+            timeoutMs: inputs['registry-timeout'],
+            retries: inputs['registry-retries'],
+            env,
+            logger: ctx.logger,
+            signal: ctx.signal,
+        })),
+        close: () => access?.close(),
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/provenance.js
+// Provenance attached to a pushed image: an SLSA v1 provenance statement (in-toto Statement v1)
+// and the model manifest (every file with its digest), each an OCI artifact manifest whose
+// `subject` is the image. A registry with the referrers API indexes them itself (it answers the
+// manifest PUT with OCI-Subject); for one without, the client keeps the list as an image index
+// under the fallback tag sha256-<hex of the image digest>, as the distribution spec describes.
+
+
+
+const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json';
+const MODEL_MANIFEST_MEDIA_TYPE = 'application/vnd.ferry.model.manifest.v1+json';
+const EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
+const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+/** Names how Ferry builds (the inputs in externalParameters mean what the README's build-serving-image section says). */
+const BUILD_TYPE = 'https://github.com/ferry-ml/ferry/build-serving-image@v1';
+const EMPTY_CONFIG = Buffer.from('{}');
+/** The model's files and digests: what a deployment can check the image against. */
+function modelManifest(model, name, version) {
+    return {
+        name,
+        ...(version ? { version } : {}),
+        digest: model.digest,
+        digestAlgorithm: 'sha256 over the sorted "<sha256>  <path>" lines (validate-model model-digest)',
+        format: model.format,
+        totalBytes: model.totalBytes,
+        files: model.files.map((file) => ({ path: file.relPath, size: file.size, digest: `sha256:${file.sha256}` })),
+    };
+}
+/** The two artifacts attached to an image: its SLSA provenance and the model manifest. */
+function provenanceArtifacts(inputs) {
+    return [
+        {
+            artifactType: IN_TOTO_MEDIA_TYPE,
+            mediaType: IN_TOTO_MEDIA_TYPE,
+            bytes: canonicalJsonBytes(slsaProvenance(inputs)),
+            annotations: { 'in-toto.io/predicate-type': SLSA_PROVENANCE_V1 },
+        },
+        {
+            artifactType: MODEL_MANIFEST_MEDIA_TYPE,
+            mediaType: MODEL_MANIFEST_MEDIA_TYPE,
+            bytes: canonicalJsonBytes(modelManifest(inputs.model, inputs.modelName, inputs.modelVersion)),
+            annotations: { 'ferry.model.digest': inputs.model.digest },
+        },
+    ];
+}
+/** An in-toto Statement v1 with an SLSA v1 provenance predicate. */
+function slsaProvenance(inputs) {
+    const { source } = inputs;
+    const dependencies = [];
+    if (source.repositoryUrl !== undefined && source.revision !== undefined) {
+        dependencies.push({ uri: `git+${source.repositoryUrl}${source.ref ? `@refs/${source.refType === 'tag' ? 'tags' : 'heads'}/${source.ref}` : ''}`, digest: { gitCommit: source.revision } });
+    }
+    if (inputs.base.name !== undefined && inputs.base.digest !== undefined) {
+        // A registry reference, or an OCI layout on the runner ("oci:<dir>[:<name>]").
+        const uri = inputs.base.name.startsWith('oci:') ? `oci-layout:${inputs.base.name.slice('oci:'.length)}` : `oci://${inputs.base.name}`;
+        dependencies.push({ uri, digest: { sha256: digestHex(inputs.base.digest) } });
+    }
+    dependencies.push({
+        name: `model ${inputs.modelName}`,
+        digest: { sha256: inputs.model.digest.slice('sha256:'.length) },
+        annotations: { files: String(inputs.model.files.length), bytes: String(inputs.model.totalBytes) },
+    });
+    return {
+        _type: 'https://in-toto.io/Statement/v1',
+        subject: [{ name: inputs.name, digest: { sha256: digestHex(inputs.digest) } }],
+        predicateType: SLSA_PROVENANCE_V1,
+        predicate: {
+            buildDefinition: {
+                buildType: BUILD_TYPE,
+                externalParameters: inputs.parameters,
+                internalParameters: { runtime: inputs.runtime, ferry: inputs.ferryVersion },
+                resolvedDependencies: dependencies,
+            },
+            runDetails: {
+                builder: { id: source.builderId ?? 'https://github.com/ferry-ml/ferry/cli', version: { ferry: inputs.ferryVersion } },
+                metadata: {
+                    ...(source.invocationId ? { invocationId: source.invocationId } : {}),
+                    startedOn: rfc3339(Math.floor(inputs.startedOn.getTime() / 1000)),
+                    finishedOn: rfc3339(Math.floor(inputs.finishedOn.getTime() / 1000)),
+                },
+            },
+        },
+    };
+}
+/** The artifact manifest: empty config, the document as its layer, the image as its subject. */
+function artifactManifest(artifact, subject, created) {
+    const document = { mediaType: artifact.mediaType, digest: sha256Digest(artifact.bytes), size: artifact.bytes.length };
+    const manifest = {
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        artifactType: artifact.artifactType,
+        config: { mediaType: EMPTY_MEDIA_TYPE, digest: sha256Digest(EMPTY_CONFIG), size: EMPTY_CONFIG.length, data: EMPTY_CONFIG.toString('base64') },
+        layers: [document],
+        subject,
+        annotations: { 'org.opencontainers.image.created': created, ...artifact.annotations },
+    };
+    return { manifest, bytes: canonicalJsonBytes(manifest) };
+}
+/** The referrers fallback tag of a digest: "<algorithm>-<hex>", at most 128 characters. */
+function referrersTag(digest) {
+    return digest.replace(':', '-').slice(0, 128);
+}
+async function pushArtifacts(client, repository, subject, artifacts, created) {
+    const scopes = [pushScope(repository)];
+    const pushed = [];
+    const fallback = [];
+    await uploadBlob(client, repository, sha256Digest(EMPTY_CONFIG), bufferSource(EMPTY_CONFIG), { scopes });
+    for (const artifact of artifacts) {
+        await uploadBlob(client, repository, sha256Digest(artifact.bytes), bufferSource(artifact.bytes), { scopes });
+        const { manifest, bytes } = artifactManifest(artifact, subject, created);
+        const digest = sha256Digest(bytes);
+        const stored = await client.storeManifest(repository, digest, MediaType.OciManifest, bytes, scopes);
+        if (stored.ociSubject !== undefined) {
+            pushed.push({ artifactType: artifact.artifactType, digest, size: bytes.length, linkedBy: 'referrers API' });
+            continue;
+        }
+        fallback.push({ mediaType: MediaType.OciManifest, digest, size: bytes.length, artifactType: artifact.artifactType, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) });
+        pushed.push({ artifactType: artifact.artifactType, digest, size: bytes.length, linkedBy: `tag ${referrersTag(subject.digest)}` });
+    }
+    if (fallback.length > 0)
+        await updateReferrersIndex(client, repository, subject.digest, fallback);
+    return pushed;
+}
+/** Adds descriptors to the fallback index (read, merge by digest, write back). */
+async function updateReferrersIndex(client, repository, subject, added) {
+    const tag = referrersTag(subject);
+    let index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
+    if ((await client.manifestDigest(repository, tag)) !== undefined) {
+        const current = await client.getManifest(repository, tag);
+        try {
+            const parsed = JSON.parse(current.bytes.toString('utf8'));
+            if (!Array.isArray(parsed.manifests))
+                throw new Error('no manifests list');
+            index = parsed;
+        }
+        catch (error) {
+            throw new InfrastructureError(`${repository}:${tag} exists but is not an image index (${error.message}); it is not Ferry's to replace`, { service: client.registry });
+        }
+    }
+    const digests = new Set(added.map((d) => d.digest));
+    index = { ...index, schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [...index.manifests.filter((d) => !digests.has(d.digest)), ...added] };
+    await client.putManifest(repository, tag, MediaType.OciIndex, canonicalJsonBytes(index), [pushScope(repository)]);
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/report.js
+function humanBytes(bytes) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
+}
+/** Every layer of the (first platform's) image, in order, with what happened to it on push. */
+function layerRows(image, push) {
+    const manifest = image.manifests[0];
+    const ferryLayers = new Map(image.layers.map((layer) => [layer.descriptor.digest, layer]));
+    const pushed = new Map((push?.blobs ?? []).map((blob) => [blob.digest, blob]));
+    let baseIndex = 0;
+    return manifest.manifest.layers.map((descriptor) => {
+        const ours = ferryLayers.get(descriptor.digest);
+        const blob = pushed.get(descriptor.digest);
+        return {
+            name: ours?.name ?? `base layer ${++baseIndex}`,
+            digest: descriptor.digest,
+            size: descriptor.size,
+            status: blob?.status,
+            bytesSent: blob?.bytesSent ?? 0,
+            fromCache: ours?.fromCache === true,
+        };
+    });
+}
+const report_short = (digest) => digest.slice(0, 'sha256:'.length + 12);
+function buildReport(inputs) {
+    const rows = layerRows(inputs.image, inputs.push);
+    const sections = [];
+    const imageEntries = [
+        ['image', inputs.reference ?? '(not pushed)'],
+        ['digest', inputs.image.digest],
+        ['tags', inputs.tags.map((t) => `${t.tag} (${t.rule})`).join(', ') || '(none)'],
+        ['runtime', `${inputs.runtime.title}: ${inputs.runtime.protocol}`],
+        ['base image', inputs.base.builder ? `built from the Dockerfile by ${inputs.base.builder}` : inputs.base.name ? `${inputs.base.name}${inputs.base.digest ? ` @ ${inputs.base.digest}` : ''}` : 'scratch'],
+        ['platforms', inputs.image.manifests.map((m) => [m.descriptor.platform?.os, m.descriptor.platform?.architecture, m.descriptor.platform?.variant].filter(Boolean).join('/')).join(', ')],
+        ['created', `${new Date(inputs.created.epoch * 1000).toISOString()} (${inputs.created.from})`],
+        ['size', `${humanBytes(inputs.image.size)} in ${rows.length} layer(s)`],
+    ];
+    if (inputs.output)
+        imageEntries.push(['written to', inputs.output]);
+    sections.push({ heading: 'Image', blocks: [{ kind: 'keyvalue', entries: imageEntries }] });
+    const pushed = inputs.push;
+    const layerBlocks = [
+        {
+            kind: 'table',
+            columns: ['layer', 'size', 'digest', 'registry'],
+            rows: rows.map((row) => [
+                row.name,
+                humanBytes(row.size),
+                report_short(row.digest),
+                row.status === undefined ? (inputs.pushed ? '' : 'not pushed') : row.status === 'uploaded' ? `uploaded ${humanBytes(row.bytesSent)}` : row.status === 'exists' ? 'already there, not sent' : 'mounted, not sent',
+            ]),
+        },
+    ];
+    if (pushed) {
+        const reused = rows.filter((r) => r.status === 'exists' || r.status === 'mounted').reduce((sum, r) => sum + r.size, 0);
+        layerBlocks.push({
+            kind: 'paragraph',
+            text: `Uploaded ${humanBytes(pushed.bytesUploaded)}; reused ${humanBytes(reused)} the registry already held (${pushed.blobsReused} blob(s) reused, ${pushed.blobsUploaded} uploaded).`,
+        });
+    }
+    const cached = rows.filter((r) => r.fromCache).length;
+    if (cached > 0)
+        layerBlocks.push({ kind: 'paragraph', text: `${cached} layer digest(s) came from the digest cache: their files were unchanged, so they were not read.` });
+    sections.push({ heading: 'Layers', blocks: layerBlocks });
+    sections.push({
+        heading: 'Model',
+        blocks: [
+            {
+                kind: 'keyvalue',
+                entries: [
+                    ['name', inputs.modelName],
+                    ['version', inputs.modelVersion ?? '(none)'],
+                    ['digest', inputs.model.digest],
+                    ['files', `${inputs.model.files.length}, ${humanBytes(inputs.model.totalBytes)}`],
+                    ['main file', `${inputs.model.main.relPath} (${inputs.model.format})`],
+                    ['hashed', `${inputs.model.files.length - inputs.model.cachedFiles} file(s) read, ${inputs.model.cachedFiles} from the digest cache`],
+                ],
+            },
+        ],
+    });
+    const runtimeBlocks = [{ kind: 'table', columns: ['what', 'path in the image'], rows: inputs.paths.map(([what, path]) => [what, path]) }];
+    for (const [path, text] of Object.entries(inputs.generated)) {
+        runtimeBlocks.push({ kind: 'paragraph', text: `\`${path}\`` });
+        runtimeBlocks.push({ kind: 'code', language: path.endsWith('.json') ? 'json' : 'text', text: text.trimEnd() });
+    }
+    sections.push({ heading: `Runtime: ${inputs.runtime.name}`, blocks: runtimeBlocks });
+    sections.push({ heading: 'Annotations and labels', blocks: [{ kind: 'table', columns: ['key', 'value'], rows: Object.entries(inputs.annotations).map(([k, v]) => [k, v]) }] });
+    if (inputs.artifacts.length > 0) {
+        sections.push({
+            heading: 'Provenance',
+            blocks: [{ kind: 'table', columns: ['artifact', 'digest', 'linked by'], rows: inputs.artifacts.map((a) => [a.artifactType, a.digest, a.linkedBy]) }],
+        });
+    }
+    if (inputs.notes.length > 0)
+        sections.push({ heading: 'Notes', blocks: [{ kind: 'list', items: [...inputs.notes] }] });
+    return sections;
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/step.js
+// The build-serving-image step: read and hash the model, lay it out for the runtime on the base
+// image (or build the user's Dockerfile), add the metadata, and push by digest with the tags last,
+// or write an OCI layout. Inputs are checked first (plan.ts), so a bad one exits 2 at once.
+
+
+
+
+
+
+
+
+
+
+
+
+
+const FERRY_VERSION = '0.1.0';
+function warnDisk(logger, findings, check, what) {
+    const message = `${check.path} has ${humanBytes(check.freeBytes)} free, but ${what} needs about ${humanBytes(check.neededBytes)}: the build may run out of disk space`;
+    logger.warn(message);
+    findings.push({ severity: 'medium', rule: 'runner/disk-space', message });
+}
+/** The step's inputs as provenance records them: secrets, credentials and door plumbing left out. */
+function publicParameters(inputs) {
+    const left = new Set(['registry-password', 'registry-username', 'github-token', 'gitlab-token', 'report-comment', 'check-run', 'config', 'working-directory', 'cache-dir', 'docker-config']);
+    const out = {};
+    for (const [key, value] of Object.entries(inputs))
+        if (!left.has(key) && value !== undefined && value !== '')
+            out[key] = value;
+    return out;
+}
+async function pushWithProgress(plan, image, logger) {
+    const target = plan.target;
+    const client = plan.access().client(target.registry, { target: true, plainHttp: plan.insecureRegistry });
+    return logger.group(`Push to ${target.registry}/${target.repository}`, async () => {
+        const total = [...image.blobs.values()].filter((b) => b.source !== undefined).reduce((sum, b) => sum + b.descriptor.size, 0);
+        const progress = logger.progress('upload', total, 'bytes');
+        try {
+            return await pushImage(image, { client, repository: target.repository, tags: plan.tags.map((t) => t.tag), onProgress: (p) => progress.update(p.bytesUploaded) });
+        }
+        finally {
+            progress.end();
+        }
+    });
+}
+const buildServingImageStep = implementStep(buildServingImageDefinition, async (ctx, inputs) => {
+    const started = new Date();
+    const t0 = performance.now();
+    const { logger, signal, env, cwd } = ctx;
+    const notes = [];
+    const findings = [];
+    const plan = await planBuild(ctx, inputs);
+    const { runtime, modelName, modelVersion, target, output, cache, created, tags } = plan;
+    const workDir = await (0,promises_namespaceObject.mkdtemp)((0,external_node_path_namespaceObject.join)(env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'ferry-image-'));
+    try {
+        const model = await logger.group('Model', () => readModel(plan.modelPath, { logger, signal, cache }));
+        logger.info(`model ${modelName}: ${model.files.length} file(s), ${humanBytes(model.totalBytes)}, ${model.format}, digest ${model.digest}`);
+        if (output) {
+            // Before anything is written: the layout or archive holds every byte of the model.
+            const check = await checkDiskSpace(output, model.totalBytes);
+            if (check && !check.enough)
+                warnDisk(logger, findings, check, `writing the image to ${output}`);
+        }
+        const annotations = imageAnnotations({ source: plan.source, modelName, modelVersion, modelDigest: model.digest, runtime: runtime.name, created: created.epoch });
+        let base;
+        let layout;
+        if (plan.dockerfile) {
+            const check = await checkDiskSpace(workDir, 2 * model.totalBytes);
+            if (check && !check.enough)
+                warnDisk(logger, findings, check, 'the Dockerfile build and its export');
+            const built = await logger.group('Dockerfile build', () => buildDockerfile({ dockerfile: plan.dockerfile.file, context: plan.dockerfile.context, platforms: plan.platforms, sourceDateEpoch: created.epoch, layoutDir: (0,external_node_path_namespaceObject.join)(workDir, 'dockerfile-image'), env, logger, signal }));
+            const fromLayout = await baseFromLayout(built.layoutDir, built.reference, { platforms: plan.platforms });
+            // The built image is the image, not a base: no base annotations pointing at a temporary directory.
+            base = { base: { ...fromLayout, name: undefined }, display: { name: undefined, digest: undefined, builder: built.builder } };
+        }
+        else {
+            base = await logger.group('Base image', () => loadBase(inputs['base-image'] || runtime.defaultBase, { cwd, platforms: plan.platforms, access: plan.access, target, insecureRegistry: plan.insecureRegistry }));
+            if (base.display.name)
+                logger.info(`base image ${base.display.name}${base.display.digest ? ` (${base.display.digest})` : ''}`);
+            layout = await runtime.plan({
+                model,
+                options: {
+                    modelName,
+                    modelVersion,
+                    maxBatchSize: inputs['max-batch-size'],
+                    dynamicBatching: inputs['dynamic-batching'],
+                    instanceCount: inputs['instance-count'],
+                    servedModelName: inputs['served-model-name'] || undefined,
+                    handler: inputs.handler,
+                    implementation: inputs.implementation || undefined,
+                },
+                logger,
+                signal,
+                cache,
+            });
+        }
+        const layers = layout ? [...layout.modelLayers, ...(layout.configLayer ? [layout.configLayer] : [])] : [];
+        const image = await logger.group('Layers', async () => {
+            const total = layers.reduce((sum, layer) => sum + layer.files.list().reduce((s, e) => s + (e.type === 'file' ? e.source.size : 0), 0), 0);
+            const progress = logger.progress('layer digests', total, 'bytes');
+            let done = 0;
+            try {
+                return await buildImage({
+                    base: base.base,
+                    layers,
+                    config: { ...(layout?.config ?? {}), labels: annotations },
+                    annotations,
+                    sourceDateEpoch: created.epoch,
+                    // File times in Ferry's layers stay fixed: a new commit must not change the model layer's digest.
+                    layerMtime: 0,
+                    layerDigestCache: cache,
+                    workDir: (0,external_node_path_namespaceObject.join)(workDir, 'layers'),
+                    signal,
+                    onLayerProgress: (_name, bytes) => progress.update((done += bytes)),
+                });
+            }
+            finally {
+                progress.end();
+            }
+        });
+        for (const row of layerRows(image, undefined))
+            logger.info(`layer ${row.name}: ${humanBytes(row.size)} ${row.digest}${row.fromCache ? ' (digest cache)' : ''}`);
+        logger.info(`image digest ${image.digest}`);
+        let pushed;
+        let artifacts = [];
+        if (plan.push && target) {
+            pushed = await pushWithProgress(plan, image, logger);
+            logger.info(`pushed ${pushed.reference}: ${humanBytes(pushed.bytesUploaded)} uploaded, ${pushed.blobsReused} blob(s) reused`);
+            if (inputs.provenance) {
+                const client = plan.access().client(target.registry, { target: true, plainHttp: plan.insecureRegistry });
+                const documents = provenanceArtifacts({
+                    name: `${target.registry}/${target.repository}`,
+                    digest: image.digest,
+                    model,
+                    modelName,
+                    modelVersion,
+                    runtime: runtime.name,
+                    base: { name: base.display.name, digest: base.base.digest },
+                    source: plan.source,
+                    parameters: publicParameters(inputs),
+                    startedOn: started,
+                    finishedOn: new Date(),
+                    ferryVersion: FERRY_VERSION,
+                });
+                const subject = { mediaType: image.mediaType, digest: image.digest, size: image.bytes.length };
+                artifacts = await logger.group('Provenance', () => pushArtifacts(client, target.repository, subject, documents, rfc3339(created.epoch)));
+                for (const artifact of artifacts)
+                    logger.info(`provenance ${artifact.artifactType}: ${artifact.digest} (${artifact.linkedBy})`);
+            }
+        }
+        else if (inputs.provenance) {
+            notes.push('provenance was asked for, but it is attached to a pushed image only: nothing was pushed');
+        }
+        if (output) {
+            const refName = tags[0]?.tag ?? 'latest';
+            const written = await logger.group(`Write ${output}`, () => (output.endsWith('.tar') ? writeOciArchive(image, output, { tag: refName, signal }) : writeOciLayout(image, output, { tag: refName, signal })));
+            logger.info(`wrote ${written.path} (${humanBytes(written.bytesWritten)}), image ${refName}`);
+        }
+        const rows = layerRows(image, pushed);
+        const bytesUploaded = pushed?.bytesUploaded ?? 0;
+        return {
+            step: 'build-serving-image',
+            verdict: 'pass',
+            headline: pushed
+                ? `${pushed.reference} (${runtime.name}): ${humanBytes(bytesUploaded)} uploaded, ${pushed.blobsReused} blob(s) reused`
+                : `${image.digest} (${runtime.name}), ${humanBytes(image.size)}${output ? `, written to ${output}` : ', not pushed'}`,
+            outputs: {
+                image: pushed?.reference ?? '',
+                digest: image.digest,
+                tags: tags.map((t) => t.tag).join(','),
+                'model-digest': model.digest,
+                'layer-sizes': JSON.stringify(rows.map((row) => ({ name: row.name, digest: row.digest, size: row.size, reused: row.status === undefined ? null : row.status !== 'uploaded' }))),
+                'bytes-uploaded': String(bytesUploaded),
+                'blobs-reused': String(pushed?.blobsReused ?? 0),
+                verdict: 'pass',
+                'report-path': '',
+            },
+            report: buildReport({
+                reference: pushed?.reference,
+                image,
+                tags,
+                pushed: pushed !== undefined,
+                push: pushed,
+                output,
+                runtime,
+                base: base.display,
+                model,
+                modelName,
+                modelVersion,
+                paths: layout?.paths ?? [],
+                generated: layout?.generated ?? {},
+                annotations,
+                created,
+                artifacts,
+                notes,
+            }),
+            findings,
+            gates: [],
+            metrics: {
+                image_bytes: image.size,
+                model_bytes: model.totalBytes,
+                layers: rows.length,
+                bytes_uploaded: bytesUploaded,
+                blobs_reused: pushed?.blobsReused ?? 0,
+                blobs_uploaded: pushed?.blobsUploaded ?? 0,
+            },
+            durationMs: performance.now() - t0,
+        };
+    }
+    finally {
+        plan.close();
+        await (0,promises_namespaceObject.rm)(workDir, { recursive: true, force: true });
+    }
+});
+
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -41239,7 +47233,7 @@ function isUnset(value) {
 }
 function coerceInput(name, decl, value, source) {
     const fail = (expected) => {
-        throw new InputError(`${source} must be ${expected}, got ${show(value)}`, { subject: name });
+        throw new errors_InputError(`${source} must be ${expected}, got ${show(value)}`, { subject: name });
     };
     switch (decl.type) {
         case 'boolean': {
@@ -41636,8 +47630,8 @@ function isStepName(name) {
 
 
 const CONFIG_FILE_NAME = 'ferry.yml';
-const MAX_CONFIG_BYTES = 1024 * 1024;
-const EMPTY_CONFIG = { path: undefined, version: 1, defaults: {}, steps: {} };
+const config_MAX_CONFIG_BYTES = 1024 * 1024;
+const config_EMPTY_CONFIG = { path: undefined, version: 1, defaults: {}, steps: {} };
 /** Edit distance, for "did you mean" hints on misspelled keys. */
 function distance(a, b) {
     const dp = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -41673,36 +47667,36 @@ function configurableInputs(step) {
     return def ? Object.entries(def.inputs).filter(([, d]) => isConfigurable(d)).map(([n]) => n) : [];
 }
 /** Checks an already-parsed ferry.yml document and returns typed settings. */
-function parseConfig(doc, file) {
+function config_parseConfig(doc, file) {
     if (doc === null || doc === undefined)
-        return { ...EMPTY_CONFIG, path: file };
+        return { ...config_EMPTY_CONFIG, path: file };
     if (!isRecord(doc))
-        throw new InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
+        throw new errors_InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
     const topKeys = ['version', 'defaults', ...STEP_DEFINITIONS.map((s) => s.name)];
     const steps = {};
     const defaults = {};
     for (const [key, value] of Object.entries(doc)) {
         if (!topKeys.includes(key)) {
-            throw new InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
+            throw new errors_InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
                 subject: key,
             });
         }
         if (key === 'version') {
             if (value !== 1)
-                throw new InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
+                throw new errors_InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
             continue;
         }
         if (value === null)
             continue;
         if (!isRecord(value))
-            throw new InputError(`${file}: "${key}" must be a mapping`, { subject: key });
+            throw new errors_InputError(`${file}: "${key}" must be a mapping`, { subject: key });
         if (key === 'defaults') {
             for (const [name, raw] of Object.entries(value)) {
                 const owner = STEP_DEFINITIONS.find((s) => configurableInputs(s.name).includes(name));
                 const decl = owner?.inputs[name];
                 if (!owner || !decl) {
                     const known = [...new Set(STEP_DEFINITIONS.flatMap((s) => configurableInputs(s.name)))];
-                    throw new InputError(`${file}: unknown key "defaults.${name}"${suggest(name, known)}`, { subject: `defaults.${name}` });
+                    throw new errors_InputError(`${file}: unknown key "defaults.${name}"${suggest(name, known)}`, { subject: `defaults.${name}` });
                 }
                 if (raw !== null)
                     defaults[name] = coerceInput(name, decl, raw, `${file}: defaults.${name}`);
@@ -41717,7 +47711,7 @@ function parseConfig(doc, file) {
             const decl = def?.inputs[name];
             if (!decl || !allowed.includes(name)) {
                 const why = decl && !allowed.includes(name) ? ' (it can only be set as an input, never in a file)' : suggest(name, allowed);
-                throw new InputError(`${file}: unknown key "${step}.${name}"${why}`, { subject: `${step}.${name}` });
+                throw new errors_InputError(`${file}: unknown key "${step}.${name}"${why}`, { subject: `${step}.${name}` });
             }
             if (raw !== null)
                 section[name] = coerceInput(name, decl, raw, `${file}: ${step}.${name}`);
@@ -41735,25 +47729,25 @@ function loadConfig(cwd, explicitPath) {
     try {
         const st = (0,external_node_fs_namespaceObject.statSync)(file);
         if (!st.isFile())
-            throw new InputError(`config file ${file} is not a regular file`, { subject: 'config' });
+            throw new errors_InputError(`config file ${file} is not a regular file`, { subject: 'config' });
         size = st.size;
     }
     catch (err) {
-        if (err instanceof InputError)
+        if (err instanceof errors_InputError)
             throw err;
         if (!explicitPath)
-            return EMPTY_CONFIG;
-        throw new InputError(`config file ${file} cannot be read: ${errorMessage(err)}`, { subject: 'config' });
+            return config_EMPTY_CONFIG;
+        throw new errors_InputError(`config file ${file} cannot be read: ${errorMessage(err)}`, { subject: 'config' });
     }
-    if (size > MAX_CONFIG_BYTES)
-        throw new InputError(`config file ${file} is larger than 1 MiB`, { subject: 'config' });
+    if (size > config_MAX_CONFIG_BYTES)
+        throw new errors_InputError(`config file ${file} is larger than 1 MiB`, { subject: 'config' });
     const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
     const doc = (0,dist/* parseDocument */.Tp)(text, { uniqueKeys: true, prettyErrors: true });
     if (doc.errors.length > 0) {
         const first = doc.errors[0];
-        throw new InputError(`${file}: invalid YAML: ${first?.message.split('\n')[0] ?? 'parse error'}`, { subject: 'config' });
+        throw new errors_InputError(`${file}: invalid YAML: ${first?.message.split('\n')[0] ?? 'parse error'}`, { subject: 'config' });
     }
-    return parseConfig(doc.toJS({ maxAliasCount: 100 }), file);
+    return config_parseConfig(doc.toJS({ maxAliasCount: 100 }), file);
 }
 
 ;// CONCATENATED MODULE: ./packages/core/dist/resolve.js
@@ -41765,7 +47759,7 @@ function resolveInputs(def, raw, config) {
     for (const name of Object.keys(raw.values)) {
         const decl = def.inputs[name];
         if (!decl || !appliesTo(decl, raw.platform)) {
-            throw new InputError(`${def.name}: unknown input ${raw.describe(name)}`, { subject: name });
+            throw new errors_InputError(`${def.name}: unknown input ${raw.describe(name)}`, { subject: name });
         }
     }
     const section = config.steps[def.name] ?? {};
@@ -41788,7 +47782,7 @@ function resolveInputs(def, raw, config) {
         }
         else if (decl.required) {
             const where = config.path ? ` or "${name}" under "${def.name}" in ${config.path}` : '';
-            throw new InputError(`${def.name}: missing required ${raw.describe(name)}${where}`, { subject: name });
+            throw new errors_InputError(`${def.name}: missing required ${raw.describe(name)}${where}`, { subject: name });
         }
         else {
             out[name] = decl.type === 'string' || decl.type === 'path' ? (decl.default === '' ? '' : undefined) : undefined;
@@ -41833,7 +47827,7 @@ async function executeStep(step, opts) {
         }
         const hint = err instanceof FerryError && err.hint ? ` (${err.hint})` : '';
         const message = `${def.name}: ${errorMessage(err).replace(new RegExp(`^${def.name}: `), '')}${hint}`;
-        const subject = err instanceof InputError ? err.subject : undefined;
+        const subject = err instanceof errors_InputError ? err.subject : undefined;
         return subject === undefined
             ? { ok: false, message, exitCode: exitCodeOf(err) }
             : { ok: false, message, exitCode: exitCodeOf(err), subject };
@@ -47265,7 +53259,7 @@ async function runAction(step) {
 
 
 async function run() {
-    await runAction(unavailableStep(buildServingImageDefinition));
+    await runAction(buildServingImageStep);
 }
 
 

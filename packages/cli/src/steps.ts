@@ -1,7 +1,6 @@
 // The engines this build of the CLI runs, by step name.
 import {
   benchmarkDefinition,
-  buildServingImageDefinition,
   canaryDeployDefinition,
   promoteDefinition,
   rollbackDefinition,
@@ -9,11 +8,12 @@ import {
   type AnyStep,
   type StepName,
 } from '@ferry/core';
+import { buildServingImageStep } from '@ferry/image';
 import { validateModelStep } from '@ferry/model';
 
 export const STEPS: Readonly<Record<StepName, AnyStep>> = {
   'validate-model': validateModelStep,
-  'build-serving-image': unavailableStep(buildServingImageDefinition),
+  'build-serving-image': buildServingImageStep,
   'benchmark-on-gpu-runner': unavailableStep(benchmarkDefinition),
   'canary-deploy': unavailableStep(canaryDeployDefinition),
   promote: unavailableStep(promoteDefinition),

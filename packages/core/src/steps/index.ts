@@ -7,7 +7,7 @@ import { validateModelDefinition } from './validate-model.js';
 
 export * from './common.js';
 export { benchmarkDefinition, buildServingImageDefinition, canaryDeployDefinition, promoteDefinition, rollbackDefinition, validateModelDefinition };
-export { RUNTIMES } from './build-serving-image.js';
+export { RUNTIMES, TAG_RULES } from './build-serving-image.js';
 export { PROTOCOLS } from './benchmark-on-gpu-runner.js';
 export { TARGETS } from './rollout.js';
 

@@ -14,7 +14,7 @@ import type { ConfigChanges } from './config.js';
 import { sha256Digest } from './digest.js';
 import type { Digest } from './digest.js';
 import { buildLayer } from './layer.js';
-import type { BuiltLayer, LayerSpec } from './layer.js';
+import type { BuiltLayer, LayerDigestCache, LayerSpec } from './layer.js';
 import { isNondistributable, MediaType, ociMediaType } from './media-types.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './types.js';
 
@@ -34,6 +34,13 @@ export interface BuildImageOptions {
    * (SOURCE_DATE_EPOCH). Default 0, so an unchanged input gives an unchanged digest.
    */
   sourceDateEpoch?: number;
+  /**
+   * Modification time of the files in Ferry's layers, when it should not follow sourceDateEpoch:
+   * a fixed value keeps a model layer's digest (and the registry's copy) from one commit to the next.
+   */
+  layerMtime?: number;
+  /** Remembers digests of uncompressed layers whose files all have content keys. */
+  layerDigestCache?: LayerDigestCache;
   /** Scratch space for compressed layers; uncompressed layers are read from the files directly. */
   workDir: string;
   signal?: AbortSignal;
@@ -103,8 +110,9 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     throwIfCancelled(signal);
     layers.push(
       await buildLayer(spec, {
-        mtime: epoch,
+        mtime: options.layerMtime ?? epoch,
         store,
+        ...(options.layerDigestCache ? { digestCache: options.layerDigestCache } : {}),
         ...(signal ? { signal } : {}),
         ...(options.onLayerProgress ? { onBytes: (bytes: number) => options.onLayerProgress!(spec.name, bytes) } : {}),
       }),

@@ -3,6 +3,7 @@
 // root-owned with a fixed mode, so the same content always makes the same layer.
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { createHash } from 'node:crypto';
 import { InputError } from '@ferry/core';
 import { bufferSource, fileSource } from './byte-source.js';
 import type { ByteSource } from './byte-source.js';
@@ -13,13 +14,19 @@ export const DIRECTORY_MODE = 0o755;
 export const SYMLINK_MODE = 0o777;
 
 export type TreeEntry =
-  | { type: 'file'; path: string; source: ByteSource; mode: number }
+  /**
+   * `contentKey` names the bytes without reading them (the sha256 of the content, or any string
+   * that determines the content): with one on every file, a layer's digest can be remembered.
+   */
+  | { type: 'file'; path: string; source: ByteSource; mode: number; contentKey?: string }
   | { type: 'directory'; path: string; mode: number }
   | { type: 'symlink'; path: string; target: string };
 
 export interface AddFileOptions {
   /** 0755 instead of 0644. */
   executable?: boolean;
+  /** What the content is, when already known: its sha256 (hex) or another key that fixes the bytes. */
+  contentKey?: string;
 }
 
 export interface AddDirectoryOptions {
@@ -32,6 +39,8 @@ export interface AddDirectoryOptions {
    */
   symlinks?: 'keep' | 'follow';
 }
+
+const contentKeyOf = (options: AddFileOptions): { contentKey?: string } => (options.contentKey === undefined ? {} : { contentKey: options.contentKey });
 
 /** The image path without its leading slash, normalised; refuses paths that escape the root. */
 function imagePath(path: string): string {
@@ -49,12 +58,13 @@ export class FileTree {
 
   /** A file with the given content. */
   addFile(path: string, content: string | Uint8Array, options: AddFileOptions = {}): this {
-    return this.put({ type: 'file', path: imagePath(path), source: bufferSource(content), mode: options.executable ? EXECUTABLE_MODE : FILE_MODE });
+    const contentKey = createHash('sha256').update(content).digest('hex');
+    return this.put({ type: 'file', path: imagePath(path), source: bufferSource(content), mode: options.executable ? EXECUTABLE_MODE : FILE_MODE, contentKey });
   }
 
   /** A file whose bytes are streamed from `source` when the layer is written. */
   addFileFromSource(path: string, source: ByteSource, options: AddFileOptions = {}): this {
-    return this.put({ type: 'file', path: imagePath(path), source, mode: options.executable ? EXECUTABLE_MODE : FILE_MODE });
+    return this.put({ type: 'file', path: imagePath(path), source, mode: options.executable ? EXECUTABLE_MODE : FILE_MODE, ...contentKeyOf(options) });
   }
 
   /**
@@ -73,11 +83,15 @@ export class FileTree {
       path: imagePath(path),
       source: fileSource(hostPath, { size: stat.size, mtimeMs: stat.mtimeMs }),
       mode: executable ? EXECUTABLE_MODE : FILE_MODE,
+      ...contentKeyOf(options),
     });
   }
 
-  addDirectory(path: string): this {
-    return this.put({ type: 'directory', path: imagePath(path), mode: DIRECTORY_MODE });
+  /** A directory; `mode` for the few that need other bits, such as /tmp (0o1777). */
+  addDirectory(path: string, options: { mode?: number } = {}): this {
+    const mode = options.mode ?? DIRECTORY_MODE;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new InputError(`directory mode ${mode} of ${path} is not a permission mode`, { subject: path });
+    return this.put({ type: 'directory', path: imagePath(path), mode });
   }
 
   addSymlink(path: string, target: string): this {
@@ -153,6 +167,8 @@ export class FileTree {
     if (existing !== undefined && !(existing.type === 'directory' && entry.type === 'directory')) {
       throw new InputError(`/${entry.path} is added to the layer twice`, { subject: entry.path });
     }
+    // A directory named again keeps a mode set explicitly before.
+    if (existing?.type === 'directory' && entry.type === 'directory' && entry.mode === DIRECTORY_MODE) return this;
     this.entries.set(entry.path, entry);
     return this;
   }

@@ -7,7 +7,7 @@ export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform, Cont
 export { bufferSource, fileSource, concatSources, type ByteSource, type FileIdentity } from './byte-source.js';
 export { FileTree, compareImagePaths, FILE_MODE, EXECUTABLE_MODE, DIRECTORY_MODE, type TreeEntry, type AddFileOptions, type AddDirectoryOptions } from './file-tree.js';
 export { tarArchive, type TarArchive, type TarOptions } from './tar.js';
-export { buildLayer, type BuiltLayer, type Compression, type LayerSpec, type LayerBuildOptions } from './layer.js';
+export { buildLayer, layerCacheKey, type BuiltLayer, type Compression, type LayerDigestCache, type LayerSpec, type LayerBuildOptions } from './layer.js';
 export { BlobStore } from './blob-store.js';
 export { parseReference, formatReference, isValidTag, isValidRepository, type ImageReference } from './reference.js';
 export { parseManifest, parsePlatform, formatPlatform, platformMatches, type ParsedManifest } from './manifest.js';

@@ -7,7 +7,8 @@ import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
-import { DigestingStream } from './digest.js';
+import { canonicalJsonBytes } from './canonical-json.js';
+import { DigestingStream, sha256Digest } from './digest.js';
 import type { Digest } from './digest.js';
 import type { BlobStore } from './blob-store.js';
 import type { ByteSource } from './byte-source.js';
@@ -37,6 +38,17 @@ export interface BuiltLayer {
   readonly contentBytes: number;
   readonly entryCount: number;
   readonly source: ByteSource;
+  /** The digest came from the layer digest cache; the bytes were not read. */
+  readonly fromCache?: boolean;
+}
+
+/**
+ * Remembers uncompressed layer digests by what the layer holds (paths, modes, and each file's
+ * content key), so an unchanged layer of large files is not read again to learn its digest.
+ */
+export interface LayerDigestCache {
+  get(key: string): Promise<{ digest: Digest; size: number } | undefined>;
+  set(key: string, value: { digest: Digest; size: number }): Promise<void>;
 }
 
 export interface LayerBuildOptions {
@@ -47,6 +59,25 @@ export interface LayerBuildOptions {
   signal?: AbortSignal;
   /** Bytes of the uncompressed tar read so far, for progress output. */
   onBytes?: (bytes: number) => void;
+  /** Used for uncompressed layers whose every file has a content key. */
+  digestCache?: LayerDigestCache;
+}
+
+/** The cache key of a layer: everything the tar's bytes depend on, or undefined when a file's content is unnamed. */
+export function layerCacheKey(files: FileTree, mtime: number): string | undefined {
+  const entries: unknown[] = [];
+  for (const entry of files.list()) {
+    if (entry.type === 'file') {
+      if (entry.contentKey === undefined) return undefined;
+      entries.push(['f', entry.path, entry.mode, entry.source.size, entry.contentKey]);
+    } else if (entry.type === 'directory') {
+      entries.push(['d', entry.path, entry.mode]);
+    } else {
+      entries.push(['l', entry.path, entry.target]);
+    }
+  }
+  // The version names the tar writer: a change to its output must change every key.
+  return sha256Digest(canonicalJsonBytes({ writer: 'ferry-tar/1', mtime, entries }));
 }
 
 /** Counts bytes as they pass, for progress. */
@@ -91,9 +122,22 @@ export async function buildLayer(spec: LayerSpec, options: LayerBuildOptions): P
   const common = { name: spec.name, contentBytes: archive.contentBytes, entryCount: archive.entryCount, uncompressedSize: archive.source.size };
 
   if (compression === 'none') {
+    const key = options.digestCache ? layerCacheKey(spec.files, options.mtime ?? 0) : undefined;
+    const known = key === undefined ? undefined : await options.digestCache!.get(key);
+    if (known !== undefined && known.size === archive.source.size) {
+      options.onBytes?.(archive.source.size);
+      return {
+        ...common,
+        descriptor: { mediaType: MediaType.OciLayer, digest: known.digest, size: archive.source.size, ...annotations },
+        diffId: known.digest,
+        source: archive.source,
+        fromCache: true,
+      };
+    }
     const digesting = new DigestingStream();
     await pipeline([await archive.source.open(0, undefined, options.signal), ...counting, digesting, discard()], signalOption);
     const digest = digesting.digest;
+    if (key !== undefined) await options.digestCache!.set(key, { digest, size: archive.source.size });
     return {
       ...common,
       descriptor: { mediaType: MediaType.OciLayer, digest, size: archive.source.size, ...annotations },

@@ -19,6 +19,8 @@ export interface Descriptor {
   annotations?: Record<string, string>;
   platform?: Platform;
   artifactType?: string;
+  /** The content itself, base64, for tiny blobs such as the empty config of an artifact. */
+  data?: string;
 }
 
 export interface ImageManifest {

@@ -168,6 +168,21 @@ export class RegistryClient {
 
   /** Stores a manifest under a digest or a tag; returns the digest the registry computed. */
   async putManifest(repository: string, reference: string, mediaType: string, bytes: Buffer, scopes?: readonly string[]): Promise<Digest> {
+    return (await this.storeManifest(repository, reference, mediaType, bytes, scopes)).digest;
+  }
+
+  /**
+   * Stores a manifest and says whether the registry indexed its `subject`: a registry with the
+   * referrers API answers with an OCI-Subject header; without one, the client keeps the
+   * referrers list itself under the fallback tag.
+   */
+  async storeManifest(
+    repository: string,
+    reference: string,
+    mediaType: string,
+    bytes: Buffer,
+    scopes?: readonly string[],
+  ): Promise<{ digest: Digest; ociSubject: string | undefined }> {
     const what = `PUT ${repository} manifest ${reference}`;
     const expected = sha256Digest(bytes);
     return this.retrying(what, async () => {
@@ -184,7 +199,7 @@ export class RegistryClient {
       if (stored !== undefined && stored !== expected) {
         throw new InfrastructureError(`${what}: the registry stored digest ${stored}, expected ${expected}`, { service: this.registry });
       }
-      return expected;
+      return { digest: expected, ociSubject: response.header('oci-subject') };
     });
   }
 
