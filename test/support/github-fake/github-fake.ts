@@ -33,7 +33,7 @@ export interface GitHubFakeOptions {
 
 export class GitHubFake {
   private state = new GitHubState();
-  private readonly log = new RequestLog();
+  private readonly log = new RequestLog('GitHub');
   private readonly faults = new FaultPlan();
   private readonly pipeline: PipelineParts;
   private readonly urls: Urls;

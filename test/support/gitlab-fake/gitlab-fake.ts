@@ -32,7 +32,7 @@ const SOMEONE: GitLabUser = { id: 2, username: 'reviewer', name: 'Re Viewer', em
 
 export class GitLabFake {
   private state = new GitLabState();
-  private readonly log = new RequestLog();
+  private readonly log = new RequestLog('GitLab');
   private readonly faults = new FaultPlan();
   private readonly pipeline: PipelineParts;
 
