@@ -40,3 +40,20 @@ export {
 } from './hodges-lehmann.js';
 export { twoProportionZTest, wilsonInterval, type TwoProportionResult } from './proportions.js';
 export { fisherExact, type FisherResult } from './fisher.js';
+export {
+  mannWhitneyBinned,
+  hodgesLehmannBinned,
+  type BinnedMannWhitneyOptions,
+  type BinnedMannWhitneyResult,
+  type BinnedHodgesLehmannOptions,
+  type BinnedHodgesLehmannResult,
+} from './binned.js';
+export {
+  welchTTest,
+  studentTCdf,
+  studentTSf,
+  studentTQuantile,
+  regularizedIncompleteBeta,
+  type WelchOptions,
+  type WelchResult,
+} from './welch.js';
