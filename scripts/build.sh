@@ -29,6 +29,10 @@ bundle() {
   if [ -n "$dist_out" ]; then out="$dist_out/actions/$step/dist"; else out="actions/$step/dist"; fi
   rm -rf "$out"
   "$NCC" build "build/actions/$step/src/index.js" -o "$out" --quiet --no-source-map-register --license licenses.txt
+  # The load generator's worker threads run a script of their own, bundled beside index.js.
+  if [ "$step" = benchmark-on-gpu-runner ]; then
+    "$NCC" build packages/bench/dist/load/worker.js -o "$out/load-worker" --quiet --no-source-map-register --license licenses.txt
+  fi
 }
 export -f bundle
 export NCC dist_out

@@ -4,9 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STEP_DEFINITIONS } from '@ferry/core';
 import { requirePython } from '../support/python.js';
+import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.js';
 import { cleanEnv, NODE24, REPO_ROOT, requireBuilt, run } from '../support/repo.js';
 
 const steps = STEP_DEFINITIONS.map((s) => s.name);
@@ -54,6 +55,7 @@ describe('action bundles', () => {
     const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error::'));
     expect(errors).toHaveLength(1);
     if (required.length > 0) expect(errors[0]).toContain(`missing required input "${required[0]}"`);
+    else if (step === 'benchmark-on-gpu-runner') expect(errors[0]).toContain('nothing to benchmark: give endpoint');
     else expect(errors[0]).toContain(`the ${step} engine is not included in this build`);
     expect(readFileSync(join(out, 'output'), 'utf8')).toMatch(/^verdict<<.*\nerror\n/);
   });
@@ -78,6 +80,57 @@ describe('action bundles', () => {
     const resultFile = JSON.parse(readFileSync(join(out, 'ferry/validate-model.json'), 'utf8')) as { verdict: string };
     expect(resultFile.verdict).toBe('pass');
   });
+});
+
+describe('benchmark-on-gpu-runner bundle', () => {
+  let server: ScriptedServer;
+  beforeAll(async () => {
+    server = await startScriptedServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('sends load from its own worker threads, copied out of the repository, and writes outputs and the k6-style figures', async () => {
+    // Copied away from the repository: the workers must come from the bundle's load-worker/, not packages/bench.
+    const root = mkdtempSync(join(tmpdir(), 'ferry-action-'));
+    const dist = join(root, 'benchmark-on-gpu-runner', 'dist');
+    cpSync(join(REPO_ROOT, 'actions/benchmark-on-gpu-runner/dist'), dist, { recursive: true });
+    const out = mkdtempSync(join(tmpdir(), 'ferry-gh-'));
+    writeFileSync(join(out, 'output'), '');
+    writeFileSync(join(out, 'summary'), '');
+    const r = await run(NODE24, [join(dist, 'index.js')], {
+      cwd: out,
+      env: {
+        ...cleanEnv(),
+        INPUT_ENDPOINT: server.url,
+        INPUT_PROTOCOL: 'http-template',
+        'INPUT_REQUEST-METHOD': 'GET',
+        'INPUT_REQUEST-PATH': '/fixed?ms=3',
+        INPUT_RATE: '100',
+        INPUT_WARMUP: '300ms',
+        INPUT_WINDOW: '500ms',
+        INPUT_DURATION: '1s',
+        INPUT_THREADS: '2',
+        'INPUT_MAX-SEND-LAG-MS': '250',
+        'INPUT_MAX-P95-MS': '500',
+        GITHUB_OUTPUT: join(out, 'output'),
+        GITHUB_STEP_SUMMARY: join(out, 'summary'),
+        RUNNER_TEMP: out,
+      },
+    });
+    expect(r.stdout).not.toContain('::error::');
+    expect(r.code, r.stdout).toBe(0);
+    const outputs = readFileSync(join(out, 'output'), 'utf8');
+    expect(outputs).toMatch(/verdict<<(\S+)\npass\n\1/);
+    const p50 = Number(/p50-ms<<(\S+)\n([^\n]+)\n\1/.exec(outputs)![2]);
+    expect(p50).toBeGreaterThanOrEqual(3);
+    const throughput = Number(/throughput-rps<<(\S+)\n([^\n]+)\n\1/.exec(outputs)![2]);
+    expect(throughput).toBeGreaterThan(90);
+    const summary = readFileSync(join(out, 'summary'), 'utf8');
+    expect(summary).toContain('xychart-beta');
+    expect(summary).toContain('p95 latency');
+  }, 60_000);
 });
 
 describe('validate-model bundle smoke inference', () => {

@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { REPORT_MARKER, upsertSection } from '@ferry/platform';
 import { GitLabFake, PROJECT_BOT, type Note, type RecordedRequest } from '../support/gitlab-fake/index.js';
 import { ferry, REPO_ROOT, requireBuilt, type RunResult } from '../support/repo.js';
+import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.js';
 
 const TOKEN = 'glpat-FerryTest_0123456789abcdef';
 const JOB_TOKEN = 'glcbt-64_FerryJobToken_0123456789';
@@ -106,7 +107,7 @@ function jobEnv(step: string, projectDir: string, opts: JobOptions = {}): NodeJS
     Object.assign(env, { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_REF_NAME: 'main', CI_COMMIT_BRANCH: 'main' });
   }
   for (const [name, value] of Object.entries(variables)) {
-    const interpolated = value.replace(/\$\[\[\s*inputs\.([a-z_]+)\s*\]\]/g, (_, input: string) => {
+    const interpolated = value.replace(/\$\[\[\s*inputs\.([a-z0-9_]+)\s*\]\]/g, (_, input: string) => {
       if (inputs[input] === undefined) throw new Error(`input ${input} of ${step} has no default; give it in inputs`);
       return inputs[input];
     });
@@ -448,6 +449,37 @@ describe('GitLab door: the API failing only warns', () => {
     }
     expect(fake.requests).toEqual([]);
   });
+});
+
+describe('GitLab door: benchmark-on-gpu-runner', () => {
+  let server: ScriptedServer;
+  beforeAll(async () => {
+    server = await startScriptedServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('writes the load_performance (k6 summary) and metrics reports, and a note section with the latency chart', async () => {
+    const dir = checkout('good');
+    const r = await job('benchmark-on-gpu-runner', dir, {
+      ...WITH_TOKEN,
+      inputs: { endpoint: server.url, protocol: 'http-template', request_method: 'GET', request_path: '/fixed?ms=4', rates: '50,100', warmup: '300ms', window: '500ms', duration: '1s', threads: '1', max_p95_ms: '500', max_send_lag_ms: '250' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const k6 = JSON.parse(readFileSync(join(dir, '.ferry/benchmark-on-gpu-runner/load-performance.json'), 'utf8')) as { metrics: { http_req_waiting: Record<string, number>; http_reqs: { count: number; rate: number }; checks: { fails: number } } };
+    // The figures of the last (highest) load point: never below the server's 4 ms service time.
+    expect(k6.metrics.http_req_waiting['p(95)']).toBeGreaterThanOrEqual(4);
+    expect(k6.metrics.http_req_waiting.med).toBeGreaterThanOrEqual(4);
+    expect(k6.metrics.http_reqs.rate).toBeGreaterThan(90);
+    expect(k6.metrics.checks.fails).toBe(0);
+    const metrics = readFileSync(join(dir, '.ferry/benchmark-on-gpu-runner/metrics.txt'), 'utf8');
+    expect(metrics).toMatch(/^ferry_benchmark_on_gpu_runner_latency_p95_ms [0-9.]+$/m);
+    expect(metrics).toMatch(/^ferry_benchmark_on_gpu_runner_run_valid 1$/m);
+    const note = ferryNotes()[0]!.body;
+    expect(note).toContain('benchmark-on-gpu-runner');
+    expect(note).toContain('```mermaid\nxychart-beta');
+  }, 60_000);
 });
 
 /** A loopback port nothing listens on. */

@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7246);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2907);
 // Bundle entry for the benchmark-on-gpu-runner action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7246:
+/***/ 2907:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38035,7 +38035,7 @@ class FerryError extends Error {
     }
 }
 /** Bad input, configuration or file. `subject` names the input, key or file at fault. */
-class InputError extends FerryError {
+class errors_InputError extends FerryError {
     errorClass = 'input';
     exitCode = ExitCode.BadInput;
     subject;
@@ -38192,38 +38192,6506 @@ function defineStep(def) {
 // benchmark-on-gpu-runner: how fast and how costly is the model to serve, and did it regress?
 
 const PROTOCOLS = ['oip-v2', 'kserve-v1', 'torchserve', 'openai', 'openai-chat', 'http-template'];
+const ARRIVALS = ['constant', 'poisson', 'gamma'];
+const CONTAINER_RUNTIMES = ['auto', 'docker', 'podman'];
+const BENCHMARK_RESULTS_FILE = '.ferry/benchmark-on-gpu-runner/results.json';
 const benchmarkDefinition = defineStep({
     name: 'benchmark-on-gpu-runner',
     title: 'Benchmark on GPU runner',
     summary: 'Measure latency, throughput, errors and GPU cost of serving the model, and compare with a baseline.',
     branding: { icon: 'activity', color: 'green' },
     inputs: {
-        endpoint: { type: 'string', description: 'URL of an already running server. Empty: start one from image or command.' },
-        image: { type: 'string', description: 'Container image to start and benchmark.' },
-        command: { type: 'string', description: 'Command that starts the server on this runner.' },
+        endpoint: { type: 'string', description: 'URL of an already running server. Empty: start one from `image` or `command`.' },
+        image: { type: 'string', description: 'Container image to start and benchmark (docker or podman; GPUs passed through when present).' },
+        command: {
+            type: 'string',
+            description: 'Shell command that starts the server on this runner, for example `vllm serve m --port $PORT`. $PORT holds `server-port`.',
+        },
+        'container-runtime': { type: 'string', description: 'Runs `image`: docker or podman; auto picks docker when it is on PATH.', options: CONTAINER_RUNTIMES, default: 'auto' },
+        'container-port': { type: 'integer', description: 'Port the server listens on inside the container.', default: 8080, min: 1, max: 65535 },
+        'container-args': { type: 'list', description: 'Extra arguments for `run`, before the image (volumes, environment, shared memory).' },
+        'container-command': { type: 'list', description: 'Arguments after the image: the container command and its flags, one per item.' },
+        'server-port': { type: 'integer', description: 'Port for `command` (0: a free port is picked and passed as $PORT).', default: 0, min: 0, max: 65535 },
+        'health-path': { type: 'string', description: "Readiness path polled until it answers 2xx. Empty: the protocol's own (/v2/health/ready, /ping, /v1/models …)." },
+        'ready-timeout': { type: 'duration', description: 'How long a started server may take to become ready.', default: '10m' },
+        'log-lines': { type: 'integer', description: "Lines of the server's log kept for the report when something fails.", default: 60, min: 0, max: 10000 },
         protocol: { type: 'string', description: 'Inference protocol.', options: PROTOCOLS, default: 'oip-v2' },
-        'model-name': { type: 'string', description: 'Model name used in request paths.', default: 'model' },
-        rate: { type: 'number', description: 'Open-loop request rate per second (0: closed loop).', default: 0, min: 0 },
+        'model-name': { type: 'string', description: 'Model name used in request paths (and the OpenAI `model` field).', default: 'model' },
+        'model-version': { type: 'string', description: 'Model version in request paths (oip-v2, kserve-v1, torchserve). Empty: none.' },
+        dataset: {
+            type: 'path',
+            description: 'JSONL file of request payloads, one per line. Empty: generated from the served model signature (oip-v2), or a fixed prompt (openai).',
+        },
+        'max-tokens': { type: 'integer', description: 'OpenAI protocols: max_tokens of every request unless the payload sets it.', default: 128, min: 1 },
+        'request-method': { type: 'string', description: 'http-template: request method.', default: 'POST' },
+        'request-path': { type: 'string', description: 'http-template: request path; {{field}} is filled from each payload.', default: '/' },
+        'request-body': { type: 'string', description: 'http-template: body template; {{field}} is filled from each payload.' },
+        rate: { type: 'number', description: 'Open-loop request rate per second (0: closed loop at `concurrency`).', default: 0, min: 0 },
+        rates: { type: 'list', description: 'Open-loop sweep: request rates, one load point each.' },
+        arrival: { type: 'string', description: 'Open-loop arrivals: constant spacing, Poisson, or gamma with `burstiness`.', options: ARRIVALS, default: 'constant' },
+        burstiness: { type: 'number', description: 'Gamma shape for `arrival: gamma` (1 = Poisson, below 1 burstier).', default: 1, min: 0.01 },
         concurrency: { type: 'integer', description: 'Closed-loop concurrency.', default: 8, min: 1 },
-        duration: { type: 'duration', description: 'Measurement duration, for example 30s.', default: '30s' },
+        concurrencies: { type: 'list', description: 'Closed-loop sweep: concurrency levels, one load point each.' },
+        warmup: { type: 'duration', description: 'Load sent before measuring, left out of every figure.', default: '10s' },
+        window: { type: 'duration', description: 'Measurement window; the run stops once 3 successive windows agree within 10%.', default: '5s' },
+        duration: { type: 'duration', description: 'Longest measurement per repeat (a whole number of windows).', default: '30s' },
+        repeats: { type: 'integer', description: 'Repeats per load point; 2 or more give 95% confidence intervals.', default: 1, min: 1, max: 20 },
+        threads: { type: 'integer', description: 'Load generator threads (0: one per core).', default: 0, min: 0, max: 256 },
+        'max-send-lag-ms': {
+            type: 'number',
+            description: 'Self-check: the run is invalid when the p99 send lag (intended → actual send) is above this (p50: a tenth of it, at least 1). Raise it only on runners known to be noisy.',
+            default: 10,
+            min: 1,
+        },
+        timeout: { type: 'duration', description: 'Per-request timeout.', default: '30s' },
+        'slo-ttft-ms': { type: 'number', description: 'Streaming: a request is good only with TTFT at most this (goodput).', min: 0 },
+        'slo-tpot-ms': { type: 'number', description: 'Streaming: a request is good only with TPOT at most this (goodput).', min: 0 },
+        'max-p95-ms': { type: 'number', description: 'Gate: p95 latency (coordinated-omission corrected) at most this.', min: 0 },
+        'max-p99-ms': { type: 'number', description: 'Gate: p99 latency (corrected) at most this.', min: 0 },
+        'max-error-rate': { type: 'number', description: 'Gate: failed fraction of requests at most this (0.01 = 1%).', min: 0, max: 1 },
+        'min-throughput': { type: 'number', description: 'Gate: successful requests per second at least this.', min: 0 },
+        'max-ttft-p95-ms': { type: 'number', description: 'Gate (streaming): p95 time to first token at most this.', min: 0 },
+        'max-time-to-ready': { type: 'duration', description: 'Gate: a started server ready within this.' },
         'require-gpu': { type: 'boolean', description: 'Fail with exit 2 when no usable GPU is present.', default: false },
-        baseline: { type: 'path', description: 'Baseline result file to compare against.' },
+        'gpu-sample-interval': { type: 'duration', description: 'nvidia-smi / dcgm-exporter sampling interval (at most 200ms).', default: '200ms' },
+        'dcgm-url': { type: 'string', description: 'dcgm-exporter metrics URL; scraped for SM active instead of sampling nvidia-smi.' },
+        'gpu-hourly-price': { type: 'number', description: 'Price of this runner per hour, for cost per 1k requests and per 1M tokens.', min: 0 },
+        baseline: { type: 'path', description: 'Results file of the baseline run (from the default branch) to compare against. A missing file is an error.' },
+        'baseline-alpha': { type: 'number', description: 'Significance level of the baseline comparison.', default: 0.05, min: 0.0001, max: 0.5 },
+        'regression-threshold': { type: 'number', description: 'Effect-size floor: a change smaller than this fraction is never a regression.', default: 0.1, min: 0, max: 10 },
+        results: { type: 'path', description: 'Where to write the results file (histograms included): the next run\'s baseline, or a shard to merge.', default: BENCHMARK_RESULTS_FILE },
+        'shard-index': { type: 'integer', description: 'Sharded load: this runner\'s shard, 0-based.', default: 0, min: 0 },
+        'shard-count': { type: 'integer', description: 'Sharded load: how many runners share the schedule.', default: 1, min: 1, max: 1024 },
+        merge: { type: 'list', description: 'Results files (or globs) of shards to merge exactly instead of sending load; gates and baseline apply to the merge.' },
     },
     outputs: {
-        'p50-ms': { description: 'Median latency in milliseconds.' },
-        'p95-ms': { description: '95th percentile latency in milliseconds.' },
-        'p99-ms': { description: '99th percentile latency in milliseconds.' },
+        'p50-ms': { description: 'Median latency in milliseconds (corrected).' },
+        'p95-ms': { description: '95th percentile latency in milliseconds (corrected).' },
+        'p99-ms': { description: '99th percentile latency in milliseconds (corrected).' },
         'throughput-rps': { description: 'Achieved successful requests per second.' },
         'error-rate': { description: 'Fraction of requests that failed.' },
+        'ttft-p95-ms': { description: 'Streaming: 95th percentile time to first token (empty otherwise).' },
+        'time-to-ready-ms': { description: 'Started server: start to first successful health check (empty otherwise).' },
+        'time-to-first-inference-ms': { description: 'Started server: start to first successful inference (empty otherwise).' },
+        valid: { description: 'true when the load generator kept its schedule; false marks the figures untrustworthy.' },
+        'baseline-outcome': { description: 'regression, improvement, no-change or invalid (empty without a baseline).' },
+        'cost-per-1k-requests': { description: 'Runner cost per 1000 successful requests (empty without gpu-hourly-price).' },
+        'results-path': { description: 'Path of the results file written.' },
     },
 });
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./packages/stats/dist/normal.js
+// The standard normal distribution: CDF, survival function and quantile, accurate to a few ulps
+// far into the tails, because p-values of 1e-50 must still order correctly in reports.
+const SQRT1_2 = Math.SQRT1_2;
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+const INV_SQRT_PI = 1 / Math.sqrt(Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+/** exp(-x²) without the rounding error of forming x² first (matters for x beyond ~5). */
+function expMinusSquare(x) {
+    // Split x = hi + lo with hi short enough that hi² is exact; then x² = hi² + lo·(x + hi).
+    const hi = Math.trunc(x * 4096) / 4096;
+    const lo = x - hi;
+    return Math.exp(-hi * hi) * Math.exp(-lo * (x + hi));
+}
+/**
+ * erf(x) by the everywhere-positive series 2/√π·e^(−x²)·Σ 2ⁿx^(2n+1)/(1·3·…·(2n+1)):
+ * no cancellation, so relative accuracy holds for small x too.
+ */
+function erfSeries(x) {
+    const x2 = x * x;
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 500; n++) {
+        term *= (2 * x2) / (2 * n + 1);
+        sum += term;
+        if (term < sum * 1e-17)
+            break;
+    }
+    return TWO_OVER_SQRT_PI * expMinusSquare(x) * sum;
+}
+/** erfc(x) for x ≥ 0.5 by Laplace's continued fraction, evaluated with the modified Lentz method. */
+function erfcContinuedFraction(x) {
+    // erfc(x) = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))
+    const tiny = 1e-300;
+    let f = x;
+    let c = x;
+    let d = 0;
+    for (let k = 1; k < 5000; k++) {
+        const a = k / 2;
+        d = x + a * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = x + a / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        const delta = c * d;
+        f *= delta;
+        if (Math.abs(delta - 1) < 1e-16)
+            break;
+    }
+    return (INV_SQRT_PI * expMinusSquare(x)) / f;
+}
+/** The error function. */
+function erf(x) {
+    if (Number.isNaN(x))
+        return NaN;
+    if (x < 0)
+        return -erf(-x);
+    if (x < 0.5)
+        return erfSeries(x);
+    return 1 - erfc(x);
+}
+/** The complementary error function 1 − erf(x), with full relative accuracy for large x. */
+function erfc(x) {
+    if (Number.isNaN(x))
+        return NaN;
+    if (x < 0)
+        return 2 - erfc(-x);
+    if (x < 0.5)
+        return 1 - erfSeries(x);
+    if (x > 27.3)
+        return 0; // below the smallest double
+    return erfcContinuedFraction(x);
+}
+/** Density of the standard normal distribution. */
+function normalPdf(z) {
+    // exp(−z²/2) with the same split as expMinusSquare, avoiding the rounding of z/√2.
+    const a = Math.abs(z);
+    const hi = Math.trunc(a * 4096) / 4096;
+    const lo = a - hi;
+    return INV_SQRT_2PI * Math.exp((-hi * hi) / 2) * Math.exp((-lo * (a + hi)) / 2);
+}
+/** P(Z ≤ z) for a standard normal Z. */
+function normalCdf(z) {
+    if (Number.isNaN(z))
+        return NaN;
+    return 0.5 * erfc(-z * SQRT1_2);
+}
+/** P(Z > z) for a standard normal Z, accurate in the upper tail (a p-value). */
+function normalSf(z) {
+    if (Number.isNaN(z))
+        return NaN;
+    return 0.5 * erfc(z * SQRT1_2);
+}
+/**
+ * The z with P(Z ≤ z) = p. A rational first guess (Abramowitz & Stegun 26.2.23, error < 4.5e-4)
+ * is polished by Halley steps on the accurate CDF, so the result is as good as normalCdf.
+ */
+function normalQuantile(p) {
+    if (Number.isNaN(p) || p < 0 || p > 1)
+        return NaN;
+    if (p === 0)
+        return -Infinity;
+    if (p === 1)
+        return Infinity;
+    // 1 − p is exact for p ≥ 0.5, so the upper half reflects onto the lower one without loss.
+    if (p > 0.5)
+        return -normalQuantile(1 - p);
+    const t = Math.sqrt(-2 * Math.log(p));
+    let x = -(t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t));
+    // Near the centre, Φ(x) − p cancels; there p − 1/2 is exact and ½·erf(x/√2) carries no cancellation.
+    const central = p > 0.25;
+    const half = p - 0.5;
+    for (let i = 0; i < 8; i++) {
+        const f = central ? 0.5 * erf(x * SQRT1_2) - half : normalCdf(x) - p;
+        const pdf = normalPdf(x);
+        if (pdf === 0)
+            break;
+        const r = f / pdf;
+        const step = r / (1 + (x * r) / 2); // Halley: uses φ'(x) = −x·φ(x)
+        x -= step;
+        if (Math.abs(step) <= 1e-16 * Math.abs(x))
+            break;
+    }
+    return x;
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/proportions.js
+
+function checkCounts(successes, trials, what) {
+    if (!Number.isInteger(trials) || trials < 1)
+        throw new RangeError(`${what}: trials must be a positive integer, got ${trials}`);
+    if (!Number.isInteger(successes) || successes < 0 || successes > trials) {
+        throw new RangeError(`${what}: successes must be an integer in 0..${trials}, got ${successes}`);
+    }
+}
+/** Wilson score interval for one proportion. */
+function wilsonInterval(successes, trials, confidence = 0.95) {
+    checkCounts(successes, trials, 'wilsonInterval');
+    const z = normalQuantile(1 - (1 - confidence) / 2);
+    const p = successes / trials;
+    const z2n = (z * z) / trials;
+    const centre = (p + z2n / 2) / (1 + z2n);
+    const half = (z * Math.sqrt((p * (1 - p)) / trials + z2n / (4 * trials))) / (1 + z2n);
+    return { lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
+}
+/**
+ * Two-proportion z-test of successes1/trials1 against successes2/trials2 (pooled variance; the
+ * two-sided p-value equals `chi2_contingency(correction=False)`). `greater`: p1 > p2.
+ */
+function twoProportionZTest(successes1, trials1, successes2, trials2, options = {}) {
+    checkCounts(successes1, trials1, 'first sample');
+    checkCounts(successes2, trials2, 'second sample');
+    const alternative = options.alternative ?? 'two-sided';
+    const confidence = options.confidence ?? 0.95;
+    const p1 = successes1 / trials1;
+    const p2 = successes2 / trials2;
+    const pooled = (successes1 + successes2) / (trials1 + trials2);
+    const se = Math.sqrt(pooled * (1 - pooled) * (1 / trials1 + 1 / trials2));
+    const difference = p1 - p2;
+    // Both rates 0 (or both 1): the samples cannot differ in the test's terms.
+    const z = se > 0 ? difference / se : 0;
+    const pValue = se === 0
+        ? 1
+        : alternative === 'two-sided'
+            ? Math.min(1, 2 * normalSf(Math.abs(z)))
+            : alternative === 'greater'
+                ? normalSf(z)
+                : normalSf(-z);
+    const w1 = wilsonInterval(successes1, trials1, confidence);
+    const w2 = wilsonInterval(successes2, trials2, confidence);
+    const lower = difference - Math.sqrt((p1 - w1.lower) ** 2 + (w2.upper - p2) ** 2);
+    const upper = difference + Math.sqrt((w1.upper - p1) ** 2 + (p2 - w2.lower) ** 2);
+    return { p1, p2, difference, z, pValue, lower, upper, confidence };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/fisher.js
+/**
+ * Fisher's exact test on [[a, b], [c, d]]. `greater`: the odds ratio exceeds 1 (a is large).
+ * Tables are weighed in logs relative to the mode by the ratio recurrence of the hypergeometric
+ * pmf, O(support) and safe for counts in the millions. "At most as likely" allows a relative slack
+ * of 1e-7, as R does: SciPy's 1e-14 is below the rounding of any pmf computed for large tables,
+ * and would split mathematically equal (symmetric) tables.
+ */
+function fisherExact(table, options = {}) {
+    const [[a, b], [c, d]] = table;
+    for (const v of [a, b, c, d]) {
+        if (!Number.isInteger(v) || v < 0)
+            throw new RangeError(`table entries must be non-negative integers, got ${v}`);
+    }
+    const alternative = options.alternative ?? 'two-sided';
+    const row1 = a + b;
+    const row2 = c + d;
+    const col1 = a + c;
+    const total = row1 + row2;
+    if (row1 === 0 || row2 === 0 || col1 === 0 || b + d === 0)
+        return { oddsRatio: NaN, pValue: 1 };
+    const oddsRatio = b > 0 && c > 0 ? (a * d) / (b * c) : Infinity;
+    // X = the top-left cell, hypergeometric with support lo..hi.
+    const lo = Math.max(0, col1 - row2);
+    const hi = Math.min(col1, row1);
+    const size = hi - lo + 1;
+    const logW = new Float64Array(size);
+    const mode = Math.min(hi, Math.max(lo, Math.floor(((col1 + 1) * (row1 + 1)) / (total + 2))));
+    // P(x)/P(x−1) = (row1 − x + 1)(col1 − x + 1) / (x·(row2 − col1 + x))
+    for (let x = mode + 1; x <= hi; x++) {
+        logW[x - lo] = logW[x - 1 - lo] + Math.log(((row1 - x + 1) * (col1 - x + 1)) / (x * (row2 - col1 + x)));
+    }
+    for (let x = mode - 1; x >= lo; x--) {
+        logW[x - lo] = logW[x + 1 - lo] - Math.log(((row1 - x) * (col1 - x)) / ((x + 1) * (row2 - col1 + x + 1)));
+    }
+    let totalWeight = 0;
+    for (let i = 0; i < size; i++)
+        totalWeight += Math.exp(logW[i]);
+    let tail = 0;
+    const observed = logW[a - lo];
+    for (let i = 0; i < size; i++) {
+        const x = lo + i;
+        const w = logW[i];
+        const include = alternative === 'less' ? x <= a : alternative === 'greater' ? x >= a : w <= observed + 1e-7;
+        if (include)
+            tail += Math.exp(w);
+    }
+    return { oddsRatio, pValue: Math.min(1, tail / totalWeight) };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/binned.js
+
+/** Checks two count vectors over the same bins; returns their totals. */
+function binned_checkCounts(xCounts, yCounts) {
+    if (xCounts.length !== yCounts.length) {
+        throw new RangeError(`the two count vectors must cover the same bins (${xCounts.length} vs ${yCounts.length})`);
+    }
+    let m = 0;
+    let n = 0;
+    for (let k = 0; k < xCounts.length; k++) {
+        const a = xCounts[k];
+        const b = yCounts[k];
+        if (!Number.isInteger(a) || a < 0)
+            throw new RangeError(`first counts: bin ${k} holds ${String(a)}, not a non-negative integer`);
+        if (!Number.isInteger(b) || b < 0)
+            throw new RangeError(`second counts: bin ${k} holds ${String(b)}, not a non-negative integer`);
+        m += a;
+        n += b;
+    }
+    if (m === 0)
+        throw new RangeError('first sample is empty (every count is 0)');
+    if (n === 0)
+        throw new RangeError('second sample is empty (every count is 0)');
+    return { m, n };
+}
+/** Σ(t³ − t) over the bins, t the pooled count of the bin. */
+function binTieTerm(xCounts, yCounts) {
+    let tieTerm = 0;
+    for (let k = 0; k < xCounts.length; k++) {
+        const t = xCounts[k] + yCounts[k];
+        if (t > 1)
+            tieTerm += t * t * t - t;
+    }
+    return tieTerm;
+}
+/** Null standard deviation of U with the tie correction. */
+function uSigma(m, n, tieTerm) {
+    const nn = m + n;
+    return Math.sqrt(((m * n) / 12) * (nn + 1 - tieTerm / (nn * (nn - 1))));
+}
+/**
+ * The Mann–Whitney U test of x against y, each given as counts over the same ordered bins (the
+ * samples the counts stand for: every value of bin k below every value of bin k + 1, values within
+ * a bin tied). O(bins).
+ */
+function mannWhitneyBinned(xCounts, yCounts, options = {}) {
+    const alternative = options.alternative ?? 'two-sided';
+    const continuity = options.continuity ?? true;
+    const { m: n1, n: n2 } = binned_checkCounts(xCounts, yCounts);
+    // U of x counted directly: each x in bin k beats every y in a lower bin and ties the y in bin k.
+    let u1 = 0;
+    let yBelow = 0;
+    for (let k = 0; k < xCounts.length; k++) {
+        const a = xCounts[k];
+        const b = yCounts[k];
+        if (a > 0)
+            u1 += a * (yBelow + b / 2);
+        yBelow += b;
+    }
+    const u2 = n1 * n2 - u1;
+    const tieTerm = binTieTerm(xCounts, yCounts);
+    const sigma = uSigma(n1, n2, tieTerm);
+    const commonLanguageEffect = u1 / (n1 * n2);
+    const common = { u: u1, method: 'asymptotic', commonLanguageEffect, superiority: u2 / (n1 * n2), sigma, tieTerm, n1, n2 };
+    // As SciPy: the larger U for the two-sided test, doubled.
+    const [u, factor] = alternative === 'greater' ? [u1, 1] : alternative === 'less' ? [u2, 1] : [Math.max(u1, u2), 2];
+    // Every value in one bin: no evidence either way (SciPy returns NaN; 1 keeps NaN out of gates).
+    if (!(sigma > 0))
+        return { ...common, z: NaN, pValue: 1 };
+    const z = (u - (n1 * n2) / 2 - (continuity ? 0.5 : 0)) / sigma;
+    return { ...common, z, pValue: Math.min(1, factor * normalSf(z)) };
+}
+/** A deterministic generator (mulberry32), so a selection is reproducible from its inputs. */
+function random(seed) {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+/** Below this many candidate cells, sorting them beats another pivot round. */
+const GATHER_LIMIT = 4096;
+/**
+ * Order statistics of the weighted differences d(i, j) = vy[j] − vx[i] over the non-empty bins
+ * (weight wx[i]·wy[j]). Rows i are ascending in j and shift left as i rises (rounding is monotone),
+ * so the weight at or below a pivot takes one two-pointer pass; random pivots drawn among the
+ * remaining cells settle a rank in O(log B) expected passes of O(B).
+ */
+class WeightedDifferences {
+    vx;
+    wx;
+    vy;
+    /** Prefix sums of wy: yCum[j] = wy[0] + … + wy[j − 1]. */
+    yCum;
+    total;
+    constructor(vx, wx, vy, wy) {
+        this.vx = vx;
+        this.wx = wx;
+        this.vy = vy;
+        this.yCum = new Float64Array(wy.length + 1);
+        for (let j = 0; j < wy.length; j++)
+            this.yCum[j + 1] = this.yCum[j] + wy[j];
+        let mx = 0;
+        for (let i = 0; i < wx.length; i++)
+            mx += wx[i];
+        this.total = mx * this.yCum[wy.length];
+    }
+    diff(i, j) {
+        return this.vy[j] - this.vx[i];
+    }
+    /**
+     * Per row, the number of cells with difference < pivot (into lt) and ≤ pivot (into le), and the
+     * weights of those cells.
+     */
+    countAround(pivot, lt, le) {
+        const rows = this.vx.length;
+        const cols = this.vy.length;
+        let p1 = 0;
+        let p2 = 0;
+        let wLt = 0;
+        let wLe = 0;
+        for (let i = 0; i < rows; i++) {
+            // Differences fall as the row's x rises, so both pointers only move right.
+            while (p1 < cols && this.diff(i, p1) < pivot)
+                p1++;
+            if (p2 < p1)
+                p2 = p1;
+            while (p2 < cols && this.diff(i, p2) <= pivot)
+                p2++;
+            lt[i] = p1;
+            le[i] = p2;
+            const w = this.wx[i];
+            wLt += w * this.yCum[p1];
+            wLe += w * this.yCum[p2];
+        }
+        return { wLt, wLe };
+    }
+    /** The k-th smallest difference counting weights, 1 ≤ k ≤ total. */
+    select(k) {
+        if (!(k >= 1 && k <= this.total))
+            throw new RangeError(`rank ${k} outside 1..${this.total}`);
+        const rows = this.vx.length;
+        const cols = this.vy.length;
+        // Candidate cells of row i: columns lo[i] ≤ j < hi[i]; `below` is the weight of the cells
+        // known to rank under every candidate.
+        const lo = new Int32Array(rows);
+        const hi = new Int32Array(rows).fill(cols);
+        const lt = new Int32Array(rows);
+        const le = new Int32Array(rows);
+        let below = 0;
+        const rand = random(Math.floor(k) ^ Math.imul(rows, 7919) ^ Math.imul(cols, 104729));
+        for (;;) {
+            let candidates = 0;
+            for (let i = 0; i < rows; i++)
+                candidates += hi[i] - lo[i];
+            if (candidates <= GATHER_LIMIT) {
+                const d = new Float64Array(candidates);
+                const w = new Float64Array(candidates);
+                let c = 0;
+                for (let i = 0; i < rows; i++) {
+                    const wi = this.wx[i];
+                    for (let j = lo[i]; j < hi[i]; j++) {
+                        d[c] = this.diff(i, j);
+                        w[c] = wi * (this.yCum[j + 1] - this.yCum[j]);
+                        c++;
+                    }
+                }
+                const order = Array.from({ length: candidates }, (_, q) => q).sort((p, q) => d[p] - d[q]);
+                let acc = below;
+                for (const q of order) {
+                    acc += w[q];
+                    if (acc >= k)
+                        return d[q];
+                }
+                // Unreachable: the candidates' weight always reaches k.
+                return d[order[order.length - 1]];
+            }
+            // A uniformly drawn candidate cell as the pivot.
+            let r = Math.floor(rand() * candidates);
+            let row = 0;
+            while (r >= hi[row] - lo[row]) {
+                r -= hi[row] - lo[row];
+                row++;
+            }
+            const pivot = this.diff(row, lo[row] + r);
+            const { wLt, wLe } = this.countAround(pivot, lt, le);
+            if (k > wLt && k <= wLe)
+                return pivot;
+            if (k <= wLt) {
+                for (let i = 0; i < rows; i++)
+                    if (lt[i] < hi[i])
+                        hi[i] = Math.max(lo[i], lt[i]);
+            }
+            else {
+                for (let i = 0; i < rows; i++)
+                    if (le[i] > lo[i])
+                        lo[i] = Math.min(hi[i], le[i]);
+                below = wLe;
+            }
+        }
+    }
+    /** The median of the weighted differences (the mean of the two middle ones for an even total). */
+    median() {
+        const t = this.total;
+        if (t % 2 === 1)
+            return this.select((t + 1) / 2);
+        return (this.select(t / 2) + this.select(t / 2 + 1)) / 2;
+    }
+}
+/**
+ * The Hodges–Lehmann shift of y relative to x for binned data: the median of the pairwise
+ * differences yⱼ − xᵢ between bin values (`values[k]` stands for every value in bin k; strictly
+ * increasing), each weighted by the product of the counts, with the distribution-free confidence
+ * interval of order statistics at ranks from the tie-corrected normal approximation of U.
+ * O(B log B) expected over the non-empty bins, whatever the counts.
+ */
+function hodgesLehmannBinned(values, xCounts, yCounts, options = {}) {
+    const confidence = options.confidence ?? 0.95;
+    if (!(confidence > 0 && confidence < 1))
+        throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+    if (values.length !== xCounts.length)
+        throw new RangeError(`values and counts must cover the same bins (${values.length} vs ${xCounts.length})`);
+    for (let k = 0; k < values.length; k++) {
+        const v = values[k];
+        if (!Number.isFinite(v))
+            throw new RangeError(`bin values: value at index ${k} is not a finite number (${String(v)})`);
+        if (k > 0 && !(v > values[k - 1]))
+            throw new RangeError(`bin values must be strictly increasing (index ${k})`);
+    }
+    const { m, n } = binned_checkCounts(xCounts, yCounts);
+    const pick = (counts) => {
+        const v = [];
+        const w = [];
+        for (let k = 0; k < counts.length; k++) {
+            if (counts[k] > 0) {
+                v.push(values[k]);
+                w.push(counts[k]);
+            }
+        }
+        return { v: Float64Array.from(v), w: Float64Array.from(w) };
+    };
+    const xs = pick(xCounts);
+    const ys = pick(yCounts);
+    const diffs = new WeightedDifferences(xs.v, xs.w, ys.v, ys.w);
+    const total = m * n;
+    const halfAlpha = (1 - confidence) / 2;
+    const sigma = uSigma(m, n, binTieTerm(xCounts, yCounts));
+    const z = normalQuantile(1 - halfAlpha);
+    // P(U ≤ c − 1) ≈ Φ((c − 1 + ½ − mn/2)/σ) ≤ α/2  ⇔  c ≤ mn/2 + ½ − z·σ
+    const rank = Math.max(0, Math.floor(total / 2 + 0.5 - z * sigma));
+    const achievedConfidence = rank === 0 ? 1 : sigma > 0 ? 1 - 2 * normalCdf((rank - 0.5 - total / 2) / sigma) : 1;
+    const estimate = diffs.median();
+    const lower = rank >= 1 ? diffs.select(rank) : -Infinity;
+    const upper = rank >= 1 ? diffs.select(total + 1 - rank) : Infinity;
+    return { estimate, lower, upper, confidence, achievedConfidence, method: 'normal', rank, n1: m, n2: n };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/gamma.js
+// Log-gamma and the regularized upper incomplete gamma function, for chi-square p-values.
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+/** log Γ(x) for x > 0: Stirling's series after shifting x above 15 (relative error ~1e-15). */
+function logGamma(x) {
+    if (!(x > 0))
+        return NaN;
+    // Γ(x) = Γ(x + k)/(x(x+1)…(x+k−1)); one logarithm of the product rounds less than k of them.
+    let product = 1;
+    let z = x;
+    while (z < 15) {
+        product *= z;
+        z += 1;
+    }
+    const shift = Math.log(product);
+    const z2 = z * z;
+    // Bernoulli terms B₂ₖ/(2k(2k−1)z^(2k−1)), k = 1…6
+    const series = (1 / 12 - (1 / 360 - (1 / 1260 - (1 / 1680 - (1 / 1188 - 691 / 360360 / z2) / z2) / z2) / z2) / z2) / z;
+    return (z - 0.5) * Math.log(z) - z + HALF_LOG_2PI + series - shift;
+}
+/**
+ * Q(a, x) = Γ(a, x)/Γ(a), the regularized upper incomplete gamma: the series for P = 1 − Q below
+ * x = a + 1, Legendre's continued fraction (modified Lentz) above, where Q is small and needs
+ * relative accuracy.
+ */
+function gammaQ(a, x) {
+    if (!(a > 0) || Number.isNaN(x))
+        return NaN;
+    if (x <= 0)
+        return 1;
+    if (x === Infinity)
+        return 0;
+    const logPrefix = a * Math.log(x) - x - logGamma(a);
+    if (x < a + 1) {
+        let term = 1 / a;
+        let sum = term;
+        for (let n = 1; n < 10000; n++) {
+            term *= x / (a + n);
+            sum += term;
+            if (term < sum * 1e-17)
+                break;
+        }
+        return Math.max(0, 1 - Math.exp(logPrefix) * sum);
+    }
+    const tiny = 1e-300;
+    let b = x + 1 - a;
+    let c = 1 / tiny;
+    let d = 1 / b;
+    let h = d;
+    for (let i = 1; i < 10000; i++) {
+        const an = -i * (i - a);
+        b += 2;
+        d = an * d + b;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = b + an / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        const delta = d * c;
+        h *= delta;
+        if (Math.abs(delta - 1) < 1e-16)
+            break;
+    }
+    return Math.exp(logPrefix) * h;
+}
+/** P(χ²_dof ≥ statistic). */
+function chiSquareSf(statistic, dof) {
+    if (dof <= 0)
+        return 1;
+    return gammaQ(dof / 2, statistic / 2);
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/sample.js
+// Samples as sorted Float64Arrays: the one place input numbers are checked and sorted, so every
+// test below works on typed arrays in O(n log n) and rejects NaN instead of ordering it silently.
+/** Throws RangeError unless every value is a finite number. */
+function assertFinite(values, what) {
+    for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (!Number.isFinite(v))
+            throw new RangeError(`${what}: value at index ${i} is not a finite number (${String(v)})`);
+    }
+}
+/** A sorted copy (ascending) as a Float64Array; throws RangeError on NaN or ±Infinity. */
+function sortedCopy(values, what = 'sample') {
+    assertFinite(values, what);
+    const out = Float64Array.from(values);
+    out.sort();
+    return out;
+}
+/** Throws RangeError when a sample is empty. */
+function assertNonEmpty(values, what) {
+    if (values.length === 0)
+        throw new RangeError(`${what} is empty`);
+}
+/** Greatest common divisor of two non-negative integers. */
+function gcd(a, b) {
+    let x = a;
+    let y = b;
+    while (y !== 0) {
+        const t = x % y;
+        x = y;
+        y = t;
+    }
+    return x;
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/welch.js
+
+
+
+/**
+ * The regularized incomplete beta I_x(a, b), given x and its complement y = 1 − x (pass y when it
+ * is known more precisely than 1 − x). The continued fraction converges fast below the mean
+ * (a + 1)/(a + b + 2); above it the symmetry I_x(a, b) = 1 − I_y(b, a) is used.
+ */
+function regularizedIncompleteBeta(x, a, b, y = 1 - x) {
+    if (Number.isNaN(x) || !(a > 0) || !(b > 0))
+        return NaN;
+    if (x <= 0)
+        return 0;
+    if (y <= 0)
+        return 1;
+    if (x > (a + 1) / (a + b + 2))
+        return 1 - betaContinuedFraction(y, x, b, a);
+    return betaContinuedFraction(x, y, a, b);
+}
+/** I_x(a, b) by its continued fraction (use below the mean, where it converges quickly). */
+function betaContinuedFraction(x, y, a, b) {
+    const logFront = a * Math.log(x) + b * Math.log(y) - (logGamma(a) + logGamma(b) - logGamma(a + b));
+    const tiny = 1e-300;
+    let c = 1;
+    let d = 1 - ((a + b) * x) / (a + 1);
+    if (Math.abs(d) < tiny)
+        d = tiny;
+    d = 1 / d;
+    let h = d;
+    for (let m = 1; m < 100_000; m++) {
+        const m2 = 2 * m;
+        // Even step: d_{2m} = m(b − m)x / ((a + 2m − 1)(a + 2m))
+        let num = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+        d = 1 + num * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = 1 + num / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        h *= d * c;
+        // Odd step: d_{2m+1} = −(a + m)(a + b + m)x / ((a + 2m)(a + 2m + 1))
+        num = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+        d = 1 + num * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = 1 + num / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        const delta = d * c;
+        h *= delta;
+        if (Math.abs(delta - 1) < 1e-16)
+            break;
+    }
+    return (Math.exp(logFront) * h) / a;
+}
+/** P(T > t) for Student's t with `df` > 0 degrees of freedom (relative accuracy in the upper tail). */
+function studentTSf(t, df) {
+    if (Number.isNaN(t) || !(df > 0))
+        return NaN;
+    if (t === Infinity)
+        return 0;
+    if (t === -Infinity)
+        return 1;
+    if (df === Infinity)
+        return normalSf(t);
+    // P(|T| > |t|) = I_{df/(df+t²)}(df/2, ½); the complement df/(df+t²) → t²/(df+t²) stays exact.
+    const t2 = t * t;
+    const tail = 0.5 * regularizedIncompleteBeta(df / (df + t2), df / 2, 0.5, t2 / (df + t2));
+    return t > 0 ? tail : 1 - tail;
+}
+/** P(T ≤ t) for Student's t with `df` > 0 degrees of freedom. */
+function studentTCdf(t, df) {
+    return studentTSf(-t, df);
+}
+/** The p-quantile of Student's t with `df` degrees of freedom (p in (0, 1)), by bisection on the CDF. */
+function studentTQuantile(p, df) {
+    if (!(p > 0 && p < 1) || !(df > 0))
+        throw new RangeError(`studentTQuantile needs 0 < p < 1 and df > 0, got ${p}, ${df}`);
+    if (p === 0.5)
+        return 0;
+    if (p < 0.5)
+        return -studentTQuantile(1 - p, df);
+    // Upper half: solve sf(t) = 1 − p, exact for p ≥ ½; bracket first, then bisect to full precision.
+    const q = 1 - p;
+    let lo = 0;
+    let hi = 1;
+    while (studentTSf(hi, df) > q) {
+        lo = hi;
+        hi *= 2;
+    }
+    for (let i = 0; i < 2000; i++) {
+        const mid = (lo + hi) / 2;
+        if (mid <= lo || mid >= hi)
+            break;
+        if (studentTSf(mid, df) > q)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
+}
+function meanVariance(values) {
+    const n = values.length;
+    let mean = 0;
+    for (let i = 0; i < n; i++)
+        mean += values[i];
+    mean /= n;
+    // Two passes, with the corrected two-pass term Σd − (Σd)²/n absorbing the rounding of the mean.
+    let ss = 0;
+    let comp = 0;
+    for (let i = 0; i < n; i++) {
+        const d = values[i] - mean;
+        ss += d * d;
+        comp += d;
+    }
+    return { mean, variance: (ss - (comp * comp) / n) / (n - 1) };
+}
+/** Welch's t-test of x against y (each with at least 2 values). */
+function welchTTest(x, y, options = {}) {
+    if (x.length < 2)
+        throw new RangeError(`first sample needs at least 2 values, got ${x.length}`);
+    if (y.length < 2)
+        throw new RangeError(`second sample needs at least 2 values, got ${y.length}`);
+    assertFinite(x, 'first sample');
+    assertFinite(y, 'second sample');
+    const alternative = options.alternative ?? 'two-sided';
+    const confidence = options.confidence ?? 0.95;
+    if (!(confidence > 0 && confidence < 1))
+        throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+    const n1 = x.length;
+    const n2 = y.length;
+    const sx = meanVariance(x);
+    const sy = meanVariance(y);
+    const vx = sx.variance / n1;
+    const vy = sy.variance / n2;
+    const standardError = Math.sqrt(vx + vy);
+    const difference = sx.mean - sy.mean;
+    const common = { meanX: sx.mean, meanY: sy.mean, difference, varianceX: sx.variance, varianceY: sy.variance, standardError, confidence, n1, n2 };
+    if (!(standardError > 0)) {
+        // No spread on either side: equal means are no evidence; different ones are certain.
+        if (difference === 0)
+            return { ...common, t: NaN, df: NaN, pValue: 1, lower: 0, upper: 0 };
+        const t = difference > 0 ? Infinity : -Infinity;
+        const pValue = alternative === 'two-sided' ? 0 : (alternative === 'greater') === difference > 0 ? 0 : 1;
+        return { ...common, t, df: NaN, pValue, lower: difference, upper: difference };
+    }
+    const df = (vx + vy) ** 2 / ((vx * vx) / (n1 - 1) + (vy * vy) / (n2 - 1));
+    const t = difference / standardError;
+    const pValue = alternative === 'two-sided' ? Math.min(1, 2 * studentTSf(Math.abs(t), df)) : alternative === 'greater' ? studentTSf(t, df) : studentTCdf(t, df);
+    const half = studentTQuantile(1 - (1 - confidence) / 2, df) * standardError;
+    return { ...common, t, df, pValue, lower: difference - half, upper: difference + half };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/histogram/histogram.js
+// A log-linear latency histogram in the manner of HdrHistogram (Gil Tene's design: exponential
+// buckets, each split into linear sub-buckets), written for Ferry. Values are whole microseconds,
+// so merging shards is exact: counts, sums, min and max are integers and add in any order.
+/** 1 µs .. 1 h at 3 significant digits: about 23k counters, 0.1% relative error. */
+const DEFAULT_HISTOGRAM_CONFIG = { significantDigits: 3, highestMicros: 3_600_000_000 };
+/** The percentiles every report carries. */
+const REPORT_PERCENTILES = (/* unused pure expression or super */ null && ([50, 90, 95, 99, 99.9]));
+const TWO_POW_32 = 2 ** 32;
+/** Number of bits needed to write v (v ≥ 1), for v up to 2^53. */
+function bitLength(v) {
+    if (v >= TWO_POW_32)
+        return 64 - Math.clz32(Math.floor(v / TWO_POW_32));
+    return 32 - Math.clz32(v);
+}
+class LatencyHistogram {
+    config;
+    /** Sub-buckets per magnitude (a power of two); values below it are recorded exactly. */
+    subBucketCount;
+    subBucketHalfCount;
+    subBucketBits;
+    counts;
+    total = 0;
+    sum = 0;
+    minV = Number.POSITIVE_INFINITY;
+    maxV = 0;
+    overflowCount = 0;
+    constructor(config = DEFAULT_HISTOGRAM_CONFIG) {
+        const { significantDigits: d, highestMicros: h } = config;
+        if (!Number.isInteger(d) || d < 1 || d > 5)
+            throw new RangeError(`significantDigits must be an integer in 1..5, got ${d}`);
+        if (!Number.isInteger(h) || h < 2 || h > Number.MAX_SAFE_INTEGER / 4)
+            throw new RangeError(`highestMicros must be an integer ≥ 2, got ${h}`);
+        this.config = { significantDigits: d, highestMicros: h };
+        // Enough linear steps that one step is at most 10^-d of the smallest value in its magnitude.
+        this.subBucketBits = Math.ceil(Math.log2(2 * 10 ** d));
+        this.subBucketCount = 2 ** this.subBucketBits;
+        this.subBucketHalfCount = this.subBucketCount / 2;
+        this.counts = new Float64Array(this.indexOf(Math.max(h, this.subBucketCount - 1)) + 1);
+    }
+    /** Counter index of an integer value ≥ 0 (no range check). */
+    indexOf(v) {
+        if (v < this.subBucketCount)
+            return v;
+        const bucket = bitLength(v) - this.subBucketBits;
+        const sub = Math.floor(v / 2 ** bucket);
+        return bucket * this.subBucketHalfCount + sub;
+    }
+    /** The smallest value that lands in counter `index`, and the width of its range. */
+    rangeOf(index) {
+        if (index < this.subBucketCount)
+            return { low: index, width: 1 };
+        const bucket = Math.floor((index - this.subBucketCount) / this.subBucketHalfCount) + 1;
+        const sub = ((index - this.subBucketCount) % this.subBucketHalfCount) + this.subBucketHalfCount;
+        const width = 2 ** bucket;
+        return { low: sub * width, width };
+    }
+    /** Records a duration in milliseconds (rounded to the microsecond), `times` times. */
+    record(ms, times = 1) {
+        this.recordMicros(Math.round(ms * 1000), times);
+    }
+    /** Records a whole number of microseconds, `times` times. Negative values count as 0. */
+    recordMicros(micros, times = 1) {
+        if (!(times > 0))
+            return;
+        let v = micros > 0 ? Math.round(micros) : 0;
+        if (!Number.isFinite(v) || v > this.config.highestMicros) {
+            v = this.config.highestMicros;
+            this.overflowCount += times;
+        }
+        this.counts[this.indexOf(v)] += times;
+        this.total += times;
+        this.sum += v * times;
+        if (v < this.minV)
+            this.minV = v;
+        if (v > this.maxV)
+            this.maxV = v;
+    }
+    get count() {
+        return this.total;
+    }
+    /** Values above the tracked range, clamped to it. */
+    get overflow() {
+        return this.overflowCount;
+    }
+    /** Exact mean of the recorded (microsecond-rounded) values, in ms. */
+    mean() {
+        return this.total === 0 ? undefined : this.sum / this.total / 1000;
+    }
+    min() {
+        return this.total === 0 ? undefined : this.minV / 1000;
+    }
+    max() {
+        return this.total === 0 ? undefined : this.maxV / 1000;
+    }
+    /**
+     * The value at percentile p (0–100) in ms, nearest-rank: the value of the ⌈p/100·N⌉-th smallest
+     * sample (at least the first), reported as the top of its counter's range and never above the
+     * largest value recorded. So it is never below the true sample and at most one step (≤ 10^-d
+     * relative) above it.
+     */
+    percentile(p) {
+        if (this.total === 0)
+            return undefined;
+        if (!(p >= 0 && p <= 100))
+            throw new RangeError(`percentile must be in 0..100, got ${p}`);
+        const rank = Math.max(1, Math.ceil((p / 100) * this.total - 1e-9));
+        let seen = 0;
+        for (let i = 0; i < this.counts.length; i++) {
+            seen += this.counts[i];
+            if (seen >= rank) {
+                const { low, width } = this.rangeOf(i);
+                return Math.min(low + width - 1, this.maxV) / 1000;
+            }
+        }
+        return this.maxV / 1000;
+    }
+    summary() {
+        return {
+            count: this.total,
+            min: this.min(),
+            mean: this.mean(),
+            p50: this.percentile(50),
+            p90: this.percentile(90),
+            p95: this.percentile(95),
+            p99: this.percentile(99),
+            p999: this.percentile(99.9),
+            max: this.max(),
+        };
+    }
+    /** Adds another histogram's counts into this one; the result equals recording both sets here. */
+    add(other) {
+        this.assertSameLayout(other.config);
+        if (other.total === 0)
+            return this;
+        const src = other.counts;
+        for (let i = 0; i < src.length; i++)
+            if (src[i] !== 0)
+                this.counts[i] += src[i];
+        this.total += other.total;
+        this.sum += other.sum;
+        this.overflowCount += other.overflowCount;
+        if (other.minV < this.minV)
+            this.minV = other.minV;
+        if (other.maxV > this.maxV)
+            this.maxV = other.maxV;
+        return this;
+    }
+    copy() {
+        return new LatencyHistogram(this.config).add(this);
+    }
+    reset() {
+        this.counts.fill(0);
+        this.total = 0;
+        this.sum = 0;
+        this.minV = Number.POSITIVE_INFINITY;
+        this.maxV = 0;
+        this.overflowCount = 0;
+    }
+    /** Calls `fn(lowMs, highMs, count)` for every non-empty counter, in increasing value order. */
+    forEachBucket(fn) {
+        for (let i = 0; i < this.counts.length; i++) {
+            const c = this.counts[i];
+            if (c === 0)
+                continue;
+            const { low, width } = this.rangeOf(i);
+            fn(low / 1000, (low + width - 1) / 1000, c);
+        }
+    }
+    assertSameLayout(c) {
+        if (c.significantDigits !== this.config.significantDigits || c.highestMicros !== this.config.highestMicros) {
+            throw new RangeError(`histograms differ in layout (${c.significantDigits} digits up to ${c.highestMicros} µs vs ${this.config.significantDigits} up to ${this.config.highestMicros}); they cannot be merged exactly`);
+        }
+    }
+    toJSON() {
+        const bytes = [];
+        let last = -1;
+        for (let i = 0; i < this.counts.length; i++) {
+            const c = this.counts[i];
+            if (c === 0)
+                continue;
+            writeVarint(bytes, i - last);
+            writeVarint(bytes, c);
+            last = i;
+        }
+        return {
+            v: 1,
+            significantDigits: this.config.significantDigits,
+            highestMicros: this.config.highestMicros,
+            count: this.total,
+            sumMicros: this.sum,
+            minMicros: this.total === 0 ? 0 : this.minV,
+            maxMicros: this.maxV,
+            overflow: this.overflowCount,
+            counts: Buffer.from(bytes).toString('base64'),
+        };
+    }
+    static fromJSON(s) {
+        if (s?.v !== 1)
+            throw new RangeError('not a serialized Ferry histogram (v 1)');
+        const h = new LatencyHistogram({ significantDigits: s.significantDigits, highestMicros: s.highestMicros });
+        const bytes = Buffer.from(s.counts, 'base64');
+        let pos = 0;
+        let index = -1;
+        let total = 0;
+        while (pos < bytes.length) {
+            const gap = readVarint(bytes, pos);
+            const count = readVarint(bytes, gap.next);
+            pos = count.next;
+            index += gap.value;
+            if (gap.value < 1 || index >= h.counts.length)
+                throw new RangeError('serialized histogram has a counter outside its layout');
+            h.counts[index] = count.value;
+            total += count.value;
+        }
+        if (total !== s.count)
+            throw new RangeError(`serialized histogram is inconsistent: counters add up to ${total}, count says ${s.count}`);
+        h.total = s.count;
+        h.sum = s.sumMicros;
+        h.minV = s.count === 0 ? Number.POSITIVE_INFINITY : s.minMicros;
+        h.maxV = s.maxMicros;
+        h.overflowCount = s.overflow;
+        return h;
+    }
+    /** Merges serialized shards (for example one per runner of a sharded benchmark) into one histogram. */
+    static merge(parts, config = DEFAULT_HISTOGRAM_CONFIG) {
+        const out = new LatencyHistogram(parts.length > 0 ? configOf(parts[0]) : config);
+        for (const p of parts)
+            out.add(p instanceof LatencyHistogram ? p : LatencyHistogram.fromJSON(p));
+        return out;
+    }
+}
+function configOf(p) {
+    return p instanceof LatencyHistogram ? p.config : { significantDigits: p.significantDigits, highestMicros: p.highestMicros };
+}
+/** Unsigned LEB128 for integers up to 2^53 (arithmetic, not 32-bit shifts). */
+function writeVarint(out, value) {
+    let v = value;
+    while (v >= 0x80) {
+        out.push((v % 0x80) | 0x80);
+        v = Math.floor(v / 0x80);
+    }
+    out.push(v);
+}
+function readVarint(bytes, start) {
+    let value = 0;
+    let scale = 1;
+    for (let pos = start; pos < bytes.length; pos++) {
+        const b = bytes[pos];
+        value += (b & 0x7f) * scale;
+        if (b < 0x80)
+            return { value, next: pos + 1 };
+        scale *= 0x80;
+        if (scale > 2 ** 56)
+            break;
+    }
+    throw new RangeError('serialized histogram is truncated or corrupt');
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/errors.js
+// Failed requests by class, so a report can tell a refused connection from a slow server, a server
+// error from a bad request, and a broken response from all of these.
+const ERROR_CLASSES = ['refused', 'reset', 'timeout', 'http4xx', 'http5xx', 'protocol', 'other'];
+const ERROR_CLASS_TITLES = {
+    refused: 'connection refused (nothing listening, or the backlog is full)',
+    reset: 'connection reset or closed before the response was complete',
+    timeout: 'no complete response within the request timeout (or connect timeout)',
+    http4xx: 'HTTP 4xx: the server rejected the request',
+    http5xx: 'HTTP 5xx: the server failed the request',
+    protocol: 'malformed HTTP, or a response the protocol does not allow (bad JSON, missing outputs, broken SSE)',
+    other: 'any other client-side failure',
+};
+function emptyErrorCounts() {
+    return { refused: 0, reset: 0, timeout: 0, http4xx: 0, http5xx: 0, protocol: 0, other: 0 };
+}
+function addErrorCounts(into, from) {
+    for (const c of ERROR_CLASSES)
+        into[c] += from[c];
+    return into;
+}
+function totalErrors(counts) {
+    let n = 0;
+    for (const c of ERROR_CLASSES)
+        n += counts[c];
+    return n;
+}
+/** Class of a socket-level failure (a Node system error code). */
+function classifySocketError(err) {
+    const code = err?.code;
+    switch (code) {
+        case 'ECONNREFUSED':
+            return 'refused';
+        case 'ECONNRESET':
+        case 'EPIPE':
+        case 'ECONNABORTED':
+        case 'ERR_STREAM_DESTROYED':
+            return 'reset';
+        case 'ETIMEDOUT':
+            return 'timeout';
+        default:
+            return 'other';
+    }
+}
+/** Class of a complete HTTP response by status, or undefined for a success (2xx). */
+function classifyStatus(status) {
+    if (status >= 200 && status < 300)
+        return undefined;
+    if (status >= 400 && status < 500)
+        return 'http4xx';
+    if (status >= 500 && status < 600)
+        return 'http5xx';
+    return 'protocol';
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/load/window.js
+// What one measurement window collects: request counts, errors by class, and the histograms
+// (corrected, raw, send lag, connection wait, and the LLM stream metrics). Threads fill their own
+// and send them serialised; the coordinator adds them up exactly, counter by counter.
+
+
+const LLM_HISTOGRAMS = ['ttft', 'ttftFromIntended', 'tpot', 'itlChunk', 'itlToken', 'e2e'];
+const MAX_ERROR_SAMPLES = 5;
+class WindowStats {
+    index;
+    intended = 0;
+    sent = 0;
+    ok = 0;
+    dropped = 0;
+    connectionWaits = 0;
+    bytesIn = 0;
+    /** Requests dispatched (or scheduled) for this window and not yet settled. */
+    outstanding = 0;
+    errors = emptyErrorCounts();
+    statuses = {};
+    errorSamples = [];
+    corrected;
+    raw;
+    sendLag;
+    connectionWait;
+    llm;
+    constructor(index, config, streaming) {
+        this.index = index;
+        this.corrected = new LatencyHistogram(config);
+        this.raw = new LatencyHistogram(config);
+        this.sendLag = new LatencyHistogram(config);
+        this.connectionWait = new LatencyHistogram(config);
+        this.llm = streaming
+            ? {
+                counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0 },
+                histograms: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, new LatencyHistogram(config)])),
+            }
+            : undefined;
+    }
+    noteError(message) {
+        if (this.errorSamples.length < MAX_ERROR_SAMPLES && !this.errorSamples.includes(message))
+            this.errorSamples.push(message);
+    }
+    toRecord() {
+        return {
+            index: this.index,
+            intended: this.intended,
+            sent: this.sent,
+            ok: this.ok,
+            dropped: this.dropped,
+            connectionWaits: this.connectionWaits,
+            errors: this.errors,
+            statuses: this.statuses,
+            errorSamples: this.errorSamples,
+            bytesIn: this.bytesIn,
+            histograms: {
+                corrected: this.corrected.toJSON(),
+                raw: this.raw.toJSON(),
+                sendLag: this.sendLag.toJSON(),
+                connectionWait: this.connectionWait.toJSON(),
+            },
+            ...(this.llm
+                ? {
+                    llm: {
+                        counters: this.llm.counters,
+                        histograms: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, this.llm.histograms[n].toJSON()])),
+                    },
+                }
+                : {}),
+        };
+    }
+}
+/** Windows (from several threads, shards or repeats) added together. */
+class WindowAggregate {
+    config;
+    intended = 0;
+    sent = 0;
+    ok = 0;
+    dropped = 0;
+    connectionWaits = 0;
+    bytesIn = 0;
+    parts = 0;
+    errors = emptyErrorCounts();
+    statuses = {};
+    errorSamples = [];
+    corrected;
+    raw;
+    sendLag;
+    connectionWait;
+    llm;
+    constructor(config) {
+        this.config = config;
+        this.corrected = new LatencyHistogram(config);
+        this.raw = new LatencyHistogram(config);
+        this.sendLag = new LatencyHistogram(config);
+        this.connectionWait = new LatencyHistogram(config);
+    }
+    addRecord(r) {
+        this.parts++;
+        this.intended += r.intended;
+        this.sent += r.sent;
+        this.ok += r.ok;
+        this.dropped += r.dropped;
+        this.connectionWaits += r.connectionWaits;
+        this.bytesIn += r.bytesIn;
+        addErrorCounts(this.errors, r.errors);
+        for (const [s, n] of Object.entries(r.statuses))
+            this.statuses[s] = (this.statuses[s] ?? 0) + n;
+        for (const m of r.errorSamples)
+            if (this.errorSamples.length < MAX_ERROR_SAMPLES && !this.errorSamples.includes(m))
+                this.errorSamples.push(m);
+        this.corrected.add(LatencyHistogram.fromJSON(r.histograms.corrected));
+        this.raw.add(LatencyHistogram.fromJSON(r.histograms.raw));
+        this.sendLag.add(LatencyHistogram.fromJSON(r.histograms.sendLag));
+        this.connectionWait.add(LatencyHistogram.fromJSON(r.histograms.connectionWait));
+        if (r.llm) {
+            const llm = this.ensureLlm();
+            for (const k of Object.keys(llm.counters))
+                llm.counters[k] += r.llm.counters[k];
+            for (const n of LLM_HISTOGRAMS)
+                llm.histograms[n].add(LatencyHistogram.fromJSON(r.llm.histograms[n]));
+        }
+        return this;
+    }
+    addAggregate(a) {
+        this.parts += a.parts;
+        this.intended += a.intended;
+        this.sent += a.sent;
+        this.ok += a.ok;
+        this.dropped += a.dropped;
+        this.connectionWaits += a.connectionWaits;
+        this.bytesIn += a.bytesIn;
+        addErrorCounts(this.errors, a.errors);
+        for (const [s, n] of Object.entries(a.statuses))
+            this.statuses[s] = (this.statuses[s] ?? 0) + n;
+        for (const m of a.errorSamples)
+            if (this.errorSamples.length < MAX_ERROR_SAMPLES && !this.errorSamples.includes(m))
+                this.errorSamples.push(m);
+        this.corrected.add(a.corrected);
+        this.raw.add(a.raw);
+        this.sendLag.add(a.sendLag);
+        this.connectionWait.add(a.connectionWait);
+        if (a.llm) {
+            const llm = this.ensureLlm();
+            for (const k of Object.keys(llm.counters))
+                llm.counters[k] += a.llm.counters[k];
+            for (const n of LLM_HISTOGRAMS)
+                llm.histograms[n].add(a.llm.histograms[n]);
+        }
+        return this;
+    }
+    ensureLlm() {
+        this.llm ??= {
+            counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0 },
+            histograms: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, new LatencyHistogram(this.config)])),
+        };
+        return this.llm;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/compare/baseline.js
+// The current benchmark run against a stored baseline (a result from the default branch), compared
+// as distributions: a significance test AND an effect-size floor decide every metric, never a
+// single ratio. Latency is the whole corrected histogram (binned Mann–Whitney over the shared
+// buckets, Hodges–Lehmann shift with its interval), the p95/p99 tails a two-proportion test of the
+// share of requests above the baseline's percentile bucket, errors a test of failed vs ok counts,
+// closed-loop throughput Welch's t over the measurement windows, and TTFT/ITL for LLM streams the
+// same binned test as latency. Each metric, each load point and the comparison as a whole end in
+// one of regression, improvement, no-change (not significant, or below the effect floor) and
+// invalid (the two runs cannot be compared: never a regression). The result is plain data with
+// every number the decision used, for a report to explain it.
+
+
+
+
+
+const BASELINE_COMPARISON_SCHEMA = 'ferry-baseline-comparison/1';
+const DEFAULT_BASELINE_COMPARE_OPTIONS = {
+    alpha: 0.05,
+    latencyFloor: 0.1,
+    minLatencyShiftMs: 0.5,
+    errorRateFloor: 0.005,
+    throughputFloor: 0.1,
+};
+// ---------------------------------------------------------------------------------------------
+// Formatting (headlines and reasons)
+function fmtMs(ms) {
+    const a = Math.abs(ms);
+    if (a >= 100)
+        return ms.toFixed(0);
+    if (a >= 10)
+        return ms.toFixed(1);
+    if (a >= 1)
+        return ms.toFixed(2);
+    return ms.toFixed(3);
+}
+function fmtSignedMs(ms) {
+    return `${ms >= 0 ? '+' : '−'}${fmtMs(Math.abs(ms))} ms`;
+}
+function fmtPct(fraction) {
+    const p = Math.abs(fraction) * 100;
+    return `${p >= 10 ? p.toFixed(0) : p.toFixed(1)}%`;
+}
+function fmtSignedPct(fraction) {
+    return `${fraction >= 0 ? '+' : '−'}${fmtPct(fraction)}`;
+}
+function fmtRate(fraction) {
+    return `${(fraction * 100).toFixed(fraction !== 0 && Math.abs(fraction) < 0.001 ? 3 : 2)}%`;
+}
+function fmtPoints(fraction) {
+    return `${(Math.abs(fraction) * 100).toFixed(2)} percentage points`;
+}
+function fmtRps(x) {
+    return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+function fmtP(p) {
+    return p < 0.001 ? 'p < 0.001' : `p = ${Number(p.toPrecision(2))}`;
+}
+const TEST_TITLES = {
+    'mann-whitney': 'Mann–Whitney U',
+    'two-proportion-z': 'two-proportion z-test',
+    'fisher-exact': "Fisher's exact test",
+    'welch-t': "Welch's t-test",
+};
+function fin(x) {
+    return Number.isFinite(x) ? x : null;
+}
+function loadKey(load) {
+    return load.mode === 'open' ? `open:${load.rate}` : `closed:${load.concurrency}`;
+}
+function loadLabel(load) {
+    if (load.mode === 'closed')
+        return `concurrency ${load.concurrency}${load.thinkTimeMs > 0 ? ` (think ${load.thinkTimeMs} ms)` : ''}`;
+    const process = load.process === 'constant' ? '' : load.process === 'gamma' ? ` gamma(${load.burstiness ?? 1})` : ` ${load.process}`;
+    return `${Number(load.rate.toPrecision(6))} req/s${process}`;
+}
+function decide(d) {
+    const significant = d.pValue < d.alpha && d.direction !== 'none';
+    const exceeded = (d.direction === 'up' && d.effect > d.threshold) || (d.direction === 'down' && d.effect < -d.threshold);
+    const significance = { test: d.test, pValue: d.pValue, alpha: d.alpha, significant, direction: d.direction };
+    const floor = { applies: d.applies, effect: d.effect, threshold: d.threshold, rule: d.rule, exceeded };
+    const test = `${TEST_TITLES[d.test]}, ${fmtP(d.pValue)}`;
+    if (!significant) {
+        return {
+            outcome: 'no-change',
+            noChange: 'not-significant',
+            reason: `not significant (${test}, α = ${d.alpha}); ${d.effectText}`,
+            significance,
+            floor,
+        };
+    }
+    if (!exceeded) {
+        return {
+            outcome: 'no-change',
+            noChange: 'below-effect-floor',
+            reason: `significant (${test}) but below the effect floor: ${d.effectText} is within ${d.thresholdText} (${d.rule})`,
+            significance,
+            floor,
+        };
+    }
+    const worse = (d.direction === 'up') === (d.better === 'lower');
+    return {
+        outcome: worse ? 'regression' : 'improvement',
+        reason: `${worse ? 'regressed' : 'improved'}: ${d.effectText}, beyond the ${d.thresholdText} floor (${d.rule}); ${test}`,
+        significance,
+        floor,
+    };
+}
+/**
+ * Rates compared from counts: the pooled z-test, or Fisher's exact test when an expected cell
+ * count is below 5. `s1/n1` is the current run, `s2/n2` the baseline.
+ */
+function proportionTest(s1, n1, s2, n2, confidence) {
+    const z = twoProportionZTest(s1, n1, s2, n2, { confidence });
+    const total = n1 + n2;
+    const events = s1 + s2;
+    const minExpected = Math.min(n1, n2) * Math.min(events, total - events) / total;
+    const base = { z: z.z, difference: z.difference, lower: z.lower, upper: z.upper, confidence, minExpected };
+    if (minExpected < 5) {
+        const f = fisherExact([
+            [s1, n1 - s1],
+            [s2, n2 - s2],
+        ]);
+        return { test: 'fisher-exact', pValue: f.pValue, oddsRatio: fin(f.oddsRatio), ...base };
+    }
+    return { test: 'two-proportion-z', pValue: z.pValue, oddsRatio: null, ...base };
+}
+// ---------------------------------------------------------------------------------------------
+// Histograms over shared buckets
+function sameLayout(a, b) {
+    return a.significantDigits === b.significantDigits && a.highestMicros === b.highestMicros;
+}
+function layoutText(h) {
+    return `${h.significantDigits} significant digits up to ${h.highestMicros} µs`;
+}
+/** The buckets non-empty in either histogram, in value order, with both counts. Same layout assumed. */
+function shareBins(baseline, current) {
+    const byLow = new Map();
+    baseline.forEachBucket((lowMs, highMs, count) => {
+        byLow.set(Math.round(lowMs * 1000), { high: Math.round(highMs * 1000), b: count, c: 0 });
+    });
+    current.forEachBucket((lowMs, highMs, count) => {
+        const low = Math.round(lowMs * 1000);
+        const e = byLow.get(low);
+        if (e)
+            e.c = count;
+        else
+            byLow.set(low, { high: Math.round(highMs * 1000), b: 0, c: count });
+    });
+    const lows = [...byLow.keys()].sort((a, b) => a - b);
+    const out = { values: [], highMs: [], baseline: [], current: [] };
+    for (const low of lows) {
+        const e = byLow.get(low);
+        out.values.push((low + e.high) / 2 / 1000);
+        out.highMs.push(e.high / 1000);
+        out.baseline.push(e.b);
+        out.current.push(e.c);
+    }
+    return out;
+}
+function latencyFloorOf(o, reference, what) {
+    const relative = o.latencyFloor * reference;
+    const threshold = Math.max(relative, o.minLatencyShiftMs);
+    return {
+        threshold,
+        rule: `max(${fmtPct(o.latencyFloor)} of baseline ${what} ${fmtMs(reference)} ms, ${Number(o.minLatencyShiftMs.toPrecision(3))} ms)`,
+        text: `±${fmtMs(threshold)} ms`,
+    };
+}
+const DISTRIBUTIONS = {
+    latency: { histogram: 'corrected', title: 'latency' },
+    ttft: { histogram: 'ttft', title: 'TTFT' },
+    itl: { histogram: 'itlToken', title: 'ITL (per token)' },
+};
+function distributionMetric(metric, base, cur, bins, o) {
+    const { histogram, title } = DISTRIBUTIONS[metric];
+    const mw = mannWhitneyBinned(bins.baseline, bins.current);
+    const hl = hodgesLehmannBinned(bins.values, bins.baseline, bins.current, { confidence: 1 - o.alpha });
+    const pct = (h) => ({ p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99) });
+    const bp = pct(base);
+    const cp = pct(cur);
+    const floor = latencyFloorOf(o, bp.p50, 'p50');
+    const relative = bp.p50 > 0 ? hl.estimate / bp.p50 : null;
+    const direction = mw.superiority > 0.5 ? 'up' : mw.superiority < 0.5 ? 'down' : 'none';
+    const decision = decide({
+        test: 'mann-whitney',
+        pValue: mw.pValue,
+        alpha: o.alpha,
+        direction,
+        better: 'lower',
+        applies: 'absolute',
+        effect: hl.estimate,
+        threshold: floor.threshold,
+        rule: floor.rule,
+        effectText: `shift ${fmtSignedMs(hl.estimate)} (${relative !== null ? `${fmtSignedPct(relative)} of baseline p50; ` : ''}p50 ${fmtMs(bp.p50)} → ${fmtMs(cp.p50)} ms)`,
+        thresholdText: floor.text,
+    });
+    return {
+        kind: 'distribution',
+        metric,
+        title,
+        histogram,
+        ...decision,
+        better: 'lower',
+        unit: 'ms',
+        baseline: bp.p50,
+        current: cp.p50,
+        change: hl.estimate,
+        relativeChange: relative,
+        mannWhitney: {
+            u: mw.u,
+            z: fin(mw.z),
+            pValue: mw.pValue,
+            nBaseline: mw.n1,
+            nCurrent: mw.n2,
+            superiority: mw.superiority,
+            tieTerm: mw.tieTerm,
+            bins: bins.values.length,
+        },
+        shift: {
+            estimateMs: hl.estimate,
+            lowerMs: fin(hl.lower),
+            upperMs: fin(hl.upper),
+            confidence: hl.confidence,
+            achievedConfidence: hl.achievedConfidence,
+            relativeToBaselineP50: relative,
+        },
+        percentilesMs: { baseline: bp, current: cp },
+    };
+}
+function tailMetric(percentile, base, cur, bins, o) {
+    const baseP = base.percentile(percentile);
+    const curP = cur.percentile(percentile);
+    // The baseline bucket holding its percentile (nearest rank, as LatencyHistogram.percentile).
+    const nBase = base.count;
+    const nCur = cur.count;
+    const rank = Math.max(1, Math.ceil((percentile / 100) * nBase - 1e-9));
+    let seen = 0;
+    let k = 0;
+    for (; k < bins.baseline.length; k++) {
+        seen += bins.baseline[k];
+        if (seen >= rank)
+            break;
+    }
+    let aboveBase = 0;
+    let aboveCur = 0;
+    for (let j = k + 1; j < bins.values.length; j++) {
+        aboveBase += bins.baseline[j];
+        aboveCur += bins.current[j];
+    }
+    const test = proportionTest(aboveCur, nCur, aboveBase, nBase, 1 - o.alpha);
+    const floor = latencyFloorOf(o, baseP, `p${percentile}`);
+    const change = curP - baseP;
+    const ratio = baseP > 0 ? curP / baseP : null;
+    const direction = aboveCur / nCur > aboveBase / nBase ? 'up' : aboveCur / nCur < aboveBase / nBase ? 'down' : 'none';
+    const decision = decide({
+        test: test.test,
+        pValue: test.pValue,
+        alpha: o.alpha,
+        direction,
+        better: 'lower',
+        applies: 'absolute',
+        effect: change,
+        threshold: floor.threshold,
+        rule: floor.rule,
+        effectText: `p${percentile} ${fmtMs(baseP)} → ${fmtMs(curP)} ms (${fmtSignedMs(change)}${ratio !== null ? `, ${fmtSignedPct(ratio - 1)}` : ''}; ${fmtRate(aboveCur / nCur)} of current requests above the baseline's p${percentile} bucket vs ${fmtRate(aboveBase / nBase)})`,
+        thresholdText: floor.text,
+    });
+    return {
+        kind: 'tail',
+        metric: percentile === 95 ? 'latency-p95' : 'latency-p99',
+        title: `p${percentile} latency`,
+        percentile,
+        ...decision,
+        better: 'lower',
+        unit: 'ms',
+        baseline: baseP,
+        current: curP,
+        change,
+        relativeChange: ratio !== null ? ratio - 1 : null,
+        ratio,
+        thresholdMs: bins.highMs[k] ?? baseP,
+        above: {
+            baseline: { count: aboveBase, n: nBase, fraction: aboveBase / nBase },
+            current: { count: aboveCur, n: nCur, fraction: aboveCur / nCur },
+        },
+        test,
+    };
+}
+function errorRateMetric(base, cur, o) {
+    const b = base.summary.requests;
+    const c = cur.summary.requests;
+    const nb = b.ok + b.failed;
+    const nc = c.ok + c.failed;
+    if (nb === 0 || nc === 0)
+        return { metric: 'error-rate', reason: `no settled requests in the ${nb === 0 ? 'baseline' : 'current'} run` };
+    const test = proportionTest(c.failed, nc, b.failed, nb, 1 - o.alpha);
+    const rb = b.failed / nb;
+    const rc = c.failed / nc;
+    const change = rc - rb;
+    const decision = decide({
+        test: test.test,
+        pValue: test.pValue,
+        alpha: o.alpha,
+        direction: rc > rb ? 'up' : rc < rb ? 'down' : 'none',
+        better: 'lower',
+        applies: 'absolute',
+        effect: change,
+        threshold: o.errorRateFloor,
+        rule: `${fmtPoints(o.errorRateFloor)} absolute`,
+        effectText: `error rate ${fmtRate(rb)} → ${fmtRate(rc)} (${b.failed}/${nb} vs ${c.failed}/${nc} failed)`,
+        thresholdText: `±${fmtPoints(o.errorRateFloor)}`,
+    });
+    return {
+        kind: 'error-rate',
+        metric: 'error-rate',
+        title: 'error rate',
+        ...decision,
+        better: 'lower',
+        unit: 'fraction',
+        baseline: rb,
+        current: rc,
+        change,
+        relativeChange: rb > 0 ? change / rb : null,
+        counts: { baseline: { failed: b.failed, ok: b.ok, rate: rb }, current: { failed: c.failed, ok: c.ok, rate: rc } },
+        test,
+    };
+}
+function windowThroughputs(p) {
+    return p.repeats.flatMap((r) => r.windows.map((w) => w.summary.throughput));
+}
+function meanSd(values) {
+    const n = values.length;
+    const mean = values.reduce((a, v) => a + v, 0) / n;
+    const sd = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
+    return { n, mean, sd };
+}
+function throughputMetric(base, cur, o) {
+    if (cur.load.mode === 'open')
+        return { metric: 'throughput', reason: 'open loop: the arrival schedule sets the throughput' };
+    const wb = windowThroughputs(base);
+    const wc = windowThroughputs(cur);
+    if (wb.length < 2 || wc.length < 2) {
+        return { metric: 'throughput', reason: `Welch's t-test needs at least 2 measurement windows on each side (baseline ${wb.length}, current ${wc.length})` };
+    }
+    const sb = meanSd(wb);
+    const sc = meanSd(wc);
+    if (!(sb.mean > 0))
+        return { metric: 'throughput', reason: 'the baseline throughput is 0' };
+    const w = welchTTest(wc, wb, { confidence: 1 - o.alpha });
+    const relative = (sc.mean - sb.mean) / sb.mean;
+    const decision = decide({
+        test: 'welch-t',
+        pValue: w.pValue,
+        alpha: o.alpha,
+        direction: w.difference > 0 ? 'up' : w.difference < 0 ? 'down' : 'none',
+        better: 'higher',
+        applies: 'relative',
+        effect: relative,
+        threshold: o.throughputFloor,
+        rule: `${fmtPct(o.throughputFloor)} of the baseline mean`,
+        effectText: `mean window throughput ${fmtRps(sb.mean)} → ${fmtRps(sc.mean)} req/s (${fmtSignedPct(relative)})`,
+        thresholdText: `±${fmtPct(o.throughputFloor)}`,
+    });
+    return {
+        kind: 'throughput',
+        metric: 'throughput',
+        title: 'throughput',
+        ...decision,
+        better: 'higher',
+        unit: 'req/s',
+        baseline: sb.mean,
+        current: sc.mean,
+        change: sc.mean - sb.mean,
+        relativeChange: relative,
+        windows: { baseline: { ...sb, values: wb }, current: { ...sc, values: wc } },
+        welch: { t: fin(w.t), df: fin(w.df), pValue: w.pValue, difference: w.difference, lower: w.lower, upper: w.upper, confidence: w.confidence },
+    };
+}
+// ---------------------------------------------------------------------------------------------
+// Points
+function figuresOf(p) {
+    const l = p.summary.latencyMs.corrected;
+    return {
+        valid: pointValid(p),
+        requests: { ok: p.summary.requests.ok, failed: p.summary.requests.failed, dropped: p.summary.requests.dropped },
+        errorRate: p.summary.errorRate,
+        throughput: p.summary.throughput,
+        windows: p.repeats.reduce((a, r) => a + r.windows.length, 0),
+        latencyMs: { p50: l.p50 ?? null, p95: l.p95 ?? null, p99: l.p99 ?? null },
+    };
+}
+function pointValid(p) {
+    return p.validity.valid !== false && p.repeats.every((r) => r.validity.valid !== false);
+}
+function validityReasons(p, side) {
+    if (pointValid(p))
+        return [];
+    const messages = new Set();
+    for (const v of [p.validity, ...p.repeats.map((r) => r.validity)]) {
+        if (v.valid !== false)
+            continue;
+        for (const r of v.reasons)
+            messages.add(`${r.message} (${r.code})`);
+    }
+    if (messages.size === 0)
+        messages.add('marked invalid');
+    return [...messages].map((m) => `${side} run invalid: ${m}`);
+}
+function loadDifferences(c, b) {
+    if (c.mode === 'open' && b.mode === 'open') {
+        const out = [];
+        if (c.process !== b.process)
+            out.push(`arrival process differs: current ${c.process}, baseline ${b.process}`);
+        else if (c.process === 'gamma' && (c.burstiness ?? 1) !== (b.burstiness ?? 1))
+            out.push(`burstiness differs: current ${c.burstiness ?? 1}, baseline ${b.burstiness ?? 1}`);
+        return out;
+    }
+    if (c.mode === 'closed' && b.mode === 'closed' && c.thinkTimeMs !== b.thinkTimeMs) {
+        return [`think time differs: current ${c.thinkTimeMs} ms, baseline ${b.thinkTimeMs} ms`];
+    }
+    return [];
+}
+const PRECEDENCE = { invalid: 3, regression: 2, improvement: 1, 'no-change': 0 };
+/** Headline order among metrics with the same outcome. */
+const METRIC_ORDER = ['error-rate', 'latency-p95', 'latency', 'latency-p99', 'throughput', 'ttft', 'itl'];
+function worst(outcomes) {
+    let out = 'no-change';
+    for (const o of outcomes)
+        if (PRECEDENCE[o] > PRECEDENCE[out])
+            out = o;
+    return out;
+}
+function metricHeadline(m, label) {
+    const verb = m.outcome === 'regression' ? 'regressed' : 'improved';
+    const p = fmtP(m.significance.pValue);
+    switch (m.kind) {
+        case 'distribution':
+            return `${m.title} ${verb} ${m.relativeChange !== null ? fmtPct(m.relativeChange) : fmtSignedMs(m.change)} (p50 ${fmtMs(m.baseline)} → ${fmtMs(m.current)} ms, shift ${fmtSignedMs(m.change)}, ${p}) at ${label}`;
+        case 'tail':
+            return `${m.title} ${verb} ${m.relativeChange !== null ? fmtPct(m.relativeChange) : fmtSignedMs(m.change)} (${fmtMs(m.baseline)} → ${fmtMs(m.current)} ms, ${p}) at ${label}`;
+        case 'error-rate':
+            return `${m.title} ${verb} by ${fmtPoints(m.change)} (${fmtRate(m.baseline)} → ${fmtRate(m.current)}, ${p}) at ${label}`;
+        case 'throughput':
+            return `${m.title} ${verb} ${fmtPct(m.relativeChange ?? 0)} (${fmtRps(m.baseline)} → ${fmtRps(m.current)} req/s, ${p}) at ${label}`;
+    }
+}
+function pointHeadline(outcome, label, invalidReasons, metrics) {
+    if (outcome === 'invalid') {
+        const reasons = [...invalidReasons, ...metrics.filter((m) => m.outcome === 'invalid').map((m) => `${m.title}: ${m.reason}`)];
+        return `invalid at ${label}: ${reasons[0] ?? 'cannot be compared'}${reasons.length > 1 ? ` (+${reasons.length - 1} more)` : ''}`;
+    }
+    const decided = metrics.filter((m) => m.kind !== 'invalid');
+    if (outcome === 'no-change') {
+        const below = decided.filter((m) => m.noChange === 'below-effect-floor').length;
+        return `no change at ${label}${below > 0 ? ` (${below} significant difference${below > 1 ? 's' : ''} below the effect floor)` : ' (no significant difference)'}`;
+    }
+    const hits = decided.filter((m) => m.outcome === outcome).sort((a, b) => METRIC_ORDER.indexOf(a.metric) - METRIC_ORDER.indexOf(b.metric));
+    const first = hits[0];
+    const rest = hits.slice(1).map((m) => m.title);
+    return `${metricHeadline(first, label)}${rest.length > 0 ? `; also ${rest.join(', ')}` : ''}`;
+}
+function histogramOrUndefined(h) {
+    if (!h)
+        return undefined;
+    const d = LatencyHistogram.fromJSON(h);
+    return d.count > 0 ? d : undefined;
+}
+function comparePoint(cur, base, runReasons, o) {
+    const label = loadLabel(cur.load);
+    const figures = { current: figuresOf(cur), baseline: figuresOf(base) };
+    const invalidReasons = [...runReasons, ...loadDifferences(cur.load, base.load), ...validityReasons(cur, 'current'), ...validityReasons(base, 'baseline')];
+    const common = { key: loadKey(cur.load), label, load: { current: cur.load, baseline: base.load }, figures };
+    if (invalidReasons.length > 0) {
+        return { ...common, outcome: 'invalid', headline: pointHeadline('invalid', label, invalidReasons, []), invalidReasons, metrics: [], skipped: [] };
+    }
+    const metrics = [];
+    const skipped = [];
+    const distribution = (names, b, c, what) => {
+        if (!b || !c) {
+            for (const n of names)
+                skipped.push({ metric: n.metric, reason: `only the ${b ? 'baseline' : 'current'} run has ${what}` });
+            return;
+        }
+        if (!sameLayout(b, c)) {
+            const reason = `histogram layouts differ (current ${layoutText(c)}, baseline ${layoutText(b)}): the buckets cannot be compared one to one`;
+            for (const n of names)
+                metrics.push({ kind: 'invalid', metric: n.metric, title: n.title, outcome: 'invalid', reason });
+            return;
+        }
+        const hb = histogramOrUndefined(b);
+        const hc = histogramOrUndefined(c);
+        if (!hb || !hc) {
+            for (const n of names)
+                skipped.push({ metric: n.metric, reason: `no ${what} recorded in the ${!hb ? 'baseline' : 'current'} run` });
+            return;
+        }
+        const bins = shareBins(hb, hc);
+        for (const n of names) {
+            if (n.metric === 'latency-p95')
+                metrics.push(tailMetric(95, hb, hc, bins, o));
+            else if (n.metric === 'latency-p99')
+                metrics.push(tailMetric(99, hb, hc, bins, o));
+            else
+                metrics.push(distributionMetric(n.metric, hb, hc, bins, o));
+        }
+    };
+    distribution([
+        { metric: 'latency', title: 'latency' },
+        { metric: 'latency-p95', title: 'p95 latency' },
+        { metric: 'latency-p99', title: 'p99 latency' },
+    ], base.histograms.corrected, cur.histograms.corrected, 'latency samples');
+    const error = errorRateMetric(base, cur, o);
+    if ('kind' in error)
+        metrics.push(error);
+    else
+        skipped.push(error);
+    const throughput = throughputMetric(base, cur, o);
+    if ('kind' in throughput)
+        metrics.push(throughput);
+    else
+        skipped.push(throughput);
+    if (base.histograms.llm || cur.histograms.llm) {
+        distribution([{ metric: 'ttft', title: DISTRIBUTIONS.ttft.title }], base.histograms.llm?.ttft, cur.histograms.llm?.ttft, 'TTFT (LLM stream metrics)');
+        distribution([{ metric: 'itl', title: DISTRIBUTIONS.itl.title }], base.histograms.llm?.itlToken, cur.histograms.llm?.itlToken, 'ITL (LLM stream metrics)');
+    }
+    const outcome = worst(metrics.map((m) => m.outcome));
+    return { ...common, outcome, headline: pointHeadline(outcome, label, [], metrics), invalidReasons: [], metrics, skipped };
+}
+function runFacts(r) {
+    return { target: r.target, protocol: r.protocol, startedAt: r.startedAt, shards: r.generator.shard.count, points: r.points.length };
+}
+/** Scheme and path of a target URL (the host and port may change between runners without changing what is measured). */
+function targetParts(target) {
+    try {
+        const u = new URL(target);
+        return { what: `${u.protocol}//…${u.pathname.replace(/\/+$/, '')}`, host: u.host };
+    }
+    catch {
+        return { what: target, host: '' };
+    }
+}
+function runDifferences(cur, base) {
+    const reasons = [];
+    const notes = [];
+    if (cur.protocol !== base.protocol)
+        reasons.push(`protocol differs: current ${cur.protocol}, baseline ${base.protocol}`);
+    const tc = targetParts(cur.target);
+    const tb = targetParts(base.target);
+    if (tc.what !== tb.what)
+        reasons.push(`target differs: current ${cur.target}, baseline ${base.target}`);
+    else if (tc.host !== tb.host)
+        notes.push(`target host differs (current ${tc.host}, baseline ${tb.host}); scheme and path agree, so the runs are compared`);
+    if (cur.generator.shard.count !== base.generator.shard.count) {
+        reasons.push(`load generated by ${cur.generator.shard.count} shard(s) now and ${base.generator.shard.count} in the baseline`);
+    }
+    return { reasons, notes };
+}
+function checkOptions(options) {
+    const o = { ...DEFAULT_BASELINE_COMPARE_OPTIONS };
+    for (const [k, v] of Object.entries(options)) {
+        if (v === undefined)
+            continue;
+        const ok = k === 'alpha' ? v > 0 && v < 1 : Number.isFinite(v) && v >= 0;
+        if (!ok || typeof v !== 'number') {
+            throw new errors_InputError(`baseline comparison: ${k} must be ${k === 'alpha' ? 'in (0, 1)' : 'a finite number ≥ 0'}, got ${String(v)}`, { subject: k });
+        }
+        o[k] = v;
+    }
+    return o;
+}
+/**
+ * Compares the current run with a baseline run, load point by load point (matched by mode and
+ * rate or concurrency). See the module comment and the types for what is compared and how.
+ */
+function compareWithBaseline(current, baseline, options = {}) {
+    const o = checkOptions(options);
+    const { reasons: runReasons, notes } = runDifferences(current, baseline);
+    // Pair points with the same key in order (a key measured twice pairs first with first).
+    const pool = new Map();
+    for (const p of baseline.points) {
+        const k = loadKey(p.load);
+        pool.set(k, [...(pool.get(k) ?? []), p]);
+    }
+    const points = [];
+    const unmatched = [];
+    for (const cur of current.points) {
+        const k = loadKey(cur.load);
+        const base = pool.get(k)?.shift();
+        if (!base) {
+            unmatched.push({ side: 'current', key: k, label: loadLabel(cur.load), load: cur.load });
+            continue;
+        }
+        points.push(comparePoint(cur, base, runReasons, o));
+    }
+    for (const [k, rest] of pool)
+        for (const p of rest)
+            unmatched.push({ side: 'baseline', key: k, label: loadLabel(p.load), load: p.load });
+    const counts = { regression: 0, improvement: 0, 'no-change': 0, invalid: 0 };
+    for (const p of points)
+        counts[p.outcome]++;
+    const outcome = points.length === 0 ? 'invalid' : worst(points.map((p) => p.outcome));
+    return {
+        schema: BASELINE_COMPARISON_SCHEMA,
+        outcome,
+        headline: overallHeadline(outcome, points, unmatched, runReasons),
+        options: o,
+        runs: { current: runFacts(current), baseline: runFacts(baseline) },
+        invalidReasons: runReasons,
+        notes,
+        points,
+        unmatched,
+        counts,
+    };
+}
+function overallHeadline(outcome, points, unmatched, runReasons) {
+    const unmatchedNote = unmatched.length > 0 ? ` (${unmatched.length} load point${unmatched.length > 1 ? 's' : ''} measured in only one run)` : '';
+    if (points.length === 0) {
+        const side = (s) => unmatched.filter((u) => u.side === s).map((u) => u.label).join(', ') || 'none';
+        return `invalid: no load point in common with the baseline (current: ${side('current')}; baseline: ${side('baseline')})`;
+    }
+    if (outcome === 'invalid' && runReasons.length > 0) {
+        return `invalid: ${runReasons[0]}${runReasons.length > 1 ? ` (+${runReasons.length - 1} more)` : ''}`;
+    }
+    const of = (o) => points.filter((p) => p.outcome === o);
+    const more = (list, what) => (list.length > 1 ? ` (and ${list.length - 1} more load point${list.length > 2 ? 's' : ''} ${what})` : '');
+    if (outcome === 'no-change') {
+        return `no change beyond the effect floors at ${points.length === 1 ? points[0].label : `${points.length} load points`}${unmatchedNote}`;
+    }
+    const lead = of(outcome);
+    let line = `${lead[0].headline}${more(lead, outcome === 'invalid' ? 'invalid' : outcome === 'regression' ? 'regressed' : 'improved')}`;
+    // An invalid comparison still says what the valid points showed.
+    if (outcome === 'invalid') {
+        const regressed = of('regression');
+        if (regressed.length > 0)
+            line += `; meanwhile ${regressed[0].headline}${more(regressed, 'regressed')}`;
+    }
+    return `${line}${unmatchedNote}`;
+}
+// ---------------------------------------------------------------------------------------------
+// Reading result files
+/**
+ * Reads a load result from a JSON file for comparison. Accepted shapes (documented decision):
+ * - a bare LoadResult: `schema: "ferry-load/1"` at the top level, extra top-level fields (such as
+ *   `ferryBenchResult` or `meta`) allowed and kept on the returned object;
+ * - an object holding the LoadResult under `load`, such as the benchmark step's results file
+ *   (`schema: "ferry-benchmark/1"`, `load: {...}`); the wrapper is dropped.
+ * Missing file, bad JSON and a wrong shape are InputErrors (exit 2) naming the file and the field.
+ */
+function readLoadResult(path) {
+    let text;
+    try {
+        text = readFileSync(path, 'utf8');
+    }
+    catch (err) {
+        const code = err.code;
+        const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? err.message);
+        throw new InputError(`load result ${path}: cannot read it (${why})`, { subject: path, cause: err });
+    }
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (err) {
+        throw new InputError(`load result ${path} is not valid JSON (${err.message})`, { subject: path, cause: err });
+    }
+    return parseLoadResult(value, path);
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/**
+ * Checks that a parsed JSON value is a load result (bare or under `load`, as readLoadResult) with
+ * every field the comparison reads, decoding the histograms it compares; `source` names the file
+ * in errors.
+ */
+function parseLoadResult(value, source) {
+    const fail = (field, problem) => {
+        throw new errors_InputError(`load result ${source}: ${field} ${problem}`, {
+            subject: source,
+            hint: 'expected a Ferry load result (schema "ferry-load/1") at the top level or under `load`, as the benchmark step writes it',
+        });
+    };
+    if (!isObject(value))
+        return fail('the document', 'is not a JSON object');
+    let root = value;
+    let prefix = '';
+    if (value.schema !== 'ferry-load/1') {
+        if (isObject(value.load) && value.load.schema === 'ferry-load/1') {
+            root = value.load;
+            prefix = 'load.';
+        }
+        else if (isObject(value.load)) {
+            return fail('load.schema', `is ${JSON.stringify(value.load.schema)}, expected "ferry-load/1"`);
+        }
+        else {
+            return fail('schema', `is ${JSON.stringify(value.schema)}, expected "ferry-load/1" (or a load result under \`load\`)`);
+        }
+    }
+    const str = (obj, key, at) => {
+        if (typeof obj[key] !== 'string')
+            fail(`${at}${key}`, `must be a string (got ${JSON.stringify(obj[key]) ?? 'nothing'})`);
+    };
+    const num = (obj, key, at, integer = false) => {
+        const v = obj[key];
+        if (typeof v !== 'number' || !Number.isFinite(v) || (integer && (!Number.isInteger(v) || v < 0))) {
+            fail(`${at}${key}`, `must be ${integer ? 'a non-negative integer' : 'a finite number'} (got ${JSON.stringify(v) ?? 'nothing'})`);
+        }
+    };
+    const obj = (parent, key, at) => {
+        const v = parent[key];
+        return isObject(v) ? v : fail(`${at}${key}`, `must be an object (got ${JSON.stringify(v) ?? 'nothing'})`);
+    };
+    const arr = (parent, key, at) => {
+        const v = parent[key];
+        return Array.isArray(v) ? v : fail(`${at}${key}`, `must be an array (got ${v === undefined ? 'nothing' : typeof v})`);
+    };
+    const validity = (parent, at) => {
+        const v = obj(parent, 'validity', at);
+        if (typeof v.valid !== 'boolean')
+            fail(`${at}validity.valid`, 'must be true or false');
+        arr(v, 'reasons', `${at}validity.`).forEach((r, i) => {
+            if (!isObject(r) || typeof r.message !== 'string')
+                fail(`${at}validity.reasons[${i}]`, 'must be an object with a message');
+        });
+    };
+    const histogram = (parent, key, at) => {
+        const h = obj(parent, key, at);
+        try {
+            LatencyHistogram.fromJSON(h);
+        }
+        catch (err) {
+            fail(`${at}${key}`, `is not a valid serialized histogram (${err.message})`);
+        }
+    };
+    str(root, 'target', prefix);
+    str(root, 'protocol', prefix);
+    const generator = obj(root, 'generator', prefix);
+    const shard = obj(generator, 'shard', `${prefix}generator.`);
+    num(shard, 'count', `${prefix}generator.shard.`, true);
+    arr(root, 'points', prefix).forEach((p, i) => {
+        const at = `${prefix}points[${i}].`;
+        if (!isObject(p))
+            return fail(`${prefix}points[${i}]`, 'must be an object');
+        const load = obj(p, 'load', at);
+        if (load.mode === 'open') {
+            num(load, 'rate', `${at}load.`);
+            str(load, 'process', `${at}load.`);
+        }
+        else if (load.mode === 'closed') {
+            num(load, 'concurrency', `${at}load.`);
+            num(load, 'thinkTimeMs', `${at}load.`);
+        }
+        else {
+            fail(`${at}load.mode`, `must be "open" or "closed" (got ${JSON.stringify(load.mode) ?? 'nothing'})`);
+        }
+        const summary = obj(p, 'summary', at);
+        const requests = obj(summary, 'requests', `${at}summary.`);
+        for (const k of ['ok', 'failed', 'dropped'])
+            num(requests, k, `${at}summary.requests.`, true);
+        num(summary, 'throughput', `${at}summary.`);
+        num(summary, 'errorRate', `${at}summary.`);
+        const latency = obj(summary, 'latencyMs', `${at}summary.`);
+        obj(latency, 'corrected', `${at}summary.latencyMs.`);
+        validity(p, at);
+        arr(p, 'repeats', at).forEach((r, j) => {
+            const rat = `${at}repeats[${j}].`;
+            if (!isObject(r))
+                return fail(`${at}repeats[${j}]`, 'must be an object');
+            validity(r, rat);
+            arr(r, 'windows', rat).forEach((w, k) => {
+                if (!isObject(w))
+                    return fail(`${rat}windows[${k}]`, 'must be an object');
+                num(obj(w, 'summary', `${rat}windows[${k}].`), 'throughput', `${rat}windows[${k}].summary.`);
+            });
+        });
+        const histograms = obj(p, 'histograms', at);
+        histogram(histograms, 'corrected', `${at}histograms.`);
+        if (histograms.llm !== undefined) {
+            const llm = obj(histograms, 'llm', `${at}histograms.`);
+            for (const name of LLM_HISTOGRAMS)
+                if (llm[name] !== undefined)
+                    histogram(llm, name, `${at}histograms.llm.`);
+        }
+    });
+    return root;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(5919);
+;// CONCATENATED MODULE: ./packages/bench/dist/clock.js
+// One monotonic clock for every thread and process on the machine (CLOCK_MONOTONIC, in ms), and a
+// timer that fires within tens of microseconds of a deadline without spinning the event loop.
+
+
+// performance.now() is per thread (each worker has its own origin); hrtime is the system monotonic
+// clock. Anchoring one to the other once keeps reads cheap (no BigInt per call) and comparable.
+// The anchor must be measured with care: the global `performance` is loaded lazily, so the first
+// performance.now() in a thread takes about a millisecond, and the naive `hrtime − now()` read on a
+// cold thread put each thread's clock 1–2 ms early (by a different amount in every thread), which
+// showed up as ~1.5 ms of send lag. Warm both up, then keep the tightest bracketed reading.
+function calibrateOffsetMs() {
+    performance.now();
+    process.hrtime.bigint();
+    let best = Number.POSITIVE_INFINITY;
+    let offset = 0;
+    for (let i = 0; i < 25; i++) {
+        const before = performance.now();
+        const hr = Number(process.hrtime.bigint()) / 1e6;
+        const after = performance.now();
+        if (after - before < best) {
+            best = after - before;
+            offset = hr - (before + after) / 2;
+        }
+    }
+    return offset;
+}
+const OFFSET_MS = calibrateOffsetMs();
+/** Milliseconds on the system monotonic clock: the same value in every thread and every process. */
+function monotonicMs() {
+    return performance.now() + OFFSET_MS;
+}
+/**
+ * Node's timers have whole-millisecond resolution and fire up to a millisecond or more late (and,
+ * measured from the caller's clock, sometimes early), which would put that slop straight into
+ * latency measured from the intended send time. This helper thread sleeps in `Atomics.wait` with a
+ * fractional timeout and wakes the owning thread's event loop with a message at the deadline.
+ */
+const TIMER_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const i32 = new Int32Array(workerData, 0, 2);
+const f64 = new Float64Array(workerData, 8, 1);
+// The system monotonic clock itself (what monotonicMs() is anchored to), so this thread needs no
+// offset of its own; a BigInt per wake-up is nothing on a thread that only sleeps.
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+for (;;) {
+  const seq = Atomics.load(i32, 0);
+  const due = f64[0];
+  if (due === -2) break;
+  if (due < 0) { Atomics.wait(i32, 0, seq); continue; }
+  const wait = due - nowMs();
+  if (wait > 0) { Atomics.wait(i32, 0, seq, wait); continue; }
+  parentPort.postMessage(seq);
+  Atomics.wait(i32, 0, seq);
+}
+`;
+class PreciseTimer {
+    worker;
+    i32;
+    f64;
+    closed = false;
+    /** `onFire` runs on this thread's event loop at (or just after) each armed deadline. */
+    constructor(onFire) {
+        const shared = new SharedArrayBuffer(16);
+        this.i32 = new Int32Array(shared, 0, 2);
+        this.f64 = new Float64Array(shared, 8, 1);
+        this.f64[0] = -1;
+        this.worker = new external_node_worker_threads_.Worker(TIMER_THREAD, { eval: true, workerData: shared });
+        this.worker.on('message', (seq) => {
+            // A fire for a deadline that has since been re-armed is stale.
+            if (!this.closed && seq === Atomics.load(this.i32, 0))
+                onFire();
+        });
+        this.worker.unref();
+    }
+    /** Fires once at `dueMs` (monotonicMs clock); replaces any deadline armed before. */
+    armAt(dueMs) {
+        this.set(dueMs);
+    }
+    cancel() {
+        this.set(-1);
+    }
+    async close() {
+        if (this.closed)
+            return;
+        this.closed = true;
+        this.set(-2);
+        await this.worker.terminate();
+    }
+    set(value) {
+        if (this.closed && value !== -2)
+            return;
+        this.f64[0] = value;
+        Atomics.add(this.i32, 0, 1);
+        Atomics.notify(this.i32, 0);
+    }
+}
+const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ, fixed at 100 on every mainstream kernel build
+/**
+ * CPU time (user + system) of the calling thread in ms, from /proc/thread-self/stat (10 ms
+ * resolution); undefined where that file does not exist. process.cpuUsage() would give the whole
+ * process, which cannot tell one saturated worker from several busy ones.
+ */
+function threadCpuMs() {
+    try {
+        const stat = (0,external_node_fs_namespaceObject.readFileSync)('/proc/thread-self/stat', 'latin1');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+        const ticks = Number(fields[11]) + Number(fields[12]);
+        return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/gpu/telemetry.js
+// GPU telemetry taken while the load generator runs: one sample shape for both sources (nvidia-smi
+// and dcgm-exporter), and the per-GPU summary a benchmark report shows for the measurement window.
+
+const MIN_SAMPLE_INTERVAL_MS = 20;
+const MAX_SAMPLE_INTERVAL_MS = 200;
+const MAX_CHART_POINTS = 60;
+/** Reasons that mean the clocks were held below what the load asked for (idle and user settings are not). */
+const LIMITING_REASONS = new Set(['sw_power_cap', 'hw_slowdown', 'sw_thermal_slowdown', 'hw_thermal_slowdown', 'hw_power_brake_slowdown']);
+/** Throws InputError unless `intervalMs` is a whole number of ms in [20, 200]. */
+function validateSampleInterval(intervalMs) {
+    if (!Number.isInteger(intervalMs) || intervalMs < MIN_SAMPLE_INTERVAL_MS || intervalMs > MAX_SAMPLE_INTERVAL_MS) {
+        throw new errors_InputError(`gpu-sample-interval must be a whole number of milliseconds from ${MIN_SAMPLE_INTERVAL_MS} to ${MAX_SAMPLE_INTERVAL_MS}, got ${intervalMs}`, {
+            subject: 'gpu-sample-interval',
+            hint: 'coarser sampling misses the bursts a benchmark is about; finer sampling costs the driver more than it measures',
+        });
+    }
+}
+const STAT_FIELDS = ['utilizationPct', 'memoryUtilizationPct', 'memoryUsedMiB', 'powerW', 'smClockMHz', 'temperatureC', 'smActive'];
+const CHART_FIELDS = ['utilizationPct', 'smActive', 'memoryUsedMiB', 'powerW'];
+function stat(samples, field) {
+    let sum = 0;
+    let n = 0;
+    let peak = Number.NEGATIVE_INFINITY;
+    for (const s of samples) {
+        const v = s[field];
+        if (v === undefined || !Number.isFinite(v))
+            continue;
+        sum += v;
+        n++;
+        if (v > peak)
+            peak = v;
+    }
+    return n === 0 ? undefined : { mean: sum / n, peak };
+}
+function mean(values) {
+    let sum = 0;
+    let n = 0;
+    for (const v of values) {
+        if (v === undefined || !Number.isFinite(v))
+            continue;
+        sum += v;
+        n++;
+    }
+    return n === 0 ? undefined : sum / n;
+}
+/** Trapezoid rule over consecutive readings that both report power; undefined with fewer than two. */
+function energyJoules(samples) {
+    let joules = 0;
+    let readings = 0;
+    let prev;
+    for (const s of samples) {
+        if (s.powerW === undefined || !Number.isFinite(s.powerW))
+            continue;
+        if (prev !== undefined)
+            joules += ((prev.powerW + s.powerW) / 2) * ((s.tMs - prev.tMs) / 1000);
+        prev = { tMs: s.tMs, powerW: s.powerW };
+        readings++;
+    }
+    return readings < 2 ? undefined : joules;
+}
+function chart(samples, fromMs, toMs) {
+    const buckets = Math.min(MAX_CHART_POINTS, samples.length);
+    if (buckets === 0)
+        return [];
+    const width = (toMs - fromMs) / buckets;
+    const groups = Array.from({ length: buckets }, () => []);
+    for (const s of samples) {
+        const i = width > 0 ? Math.min(buckets - 1, Math.max(0, Math.floor((s.tMs - fromMs) / width))) : 0;
+        groups[i].push(s);
+    }
+    const points = [];
+    for (const g of groups) {
+        if (g.length === 0)
+            continue;
+        const point = { tS: (mean(g.map((s) => s.tMs)) - fromMs) / 1000 };
+        for (const f of CHART_FIELDS) {
+            const m = mean(g.map((s) => s[f]));
+            if (m !== undefined)
+                point[f] = m;
+        }
+        points.push(point);
+    }
+    return points;
+}
+function label(s) {
+    return s.name === undefined ? `GPU ${s.gpu}` : `GPU ${s.gpu} (${s.name})`;
+}
+function pct(fraction) {
+    return `${Math.round(fraction * 100)}%`;
+}
+/** Summarises the readings inside the window, per GPU, with the warnings a reader of the report needs. */
+function summarizeGpu(samples, options) {
+    const sorted = [...samples].sort((a, b) => a.tMs - b.tMs);
+    const inWindow = sorted.filter((s) => (options.fromMs === undefined || s.tMs >= options.fromMs) && (options.toMs === undefined || s.tMs <= options.toMs));
+    const warnings = [...(options.warnings ?? [])];
+    if (inWindow.length === 0) {
+        warnings.push(sorted.length === 0
+            ? `${options.source} delivered no GPU readings`
+            : `no GPU readings fell inside the measurement window (${sorted.length} outside it)`);
+    }
+    const fromMs = options.fromMs ?? inWindow[0]?.tMs;
+    const toMs = options.toMs ?? inWindow[inWindow.length - 1]?.tMs;
+    const byGpu = new Map();
+    for (const s of inWindow) {
+        const list = byGpu.get(s.gpu);
+        if (list === undefined)
+            byGpu.set(s.gpu, [s]);
+        else
+            list.push(s);
+    }
+    const gpus = [];
+    for (const [gpu, list] of [...byGpu].sort((a, b) => a[0] - b[0])) {
+        const withReasons = list.filter((s) => s.throttleReasons !== undefined);
+        const throttle = {};
+        for (const s of withReasons)
+            for (const r of s.throttleReasons)
+                throttle[r] = (throttle[r] ?? 0) + 1;
+        for (const r of Object.keys(throttle))
+            throttle[r] = throttle[r] / withReasons.length;
+        const totals = list.map((s) => s.memoryTotalMiB).filter((v) => v !== undefined);
+        const summary = {
+            gpu,
+            name: list.find((s) => s.name !== undefined)?.name,
+            uuid: list.find((s) => s.uuid !== undefined)?.uuid,
+            samples: list.length,
+            meanIntervalMs: list.length > 1 ? (list[list.length - 1].tMs - list[0].tMs) / (list.length - 1) : undefined,
+            ...Object.fromEntries(STAT_FIELDS.map((f) => [f, stat(list, f)])),
+            memoryTotalMiB: totals.length > 0 ? Math.max(...totals) : undefined,
+            throttle,
+            energyJoules: energyJoules(list),
+            series: chart(list, fromMs ?? list[0].tMs, toMs ?? list[list.length - 1].tMs),
+        };
+        gpus.push(summary);
+        if (summary.meanIntervalMs !== undefined && summary.meanIntervalMs > 1.5 * options.intervalMs) {
+            warnings.push(`${label(summary)}: one reading every ${Math.round(summary.meanIntervalMs)} ms on average, not the requested ${options.intervalMs} ms: ${options.source} could not keep up`);
+        }
+        for (const [reason, fraction] of Object.entries(throttle)) {
+            if (LIMITING_REASONS.has(reason))
+                warnings.push(`${label(summary)}: clocks held back by ${reason} in ${pct(fraction)} of readings`);
+        }
+    }
+    if (options.source === 'nvidia-smi' && gpus.some((g) => g.utilizationPct !== undefined)) {
+        warnings.push('utilization.gpu counts the time any kernel ran, so it overstates load; give dcgm-url for SM active (DCGM_FI_PROF_SM_ACTIVE)');
+    }
+    return { source: options.source, intervalMs: options.intervalMs, fromMs, toMs, gpus, warnings };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/gpu/nvidia-smi.js
+// nvidia-smi as the GPU source of benchmark-on-gpu-runner: its CSV query output, its clock event
+// (throttle) bitmask and summary table, a readiness check, and one long-running sampler process.
+
+
+
+
+
+/** Names nvidia-smi accepts for the same property ("X" or "Y" in --help-query-gpu); the header prints the first. */
+const FIELD_ALIASES = {
+    gpu_name: 'name',
+    gpu_uuid: 'uuid',
+    gpu_serial: 'serial',
+    gpu_bus_id: 'pci.bus_id',
+    'clocks.gr': 'clocks.current.graphics',
+    'clocks.sm': 'clocks.current.sm',
+    'clocks.mem': 'clocks.current.memory',
+    'clocks.video': 'clocks.current.video',
+};
+/** The name nvidia-smi prints in the header for a queried field. */
+function canonicalField(field) {
+    const f = field.trim();
+    if (f.startsWith('clocks_throttle_reasons'))
+        return `clocks_event_reasons${f.slice('clocks_throttle_reasons'.length)}`;
+    return FIELD_ALIASES[f] ?? f;
+}
+/** Fields whose values are text even when they look like numbers (driver 440.64, compute capability 9.0). */
+const TEXT_FIELDS = new Set(['timestamp', 'driver_version', 'name', 'serial', 'uuid', 'pci.bus_id', 'vbios_version', 'pstate', 'compute_cap']);
+const NUMBER = /^-?\d+(?:\.\d+)?$/;
+/** What `--format=csv` (without nounits) appends to numbers. */
+const NUMBER_WITH_UNIT = /^(-?\d+(?:\.\d+)?) (?:%|[KMG]iB|W|[KMG]?Hz|us|ms|C)$/;
+const HEADER_CELL = /^([A-Za-z_][\w.]*)(?: \[([^\]]*)\])?$/;
+function convert(field, raw, unit) {
+    let v = raw.trim();
+    // Everything nvidia-smi cannot report is bracketed ([N/A], [Not Supported], [Unknown Error], ...);
+    // drivers before ~450 print a bare N/A in nounits mode.
+    if (v === '' || v === 'N/A' || v === 'Not Supported' || (v.startsWith('[') && v.endsWith(']')))
+        return undefined;
+    if (TEXT_FIELDS.has(canonicalField(field)))
+        return v;
+    if (unit !== undefined && v.endsWith(` ${unit}`))
+        v = v.slice(0, -unit.length - 1);
+    if (NUMBER.test(v))
+        return Number(v);
+    const withUnit = NUMBER_WITH_UNIT.exec(v);
+    return withUnit ? Number(withUnit[1]) : v;
+}
+/**
+ * Parses `nvidia-smi --query-gpu=<fields> --format=csv[,noheader][,nounits]` output into one row per
+ * line, keyed by the requested field names. With a header the columns are matched by name (so a
+ * subset of a wider recording can be read); without one they are taken in order. Unreportable values
+ * become undefined, numbers become numbers, and units are dropped. A line with the wrong number of
+ * values throws InfrastructureError.
+ */
+function parseQueryCsv(text, fields) {
+    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+    if (lines.length === 0)
+        return [];
+    const wanted = new Set(fields.map(canonicalField));
+    const firstCells = lines[0].split(',').map((c) => c.trim());
+    const headerMatches = firstCells.map((c) => HEADER_CELL.exec(c));
+    const isHeader = headerMatches.every((m) => m !== null) && headerMatches.some((m) => wanted.has(canonicalField(m[1])));
+    let columns;
+    let width;
+    if (isHeader) {
+        const byName = new Map(headerMatches.map((m, i) => [canonicalField(m[1]), { index: i, unit: m[2] }]));
+        columns = fields.map((f) => byName.get(canonicalField(f)) ?? { index: -1, unit: undefined });
+        width = firstCells.length;
+    }
+    else {
+        columns = fields.map((_, i) => ({ index: i, unit: undefined }));
+        width = fields.length;
+    }
+    const rows = [];
+    for (const line of isHeader ? lines.slice(1) : lines) {
+        const cells = line.split(',');
+        if (cells.length !== width) {
+            throw new InfrastructureError(`nvidia-smi printed ${cells.length} values where ${width} were expected: ${line.trim().slice(0, 200)}`, {
+                service: 'nvidia-smi',
+            });
+        }
+        const row = {};
+        fields.forEach((f, i) => {
+            const col = columns[i];
+            row[f] = col.index < 0 ? undefined : convert(f, cells[col.index], col.unit);
+        });
+        rows.push(row);
+    }
+    return rows;
+}
+/** NVML clock event reasons (nvml.h nvmlClocksEventReason*, formerly nvmlClocksThrottleReason*). */
+const THROTTLE_REASON_BITS = [
+    [0x1n, 'gpu_idle'],
+    [0x2n, 'applications_clocks_setting'],
+    [0x4n, 'sw_power_cap'],
+    [0x8n, 'hw_slowdown'],
+    [0x10n, 'sync_boost'],
+    [0x20n, 'sw_thermal_slowdown'],
+    [0x40n, 'hw_thermal_slowdown'],
+    [0x80n, 'hw_power_brake_slowdown'],
+    [0x100n, 'display_clock_setting'],
+    [0x200n, 'board_limit'],
+    [0x400n, 'reliability'],
+];
+/** Decodes a clock event bitmask (`0x0000000000000004`, or a number); undefined when not reported. */
+function decodeThrottleReasons(mask) {
+    let bits;
+    if (typeof mask === 'bigint')
+        bits = mask;
+    else if (typeof mask === 'number') {
+        if (!Number.isFinite(mask) || mask < 0)
+            return undefined;
+        bits = BigInt(Math.trunc(mask));
+    }
+    else if (typeof mask === 'string' && /^(?:0x[0-9a-f]+|\d+)$/i.test(mask.trim()))
+        bits = BigInt(mask.trim());
+    else
+        return undefined;
+    const names = [];
+    let rest = bits;
+    for (const [bit, name] of THROTTLE_REASON_BITS) {
+        if ((bits & bit) !== 0n)
+            names.push(name);
+        rest &= ~bit;
+    }
+    if (rest !== 0n)
+        names.push(`unknown_0x${rest.toString(16)}`);
+    return names;
+}
+/** CUDA version from the plain `nvidia-smi` table ("CUDA Version: 12.2"; "CUDA UMD Version: 13.3" from driver 610). */
+function parseCudaVersion(table) {
+    return /CUDA (?:UMD )?Version:\s*(\d+(?:\.\d+)*)/.exec(table)?.[1];
+}
+/** Driver version from the plain `nvidia-smi` table ("Driver Version:", "KMD Version:" from driver 610). */
+function parseDriverVersion(table) {
+    return /(?:Driver|KMD) Version:\s*(\d+(?:\.\d+)*)/.exec(table)?.[1];
+}
+const GPU_LIST_FIELDS = ['index', 'name', 'uuid', 'driver_version', 'memory.total'];
+function missingReason(bin) {
+    return bin.includes('/') || bin.includes('\\')
+        ? `${bin} does not exist: no NVIDIA driver on this runner`
+        : 'nvidia-smi is not on PATH: no NVIDIA driver on this runner';
+}
+function firstLine(...texts) {
+    for (const t of texts) {
+        const line = t.split(/\r?\n/).find((l) => l.trim() !== '');
+        if (line !== undefined)
+            return line.trim();
+    }
+    return undefined;
+}
+function runNvidiaSmi(args, options) {
+    const bin = options.nvidiaSmi ?? 'nvidia-smi';
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    return new Promise((resolve, reject) => {
+        (0,external_node_child_process_namespaceObject.execFile)(bin, args, { env: options.env ?? process.env, timeout: timeoutMs, signal: options.signal, maxBuffer: 8 * 1024 * 1024, windowsHide: true }, (err, stdout, stderr) => {
+            if (err === null)
+                return resolve({ ok: true, stdout });
+            const e = err;
+            if (e.name === 'AbortError' || options.signal?.aborted)
+                return reject(new CancelledError());
+            if (e.code === 'ENOENT')
+                return resolve({ ok: false, reason: missingReason(bin) });
+            if (e.killed)
+                return resolve({ ok: false, reason: `nvidia-smi did not answer within ${timeoutMs} ms` });
+            const how = typeof e.code === 'number' ? `exit ${e.code}` : e.signal ? `signal ${e.signal}` : errorMessage(e);
+            const said = firstLine(stderr, stdout);
+            resolve({ ok: false, reason: said === undefined ? `nvidia-smi failed (${how})` : `nvidia-smi failed (${how}): ${said}` });
+        });
+    });
+}
+/**
+ * Which GPUs this runner has, with driver and CUDA versions. Never throws for "no GPU" (a missing
+ * binary, a broken driver, zero devices): it answers available:false with the reason, and the step
+ * decides (require-gpu → exit 2). Throws CancelledError when the signal fires.
+ */
+async function checkGpus(options = {}) {
+    const list = await runNvidiaSmi([`--query-gpu=${GPU_LIST_FIELDS.join(',')}`, '--format=csv,noheader,nounits'], options);
+    if (!list.ok)
+        return { available: false, reason: list.reason, gpus: [] };
+    let rows;
+    try {
+        rows = parseQueryCsv(list.stdout, GPU_LIST_FIELDS);
+    }
+    catch (err) {
+        return { available: false, reason: `nvidia-smi printed a GPU list that cannot be read: ${errorMessage(err)}`, gpus: [] };
+    }
+    const gpus = rows
+        .filter((r) => typeof r.index === 'number')
+        .map((r) => ({
+        index: r.index,
+        name: String(r.name ?? `GPU ${r.index}`),
+        uuid: typeof r.uuid === 'string' ? r.uuid : undefined,
+        memoryTotalMiB: typeof r['memory.total'] === 'number' ? r['memory.total'] : undefined,
+        driverVersion: typeof r.driver_version === 'string' ? r.driver_version : undefined,
+    }));
+    if (gpus.length === 0)
+        return { available: false, reason: 'nvidia-smi lists no GPUs', gpus: [] };
+    // The CUDA version is only printed in the summary table; without it the GPUs are still usable.
+    const table = await runNvidiaSmi([], options);
+    const tableText = table.ok ? table.stdout : '';
+    return {
+        available: true,
+        driverVersion: gpus[0].driverVersion ?? parseDriverVersion(tableText),
+        cudaVersion: parseCudaVersion(tableText),
+        gpus,
+    };
+}
+/** What the sampler asks for; the last field is swapped for the names older or newer drivers know. */
+const SAMPLER_FIELDS = [
+    'timestamp',
+    'index',
+    'utilization.gpu',
+    'utilization.memory',
+    'memory.used',
+    'memory.total',
+    'power.draw',
+    'clocks.sm',
+    'temperature.gpu',
+];
+const THROTTLE_FIELD_CANDIDATES = ['clocks_throttle_reasons.active', 'clocks_event_reasons.active', undefined];
+function num(v) {
+    return typeof v === 'number' ? v : undefined;
+}
+/**
+ * Starts ONE long-running `nvidia-smi --query-gpu=… -lms <interval>` and reads its lines as they
+ * stream, stamping each with monotonicMs() so readings line up with the load generator's window.
+ * A driver that rejects `clocks_throttle_reasons.active` is asked for `clocks_event_reasons.active`,
+ * then for no throttle field. The abort signal stops sampling; stop() still summarises what was read.
+ */
+function startNvidiaSmiSampler(options = {}) {
+    const intervalMs = options.intervalMs ?? 200;
+    validateSampleInterval(intervalMs);
+    const bin = options.nvidiaSmi ?? 'nvidia-smi';
+    const names = new Map((options.gpus ?? []).map((g) => [g.index, g]));
+    const samples = [];
+    const warnings = [];
+    let attempt = 0;
+    let child;
+    let halted = false;
+    let failure;
+    let unreadable = 0;
+    let firstUnreadable;
+    let accepted;
+    let closed = Promise.resolve();
+    const launch = () => {
+        const throttleField = THROTTLE_FIELD_CANDIDATES[attempt];
+        const fields = [...SAMPLER_FIELDS, ...(throttleField === undefined ? [] : [throttleField])];
+        const args = [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits', '-lms', String(intervalMs)];
+        const proc = (0,external_node_child_process_namespaceObject.spawn)(bin, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+        child = proc;
+        let rejectedField = false;
+        let said = '';
+        let stderr = '';
+        proc.stderr.setEncoding('utf8').on('data', (d) => {
+            if (stderr.length < 4096)
+                stderr += d;
+        });
+        (0,external_node_readline_namespaceObject.createInterface)({ input: proc.stdout }).on('line', (line) => {
+            const tMs = monotonicMs();
+            if (line.trim() === '')
+                return;
+            if (/is not a valid field to query/.test(line)) {
+                rejectedField = true;
+                return;
+            }
+            try {
+                const row = parseQueryCsv(line, fields)[0];
+                const gpu = num(row.index);
+                if (gpu === undefined)
+                    throw new Error(`no GPU index in: ${line.trim().slice(0, 200)}`);
+                accepted = throttleField;
+                samples.push({
+                    tMs,
+                    gpu,
+                    name: names.get(gpu)?.name,
+                    uuid: names.get(gpu)?.uuid,
+                    utilizationPct: num(row['utilization.gpu']),
+                    memoryUtilizationPct: num(row['utilization.memory']),
+                    memoryUsedMiB: num(row['memory.used']),
+                    memoryTotalMiB: num(row['memory.total']),
+                    powerW: num(row['power.draw']),
+                    smClockMHz: num(row['clocks.sm']),
+                    temperatureC: num(row['temperature.gpu']),
+                    throttleReasons: throttleField === undefined ? undefined : decodeThrottleReasons(row[throttleField]),
+                });
+            }
+            catch (err) {
+                unreadable++;
+                firstUnreadable ??= errorMessage(err);
+                if (said === '')
+                    said = line.trim();
+            }
+        });
+        closed = new Promise((resolve) => {
+            proc.once('error', (err) => {
+                failure ??= err.code === 'ENOENT' ? missingReason(bin) : `cannot start nvidia-smi: ${errorMessage(err)}`;
+            });
+            proc.once('close', (code, signal) => {
+                if (child === proc)
+                    child = undefined;
+                if (!halted && rejectedField && attempt < THROTTLE_FIELD_CANDIDATES.length - 1) {
+                    const next = THROTTLE_FIELD_CANDIDATES[attempt + 1];
+                    warnings.push(`nvidia-smi does not know ${throttleField}; asking for ${next ?? 'no throttle field'} instead`);
+                    attempt++;
+                    launch();
+                    void closed.then(resolve);
+                    return;
+                }
+                if (!halted && failure === undefined) {
+                    const how = code !== null ? `exit ${code}` : `signal ${signal}`;
+                    const text = firstLine(stderr) ?? (said || undefined);
+                    failure = `nvidia-smi stopped by itself (${how}) after ${samples.length} readings${text === undefined ? '' : `: ${text}`}`;
+                }
+                resolve();
+            });
+        });
+    };
+    const halt = () => {
+        halted = true;
+        const proc = child;
+        if (proc === undefined)
+            return;
+        proc.kill('SIGTERM');
+        const force = setTimeout(() => proc.kill('SIGKILL'), 2000);
+        force.unref();
+        proc.once('close', () => clearTimeout(force));
+    };
+    if (options.signal?.aborted)
+        halted = true;
+    else {
+        options.signal?.addEventListener('abort', halt, { once: true });
+        launch();
+    }
+    return {
+        source: 'nvidia-smi',
+        get pid() {
+            return child?.pid;
+        },
+        get throttleField() {
+            return accepted;
+        },
+        samples: () => [...samples],
+        async stop(window) {
+            options.signal?.removeEventListener('abort', halt);
+            halt();
+            await closed;
+            if (samples.length === 0 && failure !== undefined) {
+                throw new InfrastructureError(`GPU sampling with nvidia-smi produced no readings: ${failure}`, { service: 'nvidia-smi' });
+            }
+            const notes = [...warnings];
+            if (failure !== undefined)
+                notes.push(failure);
+            if (unreadable > 0)
+                notes.push(`${unreadable} nvidia-smi lines could not be read; first: ${firstUnreadable}`);
+            return summarizeGpu(samples, { source: 'nvidia-smi', intervalMs, ...window, warnings: notes });
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/gpu/dcgm.js
+// dcgm-exporter as the GPU source of benchmark-on-gpu-runner: its Prometheus /metrics text read into
+// per-GPU readings (SM active above all: utilization.gpu overstates load), and a scraper that polls it.
+
+
+
+
+const SERIES = /^([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?\s*$/;
+const LABEL = /\s*([A-Za-z_]\w*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?/y;
+function unescapeLabel(v) {
+    return v.replace(/\\(["\\n])/g, (_, c) => (c === 'n' ? '\n' : c));
+}
+function parseValue(v) {
+    if (v === '+Inf' || v === 'Inf')
+        return Number.POSITIVE_INFINITY;
+    if (v === '-Inf')
+        return Number.NEGATIVE_INFINITY;
+    return Number(v);
+}
+/** Reads the Prometheus text exposition format; comments, blank and malformed lines are skipped. */
+function parsePrometheusText(text) {
+    const out = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#'))
+            continue;
+        const m = SERIES.exec(line);
+        if (m === null)
+            continue;
+        const labels = {};
+        const body = m[2] ?? '';
+        LABEL.lastIndex = 0;
+        let ok = true;
+        while (LABEL.lastIndex < body.length) {
+            const at = LABEL.lastIndex;
+            const l = LABEL.exec(body);
+            if (l === null || LABEL.lastIndex === at) {
+                ok = body.slice(at).trim() === '';
+                break;
+            }
+            labels[l[1]] = unescapeLabel(l[2]);
+        }
+        const value = parseValue(m[3]);
+        if (ok && !Number.isNaN(value))
+            out.push({ name: m[1], labels, value });
+    }
+    return out;
+}
+// DCGM reports "no value" as large sentinels (DCGM_FP64_BLANK = 2^47, DCGM_INT64_BLANK ≈ 2^63 − 16).
+const DCGM_BLANK = 2 ** 47;
+const METRIC_FIELDS = {
+    DCGM_FI_PROF_SM_ACTIVE: 'smActive',
+    DCGM_FI_DEV_GPU_UTIL: 'utilizationPct',
+    DCGM_FI_DEV_MEM_COPY_UTIL: 'memoryUtilizationPct',
+    DCGM_FI_DEV_FB_USED: 'memoryUsedMiB',
+    DCGM_FI_DEV_FB_TOTAL: 'memoryTotalMiB',
+    DCGM_FI_DEV_POWER_USAGE: 'powerW',
+    DCGM_FI_DEV_SM_CLOCK: 'smClockMHz',
+    DCGM_FI_DEV_GPU_TEMP: 'temperatureC',
+    DCGM_FI_DEV_CLOCK_THROTTLE_REASONS: 'throttle',
+    DCGM_FI_DEV_CLOCKS_EVENT_REASONS: 'throttle',
+};
+/**
+ * Per-GPU readings from one dcgm-exporter scrape, ordered by GPU index. Series without a `gpu`
+ * label are ignored. Where a GPU has several series for one metric (MIG instances, one per GPU
+ * instance) their mean is taken.
+ */
+function parseDcgmMetrics(text) {
+    const gpus = new Map();
+    for (const s of parsePrometheusText(text)) {
+        const field = METRIC_FIELDS[s.name];
+        const gpuLabel = s.labels.gpu;
+        if (field === undefined || gpuLabel === undefined || !/^\d+$/.test(gpuLabel))
+            continue;
+        if (!Number.isFinite(s.value) || Math.abs(s.value) >= DCGM_BLANK)
+            continue;
+        const gpu = Number(gpuLabel);
+        let entry = gpus.get(gpu);
+        if (entry === undefined)
+            gpus.set(gpu, (entry = { info: {}, values: new Map() }));
+        for (const [key, label] of [['uuid', 'UUID'], ['modelName', 'modelName'], ['hostname', 'Hostname']]) {
+            const v = s.labels[label] ?? (label === 'Hostname' ? s.labels.hostname : undefined);
+            if (v !== undefined && v !== '' && entry.info[key] === undefined)
+                entry.info[key] = v;
+        }
+        const list = entry.values.get(field);
+        if (list === undefined)
+            entry.values.set(field, [s.value]);
+        else
+            list.push(s.value);
+    }
+    const avg = (xs) => (xs === undefined ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length);
+    return [...gpus]
+        .sort((a, b) => a[0] - b[0])
+        .map(([gpu, { info, values }]) => ({
+        gpu,
+        uuid: info.uuid,
+        modelName: info.modelName,
+        hostname: info.hostname,
+        smActive: avg(values.get('smActive')),
+        utilizationPct: avg(values.get('utilizationPct')),
+        memoryUtilizationPct: avg(values.get('memoryUtilizationPct')),
+        memoryUsedMiB: avg(values.get('memoryUsedMiB')),
+        memoryTotalMiB: avg(values.get('memoryTotalMiB')),
+        powerW: avg(values.get('powerW')),
+        smClockMHz: avg(values.get('smClockMHz')),
+        temperatureC: avg(values.get('temperatureC')),
+        throttleReasons: values.has('throttle') ? decodeThrottleReasons(values.get('throttle')[0]) : undefined,
+    }));
+}
+/**
+ * Polls dcgm-exporter at the interval (one scrape at a time; a slow scrape delays the next).
+ * Failed scrapes are counted and the first error is reported as a warning; if no scrape ever
+ * succeeds, stop() rejects with InfrastructureError naming the URL.
+ */
+function startDcgmScraper(options) {
+    const intervalMs = options.intervalMs ?? 200;
+    validateSampleInterval(intervalMs);
+    let url;
+    try {
+        url = new URL(options.url);
+    }
+    catch {
+        throw new errors_InputError(`dcgm-url is not a URL: ${options.url}`, { subject: 'dcgm-url' });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new errors_InputError(`dcgm-url must be http or https, got ${url.protocol}`, { subject: 'dcgm-url' });
+    }
+    const timeoutMs = options.timeoutMs ?? 2000;
+    const samples = [];
+    const halt = new AbortController();
+    let attempts = 0;
+    let successes = 0;
+    let identical = 0;
+    let firstError;
+    let last;
+    let wake;
+    let stopping = false;
+    const scrape = async () => {
+        attempts++;
+        try {
+            const res = await fetch(url, { signal: AbortSignal.any([halt.signal, AbortSignal.timeout(timeoutMs)]) });
+            const text = await res.text();
+            if (!res.ok)
+                throw new Error(`HTTP ${res.status}`);
+            const tMs = monotonicMs();
+            const gpus = parseDcgmMetrics(text);
+            if (gpus.length === 0)
+                throw new Error('the response has no DCGM_FI_* series with a gpu label');
+            successes++;
+            if (text === last)
+                identical++;
+            last = text;
+            for (const g of gpus) {
+                samples.push({
+                    tMs,
+                    gpu: g.gpu,
+                    name: g.modelName,
+                    uuid: g.uuid,
+                    utilizationPct: g.utilizationPct,
+                    memoryUtilizationPct: g.memoryUtilizationPct,
+                    memoryUsedMiB: g.memoryUsedMiB,
+                    memoryTotalMiB: g.memoryTotalMiB,
+                    powerW: g.powerW,
+                    smClockMHz: g.smClockMHz,
+                    temperatureC: g.temperatureC,
+                    smActive: g.smActive,
+                    throttleReasons: g.throttleReasons,
+                });
+            }
+        }
+        catch (err) {
+            if (halt.signal.aborted)
+                return;
+            firstError ??= errorMessage(err);
+        }
+    };
+    const loop = (async () => {
+        while (!halt.signal.aborted && !stopping) {
+            const started = monotonicMs();
+            await scrape();
+            const wait = started + intervalMs - monotonicMs();
+            if (wait > 0 && !halt.signal.aborted && !stopping) {
+                await new Promise((resolve) => {
+                    const timer = setTimeout(resolve, wait);
+                    wake = () => {
+                        clearTimeout(timer);
+                        resolve();
+                    };
+                });
+                wake = undefined;
+            }
+        }
+    })();
+    const abort = () => {
+        halt.abort();
+        wake?.();
+    };
+    if (options.signal?.aborted)
+        abort();
+    else
+        options.signal?.addEventListener('abort', abort, { once: true });
+    return {
+        source: 'dcgm',
+        samples: () => [...samples],
+        async stop(window) {
+            options.signal?.removeEventListener('abort', abort);
+            // Before the first success, let the scrape in flight finish (bounded by timeoutMs) rather than
+            // cut it off and report a failure that was only ever our own stop.
+            stopping = true;
+            wake?.();
+            if (successes > 0)
+                halt.abort();
+            await loop;
+            if (successes === 0) {
+                throw new InfrastructureError(`no scrape of ${url.href} succeeded (${attempts} tried)${firstError === undefined ? '' : `: ${firstError}`}`, { service: 'dcgm-exporter', hint: 'check dcgm-url, and that dcgm-exporter runs and is reachable from the runner' });
+            }
+            const warnings = [];
+            const failed = attempts - successes;
+            if (failed > 0)
+                warnings.push(`${failed} of ${attempts} scrapes of ${url.href} failed; first: ${firstError}`);
+            if (successes >= 5 && identical / (successes - 1) >= 0.8) {
+                warnings.push(`dcgm-exporter returned identical values in ${Math.round((identical / (successes - 1)) * 100)}% of consecutive scrapes: its collect interval (-c, default 30000 ms) is longer than gpu-sample-interval (${intervalMs} ms)`);
+            }
+            return summarizeGpu(samples, { source: 'dcgm', intervalMs, ...window, warnings });
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/load/result.js
+
+
+function summarize(a, durationMs) {
+    const failed = totalErrors(a.errors);
+    const seconds = durationMs / 1000;
+    const rate = (n) => (seconds > 0 ? n / seconds : 0);
+    const settled = a.ok + failed;
+    return {
+        durationMs,
+        requests: { scheduled: a.intended, sent: a.sent, ok: a.ok, failed, dropped: a.dropped },
+        throughput: rate(a.ok),
+        achievedRate: rate(a.sent),
+        scheduledRate: rate(a.intended),
+        errorRate: settled > 0 ? failed / settled : 0,
+        errors: { ...a.errors },
+        statuses: { ...a.statuses },
+        errorSamples: [...a.errorSamples],
+        latencyMs: { corrected: a.corrected.summary(), raw: a.raw.summary() },
+        sendLagMs: a.sendLag.summary(),
+        connectionWaitMs: a.connectionWait.summary(),
+        connectionWaits: a.connectionWaits,
+        bytesIn: a.bytesIn,
+        ...(a.llm
+            ? {
+                llm: {
+                    streams: a.llm.counters.streams,
+                    outputTokens: a.llm.counters.outputTokens,
+                    promptTokens: a.llm.counters.promptTokens,
+                    streamsWithUsage: a.llm.counters.withUsage,
+                    outputTokensPerSecond: rate(a.llm.counters.outputTokens),
+                    goodput: rate(a.llm.counters.good),
+                    goodRequests: a.llm.counters.good,
+                    ttftMs: a.llm.histograms.ttft.summary(),
+                    ttftFromIntendedMs: a.llm.histograms.ttftFromIntended.summary(),
+                    tpotMs: a.llm.histograms.tpot.summary(),
+                    itlChunkMs: a.llm.histograms.itlChunk.summary(),
+                    itlTokenMs: a.llm.histograms.itlToken.summary(),
+                    e2eMs: a.llm.histograms.e2e.summary(),
+                },
+            }
+            : {}),
+    };
+}
+function serializeHistograms(a) {
+    return {
+        corrected: a.corrected.toJSON(),
+        raw: a.raw.toJSON(),
+        sendLag: a.sendLag.toJSON(),
+        connectionWait: a.connectionWait.toJSON(),
+        ...(a.llm ? { llm: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, a.llm.histograms[n].toJSON()])) } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/load/merge.js
+// Sharded runs: several runners each send a share of one schedule (LoadOptions.shard); their
+// results merge here point by point, histogram counter by histogram counter, so the merged
+// percentiles are exactly those of one run that recorded every request.
+
+
+
+
+function layoutOf(h) {
+    return { significantDigits: h.significantDigits, highestMicros: h.highestMicros };
+}
+function record(s, histograms, llm) {
+    return {
+        index: 0,
+        intended: s.requests.scheduled,
+        sent: s.requests.sent,
+        ok: s.requests.ok,
+        dropped: s.requests.dropped,
+        connectionWaits: s.connectionWaits,
+        errors: { ...emptyErrorCounts(), ...s.errors },
+        statuses: s.statuses,
+        errorSamples: [...s.errorSamples],
+        bytesIn: s.bytesIn,
+        histograms,
+        ...(llm ? { llm } : {}),
+    };
+}
+function pointRecord(pt) {
+    const s = pt.summary;
+    const { llm: llmHistograms, ...core } = pt.histograms;
+    const llm = llmHistograms && s.llm
+        ? { counters: { streams: s.llm.streams, outputTokens: s.llm.outputTokens, promptTokens: s.llm.promptTokens, withUsage: s.llm.streamsWithUsage, good: s.llm.goodRequests }, histograms: llmHistograms }
+        : undefined;
+    return record(s, core, llm);
+}
+function mergeLoadResults(results) {
+    if (results.length === 0)
+        throw new errors_InputError('no load results to merge', { subject: 'results' });
+    const first = results[0];
+    const seen = new Set();
+    for (const r of results) {
+        if (r.schema !== 'ferry-load/1')
+            throw new errors_InputError(`not a Ferry load result (schema ${String(r.schema)})`, { subject: 'results' });
+        if (r.points.length !== first.points.length)
+            throw new errors_InputError('the shards ran different numbers of load points', { subject: 'results' });
+        const { index, count } = r.generator.shard;
+        if (count !== results.length) {
+            throw new errors_InputError(`shard ${index + 1} of ${count} was given with ${results.length} results: every shard of the run must be merged, once`, { subject: 'results' });
+        }
+        if (seen.has(index))
+            throw new errors_InputError(`shard ${index + 1} of ${count} was given twice`, { subject: 'results' });
+        seen.add(index);
+        r.points.forEach((p, i) => {
+            if (JSON.stringify(p.load) !== JSON.stringify(first.points[i].load)) {
+                throw new errors_InputError(`shard ${index + 1} ran a different load at point ${i + 1} (${JSON.stringify(p.load)} vs ${JSON.stringify(first.points[i].load)})`, { subject: 'results' });
+            }
+        });
+        if (r.protocol !== first.protocol)
+            throw new errors_InputError(`shard ${index + 1} used protocol ${r.protocol}, not ${first.protocol}`, { subject: 'results' });
+    }
+    const points = first.points.map((p0, i) => {
+        const parts = results.map((r) => r.points[i]);
+        const config = layoutOf(p0.histograms.corrected);
+        const total = new WindowAggregate(config);
+        for (const pt of parts)
+            total.addRecord(pointRecord(pt));
+        const durationMs = Math.max(...parts.map((pt) => pt.summary.durationMs));
+        // Window series: counts and corrected/raw histograms add up by window index.
+        const byIndex = new Map();
+        for (const pt of parts) {
+            for (const w of pt.repeats[0]?.windows ?? []) {
+                const empty = new WindowAggregate(config);
+                const e = byIndex.get(w.index) ?? { agg: empty, durationMs: w.durationMs };
+                e.agg.addRecord(record(w.summary, { ...w.histograms, sendLag: empty.sendLag.toJSON(), connectionWait: empty.connectionWait.toJSON() }, undefined));
+                byIndex.set(w.index, e);
+            }
+        }
+        const windows = [...byIndex.entries()]
+            .sort((a, b) => a[0] - b[0])
+            .map(([index, e]) => ({ index, startMs: index * e.durationMs, durationMs: e.durationMs, summary: summarize(e.agg, e.durationMs), histograms: { corrected: e.agg.corrected.toJSON(), raw: e.agg.raw.toJSON() } }));
+        const summary = summarize(total, durationMs);
+        const reasons = parts.flatMap((pt, shard) => pt.validity.reasons.map((x) => ({ ...x, message: `shard ${shard + 1}: ${x.message}` })));
+        const warnings = parts.flatMap((pt, shard) => pt.validity.warnings.map((w) => `shard ${shard + 1}: ${w}`));
+        return {
+            load: p0.load,
+            repeats: [{ repeat: 0, measureStartMonotonicMs: Math.min(...parts.map((pt) => pt.repeats[0]?.measureStartMonotonicMs ?? 0)), stopReason: p0.repeats[0]?.stopReason ?? 'max-windows', warmup: undefined, windows, summary, threads: parts.flatMap((pt) => pt.repeats.flatMap((r) => r.threads)), validity: { ...p0.validity, valid: reasons.length === 0, reasons, warnings } }],
+            summary,
+            validity: { ...p0.validity, valid: reasons.length === 0, reasons, warnings },
+            histograms: serializeHistograms(total),
+        };
+    });
+    return {
+        ...first,
+        durationMs: Math.max(...results.map((r) => r.durationMs)),
+        generator: { ...first.generator, shard: { index: 0, count: results.length } },
+        points,
+        valid: points.every((p) => p.validity.valid),
+    };
+}
+
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./packages/bench/dist/payload/dataset.js
+// Request payloads from a JSONL file: one JSON value per line (an inference request body, a prompt
+// object, or template variables, depending on the protocol). Blank lines and `#` comments are skipped.
+
+
+function parseJsonl(text, source = 'dataset') {
+    const out = [];
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+        const line = lines[i].trim();
+        if (line === '' || line.startsWith('#'))
+            continue;
+        try {
+            out.push(JSON.parse(line));
+        }
+        catch (err) {
+            throw new errors_InputError(`${source}:${i + 1} is not valid JSON (${err.message})`, { subject: source });
+        }
+    }
+    if (out.length === 0)
+        throw new errors_InputError(`${source} has no payloads (one JSON value per line)`, { subject: source });
+    return out;
+}
+function readJsonl(path) {
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        throw new errors_InputError(`cannot read the dataset ${path}: ${err.message}`, { subject: path });
+    }
+    return parseJsonl(text, path);
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/schedule/random.js
+// A small seeded PRNG (xoshiro128**, seeded through splitmix32) and the draws the arrival processes
+// need: uniform, exponential, normal and gamma. Seeded so a schedule can be replayed exactly.
+class SeededRandom {
+    a;
+    b;
+    c;
+    d;
+    spareNormal;
+    constructor(seed) {
+        let s = seed >>> 0;
+        const next = () => {
+            s = (s + 0x9e3779b9) >>> 0;
+            let z = s;
+            z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+            z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+            return (z ^ (z >>> 16)) >>> 0;
+        };
+        this.a = next();
+        this.b = next();
+        this.c = next();
+        this.d = next();
+        if ((this.a | this.b | this.c | this.d) === 0)
+            this.a = 1;
+    }
+    /** A 32-bit unsigned integer. */
+    nextUint32() {
+        const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
+        const t = this.b << 9;
+        this.c ^= this.a;
+        this.d ^= this.b;
+        this.b ^= this.c;
+        this.a ^= this.d;
+        this.c ^= t;
+        this.d = rotl(this.d, 11);
+        return result;
+    }
+    /** Uniform in (0, 1): never exactly 0, so logarithms are safe. */
+    uniform() {
+        // 53 bits from two draws.
+        const hi = this.nextUint32() >>> 5;
+        const lo = this.nextUint32() >>> 6;
+        return (hi * 67108864 + lo + 0.5) / 9007199254740992;
+    }
+    /** Exponential with the given mean. */
+    exponential(mean) {
+        return -Math.log(this.uniform()) * mean;
+    }
+    /** Standard normal (Marsaglia's polar method). */
+    normal() {
+        if (this.spareNormal !== undefined) {
+            const v = this.spareNormal;
+            this.spareNormal = undefined;
+            return v;
+        }
+        for (;;) {
+            const u = 2 * this.uniform() - 1;
+            const v = 2 * this.uniform() - 1;
+            const s = u * u + v * v;
+            if (s > 0 && s < 1) {
+                const f = Math.sqrt((-2 * Math.log(s)) / s);
+                this.spareNormal = v * f;
+                return u * f;
+            }
+        }
+    }
+    /** Gamma(shape k, scale θ) by Marsaglia and Tsang's squeeze method (boosted for k < 1). */
+    gamma(shape, scale) {
+        if (shape < 1)
+            return this.gamma(shape + 1, scale) * this.uniform() ** (1 / shape);
+        const d = shape - 1 / 3;
+        const c = 1 / Math.sqrt(9 * d);
+        for (;;) {
+            let x;
+            let v;
+            do {
+                x = this.normal();
+                v = 1 + c * x;
+            } while (v <= 0);
+            v = v * v * v;
+            const u = this.uniform();
+            if (u < 1 - 0.0331 * x * x * x * x)
+                return d * v * scale;
+            if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v)))
+                return d * v * scale;
+        }
+    }
+}
+function rotl(x, k) {
+    return (x << k) | (x >>> (32 - k));
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/payload/signature.js
+// Payloads generated from a model signature (the tensor list validate-model reads from an ONNX
+// graph): every input filled with seeded pseudo-random values of its type. Symbolic or unknown
+// dimensions become 1 (batch 1) unless `dims` names a size for them.
+
+
+const ONNX_TO_OIP = {
+    FLOAT: 'FP32',
+    DOUBLE: 'FP64',
+    FLOAT16: 'FP16',
+    BFLOAT16: 'BF16',
+    INT8: 'INT8',
+    INT16: 'INT16',
+    INT32: 'INT32',
+    INT64: 'INT64',
+    UINT8: 'UINT8',
+    UINT16: 'UINT16',
+    UINT32: 'UINT32',
+    UINT64: 'UINT64',
+    BOOL: 'BOOL',
+    STRING: 'BYTES',
+};
+const OIP_TYPES = new Set(Object.values(ONNX_TO_OIP));
+/** The Open Inference Protocol datatype for an ONNX element type (or an OIP name, unchanged). */
+function oipDatatype(dtype) {
+    const up = dtype.toUpperCase();
+    const t = ONNX_TO_OIP[up] ?? (OIP_TYPES.has(up) ? up : undefined);
+    if (t === undefined)
+        throw new errors_InputError(`no Open Inference Protocol datatype for tensor element type ${dtype}`, { subject: 'signature' });
+    return t;
+}
+function concreteShape(shape, dims = {}) {
+    return shape.map((d) => (typeof d === 'number' ? (d < 0 ? 1 : d) : (dims[d] ?? 1)));
+}
+function value(datatype, random, i) {
+    switch (datatype) {
+        case 'FP32':
+        case 'FP64':
+        case 'FP16':
+        case 'BF16':
+            return Math.round((random.uniform() * 2 - 1) * 1e4) / 1e4;
+        case 'BOOL':
+            return random.uniform() < 0.5;
+        case 'BYTES':
+            return `s${i}`;
+        case 'INT8':
+            return Math.floor(random.uniform() * 256) - 128;
+        case 'UINT8':
+            return Math.floor(random.uniform() * 256);
+        default:
+            // Integer inputs are often indices (token ids, categories): keep them small and non-negative.
+            return Math.floor(random.uniform() * 100);
+    }
+}
+function generateTensors(options) {
+    if (options.inputs.length === 0)
+        throw new errors_InputError('the model signature has no inputs to generate payloads for', { subject: 'signature' });
+    const random = new SeededRandom(options.seed ?? 1);
+    const count = options.count ?? 16;
+    const out = [];
+    for (let p = 0; p < count; p++) {
+        out.push(options.inputs.map((spec) => {
+            const datatype = oipDatatype(spec.dtype);
+            const shape = concreteShape(spec.shape, options.dims);
+            const n = shape.reduce((a, b) => a * b, 1);
+            if (n > 16 * 1024 * 1024)
+                throw new errors_InputError(`input ${spec.name} of shape [${shape.join(', ')}] is too large to generate`, { subject: 'signature' });
+            const data = new Array(n);
+            for (let i = 0; i < n; i++)
+                data[i] = value(datatype, random, i);
+            return { name: spec.name, datatype, shape, data };
+        }));
+    }
+    return out;
+}
+/** Nests a flat row-major array into `shape`. */
+function nest(data, shape) {
+    if (shape.length === 0)
+        return data[0];
+    if (shape.length === 1)
+        return data.slice(0, shape[0]);
+    const step = data.length / shape[0];
+    return Array.from({ length: shape[0] }, (_, i) => nest(data.slice(i * step, (i + 1) * step), shape.slice(1)));
+}
+/** Payloads for a protocol from a signature: OIP v2 infer bodies, KServe v1 `instances`, or TorchServe JSON. */
+function signaturePayloads(protocol, options) {
+    return generateTensors(options).map((tensors) => {
+        if (protocol === 'oip-v2')
+            return { inputs: tensors.map((t) => ({ name: t.name, shape: t.shape, datatype: t.datatype, data: t.data })) };
+        if (protocol === 'kserve-v1') {
+            // Row format: one instance per batch row, each input's row without the batch dimension.
+            const rows = tensors[0].shape[0] ?? 1;
+            const instances = Array.from({ length: rows }, (_, r) => {
+                const one = (t) => {
+                    const perRow = t.data.length / (t.shape[0] ?? 1);
+                    return nest(t.data.slice(r * perRow, (r + 1) * perRow), t.shape.slice(1));
+                };
+                return tensors.length === 1 ? one(tensors[0]) : Object.fromEntries(tensors.map((t) => [t.name, one(t)]));
+            });
+            return { instances };
+        }
+        return tensors.length === 1 ? { data: nest(tensors[0].data, tensors[0].shape) } : Object.fromEntries(tensors.map((t) => [t.name, nest(t.data, t.shape)]));
+    });
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/load/options.js
+// The options of a load run, their defaults, and their checks (bad values are input errors that
+// name the option).
+
+
+
+
+
+function positive(name, v, fallback, integer = false) {
+    const x = v ?? fallback;
+    if (!(x > 0) || !Number.isFinite(x) || (integer && !Number.isInteger(x)))
+        throw new errors_InputError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${String(v)}`, { subject: name });
+    return x;
+}
+function parseTarget(url) {
+    let u;
+    try {
+        u = new URL(url);
+    }
+    catch {
+        throw new errors_InputError(`target ${JSON.stringify(url)} is not a URL`, { subject: 'target' });
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        throw new errors_InputError(`target must be http:// or https://, got ${u.protocol}`, { subject: 'target' });
+    const secure = u.protocol === 'https:';
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    return { host, port: u.port ? Number(u.port) : secure ? 443 : 80, secure, hostHeader: u.host, basePath: u.pathname.replace(/\/+$/, ''), url: u.href };
+}
+function defaultPayloads(protocol) {
+    if (protocol.kind === 'openai-completions' || protocol.kind === 'openai-chat')
+        return ['Write one sentence about ferries.'];
+    if (protocol.kind === 'http')
+        return [{}];
+    throw new errors_InputError(`the ${protocol.kind} protocol needs payloads: a JSONL dataset or a model signature`, { subject: 'payloads' });
+}
+/** The payloads a run cycles through (the same list runLoad would use). */
+function loadPayloads(source, protocol) {
+    if (source === undefined)
+        return defaultPayloads(protocol);
+    if (source.kind === 'jsonl')
+        return readJsonl(source.path);
+    if (source.kind === 'items') {
+        if (source.items.length === 0)
+            throw new errors_InputError('payloads.items is empty', { subject: 'payloads' });
+        return [...source.items];
+    }
+    if (protocol.kind !== 'oip-v2' && protocol.kind !== 'kserve-v1' && protocol.kind !== 'torchserve') {
+        throw new errors_InputError(`payloads generated from a model signature need a tensor protocol (oip-v2, kserve-v1, torchserve), not ${protocol.kind}`, { subject: 'payloads' });
+    }
+    return signaturePayloads(protocol.kind, source);
+}
+function normalizeOptions(o) {
+    const target = parseTarget(o.target);
+    const points = [];
+    if (o.load.mode === 'open') {
+        const process = o.load.process ?? 'constant';
+        if (!['constant', 'poisson', 'gamma'].includes(process))
+            throw new errors_InputError(`unknown arrival process ${process} (constant, poisson, gamma)`, { subject: 'load.process' });
+        const rates = o.load.rates ?? (o.load.rate !== undefined ? [o.load.rate] : []);
+        if (rates.length === 0)
+            throw new errors_InputError('an open-loop load needs `rate` or `rates`', { subject: 'load.rate' });
+        const burstiness = process === 'gamma' ? positive('load.burstiness', o.load.burstiness, 1) : undefined;
+        for (const r of rates)
+            points.push({ mode: 'open', process, rate: positive('load.rate', r, 0), ...(burstiness !== undefined ? { burstiness } : {}), seed: o.load.seed ?? 0x5eed });
+    }
+    else if (o.load.mode === 'closed') {
+        const cs = o.load.concurrencies ?? (o.load.concurrency !== undefined ? [o.load.concurrency] : []);
+        if (cs.length === 0)
+            throw new errors_InputError('a closed-loop load needs `concurrency` or `concurrencies`', { subject: 'load.concurrency' });
+        const think = o.load.thinkTimeMs ?? 0;
+        if (!(think >= 0))
+            throw new errors_InputError(`load.thinkTimeMs must be ≥ 0, got ${think}`, { subject: 'load.thinkTimeMs' });
+        for (const c of cs)
+            points.push({ mode: 'closed', concurrency: positive('load.concurrency', c, 0, true), thinkTimeMs: think });
+    }
+    else {
+        throw new errors_InputError(`load.mode must be open or closed`, { subject: 'load.mode' });
+    }
+    const minWindows = positive('minWindows', o.minWindows, Math.min(3, o.maxWindows ?? 3), true);
+    const maxWindows = positive('maxWindows', o.maxWindows, Math.max(6, minWindows), true);
+    if (maxWindows < minWindows)
+        throw new errors_InputError(`maxWindows (${maxWindows}) is below minWindows (${minWindows})`, { subject: 'maxWindows' });
+    const threads = o.threads ?? (0,external_node_os_namespaceObject.availableParallelism)();
+    if (!Number.isInteger(threads) || threads < 0)
+        throw new errors_InputError(`threads must be an integer ≥ 0, got ${threads}`, { subject: 'threads' });
+    const warmupMs = o.warmupMs ?? 2000;
+    if (!(warmupMs >= 0))
+        throw new errors_InputError(`warmupMs must be ≥ 0, got ${warmupMs}`, { subject: 'warmupMs' });
+    const shard = o.shard ?? { index: 0, count: 1 };
+    if (!Number.isInteger(shard.count) || shard.count < 1 || !Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
+        throw new errors_InputError(`shard must be {index, count} with 0 ≤ index < count, got ${JSON.stringify(shard)}`, { subject: 'shard' });
+    }
+    const stability = o.stability === false
+        ? false
+        : { windows: positive('stability.windows', o.stability?.windows, 3, true), tolerance: positive('stability.tolerance', o.stability?.tolerance, 0.1) };
+    return {
+        target,
+        protocol: o.protocol,
+        payloads: loadPayloads(o.payloads, o.protocol),
+        points,
+        connections: o.load.mode === 'open' ? positive('load.connections', o.load.connections, 1000, true) : 0,
+        warmupMs,
+        windowMs: positive('windowMs', o.windowMs, 5000),
+        minWindows,
+        maxWindows,
+        stability,
+        repeats: positive('repeats', o.repeats, 1, true),
+        threads,
+        timeoutMs: positive('timeoutMs', o.timeoutMs, 30_000),
+        histogram: o.histogram ?? DEFAULT_HISTOGRAM_CONFIG,
+        slo: o.slo,
+        selfCheck: {
+            maxLagP50Ms: o.selfCheck?.maxLagP50Ms ?? 1,
+            maxLagP99Ms: o.selfCheck?.maxLagP99Ms ?? 10,
+            maxRateShortfall: o.selfCheck?.maxRateShortfall ?? 0.01,
+            maxThreadCpu: o.selfCheck?.maxThreadCpu ?? 0.9,
+        },
+        shard,
+    };
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:perf_hooks"
+var external_node_perf_hooks_ = __nccwpck_require__(643);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./packages/bench/dist/http/response-parser.js
+// An incremental HTTP/1.1 response parser for the load generator's own client: status line, headers,
+// then a body delimited by Content-Length, chunked transfer coding or the connection closing.
+// Body bytes are handed on as they arrive (with their arrival time), so SSE chunks can be timed.
+class HttpParseError extends Error {
+}
+const MAX_HEAD_BYTES = 64 * 1024;
+const CRLF = Buffer.from('\r\n');
+const HEAD_END = Buffer.from('\r\n\r\n');
+class ResponseParser {
+    sink;
+    head;
+    inBody = false;
+    mode = 'length';
+    remaining = 0;
+    line;
+    /** Whether the server said it will close the connection after this response. */
+    closeAfter = false;
+    /** Bytes of this response seen so far (head and body). */
+    bytesSeen = 0;
+    /** Expects one response for one request (no pipelining). HEAD requests are not supported. */
+    expect(sink) {
+        this.sink = sink;
+        this.head = undefined;
+        this.inBody = false;
+        this.line = undefined;
+        this.closeAfter = false;
+        this.bytesSeen = 0;
+    }
+    get idle() {
+        return this.sink === undefined;
+    }
+    /** Feeds bytes from the socket; throws HttpParseError on malformed input or bytes nobody asked for. */
+    feed(data, atMs) {
+        let buf = data;
+        while (buf.length > 0) {
+            if (this.sink === undefined)
+                throw new HttpParseError(`the server sent ${buf.length} bytes with no request outstanding`);
+            buf = this.inBody ? this.feedBody(buf, atMs) : this.feedHead(buf, atMs);
+        }
+    }
+    /** The connection closed: completes a close-delimited body, otherwise reports whether a response was cut short. */
+    end(atMs) {
+        if (this.sink === undefined)
+            return 'idle';
+        if (this.inBody && this.mode === 'until-close') {
+            this.finish(atMs);
+            return 'complete';
+        }
+        return 'truncated';
+    }
+    feedHead(buf, atMs) {
+        const joined = this.head === undefined ? buf : Buffer.concat([this.head, buf]);
+        // Search from a little before the new bytes, in case the terminator straddles the boundary.
+        const from = this.head === undefined ? 0 : Math.max(0, this.head.length - 3);
+        const end = joined.indexOf(HEAD_END, from);
+        if (end < 0) {
+            if (joined.length > MAX_HEAD_BYTES)
+                throw new HttpParseError(`response head longer than ${MAX_HEAD_BYTES} bytes`);
+            this.head = joined;
+            this.bytesSeen += buf.length;
+            return Buffer.alloc(0);
+        }
+        const consumed = end + 4 - (this.head?.length ?? 0);
+        this.bytesSeen += consumed;
+        this.head = undefined;
+        const head = parseHead(joined.toString('latin1', 0, end));
+        const rest = joined.subarray(end + 4);
+        if (head.status >= 100 && head.status < 200) {
+            if (head.status === 101)
+                throw new HttpParseError('the server switched protocols (101), which a load request never asks for');
+            return rest; // 100 Continue, 103 Early Hints: the real response follows
+        }
+        this.sink.onHead(head);
+        this.closeAfter = /(^|,)\s*close\s*(,|$)/i.test(head.headers['connection'] ?? '');
+        const te = head.headers['transfer-encoding'];
+        const cl = head.headers['content-length'];
+        this.inBody = true;
+        if (head.status === 204 || head.status === 304) {
+            this.mode = 'length';
+            this.remaining = 0;
+        }
+        else if (te !== undefined && /(^|,)\s*chunked\s*$/i.test(te)) {
+            this.mode = 'chunk-size';
+        }
+        else if (cl !== undefined) {
+            if (!/^\d+$/.test(cl.trim()))
+                throw new HttpParseError(`bad Content-Length ${JSON.stringify(cl)}`);
+            this.mode = 'length';
+            this.remaining = Number(cl.trim());
+        }
+        else {
+            this.mode = 'until-close';
+            this.closeAfter = true;
+        }
+        if (this.mode === 'length' && this.remaining === 0) {
+            this.finish(atMs);
+        }
+        return rest;
+    }
+    feedBody(buf, atMs) {
+        switch (this.mode) {
+            case 'until-close':
+                this.bytesSeen += buf.length;
+                this.sink.onBody(buf, atMs);
+                return Buffer.alloc(0);
+            case 'length': {
+                const n = Math.min(this.remaining, buf.length);
+                this.remaining -= n;
+                this.bytesSeen += n;
+                if (n > 0)
+                    this.sink.onBody(buf.subarray(0, n), atMs);
+                if (this.remaining === 0)
+                    this.finish(atMs);
+                return buf.subarray(n);
+            }
+            case 'chunk-data': {
+                const n = Math.min(this.remaining, buf.length);
+                this.remaining -= n;
+                this.bytesSeen += n;
+                if (n > 0)
+                    this.sink.onBody(buf.subarray(0, n), atMs);
+                if (this.remaining === 0)
+                    this.mode = 'chunk-data-end';
+                return buf.subarray(n);
+            }
+            default:
+                return this.feedLine(buf, atMs);
+        }
+    }
+    /** Line-oriented parts of chunked coding: sizes, the CRLF after data, trailers. */
+    feedLine(buf, atMs) {
+        const joined = this.line === undefined ? buf : Buffer.concat([this.line, buf]);
+        const from = this.line === undefined ? 0 : Math.max(0, this.line.length - 1);
+        const eol = joined.indexOf(CRLF, from);
+        if (eol < 0) {
+            if (joined.length > 8192)
+                throw new HttpParseError('chunked body: line too long');
+            this.line = joined;
+            this.bytesSeen += buf.length;
+            return Buffer.alloc(0);
+        }
+        this.bytesSeen += eol + 2 - (this.line?.length ?? 0);
+        this.line = undefined;
+        const text = joined.toString('latin1', 0, eol);
+        const rest = joined.subarray(eol + 2);
+        if (this.mode === 'chunk-data-end') {
+            if (text !== '')
+                throw new HttpParseError('chunked body: chunk data longer than its size');
+            this.mode = 'chunk-size';
+        }
+        else if (this.mode === 'chunk-size') {
+            const size = parseInt(text.split(';', 1)[0].trim(), 16);
+            if (!/^[0-9a-fA-F]+$/.test(text.split(';', 1)[0].trim()) || !Number.isSafeInteger(size))
+                throw new HttpParseError(`chunked body: bad chunk size ${JSON.stringify(text)}`);
+            if (size === 0)
+                this.mode = 'trailers';
+            else {
+                this.mode = 'chunk-data';
+                this.remaining = size;
+            }
+        }
+        else if (text === '') {
+            this.finish(atMs); // end of trailers
+        }
+        return rest;
+    }
+    finish(atMs) {
+        const sink = this.sink;
+        this.sink = undefined;
+        this.inBody = false;
+        sink.onComplete(atMs);
+    }
+}
+function parseHead(text) {
+    const lines = text.split('\r\n');
+    const m = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(lines[0]);
+    if (!m)
+        throw new HttpParseError(`bad status line ${JSON.stringify(lines[0].slice(0, 80))}`);
+    const headers = {};
+    for (let i = 1; i < lines.length; i++) {
+        const line = lines[i];
+        const colon = line.indexOf(':');
+        if (colon <= 0)
+            throw new HttpParseError(`bad header line ${JSON.stringify(line.slice(0, 80))}`);
+        const name = line.slice(0, colon).trim().toLowerCase();
+        const value = line.slice(colon + 1).trim();
+        headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    }
+    return { status: Number(m[1]), headers };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/http/connection-pool.js
+// Keep-alive HTTP/1.1 connections for the load generator, one request at a time per connection (no
+// pipelining, as servers and other load tools expect), with pre-serialised request bytes. Measured
+// on loopback against the same Node server: this client sends about 1.5× what undici's Pool does
+// and 3× node:http with a keep-alive Agent, at half undici's CPU per request.
+
+
+
+
+
+class HttpConnection {
+    pool;
+    socket;
+    parser = new ResponseParser();
+    current;
+    /** Completed at least one exchange: a failure before any response byte may be a stale keep-alive. */
+    reused = false;
+    deadline = Number.POSITIVE_INFINITY;
+    closed = false;
+    constructor(host, port, secure, pool) {
+        this.pool = pool;
+        this.socket = secure ? external_node_tls_.connect({ host, port, ...(external_node_net_.isIP(host) ? {} : { servername: host }) }) : external_node_net_.connect({ host, port });
+        this.socket.setNoDelay(true);
+        this.socket.on('data', (d) => this.onData(d));
+        this.socket.on('error', (err) => this.fail(classifySocketError(err), err.message));
+        this.socket.on('close', () => this.onClose());
+    }
+    get busy() {
+        return this.current !== undefined;
+    }
+    send(exchange, timeoutMs) {
+        this.current = exchange;
+        this.deadline = monotonicMs() + timeoutMs;
+        this.parser.expect(this.sinkFor(exchange));
+        this.socket.write(exchange.bytes);
+    }
+    /** Fails the exchange in flight with `timeout` and drops the connection (HTTP/1.1 cannot cancel one request). */
+    expire(now) {
+        const ex = this.current;
+        if (ex === undefined)
+            return;
+        this.current = undefined;
+        this.destroy();
+        ex.onError('timeout', 'no complete response within the request timeout', now);
+    }
+    destroy() {
+        if (this.closed)
+            return;
+        this.closed = true;
+        this.socket.destroy();
+        this.pool.forget(this);
+    }
+    sinkFor(ex) {
+        return {
+            onHead: (head) => ex.onHead(head),
+            onBody: (chunk, at) => ex.onBody(chunk, at),
+            onComplete: (at) => {
+                const close = this.parser.closeAfter;
+                this.current = undefined;
+                this.deadline = Number.POSITIVE_INFINITY;
+                this.reused = true;
+                // Free the connection first, so work that the completion starts (a closed-loop user's next
+                // request) or that waits in the client queue reuses it rather than opening another.
+                if (close)
+                    this.destroy();
+                else
+                    this.pool.release(this);
+                ex.onComplete(at);
+            },
+        };
+    }
+    onData(d) {
+        const at = monotonicMs();
+        try {
+            this.parser.feed(d, at);
+        }
+        catch (err) {
+            const message = err instanceof HttpParseError ? err.message : `response handling failed: ${err.message}`;
+            this.fail('protocol', message);
+        }
+    }
+    onClose() {
+        const at = monotonicMs();
+        const ex = this.current;
+        if (ex !== undefined) {
+            const state = this.parser.end(at);
+            if (state === 'truncated') {
+                this.current = undefined;
+                if (this.reused && this.parser.bytesSeen === 0)
+                    this.pool.retry(ex);
+                else
+                    ex.onError('reset', 'the server closed the connection before the response was complete', at);
+            }
+        }
+        this.closed = true;
+        this.pool.forget(this);
+    }
+    fail(errorClass, message) {
+        const ex = this.current;
+        this.current = undefined;
+        this.destroy();
+        if (ex === undefined)
+            return;
+        // A keep-alive connection the server closed just as we reused it: send again on a fresh one.
+        if (errorClass === 'reset' && this.reused && this.parser.bytesSeen === 0)
+            this.pool.retry(ex);
+        else
+            ex.onError(errorClass, message, monotonicMs());
+    }
+}
+class ConnectionPool {
+    host;
+    port;
+    maxConnections;
+    timeoutMs;
+    secure;
+    idle = [];
+    open = new Set();
+    sweeper;
+    stats = { opened: 0, peak: 0, retried: 0 };
+    /** Called when a connection frees up; returns true if it was given new work. */
+    onAvailable;
+    /** Called when a connection closes, so queued work can open a new one. */
+    onSlotFreed;
+    constructor(host, port, maxConnections, timeoutMs, secure = false) {
+        this.host = host;
+        this.port = port;
+        this.maxConnections = maxConnections;
+        this.timeoutMs = timeoutMs;
+        this.secure = secure;
+        // One sweep every 50 ms is far cheaper than a timer per request; timeouts are coarse anyway.
+        this.sweeper = setInterval(() => this.sweep(), 50);
+        this.sweeper.unref();
+    }
+    /** An idle connection, or a new one if the cap allows; undefined when all are busy. */
+    acquire() {
+        while (this.idle.length > 0) {
+            const c = this.idle.pop();
+            if (!c.closed)
+                return c;
+        }
+        if (this.open.size >= this.maxConnections)
+            return undefined;
+        const c = new HttpConnection(this.host, this.port, this.secure, this);
+        this.open.add(c);
+        this.stats.opened++;
+        if (this.open.size > this.stats.peak)
+            this.stats.peak = this.open.size;
+        return c;
+    }
+    send(c, ex) {
+        c.send(ex, this.timeoutMs);
+    }
+    release(c) {
+        if (c.closed)
+            return;
+        if (this.onAvailable?.(c))
+            return;
+        this.idle.push(c);
+    }
+    forget(c) {
+        if (!this.open.delete(c))
+            return;
+        this.onSlotFreed?.();
+    }
+    retry(ex) {
+        this.stats.retried++;
+        const c = this.acquire();
+        if (c === undefined)
+            ex.onError('reset', 'the connection closed before the request could be sent again', monotonicMs());
+        else
+            c.send(ex, this.timeoutMs);
+    }
+    get openCount() {
+        return this.open.size;
+    }
+    get busyCount() {
+        let n = 0;
+        for (const c of this.open)
+            if (c.busy)
+                n++;
+        return n;
+    }
+    sweep() {
+        const now = monotonicMs();
+        for (const c of this.open)
+            if (c.deadline < now)
+                c.expire(now);
+    }
+    close() {
+        clearInterval(this.sweeper);
+        this.onAvailable = undefined;
+        this.onSlotFreed = undefined;
+        for (const c of [...this.open])
+            c.destroy();
+        this.idle.length = 0;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/types.js
+function jsonBody(value) {
+    return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
+}
+function parseJsonObject(body) {
+    try {
+        const value = JSON.parse(body.toString('utf8'));
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return { error: 'the response body is not a JSON object' };
+        return { value: value };
+    }
+    catch {
+        return { error: `the response body is not JSON (${JSON.stringify(body.subarray(0, 60).toString('utf8'))})` };
+    }
+}
+function types_isObject(v) {
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/http-template.js
+// A plain HTTP request from a template: method, path, headers and body with {{name}} placeholders
+// filled from each payload object (a JSONL line), for endpoints no other protocol describes.
+
+function fill(template, vars, encode) {
+    return template.replace(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g, (_m, name) => {
+        const v = vars[name];
+        if (v === undefined)
+            throw new TypeError(`template placeholder {{${name}}} has no value in the payload`);
+        return encode(typeof v === 'string' ? v : JSON.stringify(v));
+    });
+}
+function httpTemplateProtocol(spec) {
+    if (!spec.path.startsWith('/'))
+        throw new TypeError(`the request path must start with "/", got ${JSON.stringify(spec.path)}`);
+    const method = (spec.method ?? (spec.body === undefined ? 'GET' : 'POST')).toUpperCase();
+    return {
+        name: 'http',
+        streaming: false,
+        readyPath: spec.readyPath,
+        readsBody: false,
+        ...(spec.expectStatus ? { successStatuses: spec.expectStatus } : {}),
+        build(payload) {
+            const vars = types_isObject(payload) ? payload : {};
+            const headers = {};
+            for (const [k, v] of Object.entries(spec.headers ?? {}))
+                headers[k] = fill(v, vars, (s) => s);
+            const body = spec.body === undefined ? undefined : fill(spec.body, vars, (s) => s);
+            return { method, path: fill(spec.path, vars, encodeURIComponent), headers, ...(body === undefined ? {} : { body }) };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/kserve-v1.js
+// KServe v1 / TensorFlow Serving REST: POST /v1/models/{m}[/versions/{v}]:predict with `instances`
+// (row format) or `inputs` (columnar); the response carries `predictions` or `outputs`.
+
+function kserveV1Protocol(spec) {
+    const path = `/v1/models/${encodeURIComponent(spec.model)}${spec.version ? `/versions/${encodeURIComponent(spec.version)}` : ''}:predict`;
+    const check = spec.checkResponse ?? true;
+    return {
+        name: 'kserve-v1',
+        streaming: false,
+        readyPath: `/v1/models/${encodeURIComponent(spec.model)}`,
+        readsBody: check,
+        build(payload) {
+            if (!types_isObject(payload) || !(Array.isArray(payload['instances']) || payload['inputs'] !== undefined)) {
+                throw new TypeError('a KServe v1 / TF Serving payload must be an object with `instances` (an array) or `inputs`');
+            }
+            return { method: 'POST', path, ...jsonBody(payload) };
+        },
+        check: check
+            ? (_head, body) => {
+                const r = parseJsonObject(body);
+                if (r.error !== undefined)
+                    return r.error;
+                if (r.value['error'] !== undefined)
+                    return `the server answered an error: ${JSON.stringify(r.value['error'])}`;
+                if (r.value['predictions'] === undefined && r.value['outputs'] === undefined)
+                    return 'the response has neither `predictions` nor `outputs`';
+                return undefined;
+            }
+            : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/oip-v2.js
+// Open Inference Protocol (KServe v2) REST: POST /v2/models/{m}[/versions/{v}]/infer with
+// {inputs:[{name,shape,datatype,data}]}; the response carries `outputs`, a failure `{"error"}`.
+
+function oipV2Protocol(spec) {
+    const base = `/v2/models/${encodeURIComponent(spec.model)}${spec.version ? `/versions/${encodeURIComponent(spec.version)}` : ''}`;
+    const check = spec.checkResponse ?? true;
+    return {
+        name: 'oip-v2',
+        streaming: false,
+        readyPath: '/v2/health/ready',
+        readsBody: check,
+        build(payload) {
+            if (!types_isObject(payload) || !Array.isArray(payload['inputs'])) {
+                throw new TypeError('an Open Inference Protocol payload must be an object with an `inputs` array');
+            }
+            return { method: 'POST', path: `${base}/infer`, ...jsonBody(payload) };
+        },
+        check: check
+            ? (_head, body) => {
+                const r = parseJsonObject(body);
+                if (r.error !== undefined)
+                    return r.error;
+                if (typeof r.value['error'] === 'string')
+                    return `the server answered an error: ${r.value['error']}`;
+                if (!Array.isArray(r.value['outputs']))
+                    return 'the response has no `outputs` array';
+                return undefined;
+            }
+            : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/sse.js
+// Server-sent events, incrementally: `data:` lines joined per event, events ended by a blank line,
+// `:` comment lines (pings) ignored. Each event carries the arrival time of the bytes that ended it.
+
+class SseParser {
+    decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    pending = '';
+    data = [];
+    eventName;
+    /** Feeds bytes; returns the events they completed. */
+    push(chunk, atMs) {
+        const out = [];
+        this.pending += this.decoder.write(chunk);
+        let start = 0;
+        for (;;) {
+            const nl = this.pending.indexOf('\n', start);
+            if (nl < 0)
+                break;
+            let line = this.pending.slice(start, nl);
+            start = nl + 1;
+            if (line.endsWith('\r'))
+                line = line.slice(0, -1);
+            if (line === '') {
+                if (this.data.length > 0)
+                    out.push({ data: this.data.join('\n'), event: this.eventName, atMs });
+                this.data = [];
+                this.eventName = undefined;
+                continue;
+            }
+            if (line.startsWith(':'))
+                continue;
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            let value = colon < 0 ? '' : line.slice(colon + 1);
+            if (value.startsWith(' '))
+                value = value.slice(1);
+            if (field === 'data')
+                this.data.push(value);
+            else if (field === 'event')
+                this.eventName = value;
+        }
+        this.pending = this.pending.slice(start);
+        return out;
+    }
+    /** At the end of the stream: a last event left without its blank line still counts. */
+    flush(atMs) {
+        this.pending += this.decoder.end();
+        return this.push(Buffer.from('\n\n'), atMs);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/openai.js
+// OpenAI-compatible text generation: POST /v1/completions or /v1/chat/completions with
+// `stream: true` and `stream_options.include_usage`, read as server-sent events. Each content
+// chunk is timed on arrival; token counts come from `usage` when the server sends it.
+
+
+function openAiProtocol(spec) {
+    const chat = spec.kind === 'openai-chat';
+    const stream = spec.stream ?? true;
+    const path = spec.path ?? (chat ? '/v1/chat/completions' : '/v1/completions');
+    return {
+        name: spec.kind,
+        streaming: true,
+        readyPath: '/v1/models',
+        readsBody: true,
+        build(payload) {
+            const fields = types_isObject(payload) ? { ...payload } : {};
+            if (typeof payload === 'string') {
+                if (chat)
+                    fields['messages'] = [{ role: 'user', content: payload }];
+                else
+                    fields['prompt'] = payload;
+            }
+            if (chat && !Array.isArray(fields['messages'])) {
+                if (typeof fields['prompt'] === 'string') {
+                    fields['messages'] = [{ role: 'user', content: fields['prompt'] }];
+                    delete fields['prompt'];
+                }
+                else
+                    throw new TypeError('a chat payload needs `messages` (or a `prompt` string)');
+            }
+            if (!chat && fields['prompt'] === undefined)
+                throw new TypeError('a completions payload needs `prompt`');
+            const body = { model: spec.model, ...(spec.maxTokens !== undefined ? { max_tokens: spec.maxTokens } : {}), ...spec.extraBody, ...fields };
+            body['stream'] = stream;
+            if (stream)
+                body['stream_options'] = { include_usage: true, ...(types_isObject(body['stream_options']) ? body['stream_options'] : {}) };
+            return { method: 'POST', path, ...jsonBody(body) };
+        },
+        openStream: () => new OpenAiStreamObserver(chat),
+    };
+}
+/** Generated text of one choice in a chunk: `text` (completions) or `delta.content` / `message.content` (chat). */
+function contentOf(choice) {
+    if (!types_isObject(choice))
+        return '';
+    if (typeof choice['text'] === 'string')
+        return choice['text'];
+    for (const key of ['delta', 'message']) {
+        const d = choice[key];
+        if (types_isObject(d)) {
+            let s = typeof d['content'] === 'string' ? d['content'] : '';
+            if (typeof d['reasoning_content'] === 'string')
+                s += d['reasoning_content'];
+            return s;
+        }
+    }
+    return '';
+}
+class OpenAiStreamObserver {
+    chat;
+    sse = new SseParser();
+    contentTimes = [];
+    charsPerChunk = [];
+    /** Cumulative completion tokens reported on content chunks (continuous usage stats). */
+    cumulativeTokens = [];
+    completionTokens;
+    promptTokens;
+    error;
+    sawSse = false;
+    raw = [];
+    done = false;
+    constructor(chat) {
+        this.chat = chat;
+    }
+    onData(chunk, atMs) {
+        if (!this.sawSse && this.raw.length < 1024)
+            this.raw.push(chunk);
+        for (const ev of this.sse.push(chunk, atMs))
+            this.onEvent(ev.data, ev.atMs);
+    }
+    onEvent(data, atMs) {
+        this.sawSse = true;
+        if (this.error !== undefined)
+            return;
+        if (data.trim() === '[DONE]') {
+            this.done = true;
+            return;
+        }
+        let msg;
+        try {
+            msg = JSON.parse(data);
+        }
+        catch {
+            this.error = `an SSE event is not JSON: ${JSON.stringify(data.slice(0, 60))}`;
+            return;
+        }
+        this.onMessage(msg, atMs);
+    }
+    onMessage(msg, atMs) {
+        if (!types_isObject(msg)) {
+            this.error = 'an SSE event is not a JSON object';
+            return;
+        }
+        if (msg['error'] !== undefined) {
+            this.error = `the server sent an error event: ${JSON.stringify(msg['error']).slice(0, 200)}`;
+            return;
+        }
+        const usage = msg['usage'];
+        let cumulative;
+        if (types_isObject(usage)) {
+            if (typeof usage['completion_tokens'] === 'number') {
+                this.completionTokens = usage['completion_tokens'];
+                cumulative = usage['completion_tokens'];
+            }
+            if (typeof usage['prompt_tokens'] === 'number')
+                this.promptTokens = usage['prompt_tokens'];
+        }
+        const choices = msg['choices'];
+        if (!Array.isArray(choices))
+            return;
+        let text = '';
+        for (const c of choices)
+            text += contentOf(c);
+        if (text.length === 0)
+            return;
+        this.contentTimes.push(atMs);
+        this.charsPerChunk.push(text.length);
+        this.cumulativeTokens.push(cumulative);
+    }
+    finish(atMs) {
+        for (const ev of this.sse.flush(atMs))
+            this.onEvent(ev.data, ev.atMs);
+        if (!this.sawSse && this.error === undefined) {
+            // Not a stream (stream: false, or a server that ignores it): one JSON response, one "chunk".
+            const body = Buffer.concat(this.raw).toString('utf8');
+            try {
+                this.onMessage(JSON.parse(body), atMs);
+            }
+            catch {
+                this.error = `the response is neither an SSE stream nor JSON (${JSON.stringify(body.slice(0, 60))})`;
+            }
+        }
+        else if (this.sawSse && !this.done && this.error === undefined) {
+            this.error = 'the stream ended without `data: [DONE]`';
+        }
+        if (this.error === undefined && this.contentTimes.length === 0 && (this.completionTokens ?? 0) > 0) {
+            this.error = `the server counted ${this.completionTokens} completion tokens but streamed no ${this.chat ? 'delta content' : 'text'}`;
+        }
+        const perChunk = tokensPerChunk(this.cumulativeTokens);
+        return {
+            ...(this.error !== undefined ? { error: this.error } : {}),
+            contentTimes: this.contentTimes,
+            charsPerChunk: this.charsPerChunk,
+            ...(perChunk ? { tokensPerChunk: perChunk } : {}),
+            ...(this.completionTokens !== undefined ? { completionTokens: this.completionTokens } : {}),
+            ...(this.promptTokens !== undefined ? { promptTokens: this.promptTokens } : {}),
+        };
+    }
+}
+/** Per-chunk token counts from cumulative usage on every content chunk, when the server sent it on all of them. */
+function tokensPerChunk(cumulative) {
+    if (cumulative.length === 0 || cumulative.some((c) => c === undefined))
+        return undefined;
+    const out = [];
+    let prev = 0;
+    for (const c of cumulative) {
+        if (c < prev)
+            return undefined;
+        out.push(c - prev);
+        prev = c;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/torchserve.js
+// TorchServe inference API: POST /predictions/{m}[/{v}]; health on GET /ping. The body is whatever
+// the model's handler takes: a string payload is sent as text, anything else as JSON.
+
+function torchServeProtocol(spec) {
+    const path = `/predictions/${encodeURIComponent(spec.model)}${spec.version ? `/${encodeURIComponent(spec.version)}` : ''}`;
+    return {
+        name: 'torchserve',
+        streaming: false,
+        readyPath: '/ping',
+        readsBody: false,
+        build(payload) {
+            if (typeof payload === 'string')
+                return { method: 'POST', path, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: payload };
+            return { method: 'POST', path, ...jsonBody(payload) };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/index.js
+// Protocol adapters by name.
+
+
+
+
+
+
+function createProtocol(spec) {
+    switch (spec.kind) {
+        case 'oip-v2':
+            return oipV2Protocol(spec);
+        case 'kserve-v1':
+            return kserveV1Protocol(spec);
+        case 'torchserve':
+            return torchServeProtocol(spec);
+        case 'openai-completions':
+        case 'openai-chat':
+            return openAiProtocol(spec);
+        case 'http':
+            return httpTemplateProtocol(spec);
+        default:
+            throw new TypeError(`unknown protocol ${JSON.stringify(spec.kind)}`);
+    }
+}
+const PROTOCOL_KINDS = (/* unused pure expression or super */ null && (['oip-v2', 'kserve-v1', 'torchserve', 'openai-completions', 'openai-chat', 'http']));
+
+;// CONCATENATED MODULE: ./packages/bench/dist/schedule/arrivals.js
+// Open-loop arrival processes: when each request is meant to be sent, as milliseconds from the
+// start of a run. One global schedule is drawn from one seed; worker thread i of W takes arrivals
+// i, i+W, i+2W…, so the threads together send exactly the schedule one thread would have sent.
+
+const DEFAULT_SEED = 0x5eed;
+function arrivalSequence(spec) {
+    const { rate } = spec;
+    if (!(rate > 0) || !Number.isFinite(rate))
+        throw new RangeError(`rate must be a positive number of requests per second, got ${rate}`);
+    const meanGapMs = 1000 / rate;
+    if (spec.process === 'constant') {
+        let k = 0;
+        // t_k = k/rate computed from k, so rounding never accumulates.
+        return { next: () => (k++ * 1000) / rate };
+    }
+    const random = new SeededRandom(spec.seed ?? DEFAULT_SEED);
+    let t = 0;
+    if (spec.process === 'poisson') {
+        return {
+            next: () => {
+                t += random.exponential(meanGapMs);
+                return t;
+            },
+        };
+    }
+    const k = spec.burstiness ?? 1;
+    if (!(k > 0) || !Number.isFinite(k))
+        throw new RangeError(`burstiness (gamma shape) must be a positive number, got ${k}`);
+    return {
+        next: () => {
+            t += random.gamma(k, meanGapMs / k);
+            return t;
+        },
+    };
+}
+/** The share of a schedule that worker `index` of `count` sends: every count-th arrival from `index`. */
+function shareOf(sequence, index, count) {
+    let first = true;
+    return {
+        next: () => {
+            const skip = first ? index : count - 1;
+            first = false;
+            for (let i = 0; i < skip; i++)
+                sequence.next();
+            return sequence.next();
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/load/llm-metrics.js
+/** Tokens carried by each content chunk: reported per chunk, else `usage` shared out by text length, else one per chunk. */
+function chunkTokens(outcome) {
+    const n = outcome.contentTimes.length;
+    if (outcome.tokensPerChunk && outcome.tokensPerChunk.length === n)
+        return [...outcome.tokensPerChunk];
+    const total = outcome.completionTokens;
+    if (total === undefined || total === n)
+        return new Array(n).fill(1);
+    // Largest-remainder apportionment of `total` by characters, so the counts are whole and add up.
+    const chars = outcome.charsPerChunk;
+    const sum = chars.reduce((a, b) => a + b, 0);
+    const weights = sum > 0 ? chars : chars.map(() => 1);
+    const exact = weights.map((w) => (total * w) / (sum > 0 ? sum : n));
+    const out = exact.map(Math.floor);
+    let left = total - out.reduce((a, b) => a + b, 0);
+    const order = exact.map((e, i) => [e - Math.floor(e), i]).sort((a, b) => b[0] - a[0]);
+    for (let j = 0; left > 0 && j < order.length; j++, left--)
+        out[order[j][1]]++;
+    return out;
+}
+function recordStream(llm, outcome, t, slo) {
+    const h = llm.histograms;
+    const c = llm.counters;
+    c.streams++;
+    const e2e = t.endAt - t.sentAt;
+    h.e2e.record(e2e);
+    const times = outcome.contentTimes;
+    const outputTokens = outcome.completionTokens ?? times.length;
+    c.outputTokens += outputTokens;
+    c.promptTokens += outcome.promptTokens ?? 0;
+    if (outcome.completionTokens !== undefined)
+        c.withUsage++;
+    let ttft;
+    let tpot;
+    if (times.length > 0) {
+        ttft = times[0] - t.sentAt;
+        h.ttft.record(ttft);
+        h.ttftFromIntended.record(times[0] - t.intended);
+        if (outputTokens > 1) {
+            tpot = (e2e - ttft) / (outputTokens - 1);
+            h.tpot.record(tpot);
+        }
+        const tokens = chunkTokens(outcome);
+        for (let i = 1; i < times.length; i++) {
+            const gap = times[i] - times[i - 1];
+            h.itlChunk.record(gap);
+            const k = tokens[i];
+            if (k > 0)
+                h.itlToken.record(gap / k, k);
+        }
+    }
+    const good = (slo?.ttftMs === undefined || (ttft !== undefined && ttft <= slo.ttftMs)) &&
+        (slo?.tpotMs === undefined || tpot === undefined || tpot <= slo.tpotMs) &&
+        (slo?.e2eMs === undefined || e2e <= slo.e2eMs);
+    if (good)
+        c.good++;
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/load/engine.js
+// One thread's load engine: it sends its share of the schedule (open loop) or runs its share of
+// the users (closed loop), times every request from its intended send time and from its actual
+// send time, and hands each measurement window over once every request in it has settled.
+
+
+
+
+
+
+
+
+/** Arrivals waiting for a connection, per thread, before new ones are dropped (and the run marked invalid). */
+const MAX_QUEUED = 200_000;
+/** How often windows are checked for closing when no request settles. */
+const WINDOW_CHECK_MS = 20;
+class LoadEngine {
+    config;
+    emit;
+    protocol;
+    requests;
+    pool;
+    timer;
+    run;
+    constructor(config, emit) {
+        this.config = config;
+        this.emit = emit;
+        this.protocol = createProtocol(config.protocol);
+        this.requests = config.payloads.map((p, i) => serializeRequest(this.protocol, p, i, config.target));
+        if (this.requests.length === 0)
+            throw new RangeError('no payloads to send');
+        this.pool = new ConnectionPool(config.target.host, config.target.port, Math.max(1, config.maxConnections), config.timeoutMs, config.target.secure);
+        this.pool.onAvailable = (c) => {
+            const q = this.dequeue();
+            if (q === undefined)
+                return false;
+            this.sendOn(c, q);
+            return true;
+        };
+        this.pool.onSlotFreed = () => {
+            while (this.queued() > 0) {
+                const c = this.pool.acquire();
+                if (c === undefined)
+                    return;
+                this.sendOn(c, this.dequeue());
+            }
+        };
+        this.timer = new PreciseTimer(() => this.onTick());
+    }
+    /** Runs one measurement; resolves when every request of it has settled. */
+    start(plan) {
+        if (this.run !== undefined)
+            throw new Error('a run is already in progress on this thread');
+        if (plan.load.mode === 'closed')
+            this.pool.maxConnections = Math.max(1, plan.load.users);
+        else
+            this.pool.maxConnections = Math.max(1, this.config.maxConnections);
+        return new Promise((resolve) => {
+            const measureStart = plan.startAt + plan.warmupMs;
+            const state = {
+                plan,
+                measureStart,
+                endAbs: measureStart + plan.maxWindows * plan.windowMs,
+                lastWindow: plan.maxWindows - 1,
+                windows: new Map(),
+                nextToEmit: plan.warmupMs > 0 ? -1 : 0,
+                arrivals: undefined,
+                nextIntended: Number.POSITIVE_INFINITY,
+                arrivalCount: 0,
+                dispatchDone: false,
+                activeUsers: 0,
+                outstanding: 0,
+                queue: [],
+                queueHead: 0,
+                cpuAtStart: threadCpuMs(),
+                eluAtStart: external_node_perf_hooks_.performance.eventLoopUtilization(),
+                wallAtStart: monotonicMs(),
+                resolve,
+                checker: setInterval(() => this.checkWindows(), WINDOW_CHECK_MS),
+                dropped: 0,
+            };
+            this.run = state;
+            if (plan.load.mode === 'open') {
+                const { index, count } = this.config.share;
+                state.arrivals = shareOf(arrivalSequence(plan.load.arrival), index, count);
+                state.nextIntended = plan.startAt + state.arrivals.next();
+            }
+            else {
+                state.nextIntended = plan.startAt;
+            }
+            this.timer.armAt(state.nextIntended);
+        });
+    }
+    /** Ends the run after window `lastWindow` (no request intended later is sent). */
+    stop(run, lastWindow) {
+        const s = this.run;
+        if (s === undefined || s.plan.run !== run || lastWindow >= s.lastWindow)
+            return;
+        s.lastWindow = lastWindow;
+        s.endAbs = Math.min(s.endAbs, s.measureStart + (lastWindow + 1) * s.plan.windowMs);
+        if (s.plan.load.mode === 'open' && s.nextIntended >= s.endAbs) {
+            s.dispatchDone = true;
+            this.timer.cancel();
+        }
+        this.checkWindows();
+    }
+    async close() {
+        if (this.run)
+            clearInterval(this.run.checker);
+        this.pool.close();
+        await this.timer.close();
+    }
+    slotOf(s, intended) {
+        return intended < s.measureStart ? -1 : Math.floor((intended - s.measureStart) / s.plan.windowMs);
+    }
+    windowOf(s, slot) {
+        let w = s.windows.get(slot);
+        if (w === undefined) {
+            w = new WindowStats(slot, this.config.histogram, this.protocol.streaming);
+            s.windows.set(slot, w);
+        }
+        return w;
+    }
+    onTick() {
+        const s = this.run;
+        if (s === undefined)
+            return;
+        if (s.plan.load.mode === 'closed') {
+            if (s.activeUsers === 0 && !s.dispatchDone)
+                this.startUsers(s);
+            return;
+        }
+        let now = monotonicMs();
+        while (s.nextIntended <= now) {
+            if (s.nextIntended >= s.endAbs)
+                break;
+            const globalIndex = this.config.share.index + s.arrivalCount * this.config.share.count;
+            this.dispatch(s, s.nextIntended, now, globalIndex % this.requests.length, -1);
+            now = monotonicMs();
+            s.arrivalCount++;
+            s.nextIntended = s.plan.startAt + s.arrivals.next();
+        }
+        if (s.nextIntended >= s.endAbs) {
+            s.dispatchDone = true;
+            this.checkWindows();
+        }
+        else
+            this.timer.armAt(s.nextIntended);
+    }
+    /** An arrival (or a closed-loop user's next request) reaches the generator at `now`. */
+    dispatch(s, intended, now, payload, user, counted = false) {
+        const slot = this.slotOf(s, intended);
+        const w = this.windowOf(s, slot);
+        if (!counted) {
+            w.intended++;
+            w.outstanding++;
+            s.outstanding++;
+        }
+        w.sendLag.record(now - intended);
+        const c = this.pool.acquire();
+        const q = { intended, dispatchedAt: now, slot, payload, user };
+        if (c !== undefined) {
+            this.sendOn(c, q, false);
+            return;
+        }
+        if (this.queued() >= MAX_QUEUED) {
+            w.dropped++;
+            s.dropped++;
+            this.settled(s, w);
+            return;
+        }
+        s.queue.push(q);
+    }
+    queued() {
+        const s = this.run;
+        return s === undefined ? 0 : s.queue.length - s.queueHead;
+    }
+    dequeue() {
+        const s = this.run;
+        if (s === undefined || s.queueHead >= s.queue.length)
+            return undefined;
+        const q = s.queue[s.queueHead++];
+        if (s.queueHead > 4096 && s.queueHead * 2 > s.queue.length) {
+            s.queue.splice(0, s.queueHead);
+            s.queueHead = 0;
+        }
+        return q;
+    }
+    sendOn(c, q, waited = true) {
+        const s = this.run;
+        const w = this.windowOf(s, q.slot);
+        const sentAt = monotonicMs();
+        w.connectionWait.record(sentAt - q.dispatchedAt);
+        if (waited)
+            w.connectionWaits++;
+        w.sent++;
+        this.pool.send(c, new RequestExchange(this, s, q, sentAt, this.requests[q.payload]));
+    }
+    /** A request finished, successfully or not. */
+    complete(s, q, sentAt, endAt, outcome) {
+        const w = this.windowOf(s, q.slot);
+        let error = outcome.error;
+        const head = outcome.head;
+        let streamOutcome;
+        if (error === undefined && head !== undefined) {
+            w.statuses[head.status] = (w.statuses[head.status] ?? 0) + 1;
+            const success = this.protocol.successStatuses ? this.protocol.successStatuses.includes(head.status) : classifyStatus(head.status) === undefined;
+            if (!success) {
+                error = { cls: classifyStatus(head.status) ?? 'protocol', message: `HTTP ${head.status}` };
+            }
+            else if (outcome.stream !== undefined) {
+                streamOutcome = outcome.stream.finish(endAt);
+                if (streamOutcome.error !== undefined)
+                    error = { cls: 'protocol', message: streamOutcome.error };
+            }
+            else if (this.protocol.check !== undefined) {
+                const why = this.protocol.check(head, outcome.body ?? Buffer.alloc(0));
+                if (why !== undefined)
+                    error = { cls: 'protocol', message: why };
+            }
+        }
+        if (error !== undefined) {
+            w.errors[error.cls]++;
+            w.noteError(`${error.cls}: ${error.message}`);
+        }
+        else {
+            w.ok++;
+            w.corrected.record(endAt - q.intended);
+            w.raw.record(endAt - sentAt);
+            if (streamOutcome !== undefined && w.llm !== undefined)
+                recordStream(w.llm, streamOutcome, { intended: q.intended, sentAt, endAt }, this.config.slo);
+        }
+        this.settled(s, w);
+        if (q.user >= 0)
+            this.userNext(s, q.user, endAt);
+    }
+    settled(s, w) {
+        w.outstanding--;
+        s.outstanding--;
+        if (w.outstanding === 0 || s.outstanding === 0)
+            this.checkWindows();
+    }
+    // ----- closed loop -----
+    startUsers(s) {
+        if (s.plan.load.mode !== 'closed')
+            return;
+        const users = s.plan.load.users;
+        s.activeUsers = users;
+        if (users === 0) {
+            s.dispatchDone = true;
+            this.checkWindows();
+            return;
+        }
+        const now = monotonicMs();
+        for (let u = 0; u < users; u++)
+            this.userSend(s, u, s.plan.startAt, now);
+    }
+    userSend(s, user, intended, now, counted = false) {
+        const globalIndex = this.config.share.index + s.arrivalCount * this.config.share.count;
+        s.arrivalCount++;
+        this.dispatch(s, intended, now, globalIndex % this.requests.length, user, counted);
+    }
+    userNext(s, user, completedAt) {
+        if (s.plan.load.mode !== 'closed')
+            return;
+        const think = s.plan.load.thinkTimeMs;
+        const intended = completedAt + think;
+        if (intended >= s.endAbs) {
+            s.activeUsers--;
+            if (s.activeUsers === 0) {
+                s.dispatchDone = true;
+                this.checkWindows();
+            }
+            return;
+        }
+        if (think <= 0) {
+            this.userSend(s, user, intended, monotonicMs());
+            return;
+        }
+        // Count the request in its window now, so the window cannot close while the user thinks.
+        const w = this.windowOf(s, this.slotOf(s, intended));
+        w.intended++;
+        w.outstanding++;
+        s.outstanding++;
+        setTimeout(() => {
+            if (intended < s.endAbs) {
+                this.userSend(s, user, intended, monotonicMs(), true);
+                return;
+            }
+            // Stopped while this user was thinking: the request is not sent.
+            w.intended--;
+            s.activeUsers--;
+            if (s.activeUsers === 0)
+                s.dispatchDone = true;
+            this.settled(s, w);
+        }, Math.max(0, intended - monotonicMs()));
+    }
+    // ----- windows -----
+    /**
+     * Arrivals that have waited in the client queue longer than the request timeout fail as
+     * timeouts without being sent, as a user would give up; so a server far slower than the offered
+     * rate cannot make a run drain for ever.
+     */
+    expireQueue(s, now) {
+        while (s.queueHead < s.queue.length && now - s.queue[s.queueHead].intended > this.config.timeoutMs) {
+            const q = this.dequeue();
+            const w = this.windowOf(s, q.slot);
+            w.errors.timeout++;
+            w.noteError('timeout: waited in the client queue for a free connection longer than the request timeout');
+            w.outstanding--;
+            s.outstanding--;
+        }
+    }
+    /** Emits, in order, every window that is over and has no request left in flight. */
+    checkWindows() {
+        const s = this.run;
+        if (s === undefined)
+            return;
+        const now = monotonicMs();
+        this.expireQueue(s, now);
+        const { windowMs } = s.plan;
+        for (;;) {
+            const k = s.nextToEmit;
+            if (k > s.lastWindow)
+                break;
+            const end = k < 0 ? s.measureStart : s.measureStart + (k + 1) * windowMs;
+            const arrivalsPast = s.dispatchDone || (s.plan.load.mode === 'open' ? s.nextIntended >= end : now >= end);
+            const w = s.windows.get(k);
+            if (!(now >= end || s.dispatchDone) || !arrivalsPast || (w !== undefined && w.outstanding > 0))
+                break;
+            this.emit({ ...(w ?? new WindowStats(k, this.config.histogram, this.protocol.streaming)).toRecord(), run: s.plan.run });
+            s.windows.delete(k);
+            s.nextToEmit++;
+        }
+        if (s.dispatchDone && s.outstanding === 0 && this.queued() === 0)
+            this.finish(s);
+    }
+    finish(s) {
+        clearInterval(s.checker);
+        this.run = undefined;
+        // Windows past a stop are discarded: their arrivals were cut short.
+        const cpuEnd = threadCpuMs();
+        const elu = external_node_perf_hooks_.performance.eventLoopUtilization(s.eluAtStart);
+        s.resolve({
+            run: s.plan.run,
+            thread: this.config.share.index,
+            wallMs: monotonicMs() - s.wallAtStart,
+            cpuMs: cpuEnd !== undefined && s.cpuAtStart !== undefined ? cpuEnd - s.cpuAtStart : undefined,
+            eventLoopUtilization: elu.utilization,
+            connectionsOpened: this.pool.stats.opened,
+            peakConnections: this.pool.stats.peak,
+            retried: this.pool.stats.retried,
+            dropped: s.dropped,
+            lastWindow: s.lastWindow,
+        });
+    }
+}
+/** One request on the wire: collects what the protocol needs, then reports to the engine once. */
+class RequestExchange {
+    engine;
+    state;
+    q;
+    sentAt;
+    bytes;
+    head;
+    chunks;
+    stream;
+    done = false;
+    constructor(engine, state, q, sentAt, bytes) {
+        this.engine = engine;
+        this.state = state;
+        this.q = q;
+        this.sentAt = sentAt;
+        this.bytes = bytes;
+    }
+    onHead(head) {
+        this.head = head;
+        const adapter = this.engine.protocol;
+        if (head.status >= 200 && head.status < 300) {
+            if (adapter.openStream)
+                this.stream = adapter.openStream();
+            else if (adapter.readsBody)
+                this.chunks = [];
+        }
+    }
+    onBody(chunk, atMs) {
+        this.engineWindowBytes(chunk.length);
+        if (this.stream)
+            this.stream.onData(chunk, atMs);
+        else if (this.chunks)
+            this.chunks.push(chunk);
+    }
+    onComplete(atMs) {
+        if (this.done)
+            return;
+        this.done = true;
+        this.engine.complete(this.state, this.q, this.sentAt, atMs, {
+            ...(this.head ? { head: this.head } : {}),
+            ...(this.chunks ? { body: Buffer.concat(this.chunks) } : {}),
+            ...(this.stream ? { stream: this.stream } : {}),
+        });
+    }
+    onError(cls, message, atMs) {
+        if (this.done)
+            return;
+        this.done = true;
+        this.engine.complete(this.state, this.q, this.sentAt, atMs, { error: { cls, message } });
+    }
+    engineWindowBytes(n) {
+        const w = this.state.windows.get(this.q.slot);
+        if (w)
+            w.bytesIn += n;
+    }
+}
+/** The request's bytes as they go on the wire: request line, Host, the protocol's headers, Content-Length, body. */
+function serializeRequest(protocol, payload, index, target) {
+    const spec = protocol.build(payload, index);
+    const body = spec.body === undefined ? undefined : Buffer.isBuffer(spec.body) ? spec.body : Buffer.from(spec.body, 'utf8');
+    let head = `${spec.method} ${target.basePath}${spec.path} HTTP/1.1\r\nHost: ${target.hostHeader}\r\n`;
+    for (const [k, v] of Object.entries(spec.headers ?? {})) {
+        if (/[\r\n]/.test(k + v))
+            throw new TypeError(`header ${k} contains a line break`);
+        if (/^(host|content-length|transfer-encoding|connection)$/i.test(k))
+            continue;
+        head += `${k}: ${v}\r\n`;
+    }
+    if (body !== undefined || spec.method === 'POST' || spec.method === 'PUT')
+        head += `Content-Length: ${body?.length ?? 0}\r\n`;
+    head += '\r\n';
+    return body === undefined ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/load/measure.js
+// When to stop measuring (successive windows agree) and how sure the repeats make us (Student-t
+// intervals over repeat values).
+
+/**
+ * Stable when, over the last `windows` windows, throughput, corrected p50 and corrected p99 each
+ * vary by at most `tolerance` ((max − min) / min), as perf_analyzer judges its windows.
+ */
+function isStable(series, windows, tolerance) {
+    if (series.length < windows)
+        return false;
+    const last = series.slice(-windows);
+    const metrics = [
+        (w) => w.summary.throughput,
+        (w) => w.summary.latencyMs.corrected.p50,
+        (w) => w.summary.latencyMs.corrected.p99,
+    ];
+    for (const m of metrics) {
+        const values = last.map(m);
+        if (values.some((v) => v === undefined || !(v > 0)))
+            return false;
+        const min = Math.min(...values);
+        const max = Math.max(...values);
+        if ((max - min) / min > tolerance)
+            return false;
+    }
+    return true;
+}
+// Student's t comes from @ferry/stats, where it is checked against SciPy.
+
+/** Mean ± t(level, n−1)·s/√n over the values; undefined with fewer than 2. */
+function tInterval(values, level = 0.95) {
+    const n = values.length;
+    if (n < 2)
+        return undefined;
+    const mean = values.reduce((a, b) => a + b, 0) / n;
+    const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1);
+    const half = studentTQuantile(1 - (1 - level) / 2, n - 1) * Math.sqrt(variance / n);
+    return { mean, low: mean - half, high: mean + half, n };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/load/self-check.js
+const fmt = (v) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+function selfCheck(a) {
+    const { summary: s, limits } = a;
+    const reasons = [];
+    const warnings = [];
+    const lag50 = s.sendLagMs.p50;
+    const lag99 = s.sendLagMs.p99;
+    if (a.aborted)
+        reasons.push({ code: 'aborted', message: 'the run was cancelled before it finished' });
+    if (lag50 !== undefined && lag50 > limits.maxLagP50Ms) {
+        reasons.push({ code: 'send-lag', message: `requests went out late: send lag p50 ${fmt(lag50)} ms is above ${limits.maxLagP50Ms} ms (the generator fell behind its schedule)` });
+    }
+    else if (lag99 !== undefined && lag99 > limits.maxLagP99Ms) {
+        reasons.push({ code: 'send-lag', message: `requests went out late: send lag p99 ${fmt(lag99)} ms is above ${limits.maxLagP99Ms} ms (the generator fell behind its schedule)` });
+    }
+    let ratio;
+    if (a.load.mode === 'open' && s.requests.scheduled > 0) {
+        ratio = s.requests.sent / s.requests.scheduled;
+        const short = 1 - ratio;
+        if (short > limits.maxRateShortfall) {
+            const waited = s.connectionWaits > 0 ? `; ${s.connectionWaits} requests waited for one of ${a.connections} connections` : '';
+            const rateText = `sent ${fmt(s.achievedRate)} req/s of the ${fmt(s.scheduledRate)} req/s scheduled (target ${a.load.rate}), ${(short * 100).toFixed(1)}% short`;
+            if (s.connectionWaits > 0 && lag99 !== undefined && lag99 <= limits.maxLagP99Ms) {
+                warnings.push(`${rateText}: the server held every connection${waited}; latency from the intended send time includes that wait`);
+            }
+            else
+                reasons.push({ code: 'rate-shortfall', message: `${rateText}${waited}` });
+        }
+    }
+    if (s.requests.dropped > 0) {
+        reasons.push({
+            code: 'dropped',
+            message: `${s.requests.dropped} arrivals were dropped because the client queue was full: the server did not keep up with ${a.load.mode === 'open' ? a.load.rate : '—'} req/s over ${a.connections} connections, so those requests' latency is unknown`,
+        });
+    }
+    const cpus = a.threads.map((t) => t.cpuFraction).filter((c) => c !== undefined);
+    const maxCpu = cpus.length > 0 ? Math.max(...cpus) : undefined;
+    const maxElu = a.threads.length > 0 ? Math.max(...a.threads.map((t) => t.eventLoopUtilization)) : undefined;
+    const busiest = maxCpu ?? maxElu;
+    if (busiest !== undefined && busiest > limits.maxThreadCpu) {
+        reasons.push({
+            code: 'generator-cpu',
+            message: `a generator thread was busy ${(busiest * 100).toFixed(0)}% of the time (${maxCpu !== undefined ? 'CPU' : 'event loop'}; limit ${(limits.maxThreadCpu * 100).toFixed(0)}%): the generator, not the server, may be what limited this run`,
+        });
+    }
+    if (s.connectionWaits > 0 && !warnings.some((w) => w.includes('waited'))) {
+        warnings.push(`${s.connectionWaits} requests waited for a free connection (p99 wait ${fmt(s.connectionWaitMs.p99)} ms); corrected latency includes the wait, raw latency does not`);
+    }
+    if (s.requests.sent > 0 && s.requests.ok === 0)
+        warnings.push('no request succeeded, so there is no latency to report');
+    return {
+        valid: reasons.length === 0,
+        reasons,
+        warnings,
+        checks: { sendLagP50Ms: lag50, sendLagP99Ms: lag99, sentOverScheduled: ratio, maxThreadCpu: maxCpu, maxEventLoopUtilization: maxElu, dropped: s.requests.dropped },
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/load/run-load.js
+// runLoad: the coordinator. It starts one engine per worker thread, walks the load points (a sweep)
+// and their repeats, merges every thread's windows exactly, stops a repeat once its windows are
+// stable (or at the window limit), and judges each run with the generator's self-check.
+
+
+
+
+
+
+
+
+
+
+
+
+/** How far ahead of "now" a run is scheduled, so every thread has its plan before time 0. */
+const START_LEAD_MS = 100;
+/**
+ * The compiled worker entry: workers run JavaScript, so from the TypeScript sources use the built
+ * copy; inside an action bundle (one index.js) the worker is bundled beside it as load-worker/.
+ */
+function workerEntry() {
+    const here = (0,external_node_url_.fileURLToPath)(import.meta.url);
+    const candidates = here.endsWith('.ts')
+        ? [here.replace(/[\\/]src[\\/]load[\\/]run-load\.ts$/, '/dist/load/worker.js')]
+        : here.endsWith('run-load.js')
+            ? [here.replace(/run-load\.js$/, 'worker.js')]
+            : [(0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(here), 'load-worker', 'index.js')];
+    const path = candidates.find((p) => (0,external_node_fs_namespaceObject.existsSync)(p));
+    if (!path)
+        throw new InfrastructureError(`the load generator's worker script ${candidates[0]} is missing: build the packages (bash scripts/build.sh) or run with threads: 0`);
+    return path;
+}
+function startHosts(o, onMessage) {
+    const threads = Math.max(1, o.threads);
+    const hosts = [];
+    for (let t = 0; t < threads; t++) {
+        const config = {
+            target: o.target,
+            protocol: o.protocol,
+            payloads: o.payloads,
+            timeoutMs: o.timeoutMs,
+            histogram: o.histogram,
+            slo: o.slo,
+            // Shard i owns arrivals k ≡ i (mod shards); its threads split those, so shards may run different thread counts.
+            share: { index: t * o.shard.count + o.shard.index, count: o.shard.count * threads },
+            maxConnections: Math.max(1, Math.floor(o.connections / threads) + (t < o.connections % threads ? 1 : 0)),
+        };
+        if (o.threads === 0) {
+            const engine = new LoadEngine(config, (record) => onMessage(t, { type: 'window', record }));
+            queueMicrotask(() => onMessage(t, { type: 'ready' }));
+            hosts.push({
+                post: (m) => {
+                    if (m.type === 'run') {
+                        engine.start(m.plan).then((summary) => onMessage(t, { type: 'done', summary }), (err) => onMessage(t, { type: 'failed', message: String(err) }));
+                    }
+                    else if (m.type === 'stop')
+                        engine.stop(m.run, m.lastWindow);
+                },
+                terminate: () => engine.close(),
+            });
+            continue;
+        }
+        const worker = new external_node_worker_threads_.Worker(workerEntry(), { workerData: config });
+        worker.on('message', (m) => onMessage(t, m));
+        worker.on('error', (err) => onMessage(t, { type: 'failed', message: err.message }));
+        hosts.push({
+            post: (m) => worker.postMessage(m),
+            terminate: async () => {
+                worker.postMessage({ type: 'close' });
+                const exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+                const timer = setTimeout(() => void worker.terminate(), 2000);
+                await exited;
+                clearTimeout(timer);
+            },
+        });
+    }
+    return hosts;
+}
+function threadLoad(point, thread, threads) {
+    if (point.mode === 'open') {
+        return { mode: 'open', arrival: { process: point.process, rate: point.rate, seed: point.seed, ...(point.burstiness !== undefined ? { burstiness: point.burstiness } : {}) } };
+    }
+    const users = Math.floor(point.concurrency / threads) + (thread < point.concurrency % threads ? 1 : 0);
+    return { mode: 'closed', users, thinkTimeMs: point.thinkTimeMs };
+}
+function describe(point) {
+    return point.mode === 'open' ? `${point.process} ${point.rate} req/s${point.burstiness !== undefined ? ` (burstiness ${point.burstiness})` : ''}` : `concurrency ${point.concurrency}`;
+}
+/**
+ * Runs the load described by `options` and returns its measured result. Throws InputError for bad
+ * options, InfrastructureError when the generator cannot run, CancelledError on `signal`.
+ */
+async function runLoad(options) {
+    const o = normalizeOptions(options);
+    const startedAt = new Date();
+    const t0 = monotonicMs();
+    const threads = Math.max(1, o.threads);
+    // Messages are routed to whatever the coordinator is waiting for right now.
+    let onWindow = () => { };
+    let onDone = () => { };
+    let failure;
+    let readyCount = 0;
+    let readyResolve = () => { };
+    const ready = new Promise((resolve) => (readyResolve = resolve));
+    let lastFailure;
+    const hosts = startHosts(o, (thread, m) => {
+        if (m.type === 'ready' && ++readyCount === threads)
+            readyResolve();
+        else if (m.type === 'window')
+            onWindow(thread, m.record);
+        else if (m.type === 'done')
+            onDone(m.summary);
+        else if (m.type === 'failed') {
+            lastFailure = m.message;
+            failure?.(m.message);
+            readyResolve();
+        }
+    });
+    const abortError = () => new CancelledError('the load run was cancelled');
+    try {
+        await ready;
+        if (lastFailure !== undefined)
+            throw new InfrastructureError(`a load generator thread failed to start: ${lastFailure}`);
+        let run = 0;
+        const points = [];
+        for (let p = 0; p < o.points.length; p++) {
+            const point = o.points[p];
+            options.onProgress?.({ type: 'point-start', point: p, message: `load point ${p + 1}/${o.points.length}: ${describe(point)}` });
+            const repeats = [];
+            const totals = [];
+            for (let r = 0; r < o.repeats; r++) {
+                if (options.signal?.aborted)
+                    throw abortError();
+                const warmupMs = r === 0 ? o.warmupMs : 0;
+                const startAt = monotonicMs() + START_LEAD_MS;
+                const plan = (thread) => ({
+                    run,
+                    startAt,
+                    warmupMs,
+                    windowMs: o.windowMs,
+                    maxWindows: o.maxWindows,
+                    load: threadLoad(point, thread, threads),
+                });
+                const { result, total } = await measure(run, plan, startAt + warmupMs, warmupMs, point, p, r);
+                repeats.push(result);
+                totals.push(total);
+                run++;
+            }
+            points.push(pointResult(point, repeats, totals, o));
+            options.onProgress?.({ type: 'point-done', point: p, message: `load point ${p + 1} done: ${describe(point)}` });
+        }
+        return {
+            schema: 'ferry-load/1',
+            target: o.target.url,
+            protocol: o.protocol.kind,
+            startedAt: startedAt.toISOString(),
+            durationMs: monotonicMs() - t0,
+            generator: { threads: o.threads, node: process.version, shard: o.shard },
+            points,
+            valid: points.every((pt) => pt.validity.valid),
+        };
+    }
+    finally {
+        await Promise.all(hosts.map((h) => h.terminate()));
+    }
+    /** One repeat: every thread runs the plan; windows are merged as they complete. */
+    async function measure(runId, planFor, measureStart, warmupMs, point, p, r) {
+        const windowAggs = new Map();
+        const pending = new Map();
+        const windows = [];
+        let warmup;
+        const summaries = [];
+        let stopReason = 'max-windows';
+        let stoppedAt;
+        let settle = () => { };
+        let fail = () => { };
+        const finished = new Promise((resolve, reject) => {
+            settle = resolve;
+            fail = reject;
+        });
+        const onAbort = () => {
+            stopReason = 'aborted';
+            const last = Math.max(0, windows.length - 1);
+            stoppedAt = last;
+            for (const h of hosts)
+                h.post({ type: 'stop', run: runId, lastWindow: last });
+        };
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        onWindow = (_thread, rec) => {
+            if (rec.run !== runId)
+                return;
+            let entry = pending.get(rec.index);
+            if (!entry) {
+                entry = { agg: new WindowAggregate(o.histogram), threads: 0 };
+                pending.set(rec.index, entry);
+            }
+            entry.agg.addRecord(rec);
+            entry.threads++;
+            if (entry.threads < threads)
+                return;
+            pending.delete(rec.index);
+            if (rec.index < 0) {
+                warmup = entry.agg;
+                options.onProgress?.({ type: 'warmup-done', point: p, repeat: r, message: `warm-up done: ${entry.agg.ok} ok, ${entry.agg.sent - entry.agg.ok} not` });
+                return;
+            }
+            if (stoppedAt !== undefined && rec.index > stoppedAt)
+                return;
+            const summary = {
+                index: rec.index,
+                startMs: rec.index * o.windowMs,
+                durationMs: o.windowMs,
+                summary: summarize(entry.agg, o.windowMs),
+                histograms: { corrected: entry.agg.corrected.toJSON(), raw: entry.agg.raw.toJSON() },
+            };
+            windows[rec.index] = summary;
+            windowAggs.set(rec.index, entry.agg);
+            options.onProgress?.({ type: 'window', point: p, repeat: r, window: summary, message: windowLine(summary) });
+            const contiguous = windows.filter((w) => w !== undefined);
+            if (stoppedAt === undefined &&
+                o.stability !== false &&
+                contiguous.length >= o.minWindows &&
+                contiguous.length < o.maxWindows &&
+                isStable(contiguous, o.stability.windows, o.stability.tolerance)) {
+                stopReason = 'stable';
+                stoppedAt = rec.index;
+                for (const h of hosts)
+                    h.post({ type: 'stop', run: runId, lastWindow: rec.index });
+            }
+        };
+        onDone = (s) => {
+            if (s.run !== runId)
+                return;
+            summaries.push(s);
+            if (summaries.length === threads)
+                settle();
+        };
+        failure = (message) => fail(new InfrastructureError(`a load generator thread failed: ${message}`));
+        for (let t = 0; t < hosts.length; t++)
+            hosts[t].post({ type: 'run', plan: planFor(t) });
+        try {
+            await finished;
+        }
+        finally {
+            options.signal?.removeEventListener('abort', onAbort);
+            failure = undefined;
+        }
+        if (options.signal?.aborted)
+            throw abortError();
+        const lastWindow = Math.min(...summaries.map((s) => s.lastWindow));
+        const kept = windows.filter((w) => w !== undefined && w.index <= lastWindow);
+        const total = new WindowAggregate(o.histogram);
+        for (const w of kept)
+            total.addAggregate(windowAggs.get(w.index));
+        const usage = summaries
+            .sort((a, b) => a.thread - b.thread)
+            .map((s) => ({
+            thread: s.thread,
+            cpuFraction: s.cpuMs !== undefined && s.wallMs > 0 ? s.cpuMs / s.wallMs : undefined,
+            eventLoopUtilization: s.eventLoopUtilization,
+            peakConnections: s.peakConnections,
+            connectionsOpened: s.connectionsOpened,
+        }));
+        const summary = summarize(total, kept.length * o.windowMs);
+        const result = {
+            repeat: r,
+            measureStartMonotonicMs: measureStart,
+            stopReason,
+            warmup: warmup ? { durationMs: warmupMs, ok: warmup.ok, failed: warmup.sent - warmup.ok } : undefined,
+            windows: kept,
+            summary,
+            threads: usage,
+            validity: selfCheck({ load: point, summary, threads: usage, limits: o.selfCheck, connections: o.connections }),
+        };
+        options.onProgress?.({ type: 'repeat-done', point: p, repeat: r, message: `repeat ${r + 1} done (${stopReason}): ${summary.throughput.toFixed(1)} ok/s${result.validity.valid ? '' : `, INVALID: ${result.validity.reasons.map((x) => x.code).join(', ')}`}` });
+        return { result, total };
+    }
+}
+function windowLine(w) {
+    const s = w.summary;
+    const c = s.latencyMs.corrected;
+    return `window ${w.index + 1}: ${s.throughput.toFixed(1)} ok/s, p50 ${c.p50?.toFixed(2) ?? '—'} ms, p99 ${c.p99?.toFixed(2) ?? '—'} ms, errors ${s.requests.failed}`;
+}
+function pointResult(point, repeats, totals, o) {
+    const total = new WindowAggregate(o.histogram);
+    for (const t of totals)
+        total.addAggregate(t);
+    const durationMs = repeats.reduce((a, r) => a + r.summary.durationMs, 0);
+    const summary = summarize(total, durationMs);
+    const threads = repeats.flatMap((r) => r.threads);
+    const validity = selfCheck({ load: point, summary, threads, limits: o.selfCheck, connections: o.connections });
+    const ci = (f) => tInterval(repeats.map(f).filter((v) => v !== undefined));
+    const throughput = ci((r) => r.summary.throughput);
+    const meanMs = ci((r) => r.summary.latencyMs.corrected.mean);
+    const p50Ms = ci((r) => r.summary.latencyMs.corrected.p50);
+    const p99Ms = ci((r) => r.summary.latencyMs.corrected.p99);
+    return {
+        load: point,
+        repeats,
+        summary,
+        ...(throughput && meanMs && p50Ms && p99Ms ? { confidence: { level: 0.95, throughput, meanMs, p50Ms, p99Ms } } : {}),
+        validity: repeats.some((r) => !r.validity.valid) && validity.valid ? { ...validity, valid: false, reasons: repeats.flatMap((r) => r.validity.reasons) } : validity,
+        histograms: serializeHistograms(total),
+    };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./packages/bench/dist/server/lifecycle.js
+// The server under test: an endpoint that is already running, a container (docker or podman) or a
+// plain command. A started server is polled until its health path answers 2xx (time-to-ready),
+// then sent one real request until it succeeds (time-to-first-inference). Whatever was started is
+// always stopped: on success, on failure and on cancellation; its log tail is kept for the report.
+
+
+
+
+
+/** Why a started server never came up: the candidate could not serve, which the step reports as a failure. */
+class ServerStartError extends Error {
+    logTail;
+    constructor(message, logTail) {
+        super(message);
+        this.name = 'ServerStartError';
+        this.logTail = logTail;
+    }
+}
+/** A free loopback TCP port, from the kernel. */
+function freePort() {
+    return new Promise((resolvePort, reject) => {
+        const srv = (0,external_node_net_.createServer)();
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+            const address = srv.address();
+            const port = typeof address === 'object' && address ? address.port : 0;
+            srv.close(() => resolvePort(port));
+        });
+    });
+}
+const sleep = (ms, signal) => new Promise((done) => {
+    const onAbort = () => {
+        clearTimeout(t);
+        done();
+    };
+    const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        done();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+});
+/** Whether `p` settles within `ms`; the timer is cleared either way, so it never holds the process open. */
+function settlesWithin(p, ms) {
+    let timer;
+    const timeout = new Promise((done) => (timer = setTimeout(() => done(false), ms)));
+    return Promise.race([p.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}
+/** Keeps the last `max` lines written to a stream. */
+class LineTail {
+    max;
+    lines = [];
+    partial = '';
+    constructor(max) {
+        this.max = max;
+    }
+    push(chunk) {
+        const text = this.partial + chunk.toString();
+        const parts = text.split(/\r?\n/);
+        this.partial = parts.pop() ?? '';
+        for (const line of parts)
+            this.add(line);
+        if (this.partial.length > 8192)
+            (this.add(this.partial), (this.partial = ''));
+    }
+    add(line) {
+        this.lines.push(line);
+        if (this.lines.length > this.max)
+            this.lines.shift();
+    }
+    snapshot() {
+        return this.partial ? [...this.lines, this.partial].slice(-this.max) : [...this.lines];
+    }
+}
+function lifecycle_exec(command, args, timeoutMs, env) {
+    return new Promise((done, fail) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d.toString()));
+        child.stderr.on('data', (d) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.once('error', (err) => (clearTimeout(timer), fail(err)));
+        child.once('close', (code) => (clearTimeout(timer), done({ code, stdout, stderr })));
+    });
+}
+function onPath(binary, env) {
+    return lifecycle_exec(binary, ['--version'], 10_000, env).then((r) => r.code === 0, () => false);
+}
+/** The container runtime to use: docker when it is on PATH (auto), else podman. */
+async function pickContainerRuntime(wanted, env) {
+    if (wanted !== 'auto') {
+        if (!(await onPath(wanted, env)))
+            throw new errors_InputError(`container-runtime ${wanted} is not on PATH on this runner`, { subject: 'container-runtime' });
+        return wanted;
+    }
+    if (await onPath('docker', env))
+        return 'docker';
+    if (await onPath('podman', env))
+        return 'podman';
+    throw new errors_InputError('image is set, but neither docker nor podman is on PATH on this runner: install one, or give `endpoint` or `command` instead', { subject: 'container-runtime' });
+}
+async function probe(url, signal, init) {
+    const timeout = AbortSignal.timeout(5000);
+    try {
+        const response = await fetch(url, { method: init?.method ?? 'GET', headers: init?.headers, body: init?.body, signal: AbortSignal.any([signal, timeout]), redirect: 'manual' });
+        await response.arrayBuffer();
+        return { ok: response.status >= 200 && response.status < 300, status: response.status };
+    }
+    catch (err) {
+        const cause = err.cause;
+        return { ok: false, error: cause?.code ?? cause?.message ?? err.message };
+    }
+}
+function joinUrl(base, path) {
+    return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+async function waitReady(url, options, startedAtMs, alive, tail) {
+    const target = options.healthPath === undefined ? url : joinUrl(url, options.healthPath);
+    const deadline = startedAtMs + options.readyTimeoutMs;
+    let last;
+    let lastReport = startedAtMs;
+    let interval = 100;
+    for (;;) {
+        if (options.signal.aborted)
+            throw new InfrastructureError('cancelled while waiting for the server to become ready');
+        last = await probe(target, options.signal);
+        const answered = options.healthPath === undefined ? last.status !== undefined && last.status < 500 : last.ok;
+        if (answered)
+            return monotonicMs() - startedAtMs;
+        const died = await alive();
+        if (died !== undefined)
+            throw new ServerStartError(`the server ${died} before it became ready (${target})`, await tail());
+        const now = monotonicMs();
+        if (now >= deadline) {
+            const why = last.status !== undefined ? `last answer HTTP ${last.status}` : `last error ${last.error ?? 'none'}`;
+            throw new ServerStartError(`the server was not ready within ${Math.round(options.readyTimeoutMs / 1000)} s: ${target} never answered 2xx (${why})`, await tail());
+        }
+        if (now - lastReport >= 15_000) {
+            options.logger.info(`waiting for ${target}: ${Math.round((now - startedAtMs) / 1000)} s so far (${last.status !== undefined ? `HTTP ${last.status}` : (last.error ?? '…')})`);
+            lastReport = now;
+        }
+        await sleep(interval, options.signal);
+        interval = Math.min(500, interval * 1.5);
+    }
+}
+/**
+ * Sends one real request until it succeeds, measuring time-to-first-inference from the start.
+ * Servers often answer health before the model has loaded; this is the number users feel.
+ */
+async function firstInference(server, request, options) {
+    const deadline = monotonicMs() + options.timeoutMs;
+    let last = { ok: false };
+    while (!options.signal.aborted) {
+        last = await probe(joinUrl(server.url, request.path), options.signal, {
+            method: request.method,
+            headers: { ...(request.headers ?? {}) },
+            ...(request.body !== undefined ? { body: request.body } : {}),
+        });
+        if (last.ok) {
+            if (server.started)
+                server.timeToFirstInferenceMs = monotonicMs() - server.startedAtMs;
+            return server.timeToFirstInferenceMs;
+        }
+        if (monotonicMs() >= deadline)
+            break;
+        await sleep(250, options.signal);
+    }
+    if (options.signal.aborted)
+        throw new InfrastructureError('cancelled while sending the first inference request');
+    const why = last.status !== undefined ? `HTTP ${last.status}` : (last.error ?? 'no answer');
+    throw new ServerStartError(`no inference request succeeded within ${Math.round(options.timeoutMs / 1000)} s (${request.method} ${request.path}: ${why})`, await server.logTail());
+}
+function endpointServer(url) {
+    return {
+        url: url.replace(/\/+$/, ''),
+        description: `endpoint ${url}`,
+        started: false,
+        startedAtMs: monotonicMs(),
+        timeToReadyMs: undefined,
+        timeToFirstInferenceMs: undefined,
+        logTail: async () => [],
+        exited: async () => undefined,
+        stop: async () => undefined,
+    };
+}
+async function startCommand(spec, options) {
+    const port = spec.port === 0 ? await freePort() : spec.port;
+    const url = `http://127.0.0.1:${port}`;
+    const tail = new LineTail(Math.max(1, options.logLines));
+    const startedAtMs = monotonicMs();
+    const child = (0,external_node_child_process_namespaceObject.spawn)('/bin/sh', ['-c', spec.command], {
+        cwd: spec.cwd,
+        env: { ...options.env, PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group, so stop() reaches the server and everything it started.
+        detached: true,
+    });
+    let exit;
+    const exited = new Promise((done) => {
+        child.once('exit', (code, sig) => {
+            exit = sig ? `was killed by ${sig}` : `exited with code ${code}`;
+            done();
+        });
+        child.once('error', (err) => {
+            exit = `could not be started (${err.message})`;
+            done();
+        });
+    });
+    child.stdout.on('data', (d) => tail.push(d));
+    child.stderr.on('data', (d) => tail.push(d));
+    const kill = (sig) => {
+        try {
+            if (child.pid !== undefined)
+                process.kill(-child.pid, sig);
+        }
+        catch {
+            /* already gone */
+        }
+    };
+    let stopping;
+    const stop = () => (stopping ??= (async () => {
+        if (exit !== undefined)
+            return;
+        kill('SIGTERM');
+        if (!(await settlesWithin(exited, 10_000))) {
+            kill('SIGKILL');
+            await settlesWithin(exited, 5000);
+        }
+    })());
+    const server = {
+        url,
+        description: `command \`${spec.command}\` on port ${port}`,
+        started: true,
+        startedAtMs,
+        timeToReadyMs: undefined,
+        timeToFirstInferenceMs: undefined,
+        logTail: async () => tail.snapshot(),
+        exited: async () => exit,
+        stop,
+    };
+    try {
+        const ready = await waitReady(url, options, startedAtMs, server.exited, server.logTail);
+        return { ...server, timeToReadyMs: ready };
+    }
+    catch (err) {
+        await stop();
+        throw err;
+    }
+}
+async function startContainer(spec, options) {
+    const runtime = await pickContainerRuntime(spec.runtime, options.env);
+    const hostPort = await freePort();
+    const name = `ferry-bench-${(0,external_node_crypto_.randomBytes)(5).toString('hex')}`;
+    const gpuArgs = spec.gpus ? (runtime === 'docker' ? ['--gpus', 'all'] : ['--device', 'nvidia.com/gpu=all']) : [];
+    // No --rm: a container that crashes keeps its log until stop() has read it.
+    const args = ['run', '--detach', '--name', name, '--publish', `127.0.0.1:${hostPort}:${spec.containerPort}`, ...gpuArgs, ...spec.args, spec.image, ...(spec.command ?? [])];
+    options.logger.info(`${runtime} ${args.join(' ')}`);
+    const startedAtMs = monotonicMs();
+    const run = await lifecycle_exec(runtime, args, options.readyTimeoutMs, options.env).catch((err) => ({ code: -1, stdout: '', stderr: err.message }));
+    const logTail = async () => {
+        const r = await lifecycle_exec(runtime, ['logs', '--tail', String(Math.max(1, options.logLines)), name], 30_000, options.env).catch(() => undefined);
+        if (!r)
+            return [];
+        return `${r.stdout}${r.stderr}`.split(/\r?\n/).filter((l, i, all) => l !== '' || i < all.length - 1).slice(-options.logLines);
+    };
+    let stopping;
+    const stop = () => (stopping ??= lifecycle_exec(runtime, ['rm', '--force', name], 60_000, options.env).then(() => undefined, () => undefined));
+    if (run.code !== 0) {
+        await stop();
+        const message = run.stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${run.code}`;
+        throw new InfrastructureError(`${runtime} could not start image ${spec.image}: ${message}`, { service: runtime });
+    }
+    const alive = async () => {
+        const r = await lifecycle_exec(runtime, ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name], 10_000, options.env).catch(() => undefined);
+        if (!r || r.code !== 0)
+            return undefined;
+        const [status, code] = r.stdout.trim().split(/\s+/);
+        return status === 'exited' || status === 'dead' ? `container exited with code ${code}` : undefined;
+    };
+    const url = `http://127.0.0.1:${hostPort}`;
+    try {
+        const ready = await waitReady(url, options, startedAtMs, alive, logTail);
+        return {
+            url,
+            description: `${runtime} container ${name} of ${spec.image}${spec.gpus ? ' with every GPU' : ''}`,
+            started: true,
+            startedAtMs,
+            timeToReadyMs: ready,
+            timeToFirstInferenceMs: undefined,
+            logTail,
+            exited: alive,
+            stop,
+        };
+    }
+    catch (err) {
+        if (err instanceof ServerStartError) {
+            const lines = await logTail();
+            await stop();
+            throw new ServerStartError(err.message, lines);
+        }
+        await stop();
+        throw err;
+    }
+}
+/** Starts (or adopts) the server; throws ServerStartError when a started one never comes up. */
+async function startServer(spec, options) {
+    switch (spec.kind) {
+        case 'endpoint': {
+            const server = endpointServer(spec.url);
+            const target = options.healthPath === undefined ? server.url : joinUrl(server.url, options.healthPath);
+            const answer = await probe(target, options.signal);
+            if (!answer.ok && answer.status === undefined) {
+                throw new InfrastructureError(`endpoint ${spec.url} is unreachable: ${target} gave ${answer.error ?? 'no answer'}`, { service: 'endpoint' });
+            }
+            if (!answer.ok && options.healthPath !== undefined)
+                options.logger.warn(`endpoint health ${target} answered HTTP ${answer.status}; benchmarking anyway`);
+            return server;
+        }
+        case 'command':
+            return startCommand(spec, options);
+        case 'container':
+            return startContainer(spec, options);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/step/baseline-report.js
+const OUTCOME_MARK = { regression: 'REGRESSION', improvement: 'improvement', 'no-change': 'no change', invalid: 'INVALID' };
+function baseline_report_value(m, x) {
+    if (m.kind === 'invalid')
+        return '';
+    if (m.unit === 'fraction')
+        return `${(x * 100).toFixed(2)}%`;
+    if (m.unit === 'req/s')
+        return `${x.toFixed(1)} req/s`;
+    return `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)} ms`;
+}
+function pValue(p) {
+    return p < 0.001 ? '< 0.001' : p.toFixed(3);
+}
+function baselineSection(c) {
+    const blocks = [{ kind: 'paragraph', text: `${OUTCOME_MARK[c.outcome]}: ${c.headline}` }];
+    if (c.invalidReasons.length > 0)
+        blocks.push({ kind: 'list', items: c.invalidReasons.map((r) => `invalid: ${r}`) });
+    const rows = [];
+    for (const pt of c.points) {
+        if (pt.outcome === 'invalid' && pt.metrics.length === 0) {
+            rows.push([pt.label, 'all', OUTCOME_MARK.invalid, '', '', '', pt.invalidReasons.join('; ')]);
+            continue;
+        }
+        for (const m of pt.metrics) {
+            if (m.kind === 'invalid') {
+                rows.push([pt.label, m.title, OUTCOME_MARK.invalid, '', '', '', m.reason]);
+                continue;
+            }
+            rows.push([pt.label, m.title, OUTCOME_MARK[m.outcome], `${baseline_report_value(m, m.baseline)} → ${baseline_report_value(m, m.current)}`, `${m.significance.test} p ${pValue(m.significance.pValue)}`, m.floor.rule, m.reason]);
+        }
+    }
+    if (rows.length > 0)
+        blocks.push({ kind: 'table', columns: ['load', 'metric', 'outcome', 'baseline → current', 'test', 'effect floor', 'why'], rows });
+    const skipped = c.points.flatMap((pt) => pt.skipped.map((s) => `${pt.label}: ${s.metric} not compared: ${s.reason}`));
+    const unmatched = c.unmatched.map((u) => `${u.label} only in the ${u.side} run: reported, not compared`);
+    if (skipped.length + unmatched.length + c.notes.length > 0)
+        blocks.push({ kind: 'list', items: [...c.notes, ...unmatched, ...skipped] });
+    blocks.push({
+        kind: 'paragraph',
+        text: `A change is a regression only when it is significant at α = ${c.options.alpha} and larger than the effect floor (${(c.options.latencyFloor * 100).toFixed(0)}% for latency and throughput, ${(c.options.errorRateFloor * 100).toFixed(1)} points for errors): runner noise alone does not fail a build.`,
+    });
+    return { heading: `Baseline comparison: ${OUTCOME_MARK[c.outcome]}`, blocks };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/step/format.js
+function format_fmtMs(ms) {
+    if (ms === undefined || !Number.isFinite(ms))
+        return '–';
+    if (ms >= 10_000)
+        return `${(ms / 1000).toFixed(1)} s`;
+    if (ms >= 100)
+        return `${ms.toFixed(0)} ms`;
+    if (ms >= 10)
+        return `${ms.toFixed(1)} ms`;
+    return `${ms.toFixed(2)} ms`;
+}
+/** Plain number for charts and outputs: a few significant digits, no unit. */
+function format_num(x, digits = 3) {
+    if (x === undefined || !Number.isFinite(x))
+        return '';
+    return String(Number(x.toPrecision(Math.max(digits, Math.ceil(Math.log10(Math.abs(x) + 1))))));
+}
+function format_pct(fraction, digits = 2) {
+    return `${(fraction * 100).toFixed(digits)}%`;
+}
+function pointLabel(load) {
+    if (load.mode === 'closed')
+        return `concurrency ${load.concurrency}`;
+    const process = load.process === 'constant' ? '' : load.process === 'gamma' ? ` gamma(${load.burstiness ?? 1})` : ` ${load.process}`;
+    return `${format_num(load.rate)} req/s${process}`;
+}
+function money(x) {
+    if (x === undefined || !Number.isFinite(x))
+        return '–';
+    return x >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/step/gates.js
+
+function evaluateGates(gates, points, timeToReadyMs) {
+    const out = [];
+    const many = points.length > 1;
+    for (const pt of points) {
+        const where = many ? ` at ${pointLabel(pt.load)}` : '';
+        const s = pt.summary;
+        const latency = (name, value, limit) => {
+            out.push({
+                name: `${name}${where}`,
+                passed: value !== undefined && value <= limit,
+                value: value === undefined ? 'no successful request' : format_fmtMs(value),
+                threshold: `≤ ${format_fmtMs(limit)}`,
+                detail: 'corrected latency: from the intended send time, so queueing in the server counts',
+            });
+        };
+        if (gates.maxP95Ms !== undefined)
+            latency('p95 latency', s.latencyMs.corrected.p95, gates.maxP95Ms);
+        if (gates.maxP99Ms !== undefined)
+            latency('p99 latency', s.latencyMs.corrected.p99, gates.maxP99Ms);
+        if (gates.maxErrorRate !== undefined) {
+            const settled = s.requests.ok + s.requests.failed;
+            out.push({
+                name: `error rate${where}`,
+                passed: settled > 0 && s.errorRate <= gates.maxErrorRate,
+                value: settled > 0 ? `${(s.errorRate * 100).toFixed(2)}% (${s.requests.failed} of ${settled})` : 'no request settled',
+                threshold: `≤ ${(gates.maxErrorRate * 100).toFixed(2)}%`,
+            });
+        }
+        if (gates.minThroughput !== undefined) {
+            out.push({ name: `throughput${where}`, passed: s.throughput >= gates.minThroughput, value: `${s.throughput.toFixed(1)} req/s`, threshold: `≥ ${gates.minThroughput} req/s` });
+        }
+        if (gates.maxTtftP95Ms !== undefined) {
+            const ttft = s.llm?.ttftMs.p95;
+            out.push({
+                name: `TTFT p95${where}`,
+                passed: ttft !== undefined && ttft <= gates.maxTtftP95Ms,
+                value: ttft === undefined ? 'no streamed response with content' : format_fmtMs(ttft),
+                threshold: `≤ ${format_fmtMs(gates.maxTtftP95Ms)}`,
+            });
+        }
+    }
+    if (gates.maxTimeToReadyMs !== undefined) {
+        out.push({
+            name: 'time to ready',
+            passed: timeToReadyMs !== undefined && timeToReadyMs <= gates.maxTimeToReadyMs,
+            value: timeToReadyMs === undefined ? 'not measured: the step did not start the server' : format_fmtMs(timeToReadyMs),
+            threshold: `≤ ${format_fmtMs(gates.maxTimeToReadyMs)}`,
+        });
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/step/report.js
+
+const METRICS_DOC = "packages/bench/METRICS.md in Ferry's repository";
+function chartNumber(x) {
+    return x === undefined || !Number.isFinite(x) ? '0' : format_num(x, 4);
+}
+/** A mermaid xychart with one or more lines over shared x labels; mermaid has no legends, so the title names the lines. */
+function xyChart(title, xTitle, xs, yTitle, lines, bar = false) {
+    const top = Math.max(1e-9, ...lines.flat().filter((v) => v !== undefined && Number.isFinite(v)));
+    const quoted = (s) => `"${s.replace(/"/g, "'")}"`;
+    return [
+        'xychart-beta',
+        `    title ${quoted(title)}`,
+        `    x-axis ${quoted(xTitle)} [${xs.map(quoted).join(', ')}]`,
+        `    y-axis ${quoted(yTitle)} 0 --> ${format_num(top * 1.1, 3)}`,
+        ...lines.map((line) => `    ${bar ? 'bar' : 'line'} [${line.map(chartNumber).join(', ')}]`),
+    ].join('\n');
+}
+function latencyRow(label, kind, h) {
+    return [label, kind, format_fmtMs(h.p50), format_fmtMs(h.p90), format_fmtMs(h.p95), format_fmtMs(h.p99), format_fmtMs(h.p999), format_fmtMs(h.max)];
+}
+function loadSection(load) {
+    const blocks = [];
+    blocks.push({
+        kind: 'table',
+        columns: ['load', 'throughput', 'sent / scheduled', 'errors', 'windows', 'valid'],
+        rows: load.points.map((pt) => {
+            const s = pt.summary;
+            const repeats = pt.repeats.length;
+            const windows = pt.repeats.reduce((n, r) => n + r.windows.length, 0);
+            return [
+                pointLabel(pt.load),
+                `${s.throughput.toFixed(1)} req/s`,
+                `${s.requests.sent} / ${s.requests.scheduled}`,
+                s.requests.failed === 0 ? '0' : `${s.requests.failed} (${format_pct(s.errorRate)})`,
+                `${windows}${repeats > 1 ? ` in ${repeats} repeats` : ''} (${pt.repeats.map((r) => r.stopReason).join(', ')})`,
+                pt.validity.valid ? 'yes' : 'NO',
+            ];
+        }),
+    });
+    blocks.push({
+        kind: 'table',
+        columns: ['load', 'latency', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'],
+        rows: load.points.flatMap((pt) => [latencyRow(pointLabel(pt.load), 'corrected', pt.summary.latencyMs.corrected), latencyRow('', 'raw', pt.summary.latencyMs.raw)]),
+    });
+    blocks.push({
+        kind: 'paragraph',
+        text: 'Corrected latency runs from the intended send time of each request, so time a request spent waiting behind a slow one counts (no coordinated omission); raw latency runs from the actual send. Warm-up requests are left out.',
+    });
+    const withCi = load.points.filter((pt) => pt.confidence);
+    if (withCi.length > 0) {
+        blocks.push({
+            kind: 'table',
+            columns: ['load', 'repeats', 'throughput (95% CI)', 'p50 (95% CI)', 'p99 (95% CI)'],
+            rows: withCi.map((pt) => {
+                const c = pt.confidence;
+                return [pointLabel(pt.load), String(c.throughput.n), `${c.throughput.mean.toFixed(1)} [${c.throughput.low.toFixed(1)}, ${c.throughput.high.toFixed(1)}]`, `${format_fmtMs(c.p50Ms.mean)} [${format_fmtMs(c.p50Ms.low)}, ${format_fmtMs(c.p50Ms.high)}]`, `${format_fmtMs(c.p99Ms.mean)} [${format_fmtMs(c.p99Ms.low)}, ${format_fmtMs(c.p99Ms.high)}]`];
+            }),
+        });
+    }
+    const errorClasses = new Map();
+    for (const pt of load.points)
+        for (const [k, v] of Object.entries(pt.summary.errors))
+            if (v > 0)
+                errorClasses.set(k, (errorClasses.get(k) ?? 0) + v);
+    if (errorClasses.size > 0) {
+        blocks.push({ kind: 'table', columns: ['error class', 'requests'], rows: [...errorClasses.entries()].map(([k, v]) => [k, String(v)]) });
+        const samples = [...new Set(load.points.flatMap((pt) => pt.summary.errorSamples))].slice(0, 5);
+        if (samples.length > 0)
+            blocks.push({ kind: 'list', items: samples });
+    }
+    if (load.points.length > 1) {
+        const xs = load.points.map((pt) => pointLabel(pt.load).replace(/ req\/s.*$/, '').replace(/^concurrency /, ''));
+        const c = load.points.map((pt) => pt.summary.latencyMs.corrected);
+        const xTitle = load.points[0].load.mode === 'open' ? 'request rate (req/s)' : 'concurrency';
+        blocks.push({ kind: 'chart', title: 'Latency by load', mermaid: xyChart('Corrected latency p50, p95, p99 (ms) by load', xTitle, xs, 'ms', [c.map((h) => h.p50), c.map((h) => h.p95), c.map((h) => h.p99)]) });
+        blocks.push({ kind: 'chart', title: 'Throughput by load', mermaid: xyChart('Successful requests per second by load', xTitle, xs, 'req/s', [load.points.map((pt) => pt.summary.throughput)], true) });
+    }
+    else {
+        const pt = load.points[0];
+        const windows = pt.repeats.flatMap((r) => r.windows);
+        if (windows.length > 1) {
+            const xs = windows.map((_, i) => `${i + 1}`);
+            blocks.push({
+                kind: 'chart',
+                title: 'Latency per window',
+                mermaid: xyChart('Corrected latency p50, p99 (ms) per measurement window', 'window', xs, 'ms', [windows.map((w) => w.summary.latencyMs.corrected.p50), windows.map((w) => w.summary.latencyMs.corrected.p99)]),
+            });
+        }
+    }
+    return { heading: 'Load and latency', blocks };
+}
+function llmSection(points) {
+    const llm = points.filter((pt) => pt.summary.llm);
+    if (llm.length === 0)
+        return undefined;
+    const rows = [];
+    for (const pt of llm) {
+        const l = pt.summary.llm;
+        const label = pointLabel(pt.load);
+        const metric = (name, h) => [label, name, format_fmtMs(h.p50), format_fmtMs(h.p90), format_fmtMs(h.p99), String(h.count)];
+        rows.push(metric('TTFT', l.ttftMs), metric('TPOT', l.tpotMs), metric('ITL (chunk gaps)', l.itlChunkMs), metric('ITL (per token)', l.itlTokenMs), metric('end to end', l.e2eMs));
+    }
+    return {
+        heading: 'Streaming (LLM) metrics',
+        blocks: [
+            { kind: 'table', columns: ['load', 'metric', 'p50', 'p90', 'p99', 'samples'], rows },
+            {
+                kind: 'table',
+                columns: ['load', 'streams', 'output tokens/s', 'goodput', 'tokens from usage'],
+                rows: llm.map((pt) => {
+                    const l = pt.summary.llm;
+                    return [pointLabel(pt.load), String(l.streams), l.outputTokensPerSecond.toFixed(1), `${l.goodput.toFixed(2)} req/s (${l.goodRequests} good)`, `${l.streamsWithUsage} of ${l.streams} streams`];
+                }),
+            },
+            {
+                kind: 'list',
+                items: [
+                    'TTFT: first chunk that carries generated text, minus the send time.',
+                    'TPOT: per request with 2 or more output tokens, (end to end − TTFT) ÷ (output tokens − 1).',
+                    'ITL (chunk gaps): the gaps between content chunks, one sample per gap. ITL (per token): each gap divided by the tokens its chunk carried.',
+                    'Goodput: requests per second that met every SLO given (slo-ttft-ms, slo-tpot-ms); all successful streams when none is given.',
+                    `Token counts come from the final usage chunk when the server sends one, else from the chunks. Full definitions: ${METRICS_DOC}`,
+                ],
+            },
+        ],
+    };
+}
+function validitySection(load) {
+    const items = [];
+    for (const pt of load.points) {
+        for (const r of pt.validity.reasons)
+            items.push(`INVALID at ${pointLabel(pt.load)}: ${r.message}`);
+        for (const w of pt.validity.warnings)
+            items.push(`${pointLabel(pt.load)}: ${w}`);
+    }
+    if (items.length === 0)
+        return undefined;
+    const invalid = !load.valid;
+    return {
+        heading: invalid ? 'Invalid run: the load generator could not keep its schedule' : 'Load generator notes',
+        blocks: [
+            ...(invalid
+                ? [{ kind: 'paragraph', text: 'These figures describe the runner, not the server: the run is marked invalid and is never reported as a server regression. Give the runner more CPU, lower the rate, or shard the load over more runners.' }]
+                : []),
+            { kind: 'list', items },
+        ],
+    };
+}
+function costFigures(hourlyPrice, points) {
+    if (hourlyPrice === undefined)
+        return undefined;
+    const seconds = points.reduce((n, pt) => n + pt.summary.durationMs / 1000, 0);
+    const ok = points.reduce((n, pt) => n + pt.summary.requests.ok, 0);
+    const tokens = points.reduce((n, pt) => n + (pt.summary.llm?.outputTokens ?? 0), 0);
+    const spent = (hourlyPrice * seconds) / 3600;
+    return {
+        hourlyPrice,
+        measuredSeconds: seconds,
+        perThousandRequests: ok > 0 ? (spent / ok) * 1000 : undefined,
+        perMillionTokens: tokens > 0 ? (spent / tokens) * 1_000_000 : undefined,
+    };
+}
+function costBlock(cost) {
+    return {
+        kind: 'keyvalue',
+        entries: [
+            ['price per hour', money(cost.hourlyPrice)],
+            ['measured time', `${cost.measuredSeconds.toFixed(1)} s`],
+            ['cost per 1k requests', money(cost.perThousandRequests)],
+            ...(cost.perMillionTokens !== undefined ? [['cost per 1M output tokens', money(cost.perMillionTokens)]] : []),
+        ],
+    };
+}
+function serverLogBlock(lines) {
+    return { kind: 'code', language: 'text', text: lines.length > 0 ? lines.join('\n') : '(the server wrote nothing)' };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/step/gpu-report.js
+
+
+function gpu_report_stat(s, unit, digits = 1) {
+    return s ? `${s.mean.toFixed(digits)} / ${s.peak.toFixed(digits)}${unit}` : '–';
+}
+function gpuSection(readiness, telemetry, cost) {
+    const blocks = [];
+    if (readiness) {
+        if (readiness.available) {
+            blocks.push({
+                kind: 'keyvalue',
+                entries: [
+                    ['driver', readiness.driverVersion ?? 'unknown'],
+                    ['CUDA', readiness.cudaVersion ?? 'unknown'],
+                    ...readiness.gpus.map((g) => [`GPU ${g.index}`, `${g.name}${g.memoryTotalMiB !== undefined ? `, ${g.memoryTotalMiB} MiB` : ''}`]),
+                ],
+            });
+        }
+        else {
+            blocks.push({ kind: 'paragraph', text: `No usable GPU on this runner: ${readiness.reason ?? 'none found'}.` });
+        }
+    }
+    if (telemetry && telemetry.gpus.length > 0) {
+        const smActive = telemetry.gpus.some((g) => g.smActive);
+        blocks.push({
+            kind: 'table',
+            columns: ['GPU', 'samples', 'utilisation mean / peak', ...(smActive ? ['SM active mean / peak'] : []), 'memory used mean / peak', 'power mean / peak', 'SM clock mean / peak', 'energy', 'throttled'],
+            rows: telemetry.gpus.map((g) => [
+                `${g.gpu}${g.name ? ` ${g.name}` : ''}`,
+                `${g.samples}${g.meanIntervalMs !== undefined ? ` (every ${g.meanIntervalMs.toFixed(0)} ms)` : ''}`,
+                gpu_report_stat(g.utilizationPct, ' %'),
+                ...(smActive ? [g.smActive ? `${(g.smActive.mean * 100).toFixed(1)} / ${(g.smActive.peak * 100).toFixed(1)} %` : '–'] : []),
+                gpu_report_stat(g.memoryUsedMiB, ' MiB', 0),
+                gpu_report_stat(g.powerW, ' W'),
+                gpu_report_stat(g.smClockMHz, ' MHz', 0),
+                g.energyJoules !== undefined ? `${(g.energyJoules / 3600).toFixed(3)} Wh` : '–',
+                Object.entries(g.throttle)
+                    .filter(([reason, share]) => share > 0 && reason !== 'gpu_idle')
+                    .map(([reason, share]) => `${reason} ${(share * 100).toFixed(0)}%`)
+                    .join(', ') || 'no',
+            ]),
+        });
+        const first = telemetry.gpus[0];
+        if (first.series.length > 1) {
+            const useSm = first.series.some((p) => p.smActive !== undefined);
+            blocks.push({
+                kind: 'chart',
+                title: 'GPU use over the measurement',
+                mermaid: xyChart(`GPU ${first.gpu} ${useSm ? 'SM active' : 'utilisation'} (%) over time`, 'seconds', first.series.map((p) => format_num(p.tS, 2)), '%', [first.series.map((p) => (useSm ? (p.smActive ?? 0) * 100 : p.utilizationPct))]),
+            });
+        }
+        blocks.push({
+            kind: 'paragraph',
+            text: telemetry.source === 'dcgm'
+                ? 'Scraped from dcgm-exporter; SM active is the share of SM cycles with work, the figure to trust for load.'
+                : 'Sampled with nvidia-smi. Its utilisation is the share of time any kernel ran, so it overstates how busy the GPU is; give dcgm-url for SM active.',
+        });
+        if (telemetry.warnings.length > 0)
+            blocks.push({ kind: 'list', items: [...telemetry.warnings] });
+    }
+    if (cost)
+        blocks.push(cost);
+    return { heading: 'GPU and cost', blocks };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/step/plan.js
+// The benchmark step's inputs, checked before anything starts: which server, which protocol, what
+// load, which gates. A bad value exits 2 at once and names the input.
+
+
+
+
+function numberList(values, input, integer) {
+    if (!values || values.length === 0)
+        return undefined;
+    return values.map((raw) => {
+        const v = Number(raw.trim());
+        if (raw.trim() === '' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+            throw new errors_InputError(`${input}: "${raw}" is not a positive ${integer ? 'whole number' : 'number'}`, { subject: input });
+        }
+        return v;
+    });
+}
+function protocolSpec(inputs) {
+    const model = inputs['model-name'];
+    const version = inputs['model-version'] || undefined;
+    switch (inputs.protocol) {
+        case 'oip-v2':
+        case 'kserve-v1':
+        case 'torchserve':
+            return { kind: inputs.protocol, model, ...(version ? { version } : {}) };
+        case 'openai':
+        case 'openai-chat':
+            return { kind: inputs.protocol === 'openai' ? 'openai-completions' : 'openai-chat', model, maxTokens: inputs['max-tokens'], stream: true };
+        case 'http-template':
+            return {
+                kind: 'http',
+                method: inputs['request-method'].toUpperCase(),
+                path: inputs['request-path'].startsWith('/') ? inputs['request-path'] : `/${inputs['request-path']}`,
+                ...(inputs['request-body'] ? { body: inputs['request-body'], headers: { 'content-type': 'application/json' } } : {}),
+            };
+        default:
+            throw new errors_InputError(`protocol ${JSON.stringify(inputs.protocol)} is not known`, { subject: 'protocol' });
+    }
+}
+/** Files named by the `merge` input: paths, or globs with `*` / `?` in the file name part. */
+function expandMergeInputs(patterns, cwd) {
+    const files = [];
+    for (const pattern of patterns) {
+        const full = (0,external_node_path_namespaceObject.resolve)(cwd, pattern.trim());
+        const name = (0,external_node_path_namespaceObject.basename)(full);
+        if (!/[*?]/.test(name)) {
+            if (!(0,external_node_fs_namespaceObject.existsSync)(full))
+                throw new errors_InputError(`merge: results file ${pattern} does not exist`, { subject: 'merge' });
+            files.push(full);
+            continue;
+        }
+        const dir = (0,external_node_path_namespaceObject.dirname)(full);
+        if (/[*?]/.test(dir))
+            throw new errors_InputError(`merge: "${pattern}" has a wildcard in a directory name; only the file name may have one`, { subject: 'merge' });
+        const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+        const matched = (0,external_node_fs_namespaceObject.existsSync)(dir) ? (0,external_node_fs_namespaceObject.readdirSync)(dir).filter((f) => re.test(f) && (0,external_node_fs_namespaceObject.statSync)((0,external_node_path_namespaceObject.join)(dir, f)).isFile()) : [];
+        if (matched.length === 0)
+            throw new errors_InputError(`merge: no file matches ${pattern}`, { subject: 'merge' });
+        files.push(...matched.sort().map((f) => (0,external_node_path_namespaceObject.join)(dir, f)));
+    }
+    return [...new Set(files)];
+}
+function httpUrl(value, input) {
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        throw new errors_InputError(`${input} ${JSON.stringify(value)} is not a URL`, { subject: input });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new errors_InputError(`${input} must be an http:// or https:// URL, got ${JSON.stringify(value)}`, { subject: input });
+}
+function planBenchmark(ctx, inputs) {
+    const { cwd } = ctx;
+    const merge = inputs.merge && inputs.merge.length > 0 ? expandMergeInputs(inputs.merge, cwd) : undefined;
+    const sources = [inputs.endpoint && 'endpoint', inputs.image && 'image', inputs.command && 'command'].filter(Boolean);
+    if (merge && sources.length > 0)
+        throw new errors_InputError(`merge combines results files and starts nothing: leave ${sources.join(' and ')} empty`, { subject: 'merge' });
+    if (!merge && sources.length === 0) {
+        throw new errors_InputError('nothing to benchmark: give endpoint (a running server), image (a container to start) or command (a server command to run)', { subject: 'endpoint' });
+    }
+    if (sources.length > 1)
+        throw new errors_InputError(`give only one of endpoint, image and command (got ${sources.join(', ')})`, { subject: sources[1] });
+    let server;
+    if (inputs.endpoint) {
+        httpUrl(inputs.endpoint, 'endpoint');
+        server = { kind: 'endpoint', url: inputs.endpoint };
+    }
+    else if (inputs.image) {
+        server = { kind: 'container', image: inputs.image, runtime: inputs['container-runtime'], containerPort: inputs['container-port'], args: inputs['container-args'] ?? [], command: inputs['container-command'] ?? [], gpus: false };
+    }
+    else if (inputs.command) {
+        server = { kind: 'command', command: inputs.command, port: inputs['server-port'], cwd };
+    }
+    const protocol = protocolSpec(inputs);
+    const adapter = createProtocol(protocol);
+    const healthPath = inputs['health-path'] ? (inputs['health-path'].startsWith('/') ? inputs['health-path'] : `/${inputs['health-path']}`) : adapter.readyPath;
+    const dataset = inputs.dataset ? (0,external_node_path_namespaceObject.resolve)(cwd, inputs.dataset) : undefined;
+    if (dataset && !(0,external_node_fs_namespaceObject.existsSync)(dataset))
+        throw new errors_InputError(`dataset ${inputs.dataset} does not exist`, { subject: 'dataset' });
+    if (!dataset && !merge && (protocol.kind === 'kserve-v1' || protocol.kind === 'torchserve')) {
+        throw new errors_InputError(`the ${inputs.protocol} protocol has no signature to generate requests from: give dataset (a JSONL file of request payloads)`, { subject: 'dataset' });
+    }
+    const rates = numberList(inputs.rates, 'rates', false);
+    const concurrencies = numberList(inputs.concurrencies, 'concurrencies', true);
+    if (rates && concurrencies)
+        throw new errors_InputError('give rates (open loop) or concurrencies (closed loop), not both', { subject: 'concurrencies' });
+    const open = rates !== undefined || (inputs.rate > 0 && concurrencies === undefined);
+    const load = open
+        ? {
+            mode: 'open',
+            process: inputs.arrival,
+            ...(rates ? { rates } : { rate: inputs.rate }),
+            ...(inputs.arrival === 'gamma' ? { burstiness: inputs.burstiness } : {}),
+        }
+        : { mode: 'closed', ...(concurrencies ? { concurrencies } : { concurrency: inputs.concurrency }) };
+    if (inputs['shard-index'] >= inputs['shard-count']) {
+        throw new errors_InputError(`shard-index ${inputs['shard-index']} must be below shard-count ${inputs['shard-count']}`, { subject: 'shard-index' });
+    }
+    if (inputs['shard-count'] > 1 && !open) {
+        throw new errors_InputError('sharded load needs an open-loop schedule to share (set rate or rates); closed-loop concurrency does not split into one exact schedule', { subject: 'shard-count' });
+    }
+    if (inputs['gpu-sample-interval'] > 200 || inputs['gpu-sample-interval'] < 20) {
+        throw new errors_InputError(`gpu-sample-interval must be between 20ms and 200ms, got ${inputs['gpu-sample-interval']}ms`, { subject: 'gpu-sample-interval' });
+    }
+    if (inputs['dcgm-url'])
+        httpUrl(inputs['dcgm-url'], 'dcgm-url');
+    if (inputs.window < 100)
+        throw new errors_InputError(`window must be at least 100ms, got ${inputs.window}ms`, { subject: 'window' });
+    if (inputs.duration < inputs.window)
+        throw new errors_InputError(`duration (${inputs.duration}ms) is shorter than one window (${inputs.window}ms)`, { subject: 'duration' });
+    const slo = {
+        ...(inputs['slo-ttft-ms'] !== undefined ? { ttftMs: inputs['slo-ttft-ms'] } : {}),
+        ...(inputs['slo-tpot-ms'] !== undefined ? { tpotMs: inputs['slo-tpot-ms'] } : {}),
+    };
+    const baselinePath = inputs.baseline ? (0,external_node_path_namespaceObject.resolve)(cwd, inputs.baseline) : undefined;
+    if (baselinePath && !(0,external_node_fs_namespaceObject.existsSync)(baselinePath)) {
+        throw new errors_InputError(`baseline ${inputs.baseline} does not exist (restore it from the default branch's cache or artifact first, or leave baseline empty)`, { subject: 'baseline' });
+    }
+    return {
+        merge,
+        server,
+        healthPath,
+        protocol,
+        dataset,
+        load,
+        gates: {
+            ...(inputs['max-p95-ms'] !== undefined ? { maxP95Ms: inputs['max-p95-ms'] } : {}),
+            ...(inputs['max-p99-ms'] !== undefined ? { maxP99Ms: inputs['max-p99-ms'] } : {}),
+            ...(inputs['max-error-rate'] !== undefined ? { maxErrorRate: inputs['max-error-rate'] } : {}),
+            ...(inputs['min-throughput'] !== undefined ? { minThroughput: inputs['min-throughput'] } : {}),
+            ...(inputs['max-ttft-p95-ms'] !== undefined ? { maxTtftP95Ms: inputs['max-ttft-p95-ms'] } : {}),
+            ...(inputs['max-time-to-ready'] !== undefined ? { maxTimeToReadyMs: inputs['max-time-to-ready'] } : {}),
+        },
+        slo: Object.keys(slo).length > 0 ? slo : undefined,
+        resultsPath: (0,external_node_path_namespaceObject.resolve)(cwd, inputs.results),
+        baselinePath,
+        shard: { index: inputs['shard-index'], count: inputs['shard-count'] },
+    };
+}
+/** Payload source for runLoad: the dataset, or the signature the server reports (oip-v2). */
+async function payloadSource(plan, serverUrl, signal) {
+    if (plan.dataset)
+        return { kind: 'jsonl', path: plan.dataset };
+    if (plan.protocol.kind !== 'oip-v2')
+        return undefined;
+    const { model, version } = plan.protocol;
+    const url = `${serverUrl}/v2/models/${encodeURIComponent(model)}${version ? `/versions/${encodeURIComponent(version)}` : ''}`;
+    let response;
+    try {
+        response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) });
+    }
+    catch (err) {
+        throw new errors_InputError(`could not read the model signature from ${url} (${err.message}): give dataset instead`, { subject: 'dataset' });
+    }
+    if (!response.ok) {
+        await response.arrayBuffer();
+        throw new errors_InputError(`the server has no model ${JSON.stringify(model)}: GET ${url} answered HTTP ${response.status} (check model-name, or give dataset)`, { subject: 'model-name' });
+    }
+    const meta = (await response.json().catch(() => undefined));
+    const inputs = meta?.inputs;
+    if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((t) => typeof t.name === 'string' && typeof t.datatype === 'string' && Array.isArray(t.shape))) {
+        throw new errors_InputError(`the model metadata at ${url} lists no usable inputs (name, datatype, shape): give dataset instead`, { subject: 'dataset' });
+    }
+    return {
+        kind: 'signature',
+        inputs: inputs.map((t) => ({ name: t.name, dtype: t.datatype, shape: t.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))) })),
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/step/results-file.js
+// The results file: everything a later run needs from this one, as the baseline to compare with or
+// as a shard to merge: the load result with its histograms (so comparisons and merges are exact),
+// how the server started, and the GPU figures. Written atomically: a cancelled run never leaves a
+// half-written file where the next run would read a baseline.
+
+
+
+
+const BENCHMARK_SCHEMA = 'ferry-benchmark/1';
+function writeBenchmarkFile(path, file) {
+    (0,external_node_fs_namespaceObject.mkdirSync)((0,external_node_path_namespaceObject.dirname)(path), { recursive: true });
+    const tmp = `${path}.partial-${process.pid}`;
+    try {
+        (0,external_node_fs_namespaceObject.writeFileSync)(tmp, `${JSON.stringify(file)}\n`);
+        (0,external_node_fs_namespaceObject.renameSync)(tmp, path);
+    }
+    catch (err) {
+        (0,external_node_fs_namespaceObject.rmSync)(tmp, { force: true });
+        throw err;
+    }
+}
+/**
+ * Reads a results file written by this step (or a bare load result); `input` names the input it
+ * came from, and every problem is an input error naming that input, the file and the field.
+ */
+function readBenchmarkFile(path, input) {
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        const code = err.code;
+        throw new errors_InputError(`${input}: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : (code ?? err.message)})`, { subject: input });
+    }
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (err) {
+        throw new errors_InputError(`${input}: ${path} is not JSON (${err.message})`, { subject: input });
+    }
+    let load;
+    try {
+        load = parseLoadResult(value, path);
+    }
+    catch (err) {
+        if (err instanceof errors_InputError)
+            throw new errors_InputError(`${input}: ${err.message}`, { subject: input, ...(err.hint ? { hint: err.hint } : {}) });
+        throw err;
+    }
+    const obj = value;
+    if (obj.schema === BENCHMARK_SCHEMA)
+        return { ...obj, load };
+    return { schema: BENCHMARK_SCHEMA, createdAt: '', model: { name: '' }, load };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/step/step.js
+// The benchmark-on-gpu-runner step: check the GPU, start (or adopt) the server and time its start,
+// send one real request, run the load while sampling the GPU, always stop what was started, then
+// judge: validity first (an invalid run is never a regression), SLO gates, the baseline comparison.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+function emptyOutputs() {
+    return {
+        'p50-ms': '',
+        'p95-ms': '',
+        'p99-ms': '',
+        'throughput-rps': '',
+        'error-rate': '',
+        'ttft-p95-ms': '',
+        'time-to-ready-ms': '',
+        'time-to-first-inference-ms': '',
+        valid: '',
+        'baseline-outcome': '',
+        'cost-per-1k-requests': '',
+        'results-path': '',
+        verdict: '',
+        'report-path': '',
+    };
+}
+/** The started server never came up (or never answered a request): the candidate cannot serve. */
+function startFailure(err, plan, gpu, durationMs) {
+    const sections = [
+        { heading: 'Server did not start', blocks: [{ kind: 'paragraph', text: err.message }, serverLogBlock(err.logTail)] },
+    ];
+    if (gpu)
+        sections.push(gpuSection(gpu, undefined, undefined));
+    return {
+        step: 'benchmark-on-gpu-runner',
+        verdict: 'fail',
+        headline: err.message,
+        outputs: { ...emptyOutputs(), valid: 'false', verdict: 'fail' },
+        report: sections,
+        findings: [{ severity: 'high', rule: 'benchmark/server-start', message: err.message }],
+        gates: plan.gates.maxTimeToReadyMs !== undefined ? [{ name: 'time to ready', passed: false, value: 'never ready', threshold: `≤ ${format_fmtMs(plan.gates.maxTimeToReadyMs)}` }] : [],
+        metrics: {},
+        durationMs,
+    };
+}
+async function gpuReadiness(ctx, inputs) {
+    const { logger, env, signal } = ctx;
+    const gpu = await logger.group('GPU readiness', () => checkGpus({ env: env, signal }));
+    if (gpu.available) {
+        logger.info(`driver ${gpu.driverVersion ?? '?'}, CUDA ${gpu.cudaVersion ?? '?'}`);
+        for (const g of gpu.gpus)
+            logger.info(`GPU ${g.index}: ${g.name}${g.memoryTotalMiB !== undefined ? `, ${g.memoryTotalMiB} MiB` : ''}`);
+    }
+    else if (inputs['require-gpu']) {
+        throw new errors_InputError(`require-gpu is set, but this runner has no usable GPU: ${gpu.reason ?? 'none found'}. Run the job on a GPU runner (runs-on labels or GitLab tags), or unset require-gpu.`, {
+            subject: 'require-gpu',
+        });
+    }
+    else {
+        logger.info(`no usable GPU (${gpu.reason ?? 'none found'}): benchmarking without GPU figures`);
+    }
+    return gpu;
+}
+function startSampler(ctx, inputs, gpu) {
+    const intervalMs = inputs['gpu-sample-interval'];
+    if (inputs['dcgm-url'])
+        return startDcgmScraper({ url: inputs['dcgm-url'], intervalMs, signal: ctx.signal });
+    if (gpu.available)
+        return startNvidiaSmiSampler({ intervalMs, env: ctx.env, signal: ctx.signal });
+    return undefined;
+}
+async function measure(ctx, inputs, plan) {
+    const { logger, signal } = ctx;
+    const t0 = performance.now();
+    const gpu = await gpuReadiness(ctx, inputs);
+    const spec = plan.server;
+    let server;
+    try {
+        server = await logger.group('Server', () => startServer(spec.kind === 'container' ? { ...spec, gpus: gpu.available } : spec, {
+            healthPath: plan.healthPath,
+            readyTimeoutMs: inputs['ready-timeout'],
+            logLines: inputs['log-lines'],
+            logger,
+            signal,
+            env: ctx.env,
+        }));
+    }
+    catch (err) {
+        if (err instanceof ServerStartError)
+            return startFailure(err, plan, gpu, performance.now() - t0);
+        throw err;
+    }
+    let sampler;
+    try {
+        if (server.started)
+            logger.info(`${server.description}: ready after ${format_fmtMs(server.timeToReadyMs)}`);
+        const source = await payloadSource(plan, server.url, signal);
+        const payloads = loadPayloads(source, plan.protocol);
+        const adapter = createProtocol(plan.protocol);
+        const first = adapter.build(payloads[0], 0);
+        try {
+            await firstInference(server, { ...first, path: first.path }, { timeoutMs: server.started ? Math.max(30_000, inputs['ready-timeout'] - (server.timeToReadyMs ?? 0)) : 30_000, signal });
+        }
+        catch (err) {
+            if (err instanceof ServerStartError)
+                return startFailure(err, plan, gpu, performance.now() - t0);
+            throw err;
+        }
+        if (server.timeToFirstInferenceMs !== undefined)
+            logger.info(`first inference after ${format_fmtMs(server.timeToFirstInferenceMs)}`);
+        sampler = gpu.available || inputs['dcgm-url'] ? startSampler(ctx, inputs, gpu) : undefined;
+        const windowMs = inputs.window;
+        const maxWindows = Math.max(1, Math.floor(inputs.duration / windowMs));
+        const options = {
+            target: server.url,
+            protocol: plan.protocol,
+            payloads: { kind: 'items', items: payloads },
+            load: plan.load,
+            warmupMs: inputs.warmup,
+            windowMs,
+            minWindows: Math.min(3, maxWindows),
+            maxWindows,
+            // Shards must measure the same windows to merge them; stability is judged on the merge.
+            stability: plan.shard.count > 1 ? false : {},
+            repeats: inputs.repeats,
+            ...(inputs.threads > 0 ? { threads: inputs.threads } : {}),
+            timeoutMs: inputs.timeout,
+            ...(plan.slo ? { slo: plan.slo } : {}),
+            shard: plan.shard,
+            selfCheck: { maxLagP99Ms: inputs['max-send-lag-ms'], maxLagP50Ms: Math.max(1, inputs['max-send-lag-ms'] / 10) },
+            signal,
+            onProgress: (e) => logger.info(e.message),
+        };
+        const load = await logger.group('Load', () => runLoad(options));
+        const telemetry = await stopSampler(sampler, load, monotonicMs());
+        sampler = undefined;
+        const died = await server.exited();
+        const logTail = server.started ? await server.logTail() : [];
+        return {
+            ...(died ? { died } : {}),
+            load,
+            server: { description: server.description, started: server.started, timeToReadyMs: server.timeToReadyMs, timeToFirstInferenceMs: server.timeToFirstInferenceMs },
+            gpu,
+            telemetry,
+            logTail,
+        };
+    }
+    finally {
+        if (sampler)
+            await sampler.stop().catch(() => undefined);
+        if (server.started)
+            await logger.group('Stop server', () => server.stop());
+    }
+}
+/** Stops the sampler and keeps the GPU figures of the measurement windows only (warm-up left out). */
+async function stopSampler(sampler, load, endMs) {
+    if (!sampler)
+        return undefined;
+    const fromMs = Math.min(...load.points.flatMap((pt) => pt.repeats.map((r) => r.measureStartMonotonicMs)));
+    return sampler.stop({ fromMs, toMs: endMs });
+}
+function merged(ctx, plan) {
+    const files = plan.merge.map((path) => readBenchmarkFile(path, 'merge'));
+    ctx.logger.info(`merging ${files.length} shard result(s): ${plan.merge.join(', ')}`);
+    const load = mergeLoadResults(files.map((f) => f.load));
+    return { load, server: files[0].server, gpu: undefined, telemetry: undefined, logTail: [] };
+}
+/** The point outputs and gates describe: the last (highest) load of a sweep. */
+function headPoint(load) {
+    return load.points[load.points.length - 1];
+}
+function headlineOf(load, failedGates, comparison, serverFailed) {
+    const pt = headPoint(load);
+    const s = pt.summary;
+    const figures = `p95 ${format_fmtMs(s.latencyMs.corrected.p95)}, p99 ${format_fmtMs(s.latencyMs.corrected.p99)}, ${s.throughput.toFixed(1)} req/s, ${format_pct(s.errorRate)} errors at ${pointLabel(pt.load)}`;
+    if (!load.valid) {
+        const reason = load.points.flatMap((p) => p.validity.reasons)[0]?.message ?? 'the generator fell behind';
+        return `invalid run, not a server regression: ${reason}`;
+    }
+    if (serverFailed)
+        return `${serverFailed}; ${figures}`;
+    if (failedGates.length > 0)
+        return `${failedGates.length} gate(s) failed: ${failedGates.map((g) => `${g.name} ${g.value} (${g.threshold})`).join('; ')}`;
+    if (comparison && comparison.counts.regression > 0)
+        return comparison.headline;
+    if (comparison)
+        return `${figures}; baseline: ${comparison.headline}`;
+    return figures;
+}
+function metricsOf(load, server, telemetry, cost) {
+    const pt = headPoint(load);
+    const s = pt.summary;
+    const c = s.latencyMs.corrected;
+    const m = {};
+    const put = (k, v) => {
+        if (v !== undefined && Number.isFinite(v))
+            m[k] = v;
+    };
+    put('latency_p50_ms', c.p50);
+    put('latency_p90_ms', c.p90);
+    put('latency_p95_ms', c.p95);
+    put('latency_p99_ms', c.p99);
+    put('latency_max_ms', c.max);
+    put('raw_latency_p99_ms', s.latencyMs.raw.p99);
+    put('throughput_rps', s.throughput);
+    put('error_rate', s.errorRate);
+    put('requests_total', s.requests.sent);
+    put('run_valid', load.valid ? 1 : 0);
+    put('time_to_ready_ms', server?.timeToReadyMs);
+    put('time_to_first_inference_ms', server?.timeToFirstInferenceMs);
+    if (s.llm) {
+        put('ttft_p50_ms', s.llm.ttftMs.p50);
+        put('ttft_p95_ms', s.llm.ttftMs.p95);
+        put('tpot_p50_ms', s.llm.tpotMs.p50);
+        put('itl_p50_ms', s.llm.itlChunkMs.p50);
+        put('output_tokens_per_second', s.llm.outputTokensPerSecond);
+        put('goodput_rps', s.llm.goodput);
+    }
+    const g = telemetry?.gpus[0];
+    if (g) {
+        put('gpu_utilization_mean_pct', g.utilizationPct?.mean);
+        put('gpu_sm_active_mean', g.smActive?.mean);
+        put('gpu_memory_used_peak_mib', g.memoryUsedMiB?.peak);
+        put('gpu_power_mean_w', g.powerW?.mean);
+    }
+    put('cost_per_1k_requests', cost?.perThousandRequests);
+    put('cost_per_1m_tokens', cost?.perMillionTokens);
+    return m;
+}
+const benchmarkStep = implementStep(benchmarkDefinition, async (ctx, inputs) => {
+    const t0 = performance.now();
+    const plan = planBenchmark(ctx, inputs);
+    const outcome = plan.merge ? merged(ctx, plan) : await measure(ctx, inputs, plan);
+    if ('step' in outcome)
+        return outcome;
+    const { load, server, gpu, telemetry, logTail, died } = outcome;
+    // The results file lands first: it is the next run's baseline, or this shard's share of a merge.
+    const file = {
+        schema: BENCHMARK_SCHEMA,
+        createdAt: new Date().toISOString(),
+        model: { name: inputs['model-name'], ...(inputs['model-version'] ? { version: inputs['model-version'] } : {}) },
+        ...(server ? { server } : {}),
+        ...(gpu || telemetry ? { gpu: { ...(gpu ? { readiness: gpu } : {}), ...(telemetry ? { telemetry } : {}) } } : {}),
+        load,
+    };
+    writeBenchmarkFile(plan.resultsPath, file);
+    ctx.logger.info(`results written to ${plan.resultsPath}`);
+    let comparison;
+    if (plan.baselinePath) {
+        const baseline = readBenchmarkFile(plan.baselinePath, 'baseline');
+        comparison = compareWithBaseline(load, baseline.load, { alpha: inputs['baseline-alpha'], latencyFloor: inputs['regression-threshold'], throughputFloor: inputs['regression-threshold'] });
+        ctx.logger.info(`baseline ${plan.baselinePath}: ${comparison.outcome}: ${comparison.headline}`);
+    }
+    const gates = evaluateGates(plan.gates, load.points, server?.timeToReadyMs);
+    const failedGates = gates.filter((g) => !g.passed);
+    const cost = costFigures(inputs['gpu-hourly-price'], load.points);
+    // A started server that died part-way fails the run, whatever the gates say; its log explains why.
+    const pt = headPoint(load);
+    const serverFailed = died ? `the server ${died} during the run` : undefined;
+    const verdict = !load.valid ? 'inconclusive' : failedGates.length > 0 || (comparison?.counts.regression ?? 0) > 0 || serverFailed ? 'fail' : 'pass';
+    const report = [];
+    const facts = [
+        ['protocol', `${load.protocol} → ${load.target}`],
+        ['load generator', `${load.generator.threads || 'one per core'} thread(s), Node ${load.generator.node}${load.generator.shard.count > 1 ? `, ${load.generator.shard.count} shards merged` : ''}`],
+    ];
+    if (server) {
+        facts.unshift(['server', server.description]);
+        if (server.timeToReadyMs !== undefined)
+            facts.push(['time to ready', `${format_fmtMs(server.timeToReadyMs)} (start → first 2xx health check)`]);
+        if (server.timeToFirstInferenceMs !== undefined)
+            facts.push(['time to first inference', `${format_fmtMs(server.timeToFirstInferenceMs)} (start → first successful request)`]);
+    }
+    report.push({ heading: 'Run', blocks: [{ kind: 'keyvalue', entries: facts }] });
+    const validity = validitySection(load);
+    if (validity && !load.valid)
+        report.push(validity);
+    report.push(loadSection(load));
+    const llm = llmSection(load.points);
+    if (llm)
+        report.push(llm);
+    if (gpu || telemetry || cost)
+        report.push(gpuSection(gpu, telemetry, cost ? costBlock(cost) : undefined));
+    if (comparison)
+        report.push(baselineSection(comparison));
+    if (validity && load.valid)
+        report.push(validity);
+    if (verdict !== 'pass' && logTail.length > 0)
+        report.push({ heading: 'Server log (last lines)', blocks: [serverLogBlock(logTail)] });
+    const s = pt.summary;
+    const outputs = {
+        'p50-ms': format_num(s.latencyMs.corrected.p50, 4),
+        'p95-ms': format_num(s.latencyMs.corrected.p95, 4),
+        'p99-ms': format_num(s.latencyMs.corrected.p99, 4),
+        'throughput-rps': format_num(s.throughput, 4),
+        'error-rate': String(Number(s.errorRate.toPrecision(4))),
+        'ttft-p95-ms': format_num(s.llm?.ttftMs.p95, 4),
+        'time-to-ready-ms': format_num(server?.timeToReadyMs, 4),
+        'time-to-first-inference-ms': format_num(server?.timeToFirstInferenceMs, 4),
+        valid: String(load.valid),
+        'baseline-outcome': comparison?.outcome ?? '',
+        'cost-per-1k-requests': cost?.perThousandRequests !== undefined ? String(Number(cost.perThousandRequests.toPrecision(4))) : '',
+        'results-path': plan.resultsPath,
+        verdict,
+        'report-path': '',
+    };
+    const c = s.latencyMs.corrected;
+    const result = {
+        step: 'benchmark-on-gpu-runner',
+        verdict,
+        headline: headlineOf(load, failedGates, comparison, serverFailed),
+        outputs,
+        report,
+        findings: [],
+        gates,
+        metrics: metricsOf(load, server, telemetry, cost),
+        loadPerformance: c.count > 0
+            ? { p50Ms: c.p50, p90Ms: c.p90, p95Ms: c.p95, maxMs: c.max, avgMs: c.mean, minMs: c.min, rps: s.achievedRate, requests: s.requests.ok + s.requests.failed, failures: s.requests.failed }
+            : undefined,
+        durationMs: performance.now() - t0,
+    };
+    return result;
+});
+
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -39676,7 +46144,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat: io_util_stat, symlink, unlink } = external_fs_namespaceObject.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -39707,7 +46175,7 @@ const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
-            yield stat(fsPath);
+            yield io_util_stat(fsPath);
         }
         catch (err) {
             if (err.code === 'ENOENT') {
@@ -39720,7 +46188,7 @@ function exists(fsPath) {
 }
 function isDirectory(fsPath_1) {
     return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        const stats = useStat ? yield io_util_stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
 }
@@ -39750,7 +46218,7 @@ function tryGetExecutablePath(filePath, extensions) {
         let stats = undefined;
         try {
             // test file exists
-            stats = yield stat(filePath);
+            stats = yield io_util_stat(filePath);
         }
         catch (err) {
             if (err.code !== 'ENOENT') {
@@ -39778,7 +46246,7 @@ function tryGetExecutablePath(filePath, extensions) {
             filePath = originalFilePath + extension;
             stats = undefined;
             try {
-                stats = yield stat(filePath);
+                stats = yield io_util_stat(filePath);
             }
             catch (err) {
                 if (err.code !== 'ENOENT') {
@@ -41229,7 +47697,7 @@ function isUnset(value) {
 }
 function coerceInput(name, decl, value, source) {
     const fail = (expected) => {
-        throw new InputError(`${source} must be ${expected}, got ${show(value)}`, { subject: name });
+        throw new errors_InputError(`${source} must be ${expected}, got ${show(value)}`, { subject: name });
     };
     switch (decl.type) {
         case 'boolean': {
@@ -41778,32 +48246,32 @@ function parseConfig(doc, file) {
     if (doc === null || doc === undefined)
         return { ...EMPTY_CONFIG, path: file };
     if (!isRecord(doc))
-        throw new InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
+        throw new errors_InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
     const topKeys = ['version', 'defaults', ...STEP_DEFINITIONS.map((s) => s.name)];
     const steps = {};
     const defaults = {};
     for (const [key, value] of Object.entries(doc)) {
         if (!topKeys.includes(key)) {
-            throw new InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
+            throw new errors_InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
                 subject: key,
             });
         }
         if (key === 'version') {
             if (value !== 1)
-                throw new InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
+                throw new errors_InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
             continue;
         }
         if (value === null)
             continue;
         if (!isRecord(value))
-            throw new InputError(`${file}: "${key}" must be a mapping`, { subject: key });
+            throw new errors_InputError(`${file}: "${key}" must be a mapping`, { subject: key });
         if (key === 'defaults') {
             for (const [name, raw] of Object.entries(value)) {
                 const owner = STEP_DEFINITIONS.find((s) => configurableInputs(s.name).includes(name));
                 const decl = owner?.inputs[name];
                 if (!owner || !decl) {
                     const known = [...new Set(STEP_DEFINITIONS.flatMap((s) => configurableInputs(s.name)))];
-                    throw new InputError(`${file}: unknown key "defaults.${name}"${suggest(name, known)}`, { subject: `defaults.${name}` });
+                    throw new errors_InputError(`${file}: unknown key "defaults.${name}"${suggest(name, known)}`, { subject: `defaults.${name}` });
                 }
                 if (raw !== null)
                     defaults[name] = coerceInput(name, decl, raw, `${file}: defaults.${name}`);
@@ -41818,7 +48286,7 @@ function parseConfig(doc, file) {
             const decl = def?.inputs[name];
             if (!decl || !allowed.includes(name)) {
                 const why = decl && !allowed.includes(name) ? ' (it can only be set as an input, never in a file)' : suggest(name, allowed);
-                throw new InputError(`${file}: unknown key "${step}.${name}"${why}`, { subject: `${step}.${name}` });
+                throw new errors_InputError(`${file}: unknown key "${step}.${name}"${why}`, { subject: `${step}.${name}` });
             }
             if (raw !== null)
                 section[name] = coerceInput(name, decl, raw, `${file}: ${step}.${name}`);
@@ -41836,23 +48304,23 @@ function loadConfig(cwd, explicitPath) {
     try {
         const st = (0,external_node_fs_namespaceObject.statSync)(file);
         if (!st.isFile())
-            throw new InputError(`config file ${file} is not a regular file`, { subject: 'config' });
+            throw new errors_InputError(`config file ${file} is not a regular file`, { subject: 'config' });
         size = st.size;
     }
     catch (err) {
-        if (err instanceof InputError)
+        if (err instanceof errors_InputError)
             throw err;
         if (!explicitPath)
             return EMPTY_CONFIG;
-        throw new InputError(`config file ${file} cannot be read: ${errorMessage(err)}`, { subject: 'config' });
+        throw new errors_InputError(`config file ${file} cannot be read: ${errorMessage(err)}`, { subject: 'config' });
     }
     if (size > MAX_CONFIG_BYTES)
-        throw new InputError(`config file ${file} is larger than 1 MiB`, { subject: 'config' });
+        throw new errors_InputError(`config file ${file} is larger than 1 MiB`, { subject: 'config' });
     const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
     const doc = (0,dist/* parseDocument */.Tp)(text, { uniqueKeys: true, prettyErrors: true });
     if (doc.errors.length > 0) {
         const first = doc.errors[0];
-        throw new InputError(`${file}: invalid YAML: ${first?.message.split('\n')[0] ?? 'parse error'}`, { subject: 'config' });
+        throw new errors_InputError(`${file}: invalid YAML: ${first?.message.split('\n')[0] ?? 'parse error'}`, { subject: 'config' });
     }
     return parseConfig(doc.toJS({ maxAliasCount: 100 }), file);
 }
@@ -41866,7 +48334,7 @@ function resolveInputs(def, raw, config) {
     for (const name of Object.keys(raw.values)) {
         const decl = def.inputs[name];
         if (!decl || !appliesTo(decl, raw.platform)) {
-            throw new InputError(`${def.name}: unknown input ${raw.describe(name)}`, { subject: name });
+            throw new errors_InputError(`${def.name}: unknown input ${raw.describe(name)}`, { subject: name });
         }
     }
     const section = config.steps[def.name] ?? {};
@@ -41889,7 +48357,7 @@ function resolveInputs(def, raw, config) {
         }
         else if (decl.required) {
             const where = config.path ? ` or "${name}" under "${def.name}" in ${config.path}` : '';
-            throw new InputError(`${def.name}: missing required ${raw.describe(name)}${where}`, { subject: name });
+            throw new errors_InputError(`${def.name}: missing required ${raw.describe(name)}${where}`, { subject: name });
         }
         else {
             out[name] = decl.type === 'string' || decl.type === 'path' ? (decl.default === '' ? '' : undefined) : undefined;
@@ -41934,7 +48402,7 @@ async function executeStep(step, opts) {
         }
         const hint = err instanceof FerryError && err.hint ? ` (${err.hint})` : '';
         const message = `${def.name}: ${errorMessage(err).replace(new RegExp(`^${def.name}: `), '')}${hint}`;
-        const subject = err instanceof InputError ? err.subject : undefined;
+        const subject = err instanceof errors_InputError ? err.subject : undefined;
         return subject === undefined
             ? { ok: false, message, exitCode: exitCodeOf(err) }
             : { ok: false, message, exitCode: exitCodeOf(err), subject };
@@ -47366,7 +53834,7 @@ async function runAction(step) {
 
 
 async function run() {
-    await runAction(unavailableStep(benchmarkDefinition));
+    await runAction(benchmarkStep);
 }
 
 

@@ -1,4 +1,5 @@
-// @ferry/bench: the engine of benchmark-on-gpu-runner. This part is the load generator: open and
+// @ferry/bench: the engine of benchmark-on-gpu-runner: the step (server lifecycle, GPU telemetry,
+// gates, baseline comparison, reports) and the load generator: open and
 // closed loop load on worker threads, latency from the intended send time (coordinated-omission
 // safe) and from the actual send, HDR-style histograms that merge exactly, serving protocols.
 export {
@@ -35,3 +36,9 @@ export type {
   ThreadUsage,
   SerializedHistograms,
 } from './load/result.js';
+export { startServer, firstInference, freePort, pickContainerRuntime, ServerStartError, type ServerSpec, type RunningServer, type StartOptions } from './server/lifecycle.js';
+export { benchmarkStep } from './step/step.js';
+export { readBenchmarkFile, writeBenchmarkFile, BENCHMARK_SCHEMA, type BenchmarkFile, type ServerFacts } from './step/results-file.js';
+export { xyChart } from './step/report.js';
+export * from './gpu/index.js';
+export * from './compare/index.js';

@@ -40,6 +40,20 @@ export interface GateResult {
   readonly detail?: string;
 }
 
+/** Latency and request figures of a load run, in the shape the k6 summary (GitLab load_performance) needs. */
+export interface LoadPerformance {
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p95Ms: number;
+  readonly maxMs: number;
+  readonly avgMs: number;
+  readonly minMs: number;
+  /** Requests sent per second. */
+  readonly rps: number;
+  readonly requests: number;
+  readonly failures: number;
+}
+
 export interface StepResult<O extends Record<string, string> = Record<string, string>> {
   readonly step: StepName;
   readonly verdict: Verdict;
@@ -51,6 +65,8 @@ export interface StepResult<O extends Record<string, string> = Record<string, st
   readonly gates: readonly GateResult[];
   /** Numeric results for metrics reports (OpenMetrics, k6 summary); names are snake_case. */
   readonly metrics: Readonly<Record<string, number>>;
+  /** Set by steps that send load: written as GitLab's load_performance report. */
+  readonly loadPerformance?: LoadPerformance;
   readonly durationMs: number;
 }
 

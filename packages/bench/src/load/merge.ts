@@ -41,9 +41,22 @@ function pointRecord(pt: LoadPointResult): WindowRecord {
 export function mergeLoadResults(results: readonly LoadResult[]): LoadResult {
   if (results.length === 0) throw new InputError('no load results to merge', { subject: 'results' });
   const first = results[0]!;
+  const seen = new Set<number>();
   for (const r of results) {
     if (r.schema !== 'ferry-load/1') throw new InputError(`not a Ferry load result (schema ${String(r.schema)})`, { subject: 'results' });
     if (r.points.length !== first.points.length) throw new InputError('the shards ran different numbers of load points', { subject: 'results' });
+    const { index, count } = r.generator.shard;
+    if (count !== results.length) {
+      throw new InputError(`shard ${index + 1} of ${count} was given with ${results.length} results: every shard of the run must be merged, once`, { subject: 'results' });
+    }
+    if (seen.has(index)) throw new InputError(`shard ${index + 1} of ${count} was given twice`, { subject: 'results' });
+    seen.add(index);
+    r.points.forEach((p, i) => {
+      if (JSON.stringify(p.load) !== JSON.stringify(first.points[i]!.load)) {
+        throw new InputError(`shard ${index + 1} ran a different load at point ${i + 1} (${JSON.stringify(p.load)} vs ${JSON.stringify(first.points[i]!.load)})`, { subject: 'results' });
+      }
+    });
+    if (r.protocol !== first.protocol) throw new InputError(`shard ${index + 1} used protocol ${r.protocol}, not ${first.protocol}`, { subject: 'results' });
   }
   const points: LoadPointResult[] = first.points.map((p0, i) => {
     const parts = results.map((r) => r.points[i]!);

@@ -141,7 +141,8 @@ function defaultPayloads(protocol: ProtocolSpec): unknown[] {
   throw new InputError(`the ${protocol.kind} protocol needs payloads: a JSONL dataset or a model signature`, { subject: 'payloads' });
 }
 
-function loadPayloads(source: PayloadSource | undefined, protocol: ProtocolSpec): unknown[] {
+/** The payloads a run cycles through (the same list runLoad would use). */
+export function loadPayloads(source: PayloadSource | undefined, protocol: ProtocolSpec): unknown[] {
   if (source === undefined) return defaultPayloads(protocol);
   if (source.kind === 'jsonl') return readJsonl(source.path);
   if (source.kind === 'items') {

@@ -3,6 +3,7 @@
 // stable (or at the window limit), and judges each run with the generator's self-check.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, InfrastructureError } from '@ferry/core';
 import { monotonicMs } from '../clock.js';
@@ -23,11 +24,19 @@ interface EngineHost {
   terminate(): Promise<void>;
 }
 
-/** The compiled worker entry: workers run JavaScript, so from the TypeScript sources use the built copy. */
+/**
+ * The compiled worker entry: workers run JavaScript, so from the TypeScript sources use the built
+ * copy; inside an action bundle (one index.js) the worker is bundled beside it as load-worker/.
+ */
 function workerEntry(): string {
   const here = fileURLToPath(import.meta.url);
-  const path = here.endsWith('.ts') ? here.replace(/[\\/]src[\\/]load[\\/]run-load\.ts$/, '/dist/load/worker.js') : here.replace(/run-load\.js$/, 'worker.js');
-  if (!existsSync(path)) throw new InfrastructureError(`the load generator's worker script ${path} is missing: build the packages (bash scripts/build.sh --packages-only) or run with threads: 0`);
+  const candidates = here.endsWith('.ts')
+    ? [here.replace(/[\\/]src[\\/]load[\\/]run-load\.ts$/, '/dist/load/worker.js')]
+    : here.endsWith('run-load.js')
+      ? [here.replace(/run-load\.js$/, 'worker.js')]
+      : [join(dirname(here), 'load-worker', 'index.js')];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) throw new InfrastructureError(`the load generator's worker script ${candidates[0]} is missing: build the packages (bash scripts/build.sh) or run with threads: 0`);
   return path;
 }
 
@@ -42,7 +51,8 @@ function startHosts(o: NormalizedOptions, onMessage: (thread: number, m: FromEng
       timeoutMs: o.timeoutMs,
       histogram: o.histogram,
       slo: o.slo,
-      share: { index: o.shard.index * threads + t, count: o.shard.count * threads },
+      // Shard i owns arrivals k ≡ i (mod shards); its threads split those, so shards may run different thread counts.
+      share: { index: t * o.shard.count + o.shard.index, count: o.shard.count * threads },
       maxConnections: Math.max(1, Math.floor(o.connections / threads) + (t < o.connections % threads ? 1 : 0)),
     };
     if (o.threads === 0) {

@@ -8,7 +8,7 @@ import { stepMarkdown } from '../render/markdown.js';
 import { API_TIMEOUT_MS, gitlabClient, responseStatus, setCommitStatus, upsertMergeRequestNote } from './api.js';
 import { dotenvText } from './dotenv.js';
 import type { GitLabEnvironment } from './environment.js';
-import { codeQualityJson, junitErrorXml, junitXml, openMetrics } from './reports.js';
+import { codeQualityJson, junitErrorXml, junitXml, k6Summary, openMetrics } from './reports.js';
 
 export interface GitLabPublishOptions {
   readonly env: GitLabEnvironment;
@@ -65,6 +65,7 @@ export async function publishGitLab(step: StepName, outcome: { result: StepResul
     write(opts.reportDir, files.junit, junitXml(shown));
     write(opts.reportDir, files.codequality, codeQualityJson(shown));
     write(opts.reportDir, files.metrics, openMetrics(r));
+    if (r.loadPerformance) write(opts.reportDir, files.loadPerformance, k6Summary(r.loadPerformance));
   } else {
     write(opts.reportDir, files.dotenv, dotenvText(step, { verdict: 'error' }));
     write(opts.reportDir, files.junit, junitErrorXml(step, outcome.error));

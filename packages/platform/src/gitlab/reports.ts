@@ -1,7 +1,7 @@
 // GitLab report artifacts: junit (gates), codequality (findings), metrics (OpenMetrics) and
 // load_performance (k6 summary), each in the format GitLab's merge-request widgets read.
 import { createHash } from 'node:crypto';
-import type { Finding, StepName, StepResult } from '@ferry/core';
+import type { Finding, LoadPerformance, StepName, StepResult } from '@ferry/core';
 
 const xml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
@@ -78,7 +78,7 @@ export function openMetrics(result: StepResult): string {
  * The k6 end-of-test summary shape GitLab's load-performance widget reads: it compares
  * http_req_waiting p(95) and http_reqs rate, and checks passes/fails.
  */
-export function k6Summary(m: { p50Ms: number; p90Ms: number; p95Ms: number; maxMs: number; avgMs: number; minMs: number; rps: number; requests: number; failures: number }): string {
+export function k6Summary(m: LoadPerformance): string {
   const trend = { avg: m.avgMs, min: m.minMs, med: m.p50Ms, max: m.maxMs, 'p(90)': m.p90Ms, 'p(95)': m.p95Ms };
   return `${JSON.stringify(
     {
