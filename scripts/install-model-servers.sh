@@ -6,6 +6,8 @@
 # run a no-op. Prints nothing but progress; the venvs' pythons are what
 # test/support/components/{mlserver,llama-server}.ts start.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 CACHE="${FERRY_MODEL_SERVERS_CACHE:-/var/cache/ferry}"
 MLSERVER_VENV="$CACHE/mlserver-venv"
@@ -24,23 +26,7 @@ APT_PACKAGES=(cmake build-essential python3-venv)
 LLAMA_OPTIONS_CMAKE="$CACHE/llama-cpp-options.cmake"
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DGGML_LLAMAFILE=OFF -DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_RPC=OFF -DGGML_CCACHE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_OPENSSL=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$LLAMA_OPTIONS_CMAKE '-DCMAKE_C_FLAGS_RELEASE=-O1 -DNDEBUG' '-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG'"
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" != "0" ]; then
-    echo "missing Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
-    exit 2
-  fi
-  echo "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  for attempt in 1 2 3; do
-    if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/ferry-apt-model-servers.log 2>&1; then break; fi
-    [ "$attempt" = 3 ] && { tail -30 /tmp/ferry-apt-model-servers.log >&2; echo "apt-get install ${missing[*]} failed" >&2; exit 3; }
-    sleep $((attempt * 5))
-  done
-fi
+ensure_apt_packages model-servers "${APT_PACKAGES[@]}"
 
 # install_venv NAME VENV IMPORT_CHECK BUILD_KEY PACKAGES...: (re)creates VENV unless its stamp says it
 # holds exactly PACKAGES built with BUILD_KEY (the build options, for what compiles from source).

@@ -6,28 +6,14 @@
 # the few PyPI-only ones go into a venv that sees them, cached outside the clone so CI on the same
 # machine reuses it. Prints nothing but progress; the venv's python is $FERRY_PYTHON.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 VENV="${FERRY_PYTHON_VENV:-/var/cache/ferry/python-venv}"
 APT_PACKAGES=(python3-torch python3-onnx python3-numpy python3-scipy python3-h5py python3-venv python3-pip)
 PIP_PACKAGES=(safetensors==0.4.5 gguf==0.19.0 "tritonclient[http]==2.73.0")
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" != "0" ]; then
-    echo "missing Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
-    exit 2
-  fi
-  echo "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  for attempt in 1 2 3; do
-    if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/ferry-apt-python.log 2>&1; then break; fi
-    [ "$attempt" = 3 ] && { tail -30 /tmp/ferry-apt-python.log >&2; echo "apt-get install failed" >&2; exit 3; }
-    sleep $((attempt * 5))
-  done
-fi
+ensure_apt_packages python "${APT_PACKAGES[@]}"
 
 stamp="$VENV/.ferry-${PIP_PACKAGES[*]// /_}"
 if [ ! -f "$stamp" ]; then
