@@ -12,10 +12,11 @@ import { hashingSuite } from './suites/hashing.ts';
 import { imagePushSuite } from './suites/image-push.ts';
 import { loadGeneratorSuite } from './suites/load-generator.ts';
 import { memoryGrowthSuite } from './suites/memory-growth.ts';
+import { perfAnalyzerSuite } from './suites/perf-analyzer.ts';
 import { pickleScanSuite } from './suites/pickle-scan.ts';
 import { structureSuite } from './suites/structure.ts';
 
-const SUITES: readonly Suite[] = [hashingSuite, coldStartSuite, structureSuite, pickleScanSuite, memoryGrowthSuite, imagePushSuite, loadGeneratorSuite];
+const SUITES: readonly Suite[] = [hashingSuite, coldStartSuite, structureSuite, pickleScanSuite, memoryGrowthSuite, imagePushSuite, loadGeneratorSuite, perfAnalyzerSuite];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite>[,<suite>…]]
   --quick          smaller files and fewer runs (a quick look, not figures to quote)

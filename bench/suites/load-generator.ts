@@ -252,7 +252,7 @@ export const loadGeneratorSuite: Suite = {
         'The scripted server (test/support/scripted-server.ts) runs in its own process and times its responses with a helper thread in Atomics.wait, so its 20 ms is 20 ms (never less), not Node timer slop.',
         `Machine: ${cores} cores shared by the server, the generator and the anchors; ferry uses ${cores} worker threads, wrk ${cores} threads, autocannon its default single thread (as users run it).`,
         'Ground truth for the stall is computed from the constant-rate schedule and the stall window the server reports (same monotonic clock): each request intended at t completes at the stall end if t or t + 5 ms falls in the stall, else at t + 5 ms.',
-        'perf_analyzer/GenAI-Perf: not compared here; AIPerf 0.13 and tritonclient 2.73 are on PyPI and would be the next anchor.',
+        'perf_analyzer and AIPerf: see the perf-analyzer suite (same server, same load, p50/p99 agreement).',
       );
     } finally {
       await server.close();
