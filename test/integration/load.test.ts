@@ -128,6 +128,21 @@ describe('load generator against the scripted server', () => {
     expect(llm.tpotMs.p50!).toBeLessThan(13);
     expect(llm.goodRequests).toBe(llm.streams);
     expect(llm.e2eMs.p50!).toBeGreaterThanOrEqual(60 + 5 * 25);
+    expect(llm.streamsBunched).toBe(0);
+    expect(pt.validity.warnings.join('\n')).not.toMatch(/in one read/);
+  });
+
+  it('says so when a stream arrives in one read (a buffering proxy): no ITL to trust', async () => {
+    const pt = await one({
+      protocol: { kind: 'openai-completions', model: 'tiny', path: '/v1/completions?ttft=30&tokens=8&bunched=1' },
+      load: { mode: 'closed', concurrency: 2 },
+    });
+    const llm = pt.summary.llm!;
+    expect(llm.streams).toBeGreaterThan(5);
+    expect(llm.streamsBunched).toBe(llm.streams);
+    expect(llm.itlChunkMs.max).toBe(0);
+    expect(pt.validity.valid).toBe(true);
+    expect(pt.validity.warnings.join('\n')).toMatch(new RegExp(`^${llm.streams} of ${llm.streams} streams arrived in one read`, 'm'));
   });
 
   it('classifies failures: refused, reset, timeout, 4xx, 5xx, protocol', async () => {

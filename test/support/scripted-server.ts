@@ -17,7 +17,8 @@
 //   ANY  /status/<code>            answers that status
 //   POST /v1/completions, /v1/chat/completions [?ttft=50&itl=20&tokens=10&perchunk=1&usage=1]
 //                                  an SSE stream: first content chunk at ttft, then one every itl,
-//                                  `perchunk` tokens per chunk, a usage chunk, then data: [DONE]
+//                                  `perchunk` tokens per chunk, a usage chunk, then data: [DONE];
+//                                  with bunched=1 every chunk goes out in one write at ttft (a buffering proxy)
 //   GET  /v2/health/ready, POST /v2/models/<m>/infer   a tiny Open Inference Protocol v2 model (echo);
 //                                  the model named `broken` answers 200 without `outputs`
 //   GET  /__stats                  {requests, inFlight, maxInFlight, stalls:[{start,end}], arrivals}, monotonic ms
@@ -178,6 +179,17 @@ function serve(): void {
     };
     if (chat) send({ choices: [{ index: 0, delta: { role: 'assistant' } }] }); // role-only: not a token
     res.write(': keep-alive ping\n\n');
+    if (q.get('bunched') === '1') {
+      at(start + ttft, () => {
+        const events = Array.from({ length: chunks }, (_, i) => {
+          const text = 'tok '.repeat(Math.min(perChunk, tokens - i * perChunk));
+          return `data: ${JSON.stringify({ choices: [chat ? { index: 0, delta: { content: text } } : { index: 0, text }] })}\n\n`;
+        });
+        const tail = usage ? `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: tokens, total_tokens: tokens + 7 } })}\n\n` : '';
+        res.end(`${events.join('')}${tail}data: [DONE]\n\n`);
+      });
+      return;
+    }
     for (let i = 0; i < chunks; i++) {
       at(start + ttft + i * itl, () => {
         const text = 'tok '.repeat(Math.min(perChunk, tokens - i * perChunk));

@@ -37,6 +37,7 @@ export function recordStream(llm: NonNullable<WindowStats['llm']>, outcome: Stre
   if (outcome.completionTokens !== undefined) c.withUsage++;
   let ttft: number | undefined;
   let tpot: number | undefined;
+  if (times.length > 1 && times[times.length - 1] === times[0]) c.bunched++;
   if (times.length > 0) {
     ttft = times[0]! - t.sentAt;
     h.ttft.record(ttft);

@@ -33,7 +33,7 @@ function pointRecord(pt: LoadPointResult): WindowRecord {
   const { llm: llmHistograms, ...core } = pt.histograms;
   const llm =
     llmHistograms && s.llm
-      ? { counters: { streams: s.llm.streams, outputTokens: s.llm.outputTokens, promptTokens: s.llm.promptTokens, withUsage: s.llm.streamsWithUsage, good: s.llm.goodRequests }, histograms: llmHistograms }
+      ? { counters: { streams: s.llm.streams, outputTokens: s.llm.outputTokens, promptTokens: s.llm.promptTokens, withUsage: s.llm.streamsWithUsage, good: s.llm.goodRequests, bunched: s.llm.streamsBunched ?? 0 }, histograms: llmHistograms }
       : undefined;
   return record(s, core, llm);
 }

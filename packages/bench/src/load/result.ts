@@ -13,6 +13,8 @@ export interface LlmSummary {
   readonly promptTokens: number;
   /** Streams whose token counts came from `usage`. */
   readonly streamsWithUsage: number;
+  /** Streams whose content chunks all arrived in one read (buffered): their ITL is 0 and TTFT is their end-to-end time. */
+  readonly streamsBunched: number;
   readonly outputTokensPerSecond: number;
   /** Requests per second that met every SLO (all successful streams when no SLO is set). */
   readonly goodput: number;
@@ -163,6 +165,7 @@ export function summarize(a: WindowAggregate, durationMs: number): MeasurementSu
             outputTokens: a.llm.counters.outputTokens,
             promptTokens: a.llm.counters.promptTokens,
             streamsWithUsage: a.llm.counters.withUsage,
+            streamsBunched: a.llm.counters.bunched,
             outputTokensPerSecond: rate(a.llm.counters.outputTokens),
             goodput: rate(a.llm.counters.good),
             goodRequests: a.llm.counters.good,

@@ -56,6 +56,11 @@ export function selfCheck(a: {
   if (s.connectionWaits > 0 && !warnings.some((w) => w.includes('waited'))) {
     warnings.push(`${s.connectionWaits} requests waited for a free connection (p99 wait ${fmt(s.connectionWaitMs.p99)} ms); corrected latency includes the wait, raw latency does not`);
   }
+  if (s.llm && s.llm.streamsBunched > 0) {
+    warnings.push(
+      `${s.llm.streamsBunched} of ${s.llm.streams} streams arrived in one read (every chunk at once): their ITL is 0 and their TTFT is their end-to-end time. The server or a proxy buffers the stream, or the generator was too busy to read it as it came.`,
+    );
+  }
   if (s.requests.sent > 0 && s.requests.ok === 0) warnings.push('no request succeeded, so there is no latency to report');
   return {
     valid: reasons.length === 0,

@@ -16,6 +16,8 @@ export interface LlmCounters {
   withUsage: number;
   /** Streams that met every SLO given (all of them when none is). */
   good: number;
+  /** Streams of two or more content chunks that all arrived at once (in one read): no ITL to measure. */
+  bunched: number;
 }
 
 export interface WindowRecord {
@@ -65,7 +67,7 @@ export class WindowStats {
     this.connectionWait = new LatencyHistogram(config);
     this.llm = streaming
       ? {
-          counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0 },
+          counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0, bunched: 0 },
           histograms: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, new LatencyHistogram(config)])) as Record<LlmHistogramName, LatencyHistogram>,
         }
       : undefined;
@@ -178,7 +180,7 @@ export class WindowAggregate {
 
   private ensureLlm(): NonNullable<WindowAggregate['llm']> {
     this.llm ??= {
-      counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0 },
+      counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0, bunched: 0 },
       histograms: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, new LatencyHistogram(this.config)])) as Record<LlmHistogramName, LatencyHistogram>,
     };
     return this.llm;
