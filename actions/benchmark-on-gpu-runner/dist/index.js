@@ -39381,7 +39381,7 @@ class WindowStats {
         this.connectionWait = new LatencyHistogram(config);
         this.llm = streaming
             ? {
-                counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0 },
+                counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0, bunched: 0 },
                 histograms: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, new LatencyHistogram(config)])),
             }
             : undefined;
@@ -39500,7 +39500,7 @@ class WindowAggregate {
     }
     ensureLlm() {
         this.llm ??= {
-            counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0 },
+            counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0, bunched: 0 },
             histograms: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, new LatencyHistogram(this.config)])),
         };
         return this.llm;
@@ -41184,6 +41184,7 @@ function summarize(a, durationMs) {
                     outputTokens: a.llm.counters.outputTokens,
                     promptTokens: a.llm.counters.promptTokens,
                     streamsWithUsage: a.llm.counters.withUsage,
+                    streamsBunched: a.llm.counters.bunched,
                     outputTokensPerSecond: rate(a.llm.counters.outputTokens),
                     goodput: rate(a.llm.counters.good),
                     goodRequests: a.llm.counters.good,
@@ -41239,7 +41240,7 @@ function pointRecord(pt) {
     const s = pt.summary;
     const { llm: llmHistograms, ...core } = pt.histograms;
     const llm = llmHistograms && s.llm
-        ? { counters: { streams: s.llm.streams, outputTokens: s.llm.outputTokens, promptTokens: s.llm.promptTokens, withUsage: s.llm.streamsWithUsage, good: s.llm.goodRequests }, histograms: llmHistograms }
+        ? { counters: { streams: s.llm.streams, outputTokens: s.llm.outputTokens, promptTokens: s.llm.promptTokens, withUsage: s.llm.streamsWithUsage, good: s.llm.goodRequests, bunched: s.llm.streamsBunched ?? 0 }, histograms: llmHistograms }
         : undefined;
     return record(s, core, llm);
 }
@@ -42540,6 +42541,8 @@ function recordStream(llm, outcome, t, slo) {
         c.withUsage++;
     let ttft;
     let tpot;
+    if (times.length > 1 && times[times.length - 1] === times[0])
+        c.bunched++;
     if (times.length > 0) {
         ttft = times[0] - t.sentAt;
         h.ttft.record(ttft);
@@ -43085,6 +43088,9 @@ function selfCheck(a) {
     }
     if (s.connectionWaits > 0 && !warnings.some((w) => w.includes('waited'))) {
         warnings.push(`${s.connectionWaits} requests waited for a free connection (p99 wait ${fmt(s.connectionWaitMs.p99)} ms); corrected latency includes the wait, raw latency does not`);
+    }
+    if (s.llm && s.llm.streamsBunched > 0) {
+        warnings.push(`${s.llm.streamsBunched} of ${s.llm.streams} streams arrived in one read (every chunk at once): their ITL is 0 and their TTFT is their end-to-end time. The server or a proxy buffers the stream, or the generator was too busy to read it as it came.`);
     }
     if (s.requests.sent > 0 && s.requests.ok === 0)
         warnings.push('no request succeeded, so there is no latency to report');

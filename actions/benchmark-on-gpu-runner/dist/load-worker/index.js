@@ -1142,6 +1142,8 @@ function recordStream(llm, outcome, t, slo) {
         c.withUsage++;
     let ttft;
     let tpot;
+    if (times.length > 1 && times[times.length - 1] === times[0])
+        c.bunched++;
     if (times.length > 0) {
         ttft = times[0] - t.sentAt;
         h.ttft.record(ttft);
@@ -1459,7 +1461,7 @@ class WindowStats {
         this.connectionWait = new histogram_LatencyHistogram(config);
         this.llm = streaming
             ? {
-                counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0 },
+                counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0, bunched: 0 },
                 histograms: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, new histogram_LatencyHistogram(config)])),
             }
             : undefined;
@@ -1578,7 +1580,7 @@ class WindowAggregate {
     }
     ensureLlm() {
         this.llm ??= {
-            counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0 },
+            counters: { streams: 0, outputTokens: 0, promptTokens: 0, withUsage: 0, good: 0, bunched: 0 },
             histograms: Object.fromEntries(LLM_HISTOGRAMS.map((n) => [n, new LatencyHistogram(this.config)])),
         };
         return this.llm;
