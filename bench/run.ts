@@ -10,13 +10,14 @@ import type { Suite, SuiteResult } from './lib/suite.ts';
 import { coldStartSuite } from './suites/cold-start.ts';
 import { hashingSuite } from './suites/hashing.ts';
 import { imagePushSuite } from './suites/image-push.ts';
+import { judgeSuite } from './suites/judge.ts';
 import { loadGeneratorSuite } from './suites/load-generator.ts';
 import { memoryGrowthSuite } from './suites/memory-growth.ts';
 import { perfAnalyzerSuite } from './suites/perf-analyzer.ts';
 import { pickleScanSuite } from './suites/pickle-scan.ts';
 import { structureSuite } from './suites/structure.ts';
 
-const SUITES: readonly Suite[] = [hashingSuite, coldStartSuite, structureSuite, pickleScanSuite, memoryGrowthSuite, imagePushSuite, loadGeneratorSuite, perfAnalyzerSuite];
+const SUITES: readonly Suite[] = [hashingSuite, coldStartSuite, structureSuite, pickleScanSuite, memoryGrowthSuite, imagePushSuite, loadGeneratorSuite, perfAnalyzerSuite, judgeSuite];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite>[,<suite>…]]
   --quick          smaller files and fewer runs (a quick look, not figures to quote)

@@ -39617,10 +39617,12 @@ function decide(d) {
 }
 /**
  * Rates compared from counts: the pooled z-test, or Fisher's exact test when an expected cell
- * count is below 5. `s1/n1` is the current run, `s2/n2` the baseline.
+ * count is below 5. `s1/n1` is the current run, `s2/n2` the baseline. `alternative` (default
+ * two-sided) is the test's: `greater` asks whether the current rate is higher. The interval is
+ * always Newcombe's two-sided one at `confidence`.
  */
-function proportionTest(s1, n1, s2, n2, confidence) {
-    const z = twoProportionZTest(s1, n1, s2, n2, { confidence });
+function proportionTest(s1, n1, s2, n2, confidence, alternative = 'two-sided') {
+    const z = twoProportionZTest(s1, n1, s2, n2, { confidence, alternative });
     const total = n1 + n2;
     const events = s1 + s2;
     const minExpected = Math.min(n1, n2) * Math.min(events, total - events) / total;
@@ -39629,7 +39631,7 @@ function proportionTest(s1, n1, s2, n2, confidence) {
         const f = fisherExact([
             [s1, n1 - s1],
             [s2, n2 - s2],
-        ]);
+        ], { alternative });
         return { test: 'fisher-exact', pValue: f.pValue, oddsRatio: fin(f.oddsRatio), ...base };
     }
     return { test: 'two-proportion-z', pValue: z.pValue, oddsRatio: null, ...base };
@@ -39737,13 +39739,12 @@ function distributionMetric(metric, base, cur, bins, o) {
         percentilesMs: { baseline: bp, current: cp },
     };
 }
-function tailMetric(percentile, base, cur, bins, o) {
-    const baseP = base.percentile(percentile);
-    const curP = cur.percentile(percentile);
-    // The baseline bucket holding its percentile (nearest rank, as LatencyHistogram.percentile).
-    const nBase = base.count;
-    const nCur = cur.count;
-    const rank = Math.max(1, Math.ceil((percentile / 100) * nBase - 1e-9));
+/**
+ * The requests of each side above the baseline bucket that holds the baseline's percentile
+ * (nearest rank, as LatencyHistogram.percentile); `baselineCount` is the baseline's total.
+ */
+function tailCounts(percentile, baselineCount, bins) {
+    const rank = Math.max(1, Math.ceil((percentile / 100) * baselineCount - 1e-9));
     let seen = 0;
     let k = 0;
     for (; k < bins.baseline.length; k++) {
@@ -39751,12 +39752,20 @@ function tailMetric(percentile, base, cur, bins, o) {
         if (seen >= rank)
             break;
     }
-    let aboveBase = 0;
-    let aboveCur = 0;
+    let aboveBaseline = 0;
+    let aboveCurrent = 0;
     for (let j = k + 1; j < bins.values.length; j++) {
-        aboveBase += bins.baseline[j];
-        aboveCur += bins.current[j];
+        aboveBaseline += bins.baseline[j];
+        aboveCurrent += bins.current[j];
     }
+    return { bucket: k, thresholdMs: bins.highMs[k] ?? Number.NaN, aboveBaseline, aboveCurrent };
+}
+function tailMetric(percentile, base, cur, bins, o) {
+    const baseP = base.percentile(percentile);
+    const curP = cur.percentile(percentile);
+    const nBase = base.count;
+    const nCur = cur.count;
+    const { bucket: k, aboveBaseline: aboveBase, aboveCurrent: aboveCur } = tailCounts(percentile, base.count, bins);
     const test = proportionTest(aboveCur, nCur, aboveBase, nBase, 1 - o.alpha);
     const floor = latencyFloorOf(o, baseP, `p${percentile}`);
     const change = curP - baseP;

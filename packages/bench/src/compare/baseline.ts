@@ -10,7 +10,7 @@
 // every number the decision used, for a report to explain it.
 import { readFileSync } from 'node:fs';
 import { InputError } from '@ferry/core';
-import { fisherExact, hodgesLehmannBinned, mannWhitneyBinned, twoProportionZTest, welchTTest } from '@ferry/stats';
+import { fisherExact, hodgesLehmannBinned, mannWhitneyBinned, twoProportionZTest, welchTTest, type Alternative } from '@ferry/stats';
 import { LatencyHistogram, type SerializedHistogram } from '../histogram/histogram.js';
 import type { LoadPoint } from '../load/options.js';
 import type { LoadPointResult, LoadResult } from '../load/result.js';
@@ -382,19 +382,24 @@ function decide(d: DecisionInput): Pick<MetricBase, 'outcome' | 'noChange' | 're
 
 /**
  * Rates compared from counts: the pooled z-test, or Fisher's exact test when an expected cell
- * count is below 5. `s1/n1` is the current run, `s2/n2` the baseline.
+ * count is below 5. `s1/n1` is the current run, `s2/n2` the baseline. `alternative` (default
+ * two-sided) is the test's: `greater` asks whether the current rate is higher. The interval is
+ * always Newcombe's two-sided one at `confidence`.
  */
-function proportionTest(s1: number, n1: number, s2: number, n2: number, confidence: number): ProportionTest {
-  const z = twoProportionZTest(s1, n1, s2, n2, { confidence });
+export function proportionTest(s1: number, n1: number, s2: number, n2: number, confidence: number, alternative: Alternative = 'two-sided'): ProportionTest {
+  const z = twoProportionZTest(s1, n1, s2, n2, { confidence, alternative });
   const total = n1 + n2;
   const events = s1 + s2;
   const minExpected = Math.min(n1, n2) * Math.min(events, total - events) / total;
   const base = { z: z.z, difference: z.difference, lower: z.lower, upper: z.upper, confidence, minExpected };
   if (minExpected < 5) {
-    const f = fisherExact([
-      [s1, n1 - s1],
-      [s2, n2 - s2],
-    ]);
+    const f = fisherExact(
+      [
+        [s1, n1 - s1],
+        [s2, n2 - s2],
+      ],
+      { alternative },
+    );
     return { test: 'fisher-exact', pValue: f.pValue, oddsRatio: fin(f.oddsRatio), ...base };
   }
   return { test: 'two-proportion-z', pValue: z.pValue, oddsRatio: null, ...base };
@@ -411,7 +416,7 @@ function layoutText(h: SerializedHistogram): string {
   return `${h.significantDigits} significant digits up to ${h.highestMicros} µs`;
 }
 
-interface SharedBins {
+export interface SharedBins {
   /** Bucket midpoints in ms (the value a bucket stands for), strictly increasing. */
   readonly values: number[];
   /** Top of each bucket in ms. */
@@ -421,7 +426,7 @@ interface SharedBins {
 }
 
 /** The buckets non-empty in either histogram, in value order, with both counts. Same layout assumed. */
-function shareBins(baseline: LatencyHistogram, current: LatencyHistogram): SharedBins {
+export function shareBins(baseline: LatencyHistogram, current: LatencyHistogram): SharedBins {
   const byLow = new Map<number, { high: number; b: number; c: number }>();
   baseline.forEachBucket((lowMs, highMs, count) => {
     byLow.set(Math.round(lowMs * 1000), { high: Math.round(highMs * 1000), b: count, c: 0 });
@@ -523,25 +528,42 @@ function distributionMetric(
   };
 }
 
-function tailMetric(percentile: 95 | 99, base: LatencyHistogram, cur: LatencyHistogram, bins: SharedBins, o: Required<BaselineCompareOptions>): TailMetric {
-  const baseP = base.percentile(percentile)!;
-  const curP = cur.percentile(percentile)!;
-  // The baseline bucket holding its percentile (nearest rank, as LatencyHistogram.percentile).
-  const nBase = base.count;
-  const nCur = cur.count;
-  const rank = Math.max(1, Math.ceil((percentile / 100) * nBase - 1e-9));
+export interface TailCounts {
+  /** Index in the shared bins of the baseline bucket holding its percentile. */
+  readonly bucket: number;
+  /** Top of that bucket in ms: requests in later buckets count as above. */
+  readonly thresholdMs: number;
+  readonly aboveBaseline: number;
+  readonly aboveCurrent: number;
+}
+
+/**
+ * The requests of each side above the baseline bucket that holds the baseline's percentile
+ * (nearest rank, as LatencyHistogram.percentile); `baselineCount` is the baseline's total.
+ */
+export function tailCounts(percentile: number, baselineCount: number, bins: SharedBins): TailCounts {
+  const rank = Math.max(1, Math.ceil((percentile / 100) * baselineCount - 1e-9));
   let seen = 0;
   let k = 0;
   for (; k < bins.baseline.length; k++) {
     seen += bins.baseline[k]!;
     if (seen >= rank) break;
   }
-  let aboveBase = 0;
-  let aboveCur = 0;
+  let aboveBaseline = 0;
+  let aboveCurrent = 0;
   for (let j = k + 1; j < bins.values.length; j++) {
-    aboveBase += bins.baseline[j]!;
-    aboveCur += bins.current[j]!;
+    aboveBaseline += bins.baseline[j]!;
+    aboveCurrent += bins.current[j]!;
   }
+  return { bucket: k, thresholdMs: bins.highMs[k] ?? Number.NaN, aboveBaseline, aboveCurrent };
+}
+
+function tailMetric(percentile: 95 | 99, base: LatencyHistogram, cur: LatencyHistogram, bins: SharedBins, o: Required<BaselineCompareOptions>): TailMetric {
+  const baseP = base.percentile(percentile)!;
+  const curP = cur.percentile(percentile)!;
+  const nBase = base.count;
+  const nCur = cur.count;
+  const { bucket: k, aboveBaseline: aboveBase, aboveCurrent: aboveCur } = tailCounts(percentile, base.count, bins);
   const test = proportionTest(aboveCur, nCur, aboveBase, nBase, 1 - o.alpha);
   const floor = latencyFloorOf(o, baseP, `p${percentile}`);
   const change = curP - baseP;

@@ -1,6 +1,9 @@
 // Comparing a benchmark run with a stored baseline: distributions, significance and effect floors.
 export {
   compareWithBaseline,
+  proportionTest,
+  shareBins,
+  tailCounts,
   readLoadResult,
   parseLoadResult,
   BASELINE_COMPARISON_SCHEMA,
@@ -20,8 +23,10 @@ export {
   type PointFigures,
   type ProportionTest,
   type RunFacts,
+  type SharedBins,
   type Significance,
   type SkippedMetric,
+  type TailCounts,
   type TailMetric,
   type TestName,
   type ThroughputMetric,
