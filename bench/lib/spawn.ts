@@ -56,3 +56,30 @@ export function stderrTail(p: TimedProcess, lines = 3): string {
   const tail = p.stderr.trim().split('\n').slice(-lines).join(' | ');
   return tail === '' ? `exit ${p.exitCode ?? p.signal}` : `exit ${p.exitCode ?? p.signal}: ${tail}`;
 }
+
+/** What an anchor tool printed and how it exited. */
+export interface ToolRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a tool to completion (killed after timeoutMs); a spawn failure is exit -1, never a throw. */
+export function runTool(command: string, args: readonly string[], timeoutMs: number): Promise<ToolRun> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: String(err) });
+    });
+  });
+}

@@ -1,11 +1,11 @@
 // The load generator beside autocannon and wrk on the same scripted server (its own process, on
 // loopback): max requests/s, latency error against a known 20 ms service, a 1 s stall against its
 // ground truth (coordinated omission), rate fidelity, and SSE timing against scripted chunk times.
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { runLoad, type LoadOptions, type LoadPointResult } from '@ferry/bench';
 import { startScriptedServer, type ScriptedServer } from '../../test/support/scripted-server.ts';
 import { errorRow, type Row } from '../lib/report.ts';
+import { runTool } from '../lib/spawn.ts';
 import type { DetailTable, Suite, SuiteContext, SuiteResult } from '../lib/suite.ts';
 
 const SUITE = 'load-generator';
@@ -16,30 +16,6 @@ const PLANS = {
   quick: { rpsSeconds: 2, rounds: 1, latencySeconds: 4, stallSeconds: 8, sseSeconds: 2 },
 };
 
-interface ToolRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: readonly string[], timeoutMs: number): Promise<ToolRun> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: String(err) });
-    });
-  });
-}
 
 interface AnchorFigures {
   rps?: number;
@@ -52,7 +28,7 @@ interface AnchorFigures {
 
 /** autocannon's JSON: latency in ms, requests.average per second. */
 async function autocannon(url: string, args: readonly string[], seconds: number): Promise<AnchorFigures> {
-  const r = await run('npx', ['--yes', AUTOCANNON, '-j', '-d', String(seconds), ...args, url], (seconds + 90) * 1000);
+  const r = await runTool('npx', ['--yes', AUTOCANNON, '-j', '-d', String(seconds), ...args, url], (seconds + 90) * 1000);
   try {
     const j = JSON.parse(r.stdout) as { requests: { average: number; total: number }; duration: number; latency: { p50: number; p90: number; p99: number; min: number } };
     return { rps: j.requests.total / j.duration, p50: j.latency.p50, p90: j.latency.p90, p99: j.latency.p99, min: j.latency.min };
@@ -63,7 +39,7 @@ async function autocannon(url: string, args: readonly string[], seconds: number)
 
 /** wrk 4 text output with --latency: "Requests/sec:" and the percentile table (us, ms or s). */
 async function wrk(url: string, threads: number, connections: number, seconds: number): Promise<AnchorFigures> {
-  const r = await run('wrk', [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', url], (seconds + 30) * 1000);
+  const r = await runTool('wrk', [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', url], (seconds + 30) * 1000);
   if (r.code !== 0) return { error: `wrk did not run (${r.stderr.trim() || r.code}); install it with scripts/install-system-deps.sh` };
   const ms = (v: string, unit: string): number => Number(v) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : unit === 'm' ? 60000 : 1);
   const pct = (p: string): number | undefined => {

@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { monotonicMs, PreciseTimer, runLoad, type LoadOptions, type LoadPointResult } from '@ferry/bench';
 import { errorRow, type Row } from '../lib/report.ts';
+import { runTool, type ToolRun } from '../lib/spawn.ts';
 import type { DetailTable, Suite, SuiteContext, SuiteResult } from '../lib/suite.ts';
 
 const SUITE = 'perf-analyzer';
@@ -219,30 +220,6 @@ async function startServer(): Promise<BenchServer> {
 
 // ---------------------------------------------------------------------------------------- tools
 
-interface ToolRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: readonly string[], timeoutMs: number): Promise<ToolRun> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: String(err) });
-    });
-  });
-}
 
 /** The exit status and the last lines of stderr (of stdout when stderr is empty), for an error message. */
 function tail(r: ToolRun, lines = 2): string {
@@ -297,7 +274,7 @@ async function perfAnalyzer(server: BenchServer, scenario: OipScenario, interval
     '--stability-percentage', '10000', '--max-trials', '10',
     '-f', csv, '--profile-export-file', exported,
   ];
-  const r = await run(PERF_ANALYZER, args, 180_000);
+  const r = await runTool(PERF_ANALYZER, args, 180_000);
   if (r.code !== 0 || !existsSync(csv)) return { error: `perf_analyzer ${tail(r)}` };
   const [head, values] = readFileSync(csv, 'utf8').trim().split('\n').map((l) => l.split(','));
   const col = (name: string): number | undefined => {
@@ -355,7 +332,7 @@ async function aiperf(server: BenchServer, seconds: number, dir: string): Promis
     '--prompt-output-tokens-mean', String(SSE.tokens), '--use-server-token-count', '--random-seed', '1',
     '--output-artifact-dir', out, '--ui-type', 'none', '--no-server-metrics', '--no-gpu-telemetry',
   ];
-  const r = await run(AIPERF, args, (seconds + 180) * 1000);
+  const r = await runTool(AIPERF, args, (seconds + 180) * 1000);
   const summaryFile = join(out, 'profile_export_aiperf.json');
   if (r.code !== 0 || !existsSync(summaryFile)) return { error: `aiperf ${tail(r)}` };
   type Stat = { p50?: number; p90?: number; p99?: number; min?: number; count?: number };
@@ -384,7 +361,7 @@ async function aiperf(server: BenchServer, seconds: number, dir: string): Promis
 }
 
 async function version(command: string, args: readonly string[]): Promise<string | undefined> {
-  const r = await run(command, args, 60_000);
+  const r = await runTool(command, args, 60_000);
   // perf_analyzer prints its version on stderr, aiperf on stdout (its stderr may carry warnings).
   const last = (text: string): string | undefined => text.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1);
   return r.code === 0 ? (last(r.stdout) ?? last(r.stderr)) : undefined;
