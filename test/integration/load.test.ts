@@ -141,7 +141,9 @@ describe('load generator against the scripted server', () => {
     expect(llm.streams).toBeGreaterThan(5);
     expect(llm.streamsBunched).toBe(llm.streams);
     expect(llm.itlChunkMs.max).toBe(0);
-    expect(pt.validity.valid).toBe(true);
+    // A warning, never a reason to call the run invalid (whether the run is valid depends on how busy
+    // the shared machine is, which is not what this test is about).
+    expect(pt.validity.reasons.map((r) => r.message).join('\n')).not.toMatch(/in one read/);
     expect(pt.validity.warnings.join('\n')).toMatch(new RegExp(`^${llm.streams} of ${llm.streams} streams arrived in one read`, 'm'));
   });
 
