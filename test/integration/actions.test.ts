@@ -56,7 +56,7 @@ describe('action bundles', () => {
     expect(errors).toHaveLength(1);
     if (required.length > 0) expect(errors[0]).toContain(`missing required input "${required[0]}"`);
     else if (step === 'benchmark-on-gpu-runner') expect(errors[0]).toContain('nothing to benchmark: give endpoint');
-    else expect(errors[0]).toContain(`the ${step} engine is not included in this build`);
+    else expect(errors[0]).toContain('the local target needs router-url');
     expect(readFileSync(join(out, 'output'), 'utf8')).toMatch(/^verdict<<.*\nerror\n/);
   });
 

@@ -97,10 +97,13 @@ describe('ferry validate-model', () => {
     expect(r.stderr).toContain('unknown command "deploy"');
   });
 
-  it('a declared step without its engine says so with exit 2', async () => {
+  it('a rollout step without its target says which input it needs, with exit 2', async () => {
     const r = await ferry(['promote', '--json']);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout)).toMatchObject({ step: 'promote', exitCode: 2 });
-    expect(r.stderr).toContain('the promote engine is not included in this build');
+    expect(r.stderr).toContain('the local target needs router-url');
+    const k = await ferry(['rollback', '--target', 'kserve']);
+    expect(k.code).toBe(2);
+    expect(k.stderr).toContain('the kserve target is not included in this build');
   });
 });

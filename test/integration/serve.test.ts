@@ -1,7 +1,6 @@
 // `ferry serve` as users run it: the built CLI on a free port with a real torch-exported ONNX model,
 // checked against torch's golden outputs, a third-party Open Inference Protocol client
 // (tritonclient), promtool and a real Prometheus scraping it, and real signals for the drain.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
@@ -10,8 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil, requireBinary, startPrometheus, stopAll } from '../support/components/index.js';
 import { parseExposition, sampleValue, type Exposition } from '../support/exposition.js';
+import { startFerryServe, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
 import { requirePython } from '../support/python.js';
-import { cleanEnv, CLI, ferry, NODE24, REPO_ROOT, requireBuilt, run } from '../support/repo.js';
+import { ferry, REPO_ROOT, requireBuilt, run } from '../support/repo.js';
 
 interface Sample {
   features: number[][];
@@ -27,50 +27,11 @@ interface InferBody {
   error?: string;
 }
 
-interface ServeProcess {
-  readonly url: string;
-  readonly port: number;
-  readonly child: ChildProcess;
-  readonly stdoutLines: string[];
-  stderr(): string;
-  readonly exited: Promise<number | null>;
-}
-
-const started: ServeProcess[] = [];
 let dir: string;
 let samples: Sample[];
 let golden: Golden[];
 
-/** Starts `ferry serve` and resolves at its ready line; rejects with its stderr if it exits first. */
-function startServe(args: readonly string[]): Promise<ServeProcess> {
-  const child = spawn(NODE24, [CLI, 'serve', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const stdoutLines: string[] = [];
-  let stderr = '';
-  let partial = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ferry serve not ready in 30 s\n${stderr}`)), 30_000);
-    child.stdout.on('data', (d: Buffer) => {
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        stdoutLines.push(line);
-        const event = JSON.parse(line) as { event: string; url: string; port: number };
-        if (event.event === 'ready') {
-          clearTimeout(timer);
-          const proc: ServeProcess = { url: event.url, port: event.port, child, stdoutLines, stderr: () => stderr, exited };
-          started.push(proc);
-          resolve(proc);
-        }
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`ferry serve exited ${code} before it was ready\n${stderr}`));
-    });
-  });
-}
+const startServe = startFerryServe;
 
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url);
@@ -107,7 +68,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const p of started) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  await stopFerryServes();
   await stopAll();
 });
 

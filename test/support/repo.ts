@@ -55,3 +55,13 @@ export function cleanEnv(): NodeJS.ProcessEnv {
   }
   return env;
 }
+
+/** Runs `ferry ARGS --json` and parses the step result it prints; throws with both streams when there is none. */
+export async function ferryJson<T>(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult & { json: T }> {
+  const result = await ferry([...args, '--json'], opts);
+  try {
+    return { ...result, json: JSON.parse(result.stdout) as T };
+  } catch {
+    throw new Error(`ferry ${args[0]} printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+}

@@ -130,7 +130,7 @@ describe('ferry.yml errors', () => {
   it('keeps list and duration types from YAML', () => {
     const dir = configFile('canary-deploy:\n  steps: [10, 50, 100]\n  bake: 90s\n');
     const config = loadConfig(dir);
-    const v = resolveInputs(canaryDeployDefinition, cli({ version: 'v2', 'model-ref': 'x' }), config);
+    const v = resolveInputs(canaryDeployDefinition, cli({ version: 'v2', endpoints: 'http://127.0.0.1:9000' }), config);
     expect(v.steps).toEqual(['10', '50', '100']);
     expect(v.bake).toBe(90_000);
   });

@@ -47947,14 +47947,20 @@ const buildServingImageDefinition = defineStep({
 
 const TARGETS = ['local', 'haproxy', 'kserve', 'gateway-api'];
 const TARGET_INPUTS = {
-    target: { type: 'string', description: 'Where the model is served.', options: TARGETS, default: 'local' },
+    target: { type: 'string', description: 'Where the model is served: the local Ferry router or HAProxy (kserve and gateway-api come with the Kubernetes targets).', options: TARGETS, default: 'local' },
     environment: {
         type: 'string',
-        description: 'Environment name; deployment records use <name> and <name>-canary.',
+        description: 'Environment name; deployment records use <name> and <name>-canary. One router or state file serves one environment.',
         default: 'production',
         pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
     },
-    'target-config': { type: 'string', description: 'Target address: router URL, HAProxy admin socket or Kubernetes object.' },
+    'router-url': { type: 'string', description: 'local target: the admin URL of `ferry router` (http://127.0.0.1:PORT).', default: '' },
+    'router-token': { type: 'string', description: 'local target: bearer token of the router admin API, when it has one.', secret: true, default: '' },
+    'haproxy-runtime': { type: 'string', description: 'haproxy target: the runtime API address, a unix socket path or host:port (level admin).', default: '' },
+    'haproxy-backend': { type: 'string', description: 'haproxy target: the backend whose servers named stable* and canary* carry the two versions.', default: 'models' },
+    'state-file': { type: 'path', description: 'haproxy target: the rollout record, a JSON file next to the router (written atomically).', default: '' },
+    'lease-ttl': { type: 'duration', description: 'How long the lease on the target lasts without renewal; a killed job\'s lease frees itself after this.', default: '60s' },
+    'verify-timeout': { type: 'duration', description: 'How long a traffic change may take to show on the router before the step fails (exit 3).', default: '10s' },
 };
 const canaryDeployDefinition = defineStep({
     name: 'canary-deploy',
@@ -47963,29 +47969,64 @@ const canaryDeployDefinition = defineStep({
     branding: { icon: 'git-branch', color: 'orange' },
     inputs: {
         ...TARGET_INPUTS,
-        version: { type: 'string', description: 'Version label of the new model.', required: true },
-        'model-ref': { type: 'string', description: 'Image reference or model location of the new version.', required: true },
-        steps: { type: 'list', description: 'Traffic weights in percent, in order.', default: ['5', '25', '50', '100'] },
-        bake: { type: 'duration', description: 'Bake time per step.', default: '2m' },
+        version: { type: 'string', description: 'Version label of the new model (the `version` label of its metrics).', required: true },
+        endpoints: { type: 'list', description: 'Base URLs of the new version\'s servers (http://10.0.0.7:8080), one per server.', required: true },
+        digest: { type: 'string', description: 'Digest of the new version\'s image or model (from build-serving-image), recorded with it.', default: '' },
+        'stable-version': { type: 'string', description: 'First rollout on a target only: the version label of what serves now.', default: '' },
+        'stable-endpoints': { type: 'list', description: 'First rollout on a target only: base URLs of the stable servers.' },
+        strategy: {
+            type: 'string',
+            description: 'canary: weighted steps. blue-green: verify at 0% with synthetic load, then switch at once. ab: a sticky split by header or cookie. shadow: mirrored requests only.',
+            options: ['canary', 'blue-green', 'ab', 'shadow'],
+            default: 'canary',
+        },
+        steps: { type: 'list', description: 'Canary weights in percent, in order; `manual` before a weight stops there until the job is re-run (an approval).', default: ['5', '25', '50', '100'] },
+        bake: { type: 'duration', description: 'Bake time per step before the judge looks (extensions add the same again).', default: '2m' },
+        'keep-warm': { type: 'duration', description: 'blue-green: how long the old version stays ready at 0% after the switch, for an instant rollback.', default: '10m' },
+        'ab-header': { type: 'string', description: 'ab: request header whose value picks the version (sticky).', default: '' },
+        'ab-cookie': { type: 'string', description: 'ab: cookie whose value picks the version (sticky), when no header is set.', default: '' },
+        'ab-weight': { type: 'integer', description: 'ab: share of keys sent to the new version, in percent.', default: 50, min: 1, max: 99 },
+        'mirror-percent': { type: 'integer', description: 'shadow: percent of requests copied to the new version.', default: 100, min: 1, max: 100 },
         analysis: {
             type: 'string',
-            description: 'Where the judge gets data: paired synthetic load, or Prometheus.',
+            description: 'Where the judge gets data: paired synthetic load sent to both versions, or Prometheus.',
             options: ['synthetic', 'prometheus'],
             default: 'synthetic',
         },
-        'prometheus-url': { type: 'string', description: 'Prometheus-compatible query endpoint.' },
+        'prometheus-url': { type: 'string', description: 'Prometheus-compatible query endpoint (analysis: prometheus).', default: '' },
+        'prometheus-metrics': { type: 'string', description: 'Which metrics the PromQL reads: those of `ferry serve` or of the local router.', options: ['ferry-serve', 'ferry-router'], default: 'ferry-serve' },
+        'model-name': { type: 'string', description: 'Model name for synthetic load (Open Inference Protocol v2).', default: 'model' },
+        dataset: { type: 'path', description: 'JSONL payloads for synthetic load; empty: generated from the model signature.', default: '' },
+        'synthetic-rate': { type: 'number', description: 'Synthetic load: request pairs per second (each pair goes to both versions).', default: 20, min: 0.1 },
+        alpha: { type: 'number', description: 'Chance of aborting a canary no worse than stable, over the whole rollout.', default: 0.01, min: 0.0001, max: 0.2 },
+        'max-extensions': { type: 'integer', description: 'Extra bakes a step may take when the judge needs more requests.', default: 2, min: 0, max: 20 },
+        'latency-floor': { type: 'number', description: 'Latency shift tolerated, as a fraction of stable\'s p50.', default: 0.1, min: 0 },
+        'error-floor': { type: 'number', description: 'Error-rate increase tolerated, in absolute terms (0.005: half a percentage point); the sample is planned to catch twice this.', default: 0.005, min: 0, max: 1 },
+        'slo-p95-ms': { type: 'number', description: 'Absolute objective: the canary\'s p95 latency must stay under this (0: none).', default: 0, min: 0 },
+        'slo-error-rate': { type: 'number', description: 'Absolute objective: the canary\'s error rate must stay under this (0: none).', default: 0, min: 0, max: 1 },
+        'min-agreement': { type: 'number', description: 'Lowest top-1 agreement with stable on paired requests (synthetic load and shadow).', default: 0.99, min: 0, max: 1 },
         'on-inconclusive': {
             type: 'string',
-            description: 'What an inconclusive final verdict does.',
+            description: 'What an inconclusive verdict does: abort to stable, or hold the weights for a human (then promote or rollback).',
             options: ['abort', 'hold'],
             default: 'abort',
+        },
+        'on-resume': {
+            type: 'string',
+            description: 'What a re-run does with a rollout its killed job left in progress: resume at the recorded step, or abort to stable.',
+            options: ['resume', 'abort'],
+            default: 'resume',
         },
     },
     outputs: {
         'new-version': { description: 'Version that was rolled out.' },
+        'new-digest': { description: 'Digest of the version rolled out.' },
         'previous-version': { description: 'Stable version before the rollout.' },
+        'previous-digest': { description: 'Digest of the stable version.' },
+        phase: { description: 'Where the rollout stands: completed, aborted, holding, paused.' },
         'final-weights': { description: 'JSON object of final traffic weights by version.' },
         'decision-log': { description: 'JSON array of the decisions made at each step.' },
+        'rollback-ms': { description: 'Milliseconds from the abort decision to verified 100% stable (aborted rollouts).' },
     },
 });
 const promoteDefinition = defineStep({
@@ -47995,11 +48036,15 @@ const promoteDefinition = defineStep({
     branding: { icon: 'check-circle', color: 'green' },
     inputs: {
         ...TARGET_INPUTS,
-        version: { type: 'string', description: 'Version expected to be the canary; empty: whatever is canary.' },
+        version: { type: 'string', description: 'Version expected to be the canary; empty: whatever is canary.', default: '' },
     },
     outputs: {
         'stable-version': { description: 'Version now stable.' },
+        'stable-digest': { description: 'Digest of the version now stable.' },
         'previous-version': { description: 'Version kept as the rollback point.' },
+        'previous-digest': { description: 'Digest of the rollback point.' },
+        'final-weights': { description: 'JSON object of final traffic weights by version.' },
+        'decision-log': { description: 'JSON array of the decisions recorded.' },
     },
 });
 const rollbackDefinition = defineStep({
@@ -48009,11 +48054,15 @@ const rollbackDefinition = defineStep({
     branding: { icon: 'rotate-ccw', color: 'red' },
     inputs: {
         ...TARGET_INPUTS,
-        'to-version': { type: 'string', description: 'Version to return to; empty: the previous stable version.' },
+        'to-version': { type: 'string', description: 'Version to return to; empty: stable during a canary, else the previous stable version.', default: '' },
     },
     outputs: {
         'stable-version': { description: 'Version now serving all traffic.' },
+        'stable-digest': { description: 'Digest of the version now serving.' },
         'rolled-back-from': { description: 'Version that was taken out of service.' },
+        'final-weights': { description: 'JSON object of final traffic weights by version.' },
+        'rollback-ms': { description: 'Milliseconds from the start of the rollback to verified 100% on the version returned to.' },
+        'decision-log': { description: 'JSON array of the decisions recorded.' },
     },
 });
 

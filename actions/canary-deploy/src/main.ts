@@ -1,7 +1,7 @@
 // The canary-deploy action: run() is what @github/local-action and the bundle's index.ts call.
-import { canaryDeployDefinition, unavailableStep } from '@ferry/core';
+import { canaryDeployStep } from '@ferry/rollout';
 import { runAction } from '@ferry/platform/github';
 
 export async function run(): Promise<void> {
-  await runAction(unavailableStep(canaryDeployDefinition));
+  await runAction(canaryDeployStep);
 }

@@ -1,7 +1,7 @@
 // The promote action: run() is what @github/local-action and the bundle's index.ts call.
-import { promoteDefinition, unavailableStep } from '@ferry/core';
+import { promoteStep } from '@ferry/rollout';
 import { runAction } from '@ferry/platform/github';
 
 export async function run(): Promise<void> {
-  await runAction(unavailableStep(promoteDefinition));
+  await runAction(promoteStep);
 }

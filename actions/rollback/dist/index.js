@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4025);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5133);
 // Bundle entry for the rollback action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4025:
+/***/ 5133:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38010,95 +38010,6 @@ __webpack_async_result__();
 __nccwpck_require__.d(__webpack_exports__, {
   e: () => (/* binding */ run)
 });
-
-;// CONCATENATED MODULE: ./packages/core/dist/errors.js
-// Typed failures of the engine. Each carries the exit-code class, so the one failure boundary
-// in each door (action, CLI) can print one clear message and exit with the documented code.
-/** Documented exit codes, the same for every door. */
-const ExitCode = {
-    /** The step passed. */
-    Pass: 0,
-    /** A gate or an analysis judged the model or the canary bad (policy). */
-    JudgedBad: 1,
-    /** Bad input or configuration: the message names the input, key or file. */
-    BadInput: 2,
-    /** Infrastructure failed after retries (registry, cluster, metrics backend), or the job was cancelled. */
-    Infrastructure: 3,
-};
-class FerryError extends Error {
-    /** A short hint on how to fix it, shown after the message. */
-    hint;
-    constructor(message, options) {
-        super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-        this.name = new.target.name;
-        this.hint = options?.hint;
-    }
-}
-/** Bad input, configuration or file. `subject` names the input, key or file at fault. */
-class InputError extends FerryError {
-    errorClass = 'input';
-    exitCode = ExitCode.BadInput;
-    subject;
-    constructor(message, options) {
-        super(message, options);
-        this.subject = options?.subject;
-    }
-}
-/** A service or the machine failed after retries. */
-class InfrastructureError extends FerryError {
-    errorClass = 'infrastructure';
-    exitCode = ExitCode.Infrastructure;
-    service;
-    constructor(message, options) {
-        super(message, options);
-        this.service = options?.service;
-    }
-}
-/** A policy stopped the step outright (used where no structured result can be produced). */
-class PolicyError extends (/* unused pure expression or super */ null && (FerryError)) {
-    errorClass = 'policy';
-    exitCode = ExitCode.JudgedBad;
-}
-/** The job was cancelled (signal or AbortSignal); work stopped cleanly. */
-class CancelledError extends FerryError {
-    errorClass = 'cancelled';
-    exitCode = ExitCode.Infrastructure;
-    constructor(message = 'cancelled before the step finished') {
-        super(message);
-    }
-}
-/** Formats anything thrown into one line of text. */
-function errorMessage(err) {
-    if (err instanceof Error) {
-        const cause = err.cause;
-        const base = err.message || err.name;
-        if (cause instanceof Error && cause.message && !base.includes(cause.message)) {
-            return `${base}: ${cause.message}`;
-        }
-        return base;
-    }
-    if (typeof err === 'string')
-        return err;
-    try {
-        return JSON.stringify(err) ?? String(err);
-    }
-    catch {
-        return String(err);
-    }
-}
-/** The exit code an error maps to; unknown errors are infrastructure failures, never a pass. */
-function exitCodeOf(err) {
-    if (err instanceof FerryError)
-        return err.exitCode;
-    if (err instanceof Error && err.name === 'AbortError')
-        return ExitCode.Infrastructure;
-    return ExitCode.Infrastructure;
-}
-/** Throws CancelledError when the signal has fired; call it between units of work. */
-function throwIfCancelled(signal) {
-    if (signal?.aborted)
-        throw new CancelledError();
-}
 
 ;// CONCATENATED MODULE: ./packages/core/dist/step.js
 
@@ -38192,14 +38103,20 @@ function defineStep(def) {
 
 const TARGETS = ['local', 'haproxy', 'kserve', 'gateway-api'];
 const TARGET_INPUTS = {
-    target: { type: 'string', description: 'Where the model is served.', options: TARGETS, default: 'local' },
+    target: { type: 'string', description: 'Where the model is served: the local Ferry router or HAProxy (kserve and gateway-api come with the Kubernetes targets).', options: TARGETS, default: 'local' },
     environment: {
         type: 'string',
-        description: 'Environment name; deployment records use <name> and <name>-canary.',
+        description: 'Environment name; deployment records use <name> and <name>-canary. One router or state file serves one environment.',
         default: 'production',
         pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
     },
-    'target-config': { type: 'string', description: 'Target address: router URL, HAProxy admin socket or Kubernetes object.' },
+    'router-url': { type: 'string', description: 'local target: the admin URL of `ferry router` (http://127.0.0.1:PORT).', default: '' },
+    'router-token': { type: 'string', description: 'local target: bearer token of the router admin API, when it has one.', secret: true, default: '' },
+    'haproxy-runtime': { type: 'string', description: 'haproxy target: the runtime API address, a unix socket path or host:port (level admin).', default: '' },
+    'haproxy-backend': { type: 'string', description: 'haproxy target: the backend whose servers named stable* and canary* carry the two versions.', default: 'models' },
+    'state-file': { type: 'path', description: 'haproxy target: the rollout record, a JSON file next to the router (written atomically).', default: '' },
+    'lease-ttl': { type: 'duration', description: 'How long the lease on the target lasts without renewal; a killed job\'s lease frees itself after this.', default: '60s' },
+    'verify-timeout': { type: 'duration', description: 'How long a traffic change may take to show on the router before the step fails (exit 3).', default: '10s' },
 };
 const canaryDeployDefinition = defineStep({
     name: 'canary-deploy',
@@ -38208,29 +38125,64 @@ const canaryDeployDefinition = defineStep({
     branding: { icon: 'git-branch', color: 'orange' },
     inputs: {
         ...TARGET_INPUTS,
-        version: { type: 'string', description: 'Version label of the new model.', required: true },
-        'model-ref': { type: 'string', description: 'Image reference or model location of the new version.', required: true },
-        steps: { type: 'list', description: 'Traffic weights in percent, in order.', default: ['5', '25', '50', '100'] },
-        bake: { type: 'duration', description: 'Bake time per step.', default: '2m' },
+        version: { type: 'string', description: 'Version label of the new model (the `version` label of its metrics).', required: true },
+        endpoints: { type: 'list', description: 'Base URLs of the new version\'s servers (http://10.0.0.7:8080), one per server.', required: true },
+        digest: { type: 'string', description: 'Digest of the new version\'s image or model (from build-serving-image), recorded with it.', default: '' },
+        'stable-version': { type: 'string', description: 'First rollout on a target only: the version label of what serves now.', default: '' },
+        'stable-endpoints': { type: 'list', description: 'First rollout on a target only: base URLs of the stable servers.' },
+        strategy: {
+            type: 'string',
+            description: 'canary: weighted steps. blue-green: verify at 0% with synthetic load, then switch at once. ab: a sticky split by header or cookie. shadow: mirrored requests only.',
+            options: ['canary', 'blue-green', 'ab', 'shadow'],
+            default: 'canary',
+        },
+        steps: { type: 'list', description: 'Canary weights in percent, in order; `manual` before a weight stops there until the job is re-run (an approval).', default: ['5', '25', '50', '100'] },
+        bake: { type: 'duration', description: 'Bake time per step before the judge looks (extensions add the same again).', default: '2m' },
+        'keep-warm': { type: 'duration', description: 'blue-green: how long the old version stays ready at 0% after the switch, for an instant rollback.', default: '10m' },
+        'ab-header': { type: 'string', description: 'ab: request header whose value picks the version (sticky).', default: '' },
+        'ab-cookie': { type: 'string', description: 'ab: cookie whose value picks the version (sticky), when no header is set.', default: '' },
+        'ab-weight': { type: 'integer', description: 'ab: share of keys sent to the new version, in percent.', default: 50, min: 1, max: 99 },
+        'mirror-percent': { type: 'integer', description: 'shadow: percent of requests copied to the new version.', default: 100, min: 1, max: 100 },
         analysis: {
             type: 'string',
-            description: 'Where the judge gets data: paired synthetic load, or Prometheus.',
+            description: 'Where the judge gets data: paired synthetic load sent to both versions, or Prometheus.',
             options: ['synthetic', 'prometheus'],
             default: 'synthetic',
         },
-        'prometheus-url': { type: 'string', description: 'Prometheus-compatible query endpoint.' },
+        'prometheus-url': { type: 'string', description: 'Prometheus-compatible query endpoint (analysis: prometheus).', default: '' },
+        'prometheus-metrics': { type: 'string', description: 'Which metrics the PromQL reads: those of `ferry serve` or of the local router.', options: ['ferry-serve', 'ferry-router'], default: 'ferry-serve' },
+        'model-name': { type: 'string', description: 'Model name for synthetic load (Open Inference Protocol v2).', default: 'model' },
+        dataset: { type: 'path', description: 'JSONL payloads for synthetic load; empty: generated from the model signature.', default: '' },
+        'synthetic-rate': { type: 'number', description: 'Synthetic load: request pairs per second (each pair goes to both versions).', default: 20, min: 0.1 },
+        alpha: { type: 'number', description: 'Chance of aborting a canary no worse than stable, over the whole rollout.', default: 0.01, min: 0.0001, max: 0.2 },
+        'max-extensions': { type: 'integer', description: 'Extra bakes a step may take when the judge needs more requests.', default: 2, min: 0, max: 20 },
+        'latency-floor': { type: 'number', description: 'Latency shift tolerated, as a fraction of stable\'s p50.', default: 0.1, min: 0 },
+        'error-floor': { type: 'number', description: 'Error-rate increase tolerated, in absolute terms (0.005: half a percentage point); the sample is planned to catch twice this.', default: 0.005, min: 0, max: 1 },
+        'slo-p95-ms': { type: 'number', description: 'Absolute objective: the canary\'s p95 latency must stay under this (0: none).', default: 0, min: 0 },
+        'slo-error-rate': { type: 'number', description: 'Absolute objective: the canary\'s error rate must stay under this (0: none).', default: 0, min: 0, max: 1 },
+        'min-agreement': { type: 'number', description: 'Lowest top-1 agreement with stable on paired requests (synthetic load and shadow).', default: 0.99, min: 0, max: 1 },
         'on-inconclusive': {
             type: 'string',
-            description: 'What an inconclusive final verdict does.',
+            description: 'What an inconclusive verdict does: abort to stable, or hold the weights for a human (then promote or rollback).',
             options: ['abort', 'hold'],
             default: 'abort',
+        },
+        'on-resume': {
+            type: 'string',
+            description: 'What a re-run does with a rollout its killed job left in progress: resume at the recorded step, or abort to stable.',
+            options: ['resume', 'abort'],
+            default: 'resume',
         },
     },
     outputs: {
         'new-version': { description: 'Version that was rolled out.' },
+        'new-digest': { description: 'Digest of the version rolled out.' },
         'previous-version': { description: 'Stable version before the rollout.' },
+        'previous-digest': { description: 'Digest of the stable version.' },
+        phase: { description: 'Where the rollout stands: completed, aborted, holding, paused.' },
         'final-weights': { description: 'JSON object of final traffic weights by version.' },
         'decision-log': { description: 'JSON array of the decisions made at each step.' },
+        'rollback-ms': { description: 'Milliseconds from the abort decision to verified 100% stable (aborted rollouts).' },
     },
 });
 const promoteDefinition = defineStep({
@@ -38240,11 +38192,15 @@ const promoteDefinition = defineStep({
     branding: { icon: 'check-circle', color: 'green' },
     inputs: {
         ...TARGET_INPUTS,
-        version: { type: 'string', description: 'Version expected to be the canary; empty: whatever is canary.' },
+        version: { type: 'string', description: 'Version expected to be the canary; empty: whatever is canary.', default: '' },
     },
     outputs: {
         'stable-version': { description: 'Version now stable.' },
+        'stable-digest': { description: 'Digest of the version now stable.' },
         'previous-version': { description: 'Version kept as the rollback point.' },
+        'previous-digest': { description: 'Digest of the rollback point.' },
+        'final-weights': { description: 'JSON object of final traffic weights by version.' },
+        'decision-log': { description: 'JSON array of the decisions recorded.' },
     },
 });
 const rollbackDefinition = defineStep({
@@ -38254,20 +38210,7879 @@ const rollbackDefinition = defineStep({
     branding: { icon: 'rotate-ccw', color: 'red' },
     inputs: {
         ...TARGET_INPUTS,
-        'to-version': { type: 'string', description: 'Version to return to; empty: the previous stable version.' },
+        'to-version': { type: 'string', description: 'Version to return to; empty: stable during a canary, else the previous stable version.', default: '' },
     },
     outputs: {
         'stable-version': { description: 'Version now serving all traffic.' },
+        'stable-digest': { description: 'Digest of the version now serving.' },
         'rolled-back-from': { description: 'Version that was taken out of service.' },
+        'final-weights': { description: 'JSON object of final traffic weights by version.' },
+        'rollback-ms': { description: 'Milliseconds from the start of the rollback to verified 100% on the version returned to.' },
+        'decision-log': { description: 'JSON array of the decisions recorded.' },
     },
 });
 
+;// CONCATENATED MODULE: ./packages/core/dist/context.js
+// What a step gets from its door: a logger with groups and progress, cancellation, and where it runs.
+/** A logger that drops everything, for engine callers that do not want output. */
+const silentLogger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+    group: (_title, fn) => fn(),
+    progress: () => ({ update: () => undefined, end: () => undefined }),
+    setSecret: () => undefined,
+};
+
+;// CONCATENATED MODULE: ./packages/core/dist/errors.js
+// Typed failures of the engine. Each carries the exit-code class, so the one failure boundary
+// in each door (action, CLI) can print one clear message and exit with the documented code.
+/** Documented exit codes, the same for every door. */
+const ExitCode = {
+    /** The step passed. */
+    Pass: 0,
+    /** A gate or an analysis judged the model or the canary bad (policy). */
+    JudgedBad: 1,
+    /** Bad input or configuration: the message names the input, key or file. */
+    BadInput: 2,
+    /** Infrastructure failed after retries (registry, cluster, metrics backend), or the job was cancelled. */
+    Infrastructure: 3,
+};
+class FerryError extends Error {
+    /** A short hint on how to fix it, shown after the message. */
+    hint;
+    constructor(message, options) {
+        super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+        this.name = new.target.name;
+        this.hint = options?.hint;
+    }
+}
+/** Bad input, configuration or file. `subject` names the input, key or file at fault. */
+class errors_InputError extends FerryError {
+    errorClass = 'input';
+    exitCode = ExitCode.BadInput;
+    subject;
+    constructor(message, options) {
+        super(message, options);
+        this.subject = options?.subject;
+    }
+}
+/** A service or the machine failed after retries. */
+class InfrastructureError extends FerryError {
+    errorClass = 'infrastructure';
+    exitCode = ExitCode.Infrastructure;
+    service;
+    constructor(message, options) {
+        super(message, options);
+        this.service = options?.service;
+    }
+}
+/** A policy stopped the step outright (used where no structured result can be produced). */
+class PolicyError extends (/* unused pure expression or super */ null && (FerryError)) {
+    errorClass = 'policy';
+    exitCode = ExitCode.JudgedBad;
+}
+/** The job was cancelled (signal or AbortSignal); work stopped cleanly. */
+class CancelledError extends FerryError {
+    errorClass = 'cancelled';
+    exitCode = ExitCode.Infrastructure;
+    constructor(message = 'cancelled before the step finished') {
+        super(message);
+    }
+}
+/** Formats anything thrown into one line of text. */
+function errorMessage(err) {
+    if (err instanceof Error) {
+        const cause = err.cause;
+        const base = err.message || err.name;
+        if (cause instanceof Error && cause.message && !base.includes(cause.message)) {
+            return `${base}: ${cause.message}`;
+        }
+        return base;
+    }
+    if (typeof err === 'string')
+        return err;
+    try {
+        return JSON.stringify(err) ?? String(err);
+    }
+    catch {
+        return String(err);
+    }
+}
+/** The exit code an error maps to; unknown errors are infrastructure failures, never a pass. */
+function exitCodeOf(err) {
+    if (err instanceof FerryError)
+        return err.exitCode;
+    if (err instanceof Error && err.name === 'AbortError')
+        return ExitCode.Infrastructure;
+    return ExitCode.Infrastructure;
+}
+/** Throws CancelledError when the signal has fired; call it between units of work. */
+function throwIfCancelled(signal) {
+    if (signal?.aborted)
+        throw new CancelledError();
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/analysis/types.js
+/** The keys sources fill in a JudgeWindow, and the default judge metrics read. */
+const LATENCY_KEY = 'latency';
+const COUNTS_KEY = 'requests';
+const PAIRED_KEY = 'outputs';
+/** The metrics backend (or the versions, for synthetic load) cannot be reached: never a pass. */
+class AnalysisUnavailableError extends Error {
+    name = 'AnalysisUnavailableError';
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/config.js
+// The judge's configuration with every default filled in and every value checked (InputError
+// naming the metric and the field).
+
+const JUDGE_DEFAULTS = {
+    alpha: 0.01,
+    power: 0.9,
+    maxExtensions: 2,
+    missing: 'extend',
+    latency: { floorRelative: 0.1, floorAbsoluteMs: 0.5, tails: [95], minSamples: 50 },
+    errorRate: { floorAbsolute: 0.005, floorRelative: 0, errorCodes: ['5xx'], minSamples: 100 },
+    slo: { confidence: 0.95, minBad: 10 },
+    quality: { minAgreement: 0.99, maxPsi: 0.2, psiBins: 10, minSamples: 100 },
+};
+const DIRECTIONS = ['higher-is-worse', 'lower-is-worse', 'either'];
+const POLICIES = ['fail', 'extend', 'inconclusive'];
+function bad(where, message) {
+    throw new errors_InputError(`canary judge: ${where}: ${message}`, { subject: where });
+}
+function num(where, field, v, ok, what) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))
+        bad(where, `${field} must be ${what}, got ${JSON.stringify(v) ?? String(v)}`);
+    return v;
+}
+const inOpenUnit = (x) => x > 0 && x < 1;
+const nonNegative = (x) => x >= 0;
+const positive = (x) => x > 0;
+const count = (x) => Number.isInteger(x) && x >= 0;
+function common(m, where) {
+    if (typeof m.name !== 'string' || m.name === '')
+        bad(where, 'name must be a non-empty string');
+    const missing = m.missing ?? JUDGE_DEFAULTS.missing;
+    if (!POLICIES.includes(missing))
+        bad(where, `missing must be one of ${POLICIES.join(', ')}, got ${JSON.stringify(missing)}`);
+    const source = m.source ?? m.name;
+    if (typeof source !== 'string' || source === '')
+        bad(where, 'source must be a non-empty string');
+    return { name: m.name, source, missing };
+}
+function direction(where, d) {
+    const v = d ?? 'higher-is-worse';
+    if (!DIRECTIONS.includes(v))
+        bad(where, `direction must be one of ${DIRECTIONS.join(', ')}, got ${JSON.stringify(d)}`);
+    return v;
+}
+function errorCodes(where, codes) {
+    const v = codes ?? JUDGE_DEFAULTS.errorRate.errorCodes;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((c) => typeof c === 'string' && /^[1-5][0-9x]{2}$/i.test(c))) {
+        bad(where, `errorCodes must be status codes or classes like "5xx", "429", got ${JSON.stringify(codes)}`);
+    }
+    return v.map((c) => c.toLowerCase());
+}
+function latency(m, where) {
+    const d = JUDGE_DEFAULTS.latency;
+    const floorRelative = num(where, 'floor.relative', m.floor?.relative ?? d.floorRelative, nonNegative, 'a number ≥ 0');
+    const floorAbsoluteMs = num(where, 'floor.absoluteMs', m.floor?.absoluteMs ?? d.floorAbsoluteMs, nonNegative, 'a number ≥ 0');
+    const detect = num(where, 'detect', m.detect ?? (floorRelative > 0 ? 2 * floorRelative : 0.2), positive, 'a relative slow-down > 0');
+    const tails = m.tails ?? d.tails;
+    if (!Array.isArray(tails) || !tails.every((q) => typeof q === 'number' && q > 50 && q < 100))
+        bad(where, `tails must be percentiles in (50, 100), got ${JSON.stringify(tails)}`);
+    const dir = direction(where, m.direction);
+    return {
+        kind: 'latency',
+        ...common(m, where),
+        direction: dir,
+        floorRelative,
+        floorAbsoluteMs,
+        detect,
+        // A faster canary has no slow tail to test.
+        tails: dir === 'lower-is-worse' ? [] : [...new Set(tails)].sort((a, b) => a - b),
+        minSamples: num(where, 'minSamples', m.minSamples ?? d.minSamples, count, 'an integer ≥ 0'),
+    };
+}
+function errorRate(m, where) {
+    const d = JUDGE_DEFAULTS.errorRate;
+    const floorAbsolute = num(where, 'floor.absolute', m.floor?.absolute ?? d.floorAbsolute, (x) => x >= 0 && x < 1, 'a rate in [0, 1)');
+    const floorRelative = num(where, 'floor.relative', m.floor?.relative ?? d.floorRelative, nonNegative, 'a number ≥ 0');
+    return {
+        kind: 'error-rate',
+        ...common(m, where),
+        direction: direction(where, m.direction),
+        floorAbsolute,
+        floorRelative,
+        detect: num(where, 'detect', m.detect ?? (floorAbsolute > 0 ? 2 * floorAbsolute : 0.01), inOpenUnit, 'a rate difference in (0, 1)'),
+        errorCodes: errorCodes(where, m.errorCodes),
+        minSamples: num(where, 'minSamples', m.minSamples ?? d.minSamples, count, 'an integer ≥ 0'),
+    };
+}
+function slo(m, where) {
+    const o = m.objective;
+    if (!o || typeof o !== 'object')
+        bad(where, 'objective must be { percentile, maxMs } or { maxErrorRate }');
+    if ('maxErrorRate' in o)
+        num(where, 'objective.maxErrorRate', o.maxErrorRate, inOpenUnit, 'a rate in (0, 1)');
+    else {
+        num(where, 'objective.percentile', o.percentile, (x) => x > 0 && x < 100, 'a percentile in (0, 100)');
+        num(where, 'objective.maxMs', o.maxMs, positive, 'a number of ms > 0');
+    }
+    return {
+        kind: 'slo',
+        ...common(m, where),
+        objective: m.objective,
+        confidence: num(where, 'confidence', m.confidence ?? JUDGE_DEFAULTS.slo.confidence, inOpenUnit, 'in (0, 1)'),
+        errorCodes: errorCodes(where, m.errorCodes),
+        minSamples: num(where, 'minSamples', m.minSamples ?? 0, count, 'an integer ≥ 0'),
+    };
+}
+function quality(m, where) {
+    const d = JUDGE_DEFAULTS.quality;
+    const minAgreement = num(where, 'minAgreement', m.minAgreement ?? d.minAgreement, inOpenUnit, 'in (0, 1)');
+    const detect = num(where, 'detect', m.detect ?? 1 - minAgreement, (x) => x > 0 && x < minAgreement, `in (0, ${minAgreement})`);
+    const maxPsi = m.maxPsi === null ? null : num(where, 'maxPsi', m.maxPsi ?? d.maxPsi, positive, 'a number > 0 (or null)');
+    return {
+        kind: 'quality',
+        ...common(m, where),
+        minAgreement,
+        detect,
+        maxPsi,
+        psiBins: num(where, 'psiBins', m.psiBins ?? d.psiBins, (x) => Number.isInteger(x) && x >= 2, 'an integer ≥ 2'),
+        maxScoreDeltaP95: m.maxScoreDeltaP95 === undefined ? null : num(where, 'maxScoreDeltaP95', m.maxScoreDeltaP95, positive, 'a number > 0'),
+        minSamples: num(where, 'minSamples', m.minSamples ?? d.minSamples, count, 'an integer ≥ 0'),
+    };
+}
+/** Statistical checks of a metric: they share the family's alpha. */
+function testsOf(m) {
+    switch (m.kind) {
+        case 'latency':
+            return 1 + m.tails.length;
+        case 'error-rate':
+        case 'quality':
+            return 1;
+        case 'slo':
+            return 0;
+    }
+}
+function resolveConfig(config) {
+    if (!config || typeof config !== 'object' || !Array.isArray(config.metrics))
+        bad('config', 'metrics must be an array');
+    if (config.metrics.length === 0)
+        bad('config', 'metrics is empty: a judge with nothing to check would pass anything');
+    const alpha = num('config', 'alpha', config.alpha ?? JUDGE_DEFAULTS.alpha, (x) => x > 0 && x < 0.5, 'in (0, 0.5)');
+    const power = num('config', 'power', config.power ?? JUDGE_DEFAULTS.power, (x) => x >= 0.5 && x < 1, 'in [0.5, 1)');
+    const maxExtensions = num('config', 'maxExtensions', config.maxExtensions ?? JUDGE_DEFAULTS.maxExtensions, count, 'an integer ≥ 0');
+    const names = new Set();
+    const metrics = config.metrics.map((m, i) => {
+        const where = `metrics[${i}]${typeof m?.name === 'string' ? ` ("${m.name}")` : ''}`;
+        if (!m || typeof m !== 'object')
+            bad(where, 'must be an object');
+        if (names.has(m.name))
+            bad(where, `name "${m.name}" is used twice`);
+        names.add(m.name);
+        switch (m.kind) {
+            case 'latency':
+                return latency(m, where);
+            case 'error-rate':
+                return errorRate(m, where);
+            case 'slo':
+                return slo(m, where);
+            case 'quality':
+                return quality(m, where);
+            default:
+                return bad(where, `kind must be latency, error-rate, slo or quality, got ${JSON.stringify(m.kind)}`);
+        }
+    });
+    return { alpha, power, maxExtensions, metrics, tests: metrics.reduce((a, m) => a + testsOf(m), 0) };
+}
+
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./packages/stats/dist/normal.js
+// The standard normal distribution: CDF, survival function and quantile, accurate to a few ulps
+// far into the tails, because p-values of 1e-50 must still order correctly in reports.
+const SQRT1_2 = Math.SQRT1_2;
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+const INV_SQRT_PI = 1 / Math.sqrt(Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+/** exp(-x²) without the rounding error of forming x² first (matters for x beyond ~5). */
+function expMinusSquare(x) {
+    // Split x = hi + lo with hi short enough that hi² is exact; then x² = hi² + lo·(x + hi).
+    const hi = Math.trunc(x * 4096) / 4096;
+    const lo = x - hi;
+    return Math.exp(-hi * hi) * Math.exp(-lo * (x + hi));
+}
+/**
+ * erf(x) by the everywhere-positive series 2/√π·e^(−x²)·Σ 2ⁿx^(2n+1)/(1·3·…·(2n+1)):
+ * no cancellation, so relative accuracy holds for small x too.
+ */
+function erfSeries(x) {
+    const x2 = x * x;
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 500; n++) {
+        term *= (2 * x2) / (2 * n + 1);
+        sum += term;
+        if (term < sum * 1e-17)
+            break;
+    }
+    return TWO_OVER_SQRT_PI * expMinusSquare(x) * sum;
+}
+/** erfc(x) for x ≥ 0.5 by Laplace's continued fraction, evaluated with the modified Lentz method. */
+function erfcContinuedFraction(x) {
+    // erfc(x) = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))
+    const tiny = 1e-300;
+    let f = x;
+    let c = x;
+    let d = 0;
+    for (let k = 1; k < 5000; k++) {
+        const a = k / 2;
+        d = x + a * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = x + a / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        const delta = c * d;
+        f *= delta;
+        if (Math.abs(delta - 1) < 1e-16)
+            break;
+    }
+    return (INV_SQRT_PI * expMinusSquare(x)) / f;
+}
+/** The error function. */
+function erf(x) {
+    if (Number.isNaN(x))
+        return NaN;
+    if (x < 0)
+        return -erf(-x);
+    if (x < 0.5)
+        return erfSeries(x);
+    return 1 - erfc(x);
+}
+/** The complementary error function 1 − erf(x), with full relative accuracy for large x. */
+function erfc(x) {
+    if (Number.isNaN(x))
+        return NaN;
+    if (x < 0)
+        return 2 - erfc(-x);
+    if (x < 0.5)
+        return 1 - erfSeries(x);
+    if (x > 27.3)
+        return 0; // below the smallest double
+    return erfcContinuedFraction(x);
+}
+/** Density of the standard normal distribution. */
+function normalPdf(z) {
+    // exp(−z²/2) with the same split as expMinusSquare, avoiding the rounding of z/√2.
+    const a = Math.abs(z);
+    const hi = Math.trunc(a * 4096) / 4096;
+    const lo = a - hi;
+    return INV_SQRT_2PI * Math.exp((-hi * hi) / 2) * Math.exp((-lo * (a + hi)) / 2);
+}
+/** P(Z ≤ z) for a standard normal Z. */
+function normalCdf(z) {
+    if (Number.isNaN(z))
+        return NaN;
+    return 0.5 * erfc(-z * SQRT1_2);
+}
+/** P(Z > z) for a standard normal Z, accurate in the upper tail (a p-value). */
+function normal_normalSf(z) {
+    if (Number.isNaN(z))
+        return NaN;
+    return 0.5 * erfc(z * SQRT1_2);
+}
+/**
+ * The z with P(Z ≤ z) = p. A rational first guess (Abramowitz & Stegun 26.2.23, error < 4.5e-4)
+ * is polished by Halley steps on the accurate CDF, so the result is as good as normalCdf.
+ */
+function normalQuantile(p) {
+    if (Number.isNaN(p) || p < 0 || p > 1)
+        return NaN;
+    if (p === 0)
+        return -Infinity;
+    if (p === 1)
+        return Infinity;
+    // 1 − p is exact for p ≥ 0.5, so the upper half reflects onto the lower one without loss.
+    if (p > 0.5)
+        return -normalQuantile(1 - p);
+    const t = Math.sqrt(-2 * Math.log(p));
+    let x = -(t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t));
+    // Near the centre, Φ(x) − p cancels; there p − 1/2 is exact and ½·erf(x/√2) carries no cancellation.
+    const central = p > 0.25;
+    const half = p - 0.5;
+    for (let i = 0; i < 8; i++) {
+        const f = central ? 0.5 * erf(x * SQRT1_2) - half : normalCdf(x) - p;
+        const pdf = normalPdf(x);
+        if (pdf === 0)
+            break;
+        const r = f / pdf;
+        const step = r / (1 + (x * r) / 2); // Halley: uses φ'(x) = −x·φ(x)
+        x -= step;
+        if (Math.abs(step) <= 1e-16 * Math.abs(x))
+            break;
+    }
+    return x;
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/proportions.js
+
+function checkCounts(successes, trials, what) {
+    if (!Number.isInteger(trials) || trials < 1)
+        throw new RangeError(`${what}: trials must be a positive integer, got ${trials}`);
+    if (!Number.isInteger(successes) || successes < 0 || successes > trials) {
+        throw new RangeError(`${what}: successes must be an integer in 0..${trials}, got ${successes}`);
+    }
+}
+/** Wilson score interval for one proportion. */
+function wilsonInterval(successes, trials, confidence = 0.95) {
+    checkCounts(successes, trials, 'wilsonInterval');
+    const z = normalQuantile(1 - (1 - confidence) / 2);
+    const p = successes / trials;
+    const z2n = (z * z) / trials;
+    const centre = (p + z2n / 2) / (1 + z2n);
+    const half = (z * Math.sqrt((p * (1 - p)) / trials + z2n / (4 * trials))) / (1 + z2n);
+    return { lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
+}
+/**
+ * Two-proportion z-test of successes1/trials1 against successes2/trials2 (pooled variance; the
+ * two-sided p-value equals `chi2_contingency(correction=False)`). `greater`: p1 > p2.
+ */
+function twoProportionZTest(successes1, trials1, successes2, trials2, options = {}) {
+    checkCounts(successes1, trials1, 'first sample');
+    checkCounts(successes2, trials2, 'second sample');
+    const alternative = options.alternative ?? 'two-sided';
+    const confidence = options.confidence ?? 0.95;
+    const p1 = successes1 / trials1;
+    const p2 = successes2 / trials2;
+    const pooled = (successes1 + successes2) / (trials1 + trials2);
+    const se = Math.sqrt(pooled * (1 - pooled) * (1 / trials1 + 1 / trials2));
+    const difference = p1 - p2;
+    // Both rates 0 (or both 1): the samples cannot differ in the test's terms.
+    const z = se > 0 ? difference / se : 0;
+    const pValue = se === 0
+        ? 1
+        : alternative === 'two-sided'
+            ? Math.min(1, 2 * normal_normalSf(Math.abs(z)))
+            : alternative === 'greater'
+                ? normal_normalSf(z)
+                : normal_normalSf(-z);
+    const w1 = wilsonInterval(successes1, trials1, confidence);
+    const w2 = wilsonInterval(successes2, trials2, confidence);
+    const lower = difference - Math.sqrt((p1 - w1.lower) ** 2 + (w2.upper - p2) ** 2);
+    const upper = difference + Math.sqrt((w1.upper - p1) ** 2 + (p2 - w2.lower) ** 2);
+    return { p1, p2, difference, z, pValue, lower, upper, confidence };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/fisher.js
+/**
+ * Fisher's exact test on [[a, b], [c, d]]. `greater`: the odds ratio exceeds 1 (a is large).
+ * Tables are weighed in logs relative to the mode by the ratio recurrence of the hypergeometric
+ * pmf, O(support) and safe for counts in the millions. "At most as likely" allows a relative slack
+ * of 1e-7, as R does: SciPy's 1e-14 is below the rounding of any pmf computed for large tables,
+ * and would split mathematically equal (symmetric) tables.
+ */
+function fisherExact(table, options = {}) {
+    const [[a, b], [c, d]] = table;
+    for (const v of [a, b, c, d]) {
+        if (!Number.isInteger(v) || v < 0)
+            throw new RangeError(`table entries must be non-negative integers, got ${v}`);
+    }
+    const alternative = options.alternative ?? 'two-sided';
+    const row1 = a + b;
+    const row2 = c + d;
+    const col1 = a + c;
+    const total = row1 + row2;
+    if (row1 === 0 || row2 === 0 || col1 === 0 || b + d === 0)
+        return { oddsRatio: NaN, pValue: 1 };
+    const oddsRatio = b > 0 && c > 0 ? (a * d) / (b * c) : Infinity;
+    // X = the top-left cell, hypergeometric with support lo..hi.
+    const lo = Math.max(0, col1 - row2);
+    const hi = Math.min(col1, row1);
+    const size = hi - lo + 1;
+    const logW = new Float64Array(size);
+    const mode = Math.min(hi, Math.max(lo, Math.floor(((col1 + 1) * (row1 + 1)) / (total + 2))));
+    // P(x)/P(x−1) = (row1 − x + 1)(col1 − x + 1) / (x·(row2 − col1 + x))
+    for (let x = mode + 1; x <= hi; x++) {
+        logW[x - lo] = logW[x - 1 - lo] + Math.log(((row1 - x + 1) * (col1 - x + 1)) / (x * (row2 - col1 + x)));
+    }
+    for (let x = mode - 1; x >= lo; x--) {
+        logW[x - lo] = logW[x + 1 - lo] - Math.log(((row1 - x) * (col1 - x)) / ((x + 1) * (row2 - col1 + x + 1)));
+    }
+    let totalWeight = 0;
+    for (let i = 0; i < size; i++)
+        totalWeight += Math.exp(logW[i]);
+    let tail = 0;
+    const observed = logW[a - lo];
+    for (let i = 0; i < size; i++) {
+        const x = lo + i;
+        const w = logW[i];
+        const include = alternative === 'less' ? x <= a : alternative === 'greater' ? x >= a : w <= observed + 1e-7;
+        if (include)
+            tail += Math.exp(w);
+    }
+    return { oddsRatio, pValue: Math.min(1, tail / totalWeight) };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/compare/baseline.js
+// The current benchmark run against a stored baseline (a result from the default branch), compared
+// as distributions: a significance test AND an effect-size floor decide every metric, never a
+// single ratio. Latency is the whole corrected histogram (binned Mann–Whitney over the shared
+// buckets, Hodges–Lehmann shift with its interval), the p95/p99 tails a two-proportion test of the
+// share of requests above the baseline's percentile bucket, errors a test of failed vs ok counts,
+// closed-loop throughput Welch's t over the measurement windows, and TTFT/ITL for LLM streams the
+// same binned test as latency. Each metric, each load point and the comparison as a whole end in
+// one of regression, improvement, no-change (not significant, or below the effect floor) and
+// invalid (the two runs cannot be compared: never a regression). The result is plain data with
+// every number the decision used, for a report to explain it.
+
+
+
+
+
+const BASELINE_COMPARISON_SCHEMA = 'ferry-baseline-comparison/1';
+const DEFAULT_BASELINE_COMPARE_OPTIONS = {
+    alpha: 0.05,
+    latencyFloor: 0.1,
+    minLatencyShiftMs: 0.5,
+    errorRateFloor: 0.005,
+    throughputFloor: 0.1,
+};
+// ---------------------------------------------------------------------------------------------
+// Formatting (headlines and reasons)
+function fmtMs(ms) {
+    const a = Math.abs(ms);
+    if (a >= 100)
+        return ms.toFixed(0);
+    if (a >= 10)
+        return ms.toFixed(1);
+    if (a >= 1)
+        return ms.toFixed(2);
+    return ms.toFixed(3);
+}
+function fmtSignedMs(ms) {
+    return `${ms >= 0 ? '+' : '−'}${fmtMs(Math.abs(ms))} ms`;
+}
+function fmtPct(fraction) {
+    const p = Math.abs(fraction) * 100;
+    return `${p >= 10 ? p.toFixed(0) : p.toFixed(1)}%`;
+}
+function fmtSignedPct(fraction) {
+    return `${fraction >= 0 ? '+' : '−'}${fmtPct(fraction)}`;
+}
+function fmtRate(fraction) {
+    return `${(fraction * 100).toFixed(fraction !== 0 && Math.abs(fraction) < 0.001 ? 3 : 2)}%`;
+}
+function fmtPoints(fraction) {
+    return `${(Math.abs(fraction) * 100).toFixed(2)} percentage points`;
+}
+function fmtRps(x) {
+    return Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+function fmtP(p) {
+    return p < 0.001 ? 'p < 0.001' : `p = ${Number(p.toPrecision(2))}`;
+}
+const TEST_TITLES = {
+    'mann-whitney': 'Mann–Whitney U',
+    'two-proportion-z': 'two-proportion z-test',
+    'fisher-exact': "Fisher's exact test",
+    'welch-t': "Welch's t-test",
+};
+function fin(x) {
+    return Number.isFinite(x) ? x : null;
+}
+function loadKey(load) {
+    return load.mode === 'open' ? `open:${load.rate}` : `closed:${load.concurrency}`;
+}
+function loadLabel(load) {
+    if (load.mode === 'closed')
+        return `concurrency ${load.concurrency}${load.thinkTimeMs > 0 ? ` (think ${load.thinkTimeMs} ms)` : ''}`;
+    const process = load.process === 'constant' ? '' : load.process === 'gamma' ? ` gamma(${load.burstiness ?? 1})` : ` ${load.process}`;
+    return `${Number(load.rate.toPrecision(6))} req/s${process}`;
+}
+function decide(d) {
+    const significant = d.pValue < d.alpha && d.direction !== 'none';
+    const exceeded = (d.direction === 'up' && d.effect > d.threshold) || (d.direction === 'down' && d.effect < -d.threshold);
+    const significance = { test: d.test, pValue: d.pValue, alpha: d.alpha, significant, direction: d.direction };
+    const floor = { applies: d.applies, effect: d.effect, threshold: d.threshold, rule: d.rule, exceeded };
+    const test = `${TEST_TITLES[d.test]}, ${fmtP(d.pValue)}`;
+    if (!significant) {
+        return {
+            outcome: 'no-change',
+            noChange: 'not-significant',
+            reason: `not significant (${test}, α = ${d.alpha}); ${d.effectText}`,
+            significance,
+            floor,
+        };
+    }
+    if (!exceeded) {
+        return {
+            outcome: 'no-change',
+            noChange: 'below-effect-floor',
+            reason: `significant (${test}) but below the effect floor: ${d.effectText} is within ${d.thresholdText} (${d.rule})`,
+            significance,
+            floor,
+        };
+    }
+    const worse = (d.direction === 'up') === (d.better === 'lower');
+    return {
+        outcome: worse ? 'regression' : 'improvement',
+        reason: `${worse ? 'regressed' : 'improved'}: ${d.effectText}, beyond the ${d.thresholdText} floor (${d.rule}); ${test}`,
+        significance,
+        floor,
+    };
+}
+/**
+ * Rates compared from counts: the pooled z-test, or Fisher's exact test when an expected cell
+ * count is below 5. `s1/n1` is the current run, `s2/n2` the baseline. `alternative` (default
+ * two-sided) is the test's: `greater` asks whether the current rate is higher. The interval is
+ * always Newcombe's two-sided one at `confidence`.
+ */
+function proportionTest(s1, n1, s2, n2, confidence, alternative = 'two-sided') {
+    const z = twoProportionZTest(s1, n1, s2, n2, { confidence, alternative });
+    const total = n1 + n2;
+    const events = s1 + s2;
+    const minExpected = Math.min(n1, n2) * Math.min(events, total - events) / total;
+    const base = { z: z.z, difference: z.difference, lower: z.lower, upper: z.upper, confidence, minExpected };
+    if (minExpected < 5) {
+        const f = fisherExact([
+            [s1, n1 - s1],
+            [s2, n2 - s2],
+        ], { alternative });
+        return { test: 'fisher-exact', pValue: f.pValue, oddsRatio: fin(f.oddsRatio), ...base };
+    }
+    return { test: 'two-proportion-z', pValue: z.pValue, oddsRatio: null, ...base };
+}
+// ---------------------------------------------------------------------------------------------
+// Histograms over shared buckets
+function sameLayout(a, b) {
+    return a.significantDigits === b.significantDigits && a.highestMicros === b.highestMicros;
+}
+function layoutText(h) {
+    return `${h.significantDigits} significant digits up to ${h.highestMicros} µs`;
+}
+/** The buckets non-empty in either histogram, in value order, with both counts. Same layout assumed. */
+function shareBins(baseline, current) {
+    const byLow = new Map();
+    baseline.forEachBucket((lowMs, highMs, count) => {
+        byLow.set(Math.round(lowMs * 1000), { high: Math.round(highMs * 1000), b: count, c: 0 });
+    });
+    current.forEachBucket((lowMs, highMs, count) => {
+        const low = Math.round(lowMs * 1000);
+        const e = byLow.get(low);
+        if (e)
+            e.c = count;
+        else
+            byLow.set(low, { high: Math.round(highMs * 1000), b: 0, c: count });
+    });
+    const lows = [...byLow.keys()].sort((a, b) => a - b);
+    const out = { values: [], highMs: [], baseline: [], current: [] };
+    for (const low of lows) {
+        const e = byLow.get(low);
+        out.values.push((low + e.high) / 2 / 1000);
+        out.highMs.push(e.high / 1000);
+        out.baseline.push(e.b);
+        out.current.push(e.c);
+    }
+    return out;
+}
+function latencyFloorOf(o, reference, what) {
+    const relative = o.latencyFloor * reference;
+    const threshold = Math.max(relative, o.minLatencyShiftMs);
+    return {
+        threshold,
+        rule: `max(${fmtPct(o.latencyFloor)} of baseline ${what} ${fmtMs(reference)} ms, ${Number(o.minLatencyShiftMs.toPrecision(3))} ms)`,
+        text: `±${fmtMs(threshold)} ms`,
+    };
+}
+const DISTRIBUTIONS = {
+    latency: { histogram: 'corrected', title: 'latency' },
+    ttft: { histogram: 'ttft', title: 'TTFT' },
+    itl: { histogram: 'itlToken', title: 'ITL (per token)' },
+};
+function distributionMetric(metric, base, cur, bins, o) {
+    const { histogram, title } = DISTRIBUTIONS[metric];
+    const mw = mannWhitneyBinned(bins.baseline, bins.current);
+    const hl = hodgesLehmannBinned(bins.values, bins.baseline, bins.current, { confidence: 1 - o.alpha });
+    const pct = (h) => ({ p50: h.percentile(50), p95: h.percentile(95), p99: h.percentile(99) });
+    const bp = pct(base);
+    const cp = pct(cur);
+    const floor = latencyFloorOf(o, bp.p50, 'p50');
+    const relative = bp.p50 > 0 ? hl.estimate / bp.p50 : null;
+    const direction = mw.superiority > 0.5 ? 'up' : mw.superiority < 0.5 ? 'down' : 'none';
+    const decision = decide({
+        test: 'mann-whitney',
+        pValue: mw.pValue,
+        alpha: o.alpha,
+        direction,
+        better: 'lower',
+        applies: 'absolute',
+        effect: hl.estimate,
+        threshold: floor.threshold,
+        rule: floor.rule,
+        effectText: `shift ${fmtSignedMs(hl.estimate)} (${relative !== null ? `${fmtSignedPct(relative)} of baseline p50; ` : ''}p50 ${fmtMs(bp.p50)} → ${fmtMs(cp.p50)} ms)`,
+        thresholdText: floor.text,
+    });
+    return {
+        kind: 'distribution',
+        metric,
+        title,
+        histogram,
+        ...decision,
+        better: 'lower',
+        unit: 'ms',
+        baseline: bp.p50,
+        current: cp.p50,
+        change: hl.estimate,
+        relativeChange: relative,
+        mannWhitney: {
+            u: mw.u,
+            z: fin(mw.z),
+            pValue: mw.pValue,
+            nBaseline: mw.n1,
+            nCurrent: mw.n2,
+            superiority: mw.superiority,
+            tieTerm: mw.tieTerm,
+            bins: bins.values.length,
+        },
+        shift: {
+            estimateMs: hl.estimate,
+            lowerMs: fin(hl.lower),
+            upperMs: fin(hl.upper),
+            confidence: hl.confidence,
+            achievedConfidence: hl.achievedConfidence,
+            relativeToBaselineP50: relative,
+        },
+        percentilesMs: { baseline: bp, current: cp },
+    };
+}
+/**
+ * The requests of each side above the baseline bucket that holds the baseline's percentile
+ * (nearest rank, as LatencyHistogram.percentile); `baselineCount` is the baseline's total.
+ */
+function tailCounts(percentile, baselineCount, bins) {
+    const rank = Math.max(1, Math.ceil((percentile / 100) * baselineCount - 1e-9));
+    let seen = 0;
+    let k = 0;
+    for (; k < bins.baseline.length; k++) {
+        seen += bins.baseline[k];
+        if (seen >= rank)
+            break;
+    }
+    let aboveBaseline = 0;
+    let aboveCurrent = 0;
+    for (let j = k + 1; j < bins.values.length; j++) {
+        aboveBaseline += bins.baseline[j];
+        aboveCurrent += bins.current[j];
+    }
+    return { bucket: k, thresholdMs: bins.highMs[k] ?? Number.NaN, aboveBaseline, aboveCurrent };
+}
+function tailMetric(percentile, base, cur, bins, o) {
+    const baseP = base.percentile(percentile);
+    const curP = cur.percentile(percentile);
+    const nBase = base.count;
+    const nCur = cur.count;
+    const { bucket: k, aboveBaseline: aboveBase, aboveCurrent: aboveCur } = tailCounts(percentile, base.count, bins);
+    const test = proportionTest(aboveCur, nCur, aboveBase, nBase, 1 - o.alpha);
+    const floor = latencyFloorOf(o, baseP, `p${percentile}`);
+    const change = curP - baseP;
+    const ratio = baseP > 0 ? curP / baseP : null;
+    const direction = aboveCur / nCur > aboveBase / nBase ? 'up' : aboveCur / nCur < aboveBase / nBase ? 'down' : 'none';
+    const decision = decide({
+        test: test.test,
+        pValue: test.pValue,
+        alpha: o.alpha,
+        direction,
+        better: 'lower',
+        applies: 'absolute',
+        effect: change,
+        threshold: floor.threshold,
+        rule: floor.rule,
+        effectText: `p${percentile} ${fmtMs(baseP)} → ${fmtMs(curP)} ms (${fmtSignedMs(change)}${ratio !== null ? `, ${fmtSignedPct(ratio - 1)}` : ''}; ${fmtRate(aboveCur / nCur)} of current requests above the baseline's p${percentile} bucket vs ${fmtRate(aboveBase / nBase)})`,
+        thresholdText: floor.text,
+    });
+    return {
+        kind: 'tail',
+        metric: percentile === 95 ? 'latency-p95' : 'latency-p99',
+        title: `p${percentile} latency`,
+        percentile,
+        ...decision,
+        better: 'lower',
+        unit: 'ms',
+        baseline: baseP,
+        current: curP,
+        change,
+        relativeChange: ratio !== null ? ratio - 1 : null,
+        ratio,
+        thresholdMs: bins.highMs[k] ?? baseP,
+        above: {
+            baseline: { count: aboveBase, n: nBase, fraction: aboveBase / nBase },
+            current: { count: aboveCur, n: nCur, fraction: aboveCur / nCur },
+        },
+        test,
+    };
+}
+function errorRateMetric(base, cur, o) {
+    const b = base.summary.requests;
+    const c = cur.summary.requests;
+    const nb = b.ok + b.failed;
+    const nc = c.ok + c.failed;
+    if (nb === 0 || nc === 0)
+        return { metric: 'error-rate', reason: `no settled requests in the ${nb === 0 ? 'baseline' : 'current'} run` };
+    const test = proportionTest(c.failed, nc, b.failed, nb, 1 - o.alpha);
+    const rb = b.failed / nb;
+    const rc = c.failed / nc;
+    const change = rc - rb;
+    const decision = decide({
+        test: test.test,
+        pValue: test.pValue,
+        alpha: o.alpha,
+        direction: rc > rb ? 'up' : rc < rb ? 'down' : 'none',
+        better: 'lower',
+        applies: 'absolute',
+        effect: change,
+        threshold: o.errorRateFloor,
+        rule: `${fmtPoints(o.errorRateFloor)} absolute`,
+        effectText: `error rate ${fmtRate(rb)} → ${fmtRate(rc)} (${b.failed}/${nb} vs ${c.failed}/${nc} failed)`,
+        thresholdText: `±${fmtPoints(o.errorRateFloor)}`,
+    });
+    return {
+        kind: 'error-rate',
+        metric: 'error-rate',
+        title: 'error rate',
+        ...decision,
+        better: 'lower',
+        unit: 'fraction',
+        baseline: rb,
+        current: rc,
+        change,
+        relativeChange: rb > 0 ? change / rb : null,
+        counts: { baseline: { failed: b.failed, ok: b.ok, rate: rb }, current: { failed: c.failed, ok: c.ok, rate: rc } },
+        test,
+    };
+}
+function windowThroughputs(p) {
+    return p.repeats.flatMap((r) => r.windows.map((w) => w.summary.throughput));
+}
+function meanSd(values) {
+    const n = values.length;
+    const mean = values.reduce((a, v) => a + v, 0) / n;
+    const sd = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
+    return { n, mean, sd };
+}
+function throughputMetric(base, cur, o) {
+    if (cur.load.mode === 'open')
+        return { metric: 'throughput', reason: 'open loop: the arrival schedule sets the throughput' };
+    const wb = windowThroughputs(base);
+    const wc = windowThroughputs(cur);
+    if (wb.length < 2 || wc.length < 2) {
+        return { metric: 'throughput', reason: `Welch's t-test needs at least 2 measurement windows on each side (baseline ${wb.length}, current ${wc.length})` };
+    }
+    const sb = meanSd(wb);
+    const sc = meanSd(wc);
+    if (!(sb.mean > 0))
+        return { metric: 'throughput', reason: 'the baseline throughput is 0' };
+    const w = welchTTest(wc, wb, { confidence: 1 - o.alpha });
+    const relative = (sc.mean - sb.mean) / sb.mean;
+    const decision = decide({
+        test: 'welch-t',
+        pValue: w.pValue,
+        alpha: o.alpha,
+        direction: w.difference > 0 ? 'up' : w.difference < 0 ? 'down' : 'none',
+        better: 'higher',
+        applies: 'relative',
+        effect: relative,
+        threshold: o.throughputFloor,
+        rule: `${fmtPct(o.throughputFloor)} of the baseline mean`,
+        effectText: `mean window throughput ${fmtRps(sb.mean)} → ${fmtRps(sc.mean)} req/s (${fmtSignedPct(relative)})`,
+        thresholdText: `±${fmtPct(o.throughputFloor)}`,
+    });
+    return {
+        kind: 'throughput',
+        metric: 'throughput',
+        title: 'throughput',
+        ...decision,
+        better: 'higher',
+        unit: 'req/s',
+        baseline: sb.mean,
+        current: sc.mean,
+        change: sc.mean - sb.mean,
+        relativeChange: relative,
+        windows: { baseline: { ...sb, values: wb }, current: { ...sc, values: wc } },
+        welch: { t: fin(w.t), df: fin(w.df), pValue: w.pValue, difference: w.difference, lower: w.lower, upper: w.upper, confidence: w.confidence },
+    };
+}
+// ---------------------------------------------------------------------------------------------
+// Points
+function figuresOf(p) {
+    const l = p.summary.latencyMs.corrected;
+    return {
+        valid: pointValid(p),
+        requests: { ok: p.summary.requests.ok, failed: p.summary.requests.failed, dropped: p.summary.requests.dropped },
+        errorRate: p.summary.errorRate,
+        throughput: p.summary.throughput,
+        windows: p.repeats.reduce((a, r) => a + r.windows.length, 0),
+        latencyMs: { p50: l.p50 ?? null, p95: l.p95 ?? null, p99: l.p99 ?? null },
+    };
+}
+function pointValid(p) {
+    return p.validity.valid !== false && p.repeats.every((r) => r.validity.valid !== false);
+}
+function validityReasons(p, side) {
+    if (pointValid(p))
+        return [];
+    const messages = new Set();
+    for (const v of [p.validity, ...p.repeats.map((r) => r.validity)]) {
+        if (v.valid !== false)
+            continue;
+        for (const r of v.reasons)
+            messages.add(`${r.message} (${r.code})`);
+    }
+    if (messages.size === 0)
+        messages.add('marked invalid');
+    return [...messages].map((m) => `${side} run invalid: ${m}`);
+}
+function loadDifferences(c, b) {
+    if (c.mode === 'open' && b.mode === 'open') {
+        const out = [];
+        if (c.process !== b.process)
+            out.push(`arrival process differs: current ${c.process}, baseline ${b.process}`);
+        else if (c.process === 'gamma' && (c.burstiness ?? 1) !== (b.burstiness ?? 1))
+            out.push(`burstiness differs: current ${c.burstiness ?? 1}, baseline ${b.burstiness ?? 1}`);
+        return out;
+    }
+    if (c.mode === 'closed' && b.mode === 'closed' && c.thinkTimeMs !== b.thinkTimeMs) {
+        return [`think time differs: current ${c.thinkTimeMs} ms, baseline ${b.thinkTimeMs} ms`];
+    }
+    return [];
+}
+const PRECEDENCE = { invalid: 3, regression: 2, improvement: 1, 'no-change': 0 };
+/** Headline order among metrics with the same outcome. */
+const METRIC_ORDER = (/* unused pure expression or super */ null && (['error-rate', 'latency-p95', 'latency', 'latency-p99', 'throughput', 'ttft', 'itl']));
+function worst(outcomes) {
+    let out = 'no-change';
+    for (const o of outcomes)
+        if (PRECEDENCE[o] > PRECEDENCE[out])
+            out = o;
+    return out;
+}
+function metricHeadline(m, label) {
+    const verb = m.outcome === 'regression' ? 'regressed' : 'improved';
+    const p = fmtP(m.significance.pValue);
+    switch (m.kind) {
+        case 'distribution':
+            return `${m.title} ${verb} ${m.relativeChange !== null ? fmtPct(m.relativeChange) : fmtSignedMs(m.change)} (p50 ${fmtMs(m.baseline)} → ${fmtMs(m.current)} ms, shift ${fmtSignedMs(m.change)}, ${p}) at ${label}`;
+        case 'tail':
+            return `${m.title} ${verb} ${m.relativeChange !== null ? fmtPct(m.relativeChange) : fmtSignedMs(m.change)} (${fmtMs(m.baseline)} → ${fmtMs(m.current)} ms, ${p}) at ${label}`;
+        case 'error-rate':
+            return `${m.title} ${verb} by ${fmtPoints(m.change)} (${fmtRate(m.baseline)} → ${fmtRate(m.current)}, ${p}) at ${label}`;
+        case 'throughput':
+            return `${m.title} ${verb} ${fmtPct(m.relativeChange ?? 0)} (${fmtRps(m.baseline)} → ${fmtRps(m.current)} req/s, ${p}) at ${label}`;
+    }
+}
+function pointHeadline(outcome, label, invalidReasons, metrics) {
+    if (outcome === 'invalid') {
+        const reasons = [...invalidReasons, ...metrics.filter((m) => m.outcome === 'invalid').map((m) => `${m.title}: ${m.reason}`)];
+        return `invalid at ${label}: ${reasons[0] ?? 'cannot be compared'}${reasons.length > 1 ? ` (+${reasons.length - 1} more)` : ''}`;
+    }
+    const decided = metrics.filter((m) => m.kind !== 'invalid');
+    if (outcome === 'no-change') {
+        const below = decided.filter((m) => m.noChange === 'below-effect-floor').length;
+        return `no change at ${label}${below > 0 ? ` (${below} significant difference${below > 1 ? 's' : ''} below the effect floor)` : ' (no significant difference)'}`;
+    }
+    const hits = decided.filter((m) => m.outcome === outcome).sort((a, b) => METRIC_ORDER.indexOf(a.metric) - METRIC_ORDER.indexOf(b.metric));
+    const first = hits[0];
+    const rest = hits.slice(1).map((m) => m.title);
+    return `${metricHeadline(first, label)}${rest.length > 0 ? `; also ${rest.join(', ')}` : ''}`;
+}
+function histogramOrUndefined(h) {
+    if (!h)
+        return undefined;
+    const d = LatencyHistogram.fromJSON(h);
+    return d.count > 0 ? d : undefined;
+}
+function comparePoint(cur, base, runReasons, o) {
+    const label = loadLabel(cur.load);
+    const figures = { current: figuresOf(cur), baseline: figuresOf(base) };
+    const invalidReasons = [...runReasons, ...loadDifferences(cur.load, base.load), ...validityReasons(cur, 'current'), ...validityReasons(base, 'baseline')];
+    const common = { key: loadKey(cur.load), label, load: { current: cur.load, baseline: base.load }, figures };
+    if (invalidReasons.length > 0) {
+        return { ...common, outcome: 'invalid', headline: pointHeadline('invalid', label, invalidReasons, []), invalidReasons, metrics: [], skipped: [] };
+    }
+    const metrics = [];
+    const skipped = [];
+    const distribution = (names, b, c, what) => {
+        if (!b || !c) {
+            for (const n of names)
+                skipped.push({ metric: n.metric, reason: `only the ${b ? 'baseline' : 'current'} run has ${what}` });
+            return;
+        }
+        if (!sameLayout(b, c)) {
+            const reason = `histogram layouts differ (current ${layoutText(c)}, baseline ${layoutText(b)}): the buckets cannot be compared one to one`;
+            for (const n of names)
+                metrics.push({ kind: 'invalid', metric: n.metric, title: n.title, outcome: 'invalid', reason });
+            return;
+        }
+        const hb = histogramOrUndefined(b);
+        const hc = histogramOrUndefined(c);
+        if (!hb || !hc) {
+            for (const n of names)
+                skipped.push({ metric: n.metric, reason: `no ${what} recorded in the ${!hb ? 'baseline' : 'current'} run` });
+            return;
+        }
+        const bins = shareBins(hb, hc);
+        for (const n of names) {
+            if (n.metric === 'latency-p95')
+                metrics.push(tailMetric(95, hb, hc, bins, o));
+            else if (n.metric === 'latency-p99')
+                metrics.push(tailMetric(99, hb, hc, bins, o));
+            else
+                metrics.push(distributionMetric(n.metric, hb, hc, bins, o));
+        }
+    };
+    distribution([
+        { metric: 'latency', title: 'latency' },
+        { metric: 'latency-p95', title: 'p95 latency' },
+        { metric: 'latency-p99', title: 'p99 latency' },
+    ], base.histograms.corrected, cur.histograms.corrected, 'latency samples');
+    const error = errorRateMetric(base, cur, o);
+    if ('kind' in error)
+        metrics.push(error);
+    else
+        skipped.push(error);
+    const throughput = throughputMetric(base, cur, o);
+    if ('kind' in throughput)
+        metrics.push(throughput);
+    else
+        skipped.push(throughput);
+    if (base.histograms.llm || cur.histograms.llm) {
+        distribution([{ metric: 'ttft', title: DISTRIBUTIONS.ttft.title }], base.histograms.llm?.ttft, cur.histograms.llm?.ttft, 'TTFT (LLM stream metrics)');
+        distribution([{ metric: 'itl', title: DISTRIBUTIONS.itl.title }], base.histograms.llm?.itlToken, cur.histograms.llm?.itlToken, 'ITL (LLM stream metrics)');
+    }
+    const outcome = worst(metrics.map((m) => m.outcome));
+    return { ...common, outcome, headline: pointHeadline(outcome, label, [], metrics), invalidReasons: [], metrics, skipped };
+}
+function runFacts(r) {
+    return { target: r.target, protocol: r.protocol, startedAt: r.startedAt, shards: r.generator.shard.count, points: r.points.length };
+}
+/** Scheme and path of a target URL (the host and port may change between runners without changing what is measured). */
+function targetParts(target) {
+    try {
+        const u = new URL(target);
+        return { what: `${u.protocol}//…${u.pathname.replace(/\/+$/, '')}`, host: u.host };
+    }
+    catch {
+        return { what: target, host: '' };
+    }
+}
+function runDifferences(cur, base) {
+    const reasons = [];
+    const notes = [];
+    if (cur.protocol !== base.protocol)
+        reasons.push(`protocol differs: current ${cur.protocol}, baseline ${base.protocol}`);
+    const tc = targetParts(cur.target);
+    const tb = targetParts(base.target);
+    if (tc.what !== tb.what)
+        reasons.push(`target differs: current ${cur.target}, baseline ${base.target}`);
+    else if (tc.host !== tb.host)
+        notes.push(`target host differs (current ${tc.host}, baseline ${tb.host}); scheme and path agree, so the runs are compared`);
+    if (cur.generator.shard.count !== base.generator.shard.count) {
+        reasons.push(`load generated by ${cur.generator.shard.count} shard(s) now and ${base.generator.shard.count} in the baseline`);
+    }
+    return { reasons, notes };
+}
+function checkOptions(options) {
+    const o = { ...DEFAULT_BASELINE_COMPARE_OPTIONS };
+    for (const [k, v] of Object.entries(options)) {
+        if (v === undefined)
+            continue;
+        const ok = k === 'alpha' ? v > 0 && v < 1 : Number.isFinite(v) && v >= 0;
+        if (!ok || typeof v !== 'number') {
+            throw new InputError(`baseline comparison: ${k} must be ${k === 'alpha' ? 'in (0, 1)' : 'a finite number ≥ 0'}, got ${String(v)}`, { subject: k });
+        }
+        o[k] = v;
+    }
+    return o;
+}
+/**
+ * Compares the current run with a baseline run, load point by load point (matched by mode and
+ * rate or concurrency). See the module comment and the types for what is compared and how.
+ */
+function compareWithBaseline(current, baseline, options = {}) {
+    const o = checkOptions(options);
+    const { reasons: runReasons, notes } = runDifferences(current, baseline);
+    // Pair points with the same key in order (a key measured twice pairs first with first).
+    const pool = new Map();
+    for (const p of baseline.points) {
+        const k = loadKey(p.load);
+        pool.set(k, [...(pool.get(k) ?? []), p]);
+    }
+    const points = [];
+    const unmatched = [];
+    for (const cur of current.points) {
+        const k = loadKey(cur.load);
+        const base = pool.get(k)?.shift();
+        if (!base) {
+            unmatched.push({ side: 'current', key: k, label: loadLabel(cur.load), load: cur.load });
+            continue;
+        }
+        points.push(comparePoint(cur, base, runReasons, o));
+    }
+    for (const [k, rest] of pool)
+        for (const p of rest)
+            unmatched.push({ side: 'baseline', key: k, label: loadLabel(p.load), load: p.load });
+    const counts = { regression: 0, improvement: 0, 'no-change': 0, invalid: 0 };
+    for (const p of points)
+        counts[p.outcome]++;
+    const outcome = points.length === 0 ? 'invalid' : worst(points.map((p) => p.outcome));
+    return {
+        schema: BASELINE_COMPARISON_SCHEMA,
+        outcome,
+        headline: overallHeadline(outcome, points, unmatched, runReasons),
+        options: o,
+        runs: { current: runFacts(current), baseline: runFacts(baseline) },
+        invalidReasons: runReasons,
+        notes,
+        points,
+        unmatched,
+        counts,
+    };
+}
+function overallHeadline(outcome, points, unmatched, runReasons) {
+    const unmatchedNote = unmatched.length > 0 ? ` (${unmatched.length} load point${unmatched.length > 1 ? 's' : ''} measured in only one run)` : '';
+    if (points.length === 0) {
+        const side = (s) => unmatched.filter((u) => u.side === s).map((u) => u.label).join(', ') || 'none';
+        return `invalid: no load point in common with the baseline (current: ${side('current')}; baseline: ${side('baseline')})`;
+    }
+    if (outcome === 'invalid' && runReasons.length > 0) {
+        return `invalid: ${runReasons[0]}${runReasons.length > 1 ? ` (+${runReasons.length - 1} more)` : ''}`;
+    }
+    const of = (o) => points.filter((p) => p.outcome === o);
+    const more = (list, what) => (list.length > 1 ? ` (and ${list.length - 1} more load point${list.length > 2 ? 's' : ''} ${what})` : '');
+    if (outcome === 'no-change') {
+        return `no change beyond the effect floors at ${points.length === 1 ? points[0].label : `${points.length} load points`}${unmatchedNote}`;
+    }
+    const lead = of(outcome);
+    let line = `${lead[0].headline}${more(lead, outcome === 'invalid' ? 'invalid' : outcome === 'regression' ? 'regressed' : 'improved')}`;
+    // An invalid comparison still says what the valid points showed.
+    if (outcome === 'invalid') {
+        const regressed = of('regression');
+        if (regressed.length > 0)
+            line += `; meanwhile ${regressed[0].headline}${more(regressed, 'regressed')}`;
+    }
+    return `${line}${unmatchedNote}`;
+}
+// ---------------------------------------------------------------------------------------------
+// Reading result files
+/**
+ * Reads a load result from a JSON file for comparison. Accepted shapes (documented decision):
+ * - a bare LoadResult: `schema: "ferry-load/1"` at the top level, extra top-level fields (such as
+ *   `ferryBenchResult` or `meta`) allowed and kept on the returned object;
+ * - an object holding the LoadResult under `load`, such as the benchmark step's results file
+ *   (`schema: "ferry-benchmark/1"`, `load: {...}`); the wrapper is dropped.
+ * Missing file, bad JSON and a wrong shape are InputErrors (exit 2) naming the file and the field.
+ */
+function readLoadResult(path) {
+    let text;
+    try {
+        text = readFileSync(path, 'utf8');
+    }
+    catch (err) {
+        const code = err.code;
+        const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? err.message);
+        throw new InputError(`load result ${path}: cannot read it (${why})`, { subject: path, cause: err });
+    }
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (err) {
+        throw new InputError(`load result ${path} is not valid JSON (${err.message})`, { subject: path, cause: err });
+    }
+    return parseLoadResult(value, path);
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/**
+ * Checks that a parsed JSON value is a load result (bare or under `load`, as readLoadResult) with
+ * every field the comparison reads, decoding the histograms it compares; `source` names the file
+ * in errors.
+ */
+function parseLoadResult(value, source) {
+    const fail = (field, problem) => {
+        throw new InputError(`load result ${source}: ${field} ${problem}`, {
+            subject: source,
+            hint: 'expected a Ferry load result (schema "ferry-load/1") at the top level or under `load`, as the benchmark step writes it',
+        });
+    };
+    if (!isObject(value))
+        return fail('the document', 'is not a JSON object');
+    let root = value;
+    let prefix = '';
+    if (value.schema !== 'ferry-load/1') {
+        if (isObject(value.load) && value.load.schema === 'ferry-load/1') {
+            root = value.load;
+            prefix = 'load.';
+        }
+        else if (isObject(value.load)) {
+            return fail('load.schema', `is ${JSON.stringify(value.load.schema)}, expected "ferry-load/1"`);
+        }
+        else {
+            return fail('schema', `is ${JSON.stringify(value.schema)}, expected "ferry-load/1" (or a load result under \`load\`)`);
+        }
+    }
+    const str = (obj, key, at) => {
+        if (typeof obj[key] !== 'string')
+            fail(`${at}${key}`, `must be a string (got ${JSON.stringify(obj[key]) ?? 'nothing'})`);
+    };
+    const num = (obj, key, at, integer = false) => {
+        const v = obj[key];
+        if (typeof v !== 'number' || !Number.isFinite(v) || (integer && (!Number.isInteger(v) || v < 0))) {
+            fail(`${at}${key}`, `must be ${integer ? 'a non-negative integer' : 'a finite number'} (got ${JSON.stringify(v) ?? 'nothing'})`);
+        }
+    };
+    const obj = (parent, key, at) => {
+        const v = parent[key];
+        return isObject(v) ? v : fail(`${at}${key}`, `must be an object (got ${JSON.stringify(v) ?? 'nothing'})`);
+    };
+    const arr = (parent, key, at) => {
+        const v = parent[key];
+        return Array.isArray(v) ? v : fail(`${at}${key}`, `must be an array (got ${v === undefined ? 'nothing' : typeof v})`);
+    };
+    const validity = (parent, at) => {
+        const v = obj(parent, 'validity', at);
+        if (typeof v.valid !== 'boolean')
+            fail(`${at}validity.valid`, 'must be true or false');
+        arr(v, 'reasons', `${at}validity.`).forEach((r, i) => {
+            if (!isObject(r) || typeof r.message !== 'string')
+                fail(`${at}validity.reasons[${i}]`, 'must be an object with a message');
+        });
+    };
+    const histogram = (parent, key, at) => {
+        const h = obj(parent, key, at);
+        try {
+            LatencyHistogram.fromJSON(h);
+        }
+        catch (err) {
+            fail(`${at}${key}`, `is not a valid serialized histogram (${err.message})`);
+        }
+    };
+    str(root, 'target', prefix);
+    str(root, 'protocol', prefix);
+    const generator = obj(root, 'generator', prefix);
+    const shard = obj(generator, 'shard', `${prefix}generator.`);
+    num(shard, 'count', `${prefix}generator.shard.`, true);
+    arr(root, 'points', prefix).forEach((p, i) => {
+        const at = `${prefix}points[${i}].`;
+        if (!isObject(p))
+            return fail(`${prefix}points[${i}]`, 'must be an object');
+        const load = obj(p, 'load', at);
+        if (load.mode === 'open') {
+            num(load, 'rate', `${at}load.`);
+            str(load, 'process', `${at}load.`);
+        }
+        else if (load.mode === 'closed') {
+            num(load, 'concurrency', `${at}load.`);
+            num(load, 'thinkTimeMs', `${at}load.`);
+        }
+        else {
+            fail(`${at}load.mode`, `must be "open" or "closed" (got ${JSON.stringify(load.mode) ?? 'nothing'})`);
+        }
+        const summary = obj(p, 'summary', at);
+        const requests = obj(summary, 'requests', `${at}summary.`);
+        for (const k of ['ok', 'failed', 'dropped'])
+            num(requests, k, `${at}summary.requests.`, true);
+        num(summary, 'throughput', `${at}summary.`);
+        num(summary, 'errorRate', `${at}summary.`);
+        const latency = obj(summary, 'latencyMs', `${at}summary.`);
+        obj(latency, 'corrected', `${at}summary.latencyMs.`);
+        validity(p, at);
+        arr(p, 'repeats', at).forEach((r, j) => {
+            const rat = `${at}repeats[${j}].`;
+            if (!isObject(r))
+                return fail(`${at}repeats[${j}]`, 'must be an object');
+            validity(r, rat);
+            arr(r, 'windows', rat).forEach((w, k) => {
+                if (!isObject(w))
+                    return fail(`${rat}windows[${k}]`, 'must be an object');
+                num(obj(w, 'summary', `${rat}windows[${k}].`), 'throughput', `${rat}windows[${k}].summary.`);
+            });
+        });
+        const histograms = obj(p, 'histograms', at);
+        histogram(histograms, 'corrected', `${at}histograms.`);
+        if (histograms.llm !== undefined) {
+            const llm = obj(histograms, 'llm', `${at}histograms.`);
+            for (const name of LLM_HISTOGRAMS)
+                if (llm[name] !== undefined)
+                    histogram(llm, name, `${at}histograms.llm.`);
+        }
+    });
+    return root;
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/format.js
+// Numbers in the judge's reasons and headlines.
+function format_fmtMs(ms) {
+    const a = Math.abs(ms);
+    if (a >= 100)
+        return ms.toFixed(0);
+    if (a >= 10)
+        return ms.toFixed(1);
+    if (a >= 1)
+        return ms.toFixed(2);
+    return ms.toFixed(3);
+}
+function format_fmtSignedMs(ms) {
+    return `${ms >= 0 ? '+' : '−'}${format_fmtMs(Math.abs(ms))} ms`;
+}
+function format_fmtPct(fraction) {
+    const p = Math.abs(fraction) * 100;
+    return `${p >= 10 ? p.toFixed(0) : p.toFixed(1)}%`;
+}
+function format_fmtSignedPct(fraction) {
+    return `${fraction >= 0 ? '+' : '−'}${format_fmtPct(fraction)}`;
+}
+/** A rate as a percentage, with more digits for rare events. */
+function format_fmtRate(fraction) {
+    return `${(fraction * 100).toFixed(fraction !== 0 && Math.abs(fraction) < 0.001 ? 3 : 2)}%`;
+}
+/** A rate difference in percentage points, signed. */
+function fmtPp(fraction) {
+    return `${fraction >= 0 ? '+' : '−'}${(Math.abs(fraction) * 100).toFixed(2)} pp`;
+}
+function format_fmtP(p) {
+    if (p < 1e-4)
+        return `p = ${p.toExponential(1)}`;
+    return `p = ${Number(p.toPrecision(2))}`;
+}
+/** A nominal alpha: "α = 0.011", "α = 8.9e-5". */
+function fmtAlpha(alpha) {
+    if (alpha === 0)
+        return 'α = 0';
+    if (alpha < 1e-3)
+        return `α = ${alpha.toExponential(1)}`;
+    return `α = ${Number(alpha.toPrecision(2))}`;
+}
+function fmtCount(n) {
+    return Math.round(n).toLocaleString('en-US');
+}
+function fmtNum(x, digits = 3) {
+    return String(Number(x.toPrecision(digits))).replace(/^-/, '−');
+}
+/** "[−0.41, 1.20] ms" with open ends for unbounded sides. */
+function fmtInterval(lower, upper, fmt, unit = '') {
+    const f = (x) => fmt(x).replace(/^-/, '−');
+    return `[${lower === null ? '−∞' : f(lower)}, ${upper === null ? '+∞' : f(upper)}]${unit}`;
+}
+function fmtConfidence(c) {
+    const p = c * 100;
+    if (p >= 99.99)
+        return `${Number(p.toPrecision(6))}%`;
+    return `${Number(p.toPrecision(3))}%`;
+}
+/** A finite number, or null (JSON has no Infinity or NaN). */
+function finite(x) {
+    return Number.isFinite(x) ? x : null;
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/sample-size.js
+// Minimum samples, planned up front so that "continue" never rests on too little data: the number
+// of requests per version at which a regression of the planned size would be caught (p below the
+// final look's nominal alpha) with the configured power. Equal allocation per version; unequal
+// samples are compared through the effective size 2·n₁·n₂/(n₁ + n₂), which gives a test the same
+// precision as that many requests on each side.
+
+/** z of a test at level alpha: one-sided, or two-sided (alpha split between the tails). */
+function zFor(alpha, sided) {
+    if (!(alpha > 0 && alpha < 1))
+        throw new RangeError(`alpha must be in (0, 1), got ${alpha}`);
+    return normalQuantile(1 - alpha / sided);
+}
+function zPower(power) {
+    if (!(power > 0 && power < 1))
+        throw new RangeError(`power must be in (0, 1), got ${power}`);
+    return normalQuantile(power);
+}
+/**
+ * P(Y > X) when X is lognormal with log-scale spread sigma and Y the same distribution slowed by
+ * the factor 1 + relativeShift: ln Y − ln X ~ N(ln(1 + r), 2σ²), so Φ(ln(1 + r)/(σ√2)).
+ */
+function lognormalSuperiority(relativeShift, sigmaLog) {
+    if (!(relativeShift > -1))
+        throw new RangeError(`relative shift must be > −1, got ${relativeShift}`);
+    if (!(sigmaLog > 0))
+        throw new RangeError(`sigma must be > 0, got ${sigmaLog}`);
+    return normalCdf(Math.log1p(relativeShift) / (sigmaLog * Math.SQRT2));
+}
+/**
+ * Noether's (1987) sample size for the Mann–Whitney test, per version with equal allocation:
+ * N = (z_α + z_β)² / (12·c·(1 − c)·(p − ½)²) in total with c = ½, so n = (z_α + z_β)² / (6·(p − ½)²)
+ * each, where p = P(Y > X) under the alternative.
+ */
+function noetherSampleSize(superiority, alpha, power, sided = 1) {
+    if (!(superiority >= 0 && superiority <= 1) || superiority === 0.5) {
+        throw new RangeError(`superiority must be in [0, 1] and not ½, got ${superiority}`);
+    }
+    const z = zFor(alpha, sided) + zPower(power);
+    return Math.ceil((z * z) / (6 * (superiority - 0.5) ** 2));
+}
+/**
+ * Per-version sample size of the pooled two-proportion z-test of p1 against p0 (Fleiss, no
+ * continuity correction): n = (z_α·√(2·p̄·q̄) + z_β·√(p₀q₀ + p₁q₁))² / (p₁ − p₀)², p̄ = (p₀ + p₁)/2.
+ */
+function twoProportionSampleSize(p0, p1, alpha, power, sided = 1) {
+    for (const p of [p0, p1])
+        if (!(p >= 0 && p <= 1))
+            throw new RangeError(`proportions must be in [0, 1], got ${p}`);
+    if (p0 === p1)
+        throw new RangeError('the two proportions must differ');
+    const bar = (p0 + p1) / 2;
+    const a = zFor(alpha, sided) * Math.sqrt(2 * bar * (1 - bar));
+    const b = zPower(power) * Math.sqrt(p0 * (1 - p0) + p1 * (1 - p1));
+    return Math.ceil(((a + b) * (a + b)) / ((p1 - p0) * (p1 - p0)));
+}
+/**
+ * Sample size of the one-sample test of a proportion p0 against a true p1:
+ * n = ((z_α·√(p₀q₀) + z_β·√(p₁q₁)) / (p₀ − p₁))².
+ */
+function oneProportionSampleSize(p0, p1, alpha, power, sided = 1) {
+    for (const p of [p0, p1])
+        if (!(p >= 0 && p <= 1))
+            throw new RangeError(`proportions must be in [0, 1], got ${p}`);
+    if (p0 === p1)
+        throw new RangeError('the two proportions must differ');
+    const s = (zFor(alpha, sided) * Math.sqrt(p0 * (1 - p0)) + zPower(power) * Math.sqrt(p1 * (1 - p1))) / (p0 - p1);
+    return Math.ceil(s * s);
+}
+/** 2·n₁·n₂/(n₁ + n₂): the equal per-version size with the same precision (0 when a side is empty). */
+function effectiveSize(n1, n2) {
+    return n1 + n2 > 0 ? (2 * n1 * n2) / (n1 + n2) : 0;
+}
+/**
+ * The fewest further requests x per version (both sides grow by x) with
+ * effectiveSize(n1 + x, n2 + x) ≥ required; 0 when already there.
+ */
+function morePerVersion(n1, n2, required) {
+    if (effectiveSize(n1, n2) >= required)
+        return 0;
+    // 2(a + x)(b + x) = R(a + b + 2x)  ⇔  x² + (a + b − R)x + ab − R(a + b)/2 = 0
+    const s = n1 + n2 - required;
+    const c = n1 * n2 - (required * (n1 + n2)) / 2;
+    let x = Math.max(0, Math.ceil((-s + Math.sqrt(Math.max(0, s * s - 4 * c))) / 2));
+    // Rounding guard: the root is exact up to a few ulps.
+    while (effectiveSize(n1 + x, n2 + x) < required)
+        x++;
+    while (x > 0 && effectiveSize(n1 + x - 1, n2 + x - 1) >= required)
+        x--;
+    return x;
+}
+/**
+ * Log-scale spread of a positive, lognormal-ish sample from its quartiles: (ln q₇₅ − ln q₂₅)/1.349,
+ * robust to the tail. Clamped to [0.01, 3]; 0.01 when the quartiles cannot be used (zero or equal).
+ */
+function logSpreadFromQuartiles(q25, q75) {
+    if (!(q25 > 0 && q75 > q25))
+        return 0.01;
+    const iqrZ = 2 * normalQuantile(0.75);
+    return Math.min(3, Math.max(0.01, (Math.log(q75) - Math.log(q25)) / iqrZ));
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/common.js
+// What every check shares: the context of an analysis, the prepared-check protocol (sample sizes
+// first, tests second, so that the spending choice never depends on a test), and row helpers.
+
+
+
+function inputError(metric, message) {
+    return new errors_InputError(`canary judge: metric "${metric}": ${message}`, { subject: metric });
+}
+/** One-sided for a single worse direction, two-sided for `either`. */
+function sidedOf(direction) {
+    return direction === 'either' ? 2 : 1;
+}
+/** The alternative of a test of canary against stable (the canary named first). */
+function canaryAlternative(direction) {
+    return direction === 'higher-is-worse' ? 'greater' : direction === 'lower-is-worse' ? 'less' : 'two-sided';
+}
+/**
+ * Confidence of the reported interval, so that its worse end is the bound matching the test:
+ * 1 − 2α for a one-sided test, 1 − α for a two-sided one; null when alpha is 0.
+ */
+function intervalConfidence(alpha, sided) {
+    if (!(alpha > 0))
+        return null;
+    return 1 - (sided === 1 ? 2 * alpha : alpha);
+}
+/**
+ * Whether an interval at this confidence can be computed: below 1 in floating point. Early looks
+ * can spend an alpha below 1e-16; their interval is reported unbounded (null ends), which keeps
+ * the floor from excusing anything.
+ */
+function computable(confidence) {
+    return confidence !== null && confidence < 1;
+}
+/** Sample facts of a two-sample check. */
+function twoSampleFacts(stable, canary, minSamples, planned, ctx, basis) {
+    const required = Math.max(minSamples, Math.ceil(ctx.lookShare * planned));
+    return {
+        stable,
+        canary,
+        effective: effectiveSize(stable, canary),
+        required,
+        planned: Math.max(minSamples, planned),
+        need: morePerVersion(stable, canary, required),
+        basis,
+    };
+}
+/** Sample facts of a one-sample check (the canary's own sample, or paired requests). */
+function oneSampleFacts(stable, n, minSamples, planned, ctx, basis) {
+    const required = Math.max(minSamples, Math.ceil(ctx.lookShare * planned));
+    return { stable, canary: n, effective: n, required, planned: Math.max(minSamples, planned), need: Math.max(0, required - n), basis };
+}
+function isShort(s) {
+    return s.need > 0;
+}
+/** "120 / 95 requests (stable / canary, effective 107), 371 needed at this look (…)". */
+function sampleText(s, what = 'requests', canaryOnly = false) {
+    const sides = canaryOnly || s.stable === null || s.stable === s.canary
+        ? `${fmtCount(s.canary ?? 0)} ${canaryOnly ? 'canary ' : ''}${what}`
+        : `${fmtCount(s.stable)} / ${fmtCount(s.canary ?? 0)} ${what} (stable / canary, effective ${fmtCount(s.effective ?? 0)})`;
+    const plan = s.required === s.planned ? `(${s.basis})` : `(${fmtCount(s.planned ?? 0)} by the final look: ${s.basis})`;
+    return `${sides}, ${fmtCount(s.required ?? 0)} needed at this look ${plan}`;
+}
+/** A prepared check for a metric without data on a side. */
+function missingCheck(m) {
+    const draft = {
+        metric: m.metric,
+        kind: m.kind,
+        check: m.check,
+        title: m.title,
+        outcome: 'missing',
+        reason: m.reason,
+        unit: m.unit,
+        stable: null,
+        canary: null,
+        effect: null,
+        interval: null,
+        test: null,
+        floor: null,
+        limit: null,
+        samples: { stable: m.stable ?? null, canary: m.canary ?? null, effective: null, required: null, planned: null, need: 0, basis: 'no data' },
+        detail: {},
+    };
+    return { metric: m.metric, short: false, missing: true, evaluate: () => draft };
+}
+/** Checks a non-negative integer count. */
+function checkCount(metric, what, v) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+        throw inputError(metric, `${what} must be a non-negative integer, got ${JSON.stringify(v) ?? String(v)}`);
+    }
+    return v;
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/error-rate.js
+// Error rates compared on counts, never on a ratio of ratios: the pooled two-proportion z-test, or
+// Fisher's exact test when an expected cell count is below 5 (rare errors), one-sided in the
+// worse direction (baseline.ts's proportionTest). The floor applies to the rate difference with
+// Newcombe's interval; the minimum sample is the two-proportion size for a rise of `detect` over
+// stable's rate, smoothed as (errors + ½)/(requests + 1) so that a clean stable still plans a size
+// (stable's alone: a worse canary must not raise the bar it is held to).
+
+
+
+
+/** Whether a status code matches one of the patterns ("5xx", "429"). */
+function matchesCode(code, patterns) {
+    const c = code.trim().toLowerCase();
+    return patterns.some((p) => p.length === c.length && [...p].every((ch, i) => ch === 'x' || ch === c[i]));
+}
+/**
+ * One side's counts; undefined when absent or without a request. Requests default to the sum of
+ * the status codes, errors to the codes matching `errorCodes`.
+ */
+function readCounts(metric, side, data, errorCodes) {
+    if (data === undefined || data === null)
+        return undefined;
+    if (typeof data !== 'object')
+        throw inputError(metric, `${side} counts must be an object with requests and errors`);
+    let codes = null;
+    if (data.statusCodes !== undefined) {
+        codes = {};
+        for (const [code, n] of Object.entries(data.statusCodes))
+            codes[code] = checkCount(metric, `${side} statusCodes["${code}"]`, n);
+    }
+    const fromCodes = (pick) => codes === null ? undefined : Object.entries(codes).reduce((a, [code, n]) => a + (pick(code) ? n : 0), 0);
+    const requests = data.requests !== undefined ? checkCount(metric, `${side} requests`, data.requests) : fromCodes(() => true);
+    const errors = data.errors !== undefined ? checkCount(metric, `${side} errors`, data.errors) : fromCodes((c) => matchesCode(c, errorCodes));
+    if (requests === undefined || errors === undefined || requests === 0)
+        return undefined;
+    if (errors > requests)
+        throw inputError(metric, `${side} errors (${errors}) exceed requests (${requests})`);
+    return { requests, errors, statusCodes: codes };
+}
+/** The status codes whose share grew most on the canary (at most five, largest rise first). */
+function statusCodeShifts(stable, canary) {
+    if (!stable.statusCodes || !canary.statusCodes)
+        return [];
+    const codes = new Set([...Object.keys(stable.statusCodes), ...Object.keys(canary.statusCodes)]);
+    const rows = [...codes].map((code) => {
+        const s = stable.statusCodes[code] ?? 0;
+        const c = canary.statusCodes[code] ?? 0;
+        return { code, stable: s, canary: c, stableShare: s / stable.requests, canaryShare: c / canary.requests };
+    });
+    return rows.sort((a, b) => b.canaryShare - b.stableShare - (a.canaryShare - a.stableShare) || a.code.localeCompare(b.code)).slice(0, 5);
+}
+function prepareErrorRate(m, window, ctx) {
+    const stable = readCounts(m.name, 'stable', window.stable.counts?.[m.source], m.errorCodes);
+    const canary = readCounts(m.name, 'canary', window.canary.counts?.[m.source], m.errorCodes);
+    const title = m.name === 'error-rate' || m.name === 'errors' ? 'error rate' : `${m.name} error rate`;
+    if (!stable || !canary) {
+        const side = !stable && !canary ? 'either version' : !stable ? 'stable' : 'canary';
+        return [missingCheck({ metric: m.name, kind: 'error-rate', check: 'rate', title, unit: 'fraction', reason: `no requests counted in "${m.source}" from ${side} in this window (missing: ${m.missing})` })];
+    }
+    const sided = sidedOf(m.direction);
+    const rs = stable.errors / stable.requests;
+    const rc = canary.errors / canary.requests;
+    const p0 = (stable.errors + 0.5) / (stable.requests + 1);
+    const p1 = m.direction === 'lower-is-worse' ? Math.max(0, p0 - m.detect) : Math.min(1, p0 + m.detect);
+    const planned = p1 === p0 ? 0 : twoProportionSampleSize(p0, p1, ctx.planningAlpha, ctx.power, sided);
+    const basis = `two-proportion size for ${format_fmtRate(p0)} → ${format_fmtRate(p1)} (stable's rate ${m.direction === 'lower-is-worse' ? '−' : '+'} ${fmtPp(m.detect).slice(1)}), ${sided === 1 ? 'one' : 'two'}-sided ${fmtAlpha(ctx.planningAlpha)}, power ${format_fmtPct(ctx.power)}`;
+    const samples = twoSampleFacts(stable.requests, canary.requests, m.minSamples, planned, ctx, basis);
+    const threshold = Math.max(m.floorAbsolute, m.floorRelative * rs);
+    const rule = m.floorRelative > 0 ? `max(${fmtPp(m.floorAbsolute).slice(1)}, ${fmtNum(m.floorRelative)} × stable's rate ${format_fmtRate(rs)})` : `${fmtPp(m.floorAbsolute).slice(1)} absolute`;
+    const evaluate = (alpha) => {
+        const conf = intervalConfidence(alpha, sided);
+        const alternative = canaryAlternative(m.direction);
+        const t = proportionTest(canary.errors, canary.requests, stable.errors, stable.requests, computable(conf) ? conf : 0.95, alternative);
+        const significant = alpha > 0 && t.pValue < alpha;
+        const interval = conf === null ? null : computable(conf) ? { lower: t.lower, upper: t.upper, confidence: conf } : { lower: null, upper: null, confidence: conf };
+        const worse = m.direction === 'higher-is-worse' ? 'higher' : m.direction === 'lower-is-worse' ? 'lower' : rc >= rs ? 'higher' : 'lower';
+        const beyond = interval === null ? false : worse === 'higher' ? interval.upper === null || interval.upper > threshold : interval.lower === null || interval.lower < -threshold;
+        const test = { name: t.test, alternative, z: finite(t.z), pValue: t.pValue, alpha, significant };
+        const floor = { threshold, rule, beyond };
+        const rates = `error rate ${format_fmtRate(rs)} → ${format_fmtRate(rc)} (${fmtCount(stable.errors)}/${fmtCount(stable.requests)} vs ${fmtCount(canary.errors)}/${fmtCount(canary.requests)}), difference ${fmtPp(rc - rs)}${interval ? ` ${fmtInterval(interval.lower, interval.upper, (x) => fmtPp(x))} at ${fmtConfidence(interval.confidence)}` : ''}`;
+        const testText = `${t.test === 'fisher-exact' ? "Fisher's exact" : 'two-proportion z'} ${format_fmtP(t.pValue)} ${significant ? '<' : '≥'} ${fmtAlpha(alpha)}`;
+        const moved = statusCodeShifts(stable, canary);
+        const codesText = moved.length > 0 && moved[0].canaryShare > moved[0].stableShare ? `; largest status-code rise: ${moved[0].code} ${format_fmtRate(moved[0].stableShare)} → ${format_fmtRate(moved[0].canaryShare)}` : '';
+        let outcome;
+        let reason;
+        if (significant && beyond) {
+            outcome = 'fail';
+            reason = `canary error rate significantly ${worse}: ${rates}; ${testText}; not within the floor ${fmtPp(threshold).slice(1)} (${rule})${codesText}`;
+        }
+        else if (isShort(samples)) {
+            outcome = 'need-data';
+            reason = `not enough data: ${sampleText(samples)}; need ${fmtCount(samples.need)} more per version. So far ${rates}; ${testText}`;
+        }
+        else if (significant) {
+            outcome = 'pass';
+            reason = `significantly ${worse} but within the floor: ${rates}, inside ${fmtPp(threshold).slice(1)} (${rule}); ${testText}${codesText}`;
+        }
+        else {
+            outcome = 'pass';
+            reason = `no significant difference: ${rates}; ${testText}`;
+        }
+        return {
+            metric: m.name,
+            kind: 'error-rate',
+            check: 'rate',
+            title,
+            outcome,
+            reason,
+            unit: 'fraction',
+            stable: rs,
+            canary: rc,
+            effect: rc - rs,
+            interval,
+            test,
+            floor,
+            limit: null,
+            samples,
+            detail: {
+                counts: { stable: { errors: stable.errors, requests: stable.requests }, canary: { errors: canary.errors, requests: canary.requests } },
+                ...(moved.length > 0 ? { statusCodes: moved } : {}),
+            },
+        };
+    };
+    return [{ metric: m.name, short: isShort(samples), missing: false, evaluate }];
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/gamma.js
+// Log-gamma and the regularized upper incomplete gamma function, for chi-square p-values.
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+/** log Γ(x) for x > 0: Stirling's series after shifting x above 15 (relative error ~1e-15). */
+function logGamma(x) {
+    if (!(x > 0))
+        return NaN;
+    // Γ(x) = Γ(x + k)/(x(x+1)…(x+k−1)); one logarithm of the product rounds less than k of them.
+    let product = 1;
+    let z = x;
+    while (z < 15) {
+        product *= z;
+        z += 1;
+    }
+    const shift = Math.log(product);
+    const z2 = z * z;
+    // Bernoulli terms B₂ₖ/(2k(2k−1)z^(2k−1)), k = 1…6
+    const series = (1 / 12 - (1 / 360 - (1 / 1260 - (1 / 1680 - (1 / 1188 - 691 / 360360 / z2) / z2) / z2) / z2) / z2) / z;
+    return (z - 0.5) * Math.log(z) - z + HALF_LOG_2PI + series - shift;
+}
+/**
+ * Q(a, x) = Γ(a, x)/Γ(a), the regularized upper incomplete gamma: the series for P = 1 − Q below
+ * x = a + 1, Legendre's continued fraction (modified Lentz) above, where Q is small and needs
+ * relative accuracy.
+ */
+function gammaQ(a, x) {
+    if (!(a > 0) || Number.isNaN(x))
+        return NaN;
+    if (x <= 0)
+        return 1;
+    if (x === Infinity)
+        return 0;
+    const logPrefix = a * Math.log(x) - x - logGamma(a);
+    if (x < a + 1) {
+        let term = 1 / a;
+        let sum = term;
+        for (let n = 1; n < 10000; n++) {
+            term *= x / (a + n);
+            sum += term;
+            if (term < sum * 1e-17)
+                break;
+        }
+        return Math.max(0, 1 - Math.exp(logPrefix) * sum);
+    }
+    const tiny = 1e-300;
+    let b = x + 1 - a;
+    let c = 1 / tiny;
+    let d = 1 / b;
+    let h = d;
+    for (let i = 1; i < 10000; i++) {
+        const an = -i * (i - a);
+        b += 2;
+        d = an * d + b;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = b + an / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        const delta = d * c;
+        h *= delta;
+        if (Math.abs(delta - 1) < 1e-16)
+            break;
+    }
+    return Math.exp(logPrefix) * h;
+}
+/** P(χ²_dof ≥ statistic). */
+function gamma_chiSquareSf(statistic, dof) {
+    if (dof <= 0)
+        return 1;
+    return gammaQ(dof / 2, statistic / 2);
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/exceedance.js
+// The exceedance test of a tail: how many of the canary's n requests lie above a threshold taken
+// from stable's own sample (its percentile bucket). The threshold is estimated, so stable's count
+// above it is fixed by construction and the canary's varies twice (with the threshold and with its
+// own sample); a two-proportion test treats both as binomial and rejects too often (≈ 1.4× its
+// nominal alpha at 0.003, 1.5× at 0.001, on 2000 requests per version). Exactly: with r of m
+// stable values at or below the threshold, F(threshold) ~ Beta(r, m − r + 1) for continuous data,
+// so the canary's count above is beta-binomial, C ~ BetaBinomial(n, m − r + 1, r) (Gumbel and von
+// Schelling's exceedances). Ties at the threshold (histogram buckets) only make it conservative.
+
+function logBeta(a, b) {
+    return logGamma(a) + logGamma(b) - logGamma(a + b);
+}
+/**
+ * One-sided exceedance test: `canaryAbove` of `canaryN` canary values above the threshold, which
+ * `stableAbove` of `stableN` stable values exceed (the threshold being stable's own order statistic).
+ */
+function exceedanceTest(canaryAbove, canaryN, stableAbove, stableN) {
+    for (const [v, what] of [
+        [canaryAbove, 'canaryAbove'],
+        [canaryN, 'canaryN'],
+        [stableAbove, 'stableAbove'],
+        [stableN, 'stableN'],
+    ]) {
+        if (!Number.isInteger(v) || v < 0)
+            throw new RangeError(`${what} must be a non-negative integer, got ${v}`);
+    }
+    if (canaryN < 1 || stableN < 1 || canaryAbove > canaryN || stableAbove >= stableN) {
+        throw new RangeError(`exceedance counts out of range: ${canaryAbove}/${canaryN} canary, ${stableAbove}/${stableN} stable (the threshold must have stable values at or below it)`);
+    }
+    const n = canaryN;
+    const a = stableAbove + 1;
+    const b = stableN - stableAbove;
+    const expected = (n * a) / (a + b);
+    const sd = Math.sqrt((n * a * b * (a + b + n)) / ((a + b) * (a + b) * (a + b + 1)));
+    const z = sd > 0 ? (canaryAbove - expected) / sd : 0;
+    const c = canaryAbove;
+    if (c === 0)
+        return { pValue: 1, z, expected };
+    // pmf(k) = C(n, k)·B(k + a, n − k + b)/B(a, b); pmf(k + 1)/pmf(k) = (n − k)(k + a) / ((k + 1)(n − k − 1 + b)).
+    const logPmf = (k) => logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1) + logBeta(k + a, n - k + b) - logBeta(a, b);
+    if (c > expected) {
+        // Upper tail from c: terms fall from the first one on.
+        const first = logPmf(c);
+        let term = 1;
+        let sum = 1;
+        for (let k = c; k < n; k++) {
+            term *= ((n - k) * (k + a)) / ((k + 1) * (n - k - 1 + b));
+            sum += term;
+            if (term < sum * 1e-17)
+                break;
+        }
+        return { pValue: Math.min(1, Math.exp(first + Math.log(sum))), z, expected };
+    }
+    // Lower tail below c, down from c − 1, and its complement.
+    const first = logPmf(c - 1);
+    let term = 1;
+    let sum = 1;
+    for (let k = c - 1; k > 0; k--) {
+        // pmf(k − 1)/pmf(k) is the reciprocal of the ratio at k − 1.
+        term *= (k * (n - k + b)) / ((n - k + 1) * (k - 1 + a));
+        sum += term;
+        if (term < sum * 1e-17)
+            break;
+    }
+    return { pValue: Math.min(1, Math.max(0, 1 - Math.exp(first + Math.log(sum)))), z, expected };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/binned.js
+
+/** Checks two count vectors over the same bins; returns their totals. */
+function binned_checkCounts(xCounts, yCounts) {
+    if (xCounts.length !== yCounts.length) {
+        throw new RangeError(`the two count vectors must cover the same bins (${xCounts.length} vs ${yCounts.length})`);
+    }
+    let m = 0;
+    let n = 0;
+    for (let k = 0; k < xCounts.length; k++) {
+        const a = xCounts[k];
+        const b = yCounts[k];
+        if (!Number.isInteger(a) || a < 0)
+            throw new RangeError(`first counts: bin ${k} holds ${String(a)}, not a non-negative integer`);
+        if (!Number.isInteger(b) || b < 0)
+            throw new RangeError(`second counts: bin ${k} holds ${String(b)}, not a non-negative integer`);
+        m += a;
+        n += b;
+    }
+    if (m === 0)
+        throw new RangeError('first sample is empty (every count is 0)');
+    if (n === 0)
+        throw new RangeError('second sample is empty (every count is 0)');
+    return { m, n };
+}
+/** Σ(t³ − t) over the bins, t the pooled count of the bin. */
+function binTieTerm(xCounts, yCounts) {
+    let tieTerm = 0;
+    for (let k = 0; k < xCounts.length; k++) {
+        const t = xCounts[k] + yCounts[k];
+        if (t > 1)
+            tieTerm += t * t * t - t;
+    }
+    return tieTerm;
+}
+/** Null standard deviation of U with the tie correction. */
+function uSigma(m, n, tieTerm) {
+    const nn = m + n;
+    return Math.sqrt(((m * n) / 12) * (nn + 1 - tieTerm / (nn * (nn - 1))));
+}
+/**
+ * The Mann–Whitney U test of x against y, each given as counts over the same ordered bins (the
+ * samples the counts stand for: every value of bin k below every value of bin k + 1, values within
+ * a bin tied). O(bins).
+ */
+function binned_mannWhitneyBinned(xCounts, yCounts, options = {}) {
+    const alternative = options.alternative ?? 'two-sided';
+    const continuity = options.continuity ?? true;
+    const { m: n1, n: n2 } = binned_checkCounts(xCounts, yCounts);
+    // U of x counted directly: each x in bin k beats every y in a lower bin and ties the y in bin k.
+    let u1 = 0;
+    let yBelow = 0;
+    for (let k = 0; k < xCounts.length; k++) {
+        const a = xCounts[k];
+        const b = yCounts[k];
+        if (a > 0)
+            u1 += a * (yBelow + b / 2);
+        yBelow += b;
+    }
+    const u2 = n1 * n2 - u1;
+    const tieTerm = binTieTerm(xCounts, yCounts);
+    const sigma = uSigma(n1, n2, tieTerm);
+    const commonLanguageEffect = u1 / (n1 * n2);
+    const common = { u: u1, method: 'asymptotic', commonLanguageEffect, superiority: u2 / (n1 * n2), sigma, tieTerm, n1, n2 };
+    // As SciPy: the larger U for the two-sided test, doubled.
+    const [u, factor] = alternative === 'greater' ? [u1, 1] : alternative === 'less' ? [u2, 1] : [Math.max(u1, u2), 2];
+    // Every value in one bin: no evidence either way (SciPy returns NaN; 1 keeps NaN out of gates).
+    if (!(sigma > 0))
+        return { ...common, z: NaN, pValue: 1 };
+    const z = (u - (n1 * n2) / 2 - (continuity ? 0.5 : 0)) / sigma;
+    return { ...common, z, pValue: Math.min(1, factor * normal_normalSf(z)) };
+}
+/** A deterministic generator (mulberry32), so a selection is reproducible from its inputs. */
+function random(seed) {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+/** Below this many candidate cells, sorting them beats another pivot round. */
+const GATHER_LIMIT = 4096;
+/**
+ * Order statistics of the weighted differences d(i, j) = vy[j] − vx[i] over the non-empty bins
+ * (weight wx[i]·wy[j]). Rows i are ascending in j and shift left as i rises (rounding is monotone),
+ * so the weight at or below a pivot takes one two-pointer pass; random pivots drawn among the
+ * remaining cells settle a rank in O(log B) expected passes of O(B).
+ */
+class WeightedDifferences {
+    vx;
+    wx;
+    vy;
+    /** Prefix sums of wy: yCum[j] = wy[0] + … + wy[j − 1]. */
+    yCum;
+    total;
+    constructor(vx, wx, vy, wy) {
+        this.vx = vx;
+        this.wx = wx;
+        this.vy = vy;
+        this.yCum = new Float64Array(wy.length + 1);
+        for (let j = 0; j < wy.length; j++)
+            this.yCum[j + 1] = this.yCum[j] + wy[j];
+        let mx = 0;
+        for (let i = 0; i < wx.length; i++)
+            mx += wx[i];
+        this.total = mx * this.yCum[wy.length];
+    }
+    diff(i, j) {
+        return this.vy[j] - this.vx[i];
+    }
+    /**
+     * Per row, the number of cells with difference < pivot (into lt) and ≤ pivot (into le), and the
+     * weights of those cells.
+     */
+    countAround(pivot, lt, le) {
+        const rows = this.vx.length;
+        const cols = this.vy.length;
+        let p1 = 0;
+        let p2 = 0;
+        let wLt = 0;
+        let wLe = 0;
+        for (let i = 0; i < rows; i++) {
+            // Differences fall as the row's x rises, so both pointers only move right.
+            while (p1 < cols && this.diff(i, p1) < pivot)
+                p1++;
+            if (p2 < p1)
+                p2 = p1;
+            while (p2 < cols && this.diff(i, p2) <= pivot)
+                p2++;
+            lt[i] = p1;
+            le[i] = p2;
+            const w = this.wx[i];
+            wLt += w * this.yCum[p1];
+            wLe += w * this.yCum[p2];
+        }
+        return { wLt, wLe };
+    }
+    /** The k-th smallest difference counting weights, 1 ≤ k ≤ total. */
+    select(k) {
+        if (!(k >= 1 && k <= this.total))
+            throw new RangeError(`rank ${k} outside 1..${this.total}`);
+        const rows = this.vx.length;
+        const cols = this.vy.length;
+        // Candidate cells of row i: columns lo[i] ≤ j < hi[i]; `below` is the weight of the cells
+        // known to rank under every candidate.
+        const lo = new Int32Array(rows);
+        const hi = new Int32Array(rows).fill(cols);
+        const lt = new Int32Array(rows);
+        const le = new Int32Array(rows);
+        let below = 0;
+        const rand = random(Math.floor(k) ^ Math.imul(rows, 7919) ^ Math.imul(cols, 104729));
+        for (;;) {
+            let candidates = 0;
+            for (let i = 0; i < rows; i++)
+                candidates += hi[i] - lo[i];
+            if (candidates <= GATHER_LIMIT) {
+                const d = new Float64Array(candidates);
+                const w = new Float64Array(candidates);
+                let c = 0;
+                for (let i = 0; i < rows; i++) {
+                    const wi = this.wx[i];
+                    for (let j = lo[i]; j < hi[i]; j++) {
+                        d[c] = this.diff(i, j);
+                        w[c] = wi * (this.yCum[j + 1] - this.yCum[j]);
+                        c++;
+                    }
+                }
+                const order = Array.from({ length: candidates }, (_, q) => q).sort((p, q) => d[p] - d[q]);
+                let acc = below;
+                for (const q of order) {
+                    acc += w[q];
+                    if (acc >= k)
+                        return d[q];
+                }
+                // Unreachable: the candidates' weight always reaches k.
+                return d[order[order.length - 1]];
+            }
+            // A uniformly drawn candidate cell as the pivot.
+            let r = Math.floor(rand() * candidates);
+            let row = 0;
+            while (r >= hi[row] - lo[row]) {
+                r -= hi[row] - lo[row];
+                row++;
+            }
+            const pivot = this.diff(row, lo[row] + r);
+            const { wLt, wLe } = this.countAround(pivot, lt, le);
+            if (k > wLt && k <= wLe)
+                return pivot;
+            if (k <= wLt) {
+                for (let i = 0; i < rows; i++)
+                    if (lt[i] < hi[i])
+                        hi[i] = Math.max(lo[i], lt[i]);
+            }
+            else {
+                for (let i = 0; i < rows; i++)
+                    if (le[i] > lo[i])
+                        lo[i] = Math.min(hi[i], le[i]);
+                below = wLe;
+            }
+        }
+    }
+    /** The median of the weighted differences (the mean of the two middle ones for an even total). */
+    median() {
+        const t = this.total;
+        if (t % 2 === 1)
+            return this.select((t + 1) / 2);
+        return (this.select(t / 2) + this.select(t / 2 + 1)) / 2;
+    }
+}
+/**
+ * The Hodges–Lehmann shift of y relative to x for binned data: the median of the pairwise
+ * differences yⱼ − xᵢ between bin values (`values[k]` stands for every value in bin k; strictly
+ * increasing), each weighted by the product of the counts, with the distribution-free confidence
+ * interval of order statistics at ranks from the tie-corrected normal approximation of U.
+ * O(B log B) expected over the non-empty bins, whatever the counts.
+ */
+function binned_hodgesLehmannBinned(values, xCounts, yCounts, options = {}) {
+    const confidence = options.confidence ?? 0.95;
+    if (!(confidence > 0 && confidence < 1))
+        throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+    if (values.length !== xCounts.length)
+        throw new RangeError(`values and counts must cover the same bins (${values.length} vs ${xCounts.length})`);
+    for (let k = 0; k < values.length; k++) {
+        const v = values[k];
+        if (!Number.isFinite(v))
+            throw new RangeError(`bin values: value at index ${k} is not a finite number (${String(v)})`);
+        if (k > 0 && !(v > values[k - 1]))
+            throw new RangeError(`bin values must be strictly increasing (index ${k})`);
+    }
+    const { m, n } = binned_checkCounts(xCounts, yCounts);
+    const pick = (counts) => {
+        const v = [];
+        const w = [];
+        for (let k = 0; k < counts.length; k++) {
+            if (counts[k] > 0) {
+                v.push(values[k]);
+                w.push(counts[k]);
+            }
+        }
+        return { v: Float64Array.from(v), w: Float64Array.from(w) };
+    };
+    const xs = pick(xCounts);
+    const ys = pick(yCounts);
+    const diffs = new WeightedDifferences(xs.v, xs.w, ys.v, ys.w);
+    const total = m * n;
+    const halfAlpha = (1 - confidence) / 2;
+    const sigma = uSigma(m, n, binTieTerm(xCounts, yCounts));
+    const z = normalQuantile(1 - halfAlpha);
+    // P(U ≤ c − 1) ≈ Φ((c − 1 + ½ − mn/2)/σ) ≤ α/2  ⇔  c ≤ mn/2 + ½ − z·σ
+    const rank = Math.max(0, Math.floor(total / 2 + 0.5 - z * sigma));
+    const achievedConfidence = rank === 0 ? 1 : sigma > 0 ? 1 - 2 * normalCdf((rank - 0.5 - total / 2) / sigma) : 1;
+    const estimate = diffs.median();
+    const lower = rank >= 1 ? diffs.select(rank) : -Infinity;
+    const upper = rank >= 1 ? diffs.select(total + 1 - rank) : Infinity;
+    return { estimate, lower, upper, confidence, achievedConfidence, method: 'normal', rank, n1: m, n2: n };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/ranks.js
+// Rank sums of two samples with mid-ranks for ties, by one merge of the two sorted samples:
+// O(n log n) for the sorts, O(n) here, and no n-sized index array for 10^5-point samples.
+/** Rank sums of two ascending samples; tied values share the mean of the ranks they span. */
+function rankSums(x, y) {
+    let i = 0;
+    let j = 0;
+    let rank = 0; // ranks used so far
+    let rankSumX = 0;
+    let tieTerm = 0;
+    while (i < x.length || j < y.length) {
+        const xi = i < x.length ? x[i] : Infinity;
+        const yj = j < y.length ? y[j] : Infinity;
+        const v = xi <= yj ? xi : yj;
+        let a = 0;
+        while (i < x.length && x[i] === v) {
+            i++;
+            a++;
+        }
+        let b = 0;
+        while (j < y.length && y[j] === v) {
+            j++;
+            b++;
+        }
+        const t = a + b;
+        rankSumX += a * (rank + (t + 1) / 2);
+        if (t > 1)
+            tieTerm += t * t * t - t;
+        rank += t;
+    }
+    return { rankSumX, tieTerm, hasTies: tieTerm > 0 };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/rank-sum-distribution.js
+// The exact null distribution of the Mann–Whitney U statistic for untied samples, for small
+// samples where the normal approximation is poor (exact p-values, Hodges–Lehmann intervals).
+/** Largest m·n for which the exact distribution is computed (about 2·10^6 operations). */
+const EXACT_MAX_PRODUCT = 2500;
+/**
+ * P(U ≤ u) for u = 0 … m·n, where U counts pairs (xᵢ > yⱼ) among m x's and n y's in random order.
+ * Uses the recurrence on the largest element, in probabilities (every term is positive, nothing
+ * overflows): p[m,n](u) = m/(m+n)·p[m−1,n](u−n) + n/(m+n)·p[m,n−1](u).
+ */
+function rankSumNullCdf(m, n) {
+    if (!Number.isInteger(m) || !Number.isInteger(n) || m < 0 || n < 0)
+        throw new RangeError('sample sizes must be non-negative integers');
+    if (m * n > EXACT_MAX_PRODUCT)
+        throw new RangeError(`exact distribution limited to m·n ≤ ${EXACT_MAX_PRODUCT}, got ${m}·${n}`);
+    // row[j] holds the pmf for (i, j); i runs over the first sample.
+    let row = Array.from({ length: n + 1 }, () => Float64Array.of(1));
+    for (let i = 1; i <= m; i++) {
+        const next = [Float64Array.of(1)];
+        for (let j = 1; j <= n; j++) {
+            const pmf = new Float64Array(i * j + 1);
+            const left = next[j - 1]; // (i, j−1): the largest element is a y
+            const up = row[j]; // (i−1, j): the largest element is an x, beating all j y's
+            const wLeft = j / (i + j);
+            const wUp = i / (i + j);
+            for (let u = 0; u < left.length; u++)
+                pmf[u] = wLeft * left[u];
+            for (let u = 0; u < up.length; u++)
+                pmf[u + j] = pmf[u + j] + wUp * up[u];
+            next.push(pmf);
+        }
+        row = next;
+    }
+    const pmf = row[n];
+    const cdf = new Float64Array(pmf.length);
+    let acc = 0;
+    for (let u = 0; u < pmf.length; u++) {
+        acc += pmf[u];
+        cdf[u] = Math.min(acc, 1);
+    }
+    return cdf;
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/mann-whitney.js
+
+
+
+
+/** The Mann–Whitney U test of x against y. */
+function mannWhitneyU(x, y, options = {}) {
+    assertNonEmpty(x, 'first sample');
+    assertNonEmpty(y, 'second sample');
+    return mannWhitneyUSorted(sortedCopy(x, 'first sample'), sortedCopy(y, 'second sample'), options);
+}
+/** The Mann–Whitney U test on samples already sorted ascending (no copy, no checks). */
+function mannWhitneyUSorted(x, y, options = {}) {
+    const alternative = options.alternative ?? 'two-sided';
+    const continuity = options.continuity ?? true;
+    const n1 = x.length;
+    const n2 = y.length;
+    const { rankSumX, tieTerm, hasTies } = rankSums(x, y);
+    const u1 = rankSumX - (n1 * (n1 + 1)) / 2;
+    const u2 = n1 * n2 - u1;
+    // U for the p-value and the factor on its survival function, as SciPy: the larger U, doubled.
+    const [u, factor] = alternative === 'greater' ? [u1, 1] : alternative === 'less' ? [u2, 1] : [Math.max(u1, u2), 2];
+    let method = 'asymptotic';
+    if (options.method === 'exact') {
+        if (hasTies)
+            throw new RangeError('the exact Mann–Whitney distribution assumes no ties; use the asymptotic method');
+        method = 'exact';
+    }
+    else if (options.method === 'auto' && !hasTies && n1 <= 8 && n2 <= 8) {
+        method = 'exact';
+    }
+    const common = { u: u1, method, commonLanguageEffect: u1 / (n1 * n2), n1, n2 };
+    if (method === 'exact') {
+        if (n1 * n2 > EXACT_MAX_PRODUCT)
+            throw new RangeError(`exact Mann–Whitney limited to m·n ≤ ${EXACT_MAX_PRODUCT}`);
+        const cdf = rankSumNullCdf(n1, n2);
+        // P(U ≥ u) = P(U ≤ mn − u) by symmetry; reading the lower tail keeps small p-values exact.
+        const k = n1 * n2 - u;
+        const sf = k < 0 ? 0 : cdf[Math.min(k, cdf.length - 1)];
+        return { ...common, z: NaN, pValue: Math.min(1, factor * sf) };
+    }
+    const n = n1 + n2;
+    const sigma = Math.sqrt(((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1))));
+    // Every value tied: no evidence either way. SciPy returns NaN here; a p-value of 1 is the honest
+    // reading and keeps NaN out of gates.
+    if (!(sigma > 0))
+        return { ...common, z: NaN, pValue: 1 };
+    const z = (u - (n1 * n2) / 2 - (continuity ? 0.5 : 0)) / sigma;
+    return { ...common, z, pValue: Math.min(1, factor * normal_normalSf(z)) };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/pairwise-select.js
+// The k-th smallest of the m·n pairwise differences xᵢ − yⱼ without forming them: selection over
+// the sorted-matrix structure, where counting the differences below a pivot takes one O(m + n)
+// two-pointer pass. Pivots come in pairs from a random sample of the remaining candidates
+// (Floyd–Rivest style), bracketing rank k so each round keeps ~1/50 of them: a Hodges–Lehmann
+// estimate on 10^5 × 10^5 samples takes about four passes per rank, not 10^10 steps.
+/** A deterministic generator (mulberry32), so a run is reproducible from its inputs. */
+function pairwise_select_random(seed) {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+const SAMPLE_SIZE = 16_384;
+/**
+ * Half-width of the bracket around the target's position in the sorted sample, in sample ranks:
+ * three binomial standard deviations (at most √s/2), so the target escapes it in ~0.3% of rounds
+ * and each round keeps ~2% of the candidates.
+ */
+const BRACKET = 1.5 * Math.sqrt(SAMPLE_SIZE);
+/** Below this many candidates, sorting them beats another round. */
+const pairwise_select_GATHER_LIMIT = 16_384;
+/**
+ * Selector over the differences xᵢ − yⱼ of two ascending samples. The differences are computed
+ * as xᵢ + (−yⱼ) with −y reversed (the same IEEE value as xᵢ − yⱼ), so each row is ascending and
+ * the rows are ordered too: rounding is monotone, so counting by two pointers stays exact.
+ */
+class PairwiseDifferences {
+    x;
+    negY;
+    count;
+    constructor(xSorted, ySorted) {
+        this.x = xSorted;
+        const n = ySorted.length;
+        this.negY = new Float64Array(n);
+        for (let j = 0; j < n; j++)
+            this.negY[j] = -ySorted[n - 1 - j];
+        this.count = xSorted.length * n;
+    }
+    counts() {
+        return { lt: new Int32Array(this.x.length), le: new Int32Array(this.x.length), totalLt: 0, totalLe: 0 };
+    }
+    /**
+     * Per row, how many differences are < low and ≤ low (into `a`), < high and ≤ high (into `b`),
+     * in one pass: four pointers that only fall as the row's x rises.
+     */
+    countAround(low, high, a, b) {
+        const x = this.x;
+        const negY = this.negY;
+        const m = x.length;
+        const n = negY.length;
+        let p1 = n; // columns below p1 hold differences < low
+        let p2 = n; // ≤ low
+        let p3 = n; // < high
+        let p4 = n; // ≤ high
+        let t1 = 0;
+        let t2 = 0;
+        let t3 = 0;
+        let t4 = 0;
+        for (let i = 0; i < m; i++) {
+            // Compare the sum xᵢ + (−yⱼ) itself: pivot − xᵢ against −yⱼ could round differently.
+            const xi = x[i];
+            while (p4 > 0 && xi + negY[p4 - 1] > high)
+                p4--;
+            if (p3 > p4)
+                p3 = p4;
+            while (p3 > 0 && xi + negY[p3 - 1] >= high)
+                p3--;
+            if (p2 > p3)
+                p2 = p3;
+            while (p2 > 0 && xi + negY[p2 - 1] > low)
+                p2--;
+            if (p1 > p2)
+                p1 = p2;
+            while (p1 > 0 && xi + negY[p1 - 1] >= low)
+                p1--;
+            a.lt[i] = p1;
+            a.le[i] = p2;
+            b.lt[i] = p3;
+            b.le[i] = p4;
+            t1 += p1;
+            t2 += p2;
+            t3 += p3;
+            t4 += p4;
+        }
+        a.totalLt = t1;
+        a.totalLe = t2;
+        b.totalLt = t3;
+        b.totalLe = t4;
+    }
+    /** How many differences are ≤ v: one pass. */
+    countAtOrBelow(v) {
+        const x = this.x;
+        const negY = this.negY;
+        let j = negY.length;
+        let total = 0;
+        for (let i = 0; i < x.length; i++) {
+            const xi = x[i];
+            while (j > 0 && xi + negY[j - 1] > v)
+                j--;
+            total += j;
+        }
+        return total;
+    }
+    /** The smallest difference strictly greater than v (Infinity when there is none): one pass. */
+    nextAbove(v) {
+        const x = this.x;
+        const negY = this.negY;
+        const n = negY.length;
+        let j = n; // first column whose difference exceeds v, for the current row
+        let best = Infinity;
+        for (let i = 0; i < x.length; i++) {
+            const xi = x[i];
+            while (j > 0 && xi + negY[j - 1] > v)
+                j--;
+            if (j < n) {
+                const d = xi + negY[j];
+                if (d < best)
+                    best = d;
+            }
+        }
+        return best;
+    }
+    /** The k-th smallest difference, 1 ≤ k ≤ m·n. */
+    select(k) {
+        if (!Number.isInteger(k) || k < 1 || k > this.count)
+            throw new RangeError(`rank ${k} outside 1..${this.count}`);
+        const { x, negY } = this;
+        const m = x.length;
+        // Candidates in row i are columns lo[i] ≤ j < hi[i]; `below` differences rank under all of them.
+        const lo = new Int32Array(m);
+        const hi = new Int32Array(m).fill(negY.length);
+        const a = this.counts();
+        const b = this.counts();
+        let below = 0;
+        let candidates = this.count;
+        const rand = pairwise_select_random(k ^ Math.imul(m, 7919) ^ Math.imul(negY.length, 104729));
+        for (;;) {
+            if (candidates <= pairwise_select_GATHER_LIMIT) {
+                const values = new Float64Array(candidates);
+                let w = 0;
+                for (let i = 0; i < m; i++) {
+                    const xi = x[i];
+                    for (let j = lo[i]; j < hi[i]; j++)
+                        values[w++] = xi + negY[j];
+                }
+                values.sort();
+                return values[k - below - 1];
+            }
+            // Sample candidates uniformly: sorted draws of a candidate index, located by one sequential
+            // sweep over the rows (random binary searches would miss the cache on every step).
+            const draws = new Float64Array(SAMPLE_SIZE);
+            for (let s = 0; s < SAMPLE_SIZE; s++)
+                draws[s] = Math.floor(rand() * candidates);
+            draws.sort();
+            const sample = new Float64Array(SAMPLE_SIZE);
+            let row = 0;
+            let start = 0; // candidate index of the first candidate in `row`
+            for (let s = 0; s < SAMPLE_SIZE; s++) {
+                const r = draws[s];
+                while (start + (hi[row] - lo[row]) <= r) {
+                    start += hi[row] - lo[row];
+                    row++;
+                }
+                sample[s] = x[row] + negY[lo[row] + r - start];
+            }
+            sample.sort();
+            const target = ((k - below) / candidates) * SAMPLE_SIZE;
+            const low = sample[Math.max(0, Math.floor(target - BRACKET))];
+            const high = sample[Math.min(SAMPLE_SIZE - 1, Math.ceil(target + BRACKET))];
+            this.countAround(low, high, a, b);
+            if (k > a.totalLt && k <= a.totalLe)
+                return low;
+            if (k > b.totalLt && k <= b.totalLe)
+                return high;
+            if (k <= a.totalLt) {
+                // Below the bracket (rare): keep what lies under `low`.
+                for (let i = 0; i < m; i++)
+                    hi[i] = a.lt[i];
+            }
+            else if (k > b.totalLe) {
+                for (let i = 0; i < m; i++)
+                    lo[i] = b.le[i];
+                below = b.totalLe;
+            }
+            else {
+                // The usual case: strictly between the pivots, whose ties are now excluded too.
+                for (let i = 0; i < m; i++) {
+                    lo[i] = a.le[i];
+                    hi[i] = b.lt[i];
+                }
+                below = a.totalLe;
+            }
+            // Every branch excludes at least the pivot it compared against, so this always shrinks.
+            candidates = 0;
+            for (let i = 0; i < m; i++)
+                candidates += hi[i] - lo[i];
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/hodges-lehmann.js
+// Hodges–Lehmann shift estimate of x relative to y (the median of all xᵢ − yⱼ) with its
+// distribution-free confidence interval: order statistics of the same differences, at ranks read
+// from the Mann–Whitney null distribution (Lehmann 1963; Hollander & Wolfe §4.3).
+
+
+
+
+
+/** The Hodges–Lehmann shift of x relative to y, with confidence interval. */
+function hodgesLehmann(x, y, options = {}) {
+    assertNonEmpty(x, 'first sample');
+    assertNonEmpty(y, 'second sample');
+    return hodgesLehmannSorted(sortedCopy(x, 'first sample'), sortedCopy(y, 'second sample'), options);
+}
+/** Hodges–Lehmann on samples already sorted ascending (no copy, no checks). */
+function hodgesLehmannSorted(x, y, options = {}) {
+    const confidence = options.confidence ?? 0.95;
+    if (!(confidence > 0 && confidence < 1))
+        throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+    const m = x.length;
+    const n = y.length;
+    const total = m * n;
+    const halfAlpha = (1 - confidence) / 2;
+    const { tieTerm, hasTies } = rankSums(x, y);
+    let rank;
+    let achievedConfidence;
+    let method;
+    if (!hasTies && total <= EXACT_MAX_PRODUCT) {
+        // c is the largest integer with P(U ≤ c − 1) ≤ α/2; the relative slack absorbs rounding in
+        // the cdf where it equals α/2 exactly (it is a ratio of integers).
+        method = 'exact';
+        const cdf = rankSumNullCdf(m, n);
+        rank = 0;
+        while (rank < cdf.length && cdf[rank] <= halfAlpha * (1 + 1e-9))
+            rank++;
+        achievedConfidence = rank === 0 ? 1 : 1 - 2 * cdf[rank - 1];
+    }
+    else {
+        method = 'normal';
+        const nn = m + n;
+        const sigma = Math.sqrt((total / 12) * (nn + 1 - tieTerm / (nn * (nn - 1))));
+        const z = normalQuantile(1 - halfAlpha);
+        // P(U ≤ c − 1) ≈ Φ((c − 1 + ½ − mn/2)/σ) ≤ α/2  ⇔  c ≤ mn/2 + ½ − z·σ
+        rank = Math.max(0, Math.floor(total / 2 + 0.5 - z * sigma));
+        achievedConfidence = rank === 0 ? 1 : sigma > 0 ? 1 - 2 * normalCdf((rank - 0.5 - total / 2) / sigma) : 1;
+    }
+    const diffs = new PairwiseDifferences(x, y);
+    let estimate;
+    if (total % 2 === 1) {
+        estimate = diffs.select((total + 1) / 2);
+    }
+    else {
+        // The (N/2 + 1)-th is either a tie of the N/2-th or the next larger difference.
+        const k = total / 2;
+        const middle = diffs.select(k);
+        const upperMiddle = diffs.countAtOrBelow(middle) > k ? middle : diffs.nextAbove(middle);
+        estimate = (middle + upperMiddle) / 2;
+    }
+    const lower = rank >= 1 ? diffs.select(rank) : -Infinity;
+    const upper = rank >= 1 ? diffs.select(total + 1 - rank) : Infinity;
+    return { estimate, lower, upper, confidence, achievedConfidence, method, rank };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/histogram/histogram.js
+// A log-linear latency histogram in the manner of HdrHistogram (Gil Tene's design: exponential
+// buckets, each split into linear sub-buckets), written for Ferry. Values are whole microseconds,
+// so merging shards is exact: counts, sums, min and max are integers and add in any order.
+/** 1 µs .. 1 h at 3 significant digits: about 23k counters, 0.1% relative error. */
+const DEFAULT_HISTOGRAM_CONFIG = { significantDigits: 3, highestMicros: 3_600_000_000 };
+/** The percentiles every report carries. */
+const REPORT_PERCENTILES = (/* unused pure expression or super */ null && ([50, 90, 95, 99, 99.9]));
+const TWO_POW_32 = 2 ** 32;
+/** Number of bits needed to write v (v ≥ 1), for v up to 2^53. */
+function bitLength(v) {
+    if (v >= TWO_POW_32)
+        return 64 - Math.clz32(Math.floor(v / TWO_POW_32));
+    return 32 - Math.clz32(v);
+}
+class histogram_LatencyHistogram {
+    config;
+    /** Sub-buckets per magnitude (a power of two); values below it are recorded exactly. */
+    subBucketCount;
+    subBucketHalfCount;
+    subBucketBits;
+    counts;
+    total = 0;
+    sum = 0;
+    minV = Number.POSITIVE_INFINITY;
+    maxV = 0;
+    overflowCount = 0;
+    constructor(config = DEFAULT_HISTOGRAM_CONFIG) {
+        const { significantDigits: d, highestMicros: h } = config;
+        if (!Number.isInteger(d) || d < 1 || d > 5)
+            throw new RangeError(`significantDigits must be an integer in 1..5, got ${d}`);
+        if (!Number.isInteger(h) || h < 2 || h > Number.MAX_SAFE_INTEGER / 4)
+            throw new RangeError(`highestMicros must be an integer ≥ 2, got ${h}`);
+        this.config = { significantDigits: d, highestMicros: h };
+        // Enough linear steps that one step is at most 10^-d of the smallest value in its magnitude.
+        this.subBucketBits = Math.ceil(Math.log2(2 * 10 ** d));
+        this.subBucketCount = 2 ** this.subBucketBits;
+        this.subBucketHalfCount = this.subBucketCount / 2;
+        this.counts = new Float64Array(this.indexOf(Math.max(h, this.subBucketCount - 1)) + 1);
+    }
+    /** Counter index of an integer value ≥ 0 (no range check). */
+    indexOf(v) {
+        if (v < this.subBucketCount)
+            return v;
+        const bucket = bitLength(v) - this.subBucketBits;
+        const sub = Math.floor(v / 2 ** bucket);
+        return bucket * this.subBucketHalfCount + sub;
+    }
+    /** The smallest value that lands in counter `index`, and the width of its range. */
+    rangeOf(index) {
+        if (index < this.subBucketCount)
+            return { low: index, width: 1 };
+        const bucket = Math.floor((index - this.subBucketCount) / this.subBucketHalfCount) + 1;
+        const sub = ((index - this.subBucketCount) % this.subBucketHalfCount) + this.subBucketHalfCount;
+        const width = 2 ** bucket;
+        return { low: sub * width, width };
+    }
+    /** Records a duration in milliseconds (rounded to the microsecond), `times` times. */
+    record(ms, times = 1) {
+        this.recordMicros(Math.round(ms * 1000), times);
+    }
+    /** Records a whole number of microseconds, `times` times. Negative values count as 0. */
+    recordMicros(micros, times = 1) {
+        if (!(times > 0))
+            return;
+        let v = micros > 0 ? Math.round(micros) : 0;
+        if (!Number.isFinite(v) || v > this.config.highestMicros) {
+            v = this.config.highestMicros;
+            this.overflowCount += times;
+        }
+        this.counts[this.indexOf(v)] += times;
+        this.total += times;
+        this.sum += v * times;
+        if (v < this.minV)
+            this.minV = v;
+        if (v > this.maxV)
+            this.maxV = v;
+    }
+    get count() {
+        return this.total;
+    }
+    /** Values above the tracked range, clamped to it. */
+    get overflow() {
+        return this.overflowCount;
+    }
+    /** Exact mean of the recorded (microsecond-rounded) values, in ms. */
+    mean() {
+        return this.total === 0 ? undefined : this.sum / this.total / 1000;
+    }
+    min() {
+        return this.total === 0 ? undefined : this.minV / 1000;
+    }
+    max() {
+        return this.total === 0 ? undefined : this.maxV / 1000;
+    }
+    /**
+     * The value at percentile p (0–100) in ms, nearest-rank: the value of the ⌈p/100·N⌉-th smallest
+     * sample (at least the first), reported as the top of its counter's range and never above the
+     * largest value recorded. So it is never below the true sample and at most one step (≤ 10^-d
+     * relative) above it.
+     */
+    percentile(p) {
+        if (this.total === 0)
+            return undefined;
+        if (!(p >= 0 && p <= 100))
+            throw new RangeError(`percentile must be in 0..100, got ${p}`);
+        const rank = Math.max(1, Math.ceil((p / 100) * this.total - 1e-9));
+        let seen = 0;
+        for (let i = 0; i < this.counts.length; i++) {
+            seen += this.counts[i];
+            if (seen >= rank) {
+                const { low, width } = this.rangeOf(i);
+                return Math.min(low + width - 1, this.maxV) / 1000;
+            }
+        }
+        return this.maxV / 1000;
+    }
+    summary() {
+        return {
+            count: this.total,
+            min: this.min(),
+            mean: this.mean(),
+            p50: this.percentile(50),
+            p90: this.percentile(90),
+            p95: this.percentile(95),
+            p99: this.percentile(99),
+            p999: this.percentile(99.9),
+            max: this.max(),
+        };
+    }
+    /** Adds another histogram's counts into this one; the result equals recording both sets here. */
+    add(other) {
+        this.assertSameLayout(other.config);
+        if (other.total === 0)
+            return this;
+        const src = other.counts;
+        for (let i = 0; i < src.length; i++)
+            if (src[i] !== 0)
+                this.counts[i] += src[i];
+        this.total += other.total;
+        this.sum += other.sum;
+        this.overflowCount += other.overflowCount;
+        if (other.minV < this.minV)
+            this.minV = other.minV;
+        if (other.maxV > this.maxV)
+            this.maxV = other.maxV;
+        return this;
+    }
+    copy() {
+        return new histogram_LatencyHistogram(this.config).add(this);
+    }
+    reset() {
+        this.counts.fill(0);
+        this.total = 0;
+        this.sum = 0;
+        this.minV = Number.POSITIVE_INFINITY;
+        this.maxV = 0;
+        this.overflowCount = 0;
+    }
+    /** Calls `fn(lowMs, highMs, count)` for every non-empty counter, in increasing value order. */
+    forEachBucket(fn) {
+        for (let i = 0; i < this.counts.length; i++) {
+            const c = this.counts[i];
+            if (c === 0)
+                continue;
+            const { low, width } = this.rangeOf(i);
+            fn(low / 1000, (low + width - 1) / 1000, c);
+        }
+    }
+    assertSameLayout(c) {
+        if (c.significantDigits !== this.config.significantDigits || c.highestMicros !== this.config.highestMicros) {
+            throw new RangeError(`histograms differ in layout (${c.significantDigits} digits up to ${c.highestMicros} µs vs ${this.config.significantDigits} up to ${this.config.highestMicros}); they cannot be merged exactly`);
+        }
+    }
+    toJSON() {
+        const bytes = [];
+        let last = -1;
+        for (let i = 0; i < this.counts.length; i++) {
+            const c = this.counts[i];
+            if (c === 0)
+                continue;
+            writeVarint(bytes, i - last);
+            writeVarint(bytes, c);
+            last = i;
+        }
+        return {
+            v: 1,
+            significantDigits: this.config.significantDigits,
+            highestMicros: this.config.highestMicros,
+            count: this.total,
+            sumMicros: this.sum,
+            minMicros: this.total === 0 ? 0 : this.minV,
+            maxMicros: this.maxV,
+            overflow: this.overflowCount,
+            counts: Buffer.from(bytes).toString('base64'),
+        };
+    }
+    static fromJSON(s) {
+        if (s?.v !== 1)
+            throw new RangeError('not a serialized Ferry histogram (v 1)');
+        const h = new histogram_LatencyHistogram({ significantDigits: s.significantDigits, highestMicros: s.highestMicros });
+        const bytes = Buffer.from(s.counts, 'base64');
+        let pos = 0;
+        let index = -1;
+        let total = 0;
+        while (pos < bytes.length) {
+            const gap = readVarint(bytes, pos);
+            const count = readVarint(bytes, gap.next);
+            pos = count.next;
+            index += gap.value;
+            if (gap.value < 1 || index >= h.counts.length)
+                throw new RangeError('serialized histogram has a counter outside its layout');
+            h.counts[index] = count.value;
+            total += count.value;
+        }
+        if (total !== s.count)
+            throw new RangeError(`serialized histogram is inconsistent: counters add up to ${total}, count says ${s.count}`);
+        h.total = s.count;
+        h.sum = s.sumMicros;
+        h.minV = s.count === 0 ? Number.POSITIVE_INFINITY : s.minMicros;
+        h.maxV = s.maxMicros;
+        h.overflowCount = s.overflow;
+        return h;
+    }
+    /** Merges serialized shards (for example one per runner of a sharded benchmark) into one histogram. */
+    static merge(parts, config = DEFAULT_HISTOGRAM_CONFIG) {
+        const out = new histogram_LatencyHistogram(parts.length > 0 ? configOf(parts[0]) : config);
+        for (const p of parts)
+            out.add(p instanceof histogram_LatencyHistogram ? p : histogram_LatencyHistogram.fromJSON(p));
+        return out;
+    }
+}
+function configOf(p) {
+    return p instanceof histogram_LatencyHistogram ? p.config : { significantDigits: p.significantDigits, highestMicros: p.highestMicros };
+}
+/** Unsigned LEB128 for integers up to 2^53 (arithmetic, not 32-bit shifts). */
+function writeVarint(out, value) {
+    let v = value;
+    while (v >= 0x80) {
+        out.push((v % 0x80) | 0x80);
+        v = Math.floor(v / 0x80);
+    }
+    out.push(v);
+}
+function readVarint(bytes, start) {
+    let value = 0;
+    let scale = 1;
+    for (let pos = start; pos < bytes.length; pos++) {
+        const b = bytes[pos];
+        value += (b & 0x7f) * scale;
+        if (b < 0x80)
+            return { value, next: pos + 1 };
+        scale *= 0x80;
+        if (scale > 2 ** 56)
+            break;
+    }
+    throw new RangeError('serialized histogram is truncated or corrupt');
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/distribution.js
+// Latency observations as one thing to ask questions of, whether they came as a histogram (live
+// or serialized) or as raw samples: counts, nearest-rank percentiles (as LatencyHistogram does),
+// distribution-free percentile intervals.
+
+
+
+/**
+ * Both sides of a histogram pair as `bins` distributions over the shared buckets (bucket tops,
+ * cumulative counts); `dropped` carries the raw samples left out before recording.
+ */
+function binnedSides(bins, stable, canary, dropped = { stable: 0, canary: 0 }) {
+    const side = (counts, h, droppedSamples) => {
+        const cumulative = new Float64Array(counts.length);
+        let acc = 0;
+        for (let k = 0; k < counts.length; k++)
+            cumulative[k] = acc += counts[k];
+        return { kind: 'bins', highMs: bins.highMs, cumulative, maxMs: h.max(), count: h.count, dropped: droppedSamples };
+    };
+    return { stable: side(bins.baseline, stable, dropped.stable), canary: side(bins.current, canary, dropped.canary) };
+}
+function isSerialized(v) {
+    return typeof v === 'object' && v !== null && v.v === 1 && typeof v.counts === 'string';
+}
+/**
+ * Reads one side's latency; undefined when there is none (absent, or no finite value). Raw
+ * samples drop values that are not finite numbers (counted in `dropped`); negative ones are an
+ * InputError, as is a corrupt serialized histogram.
+ */
+function readLatency(metric, side, data) {
+    if (data === undefined || data === null)
+        return undefined;
+    if (data instanceof histogram_LatencyHistogram)
+        return data.count > 0 ? { kind: 'histogram', histogram: data, count: data.count, dropped: 0 } : undefined;
+    if (Array.isArray(data)) {
+        const kept = [];
+        let dropped = 0;
+        for (let i = 0; i < data.length; i++) {
+            const v = data[i];
+            if (typeof v !== 'number' || !Number.isFinite(v)) {
+                dropped++;
+                continue;
+            }
+            if (v < 0)
+                throw inputError(metric, `${side} latency sample ${i} is negative (${v} ms)`);
+            kept.push(v);
+        }
+        if (kept.length === 0)
+            return undefined;
+        const sorted = Float64Array.from(kept).sort();
+        return { kind: 'samples', sorted, count: sorted.length, dropped };
+    }
+    if (isSerialized(data)) {
+        let h;
+        try {
+            h = histogram_LatencyHistogram.fromJSON(data);
+        }
+        catch (err) {
+            throw inputError(metric, `${side} latency is not a valid serialized histogram (${err.message})`);
+        }
+        return h.count > 0 ? { kind: 'histogram', histogram: h, count: h.count, dropped: 0 } : undefined;
+    }
+    throw inputError(metric, `${side} latency must be a LatencyHistogram, a serialized histogram or an array of ms`);
+}
+/** Raw samples recorded into a histogram with the given layout. */
+function toHistogram(d, like) {
+    if (d.kind === 'histogram')
+        return d.histogram;
+    if (d.kind === 'bins')
+        throw new RangeError('binned sides are already paired');
+    const h = new histogram_LatencyHistogram(like.config);
+    for (const v of d.sorted)
+        h.record(v);
+    return h;
+}
+/** The value of the r-th smallest observation (1-based), as the histogram reports it. */
+function valueAtRank(d, rank) {
+    const r = Math.min(d.count, Math.max(1, Math.round(rank)));
+    if (d.kind === 'samples')
+        return d.sorted[r - 1];
+    if (d.kind === 'bins') {
+        let lo = 0;
+        let hi = d.cumulative.length - 1;
+        while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (d.cumulative[mid] >= r)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return Math.min(d.highMs[lo], d.maxMs);
+    }
+    return d.histogram.percentile((100 * r) / d.count);
+}
+/** Nearest-rank percentile (0–100): the ⌈p/100·n⌉-th smallest value. */
+function percentileOf(d, p) {
+    if (d.kind === 'histogram')
+        return d.histogram.percentile(p);
+    return valueAtRank(d, Math.max(1, Math.ceil((p / 100) * d.count - 1e-9)));
+}
+function percentileTriple(d) {
+    return { p50: percentileOf(d, 50), p95: percentileOf(d, 95), p99: percentileOf(d, 99) };
+}
+/**
+ * Distribution-free interval of the p-th percentile at two-sided confidence c: the order
+ * statistics at ranks ⌊nq − z·√(nq(1 − q))⌋ and ⌈nq + z·√(nq(1 − q))⌉ + 1 (normal approximation
+ * of the binomial count below the percentile); null ends when a rank falls outside 1..n.
+ */
+function percentileInterval(d, p, confidence) {
+    const q = p / 100;
+    const n = d.count;
+    const z = normalQuantile(1 - (1 - confidence) / 2);
+    const s = z * Math.sqrt(n * q * (1 - q));
+    const lo = Math.floor(n * q - s);
+    const hi = Math.ceil(n * q + s) + 1;
+    return { lower: lo >= 1 ? valueAtRank(d, lo) : null, upper: hi <= n ? valueAtRank(d, hi) : null };
+}
+/** Observations strictly above a value (raw samples only: histograms count by bucket). */
+function countAboveSamples(sorted, x) {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (sorted[mid] <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return sorted.length - lo;
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/latency.js
+// Latency: canary against stable as whole distributions, as Kayenta's judge and Ferry's baseline
+// comparison do, plus the upper tails, where a Mann–Whitney test is blind (a canary with the same
+// median and a heavier tail has P(canary > stable) = ½).
+// - shift: one-sided Mann–Whitney U (binned over the shared buckets when histograms, exact ranks
+//   when raw samples) with the Hodges–Lehmann shift and its interval.
+// - tail pXX: the canary requests above stable's pXX bucket (baseline.ts's tailCounts), tested
+//   with the exact exceedance test (exceedance.ts: the threshold comes from stable's own sample,
+//   which a two-proportion test ignores); the floor applies to the pXX difference, with an
+//   interval from distribution-free percentile intervals.
+// A significant slow-down aborts unless its interval shows it within the floor. The minimum sample
+// is planned for a multiplicative slow-down of `detect` on a lognormal with stable's log spread.
+
+
+
+
+
+
+
+function withSigma(p) {
+    return { ...p, sigma: logSpreadFromQuartiles(percentileOf(p.stable, 25), percentileOf(p.stable, 75)) };
+}
+function pairOf(m, stable, canary) {
+    if (stable.kind === 'samples' && canary.kind === 'samples')
+        return withSigma({ kind: 'raw', stable, canary });
+    const like = stable.kind === 'histogram' ? stable.histogram : canary.histogram;
+    const hs = toHistogram(stable, like);
+    const hc = toHistogram(canary, like);
+    const a = hs.config;
+    const b = hc.config;
+    if (a.significantDigits !== b.significantDigits || a.highestMicros !== b.highestMicros) {
+        const text = (c) => `${c.significantDigits} significant digits up to ${c.highestMicros} µs`;
+        throw inputError(m.name, `histogram layouts differ (stable ${text(a)}, canary ${text(b)}): the buckets cannot be compared one to one`);
+    }
+    const bins = shareBins(hs, hc);
+    // Percentiles by binary search over the shared buckets, as the histograms would give them.
+    const sides = binnedSides(bins, hs, hc, { stable: stable.dropped, canary: canary.dropped });
+    return withSigma({ kind: 'binned', stable: sides.stable, canary: sides.canary, bins, hs, hc });
+}
+/** Interval ends beyond a floor, on the worse side(s). */
+function beyondFloor(lower, upper, threshold, worse) {
+    return worse === 'higher' ? upper === null || upper > threshold : lower === null || lower < -threshold;
+}
+function mwAlternative(direction) {
+    // mannWhitney(x = stable, y = canary): 'less' asks whether stable is smaller, i.e. canary higher.
+    return direction === 'higher-is-worse' ? 'less' : direction === 'lower-is-worse' ? 'greater' : 'two-sided';
+}
+function shiftCheck(m, pair, ctx) {
+    const { stable, canary } = pair;
+    const sp = percentileTriple(stable);
+    const cp = percentileTriple(canary);
+    const sigma = pair.sigma;
+    const sided = sidedOf(m.direction);
+    const superiority = lognormalSuperiority(m.detect, sigma);
+    const planned = noetherSampleSize(superiority, ctx.planningAlpha, ctx.power, sided);
+    const basis = `Noether for a ${format_fmtPct(m.detect)} slow-down (P(canary > stable) = ${fmtNum(superiority, 3)} on a lognormal with stable's log spread σ = ${fmtNum(sigma, 2)}), ${sided === 1 ? 'one' : 'two'}-sided ${fmtAlpha(ctx.planningAlpha)}, power ${format_fmtPct(ctx.power)}`;
+    const samples = twoSampleFacts(stable.count, canary.count, m.minSamples, planned, ctx, basis);
+    const threshold = Math.max(m.floorRelative * sp.p50, m.floorAbsoluteMs);
+    const rule = `max(${format_fmtPct(m.floorRelative)} of stable p50 ${format_fmtMs(sp.p50)} ms, ${fmtNum(m.floorAbsoluteMs)} ms)`;
+    const title = `${m.name} shift`;
+    const evaluate = (alpha) => {
+        const alternative = mwAlternative(m.direction);
+        const conf = intervalConfidence(alpha, sided);
+        let pValue;
+        let z;
+        let superiorityObserved;
+        let estimate;
+        let lower = null;
+        let upper = null;
+        if (pair.kind === 'binned') {
+            const mw = binned_mannWhitneyBinned(pair.bins.baseline, pair.bins.current, { alternative });
+            const hl = binned_hodgesLehmannBinned(pair.bins.values, pair.bins.baseline, pair.bins.current, { confidence: computable(conf) ? conf : 0.95 });
+            pValue = mw.pValue;
+            z = finite(mw.z);
+            superiorityObserved = mw.superiority;
+            estimate = hl.estimate;
+            if (computable(conf)) {
+                lower = finite(hl.lower);
+                upper = finite(hl.upper);
+            }
+        }
+        else {
+            const mw = mannWhitneyUSorted(pair.stable.sorted, pair.canary.sorted, { alternative, method: 'auto' });
+            const hl = hodgesLehmannSorted(pair.canary.sorted, pair.stable.sorted, { confidence: computable(conf) ? conf : 0.95 });
+            pValue = mw.pValue;
+            z = finite(mw.z);
+            superiorityObserved = 1 - mw.commonLanguageEffect;
+            estimate = hl.estimate;
+            if (computable(conf)) {
+                lower = finite(hl.lower);
+                upper = finite(hl.upper);
+            }
+        }
+        const significant = alpha > 0 && pValue < alpha;
+        const worse = m.direction === 'higher-is-worse' ? 'higher' : m.direction === 'lower-is-worse' ? 'lower' : superiorityObserved >= 0.5 ? 'higher' : 'lower';
+        const beyond = beyondFloor(lower, upper, threshold, worse);
+        const test = { name: 'mann-whitney', alternative: canaryAlternative(m.direction), z, pValue, alpha, significant };
+        const floor = { threshold, rule, beyond };
+        const interval = conf === null ? null : { lower, upper, confidence: conf };
+        const rel = sp.p50 > 0 ? ` (${format_fmtSignedPct(estimate / sp.p50)} of stable p50)` : '';
+        const shiftText = `shift ${format_fmtSignedMs(estimate)}${rel}${interval ? ` ${fmtInterval(lower, upper, format_fmtMs, ' ms')} at ${fmtConfidence(interval.confidence)}` : ''}, p50 ${format_fmtMs(sp.p50)} → ${format_fmtMs(cp.p50)} ms`;
+        const testText = `Mann–Whitney ${format_fmtP(pValue)} ${significant ? '<' : '≥'} ${fmtAlpha(alpha)}`;
+        const slower = worse === 'higher' ? 'slower' : 'faster';
+        let outcome;
+        let reason;
+        if (significant && beyond) {
+            outcome = 'fail';
+            reason = `canary significantly ${slower}: ${shiftText}; ${testText}; the interval is not within the floor ±${format_fmtMs(threshold)} ms (${rule})`;
+        }
+        else if (isShort(samples)) {
+            outcome = 'need-data';
+            reason = `not enough data: ${sampleText(samples)}; need ${fmtCount(samples.need)} more per version. So far ${shiftText}; ${testText}`;
+        }
+        else if (significant) {
+            outcome = 'pass';
+            reason = `significantly ${slower} but within the floor: ${shiftText}, inside ±${format_fmtMs(threshold)} ms (${rule}); ${testText}`;
+        }
+        else {
+            outcome = 'pass';
+            reason = `no significant difference: ${shiftText}; ${testText}; ${fmtCount(samples.effective ?? 0)} effective requests per version, ${fmtCount(samples.required ?? 0)} needed`;
+        }
+        return {
+            metric: m.name,
+            kind: 'latency',
+            check: 'shift',
+            title,
+            outcome,
+            reason,
+            unit: 'ms',
+            stable: sp.p50,
+            canary: cp.p50,
+            effect: estimate,
+            interval,
+            test,
+            floor,
+            limit: null,
+            samples,
+            detail: {
+                percentilesMs: { stable: sp, canary: cp },
+                sigmaLog: sigma,
+                ...(stable.dropped + canary.dropped > 0 ? { droppedSamples: { stable: stable.dropped, canary: canary.dropped } } : {}),
+            },
+        };
+    };
+    return { metric: m.name, short: isShort(samples), missing: false, evaluate };
+}
+function tailCheck(m, pair, q, ctx) {
+    const { stable, canary } = pair;
+    const sq = percentileOf(stable, q);
+    const cq = percentileOf(canary, q);
+    const sigma = pair.sigma;
+    // Planning: a multiplicative slow-down of `detect` moves the share above stable's pXX from
+    // 1 − q to 1 − Φ(z_q − ln(1 + detect)/σ) on a lognormal; the exceedance count's null variance is
+    // about that of two proportions (2q(1 − q)/n), so their sample size serves.
+    const p0 = 1 - q / 100;
+    const p1 = 1 - normalCdf(normalQuantile(q / 100) - Math.log1p(m.detect) / sigma);
+    const planned = twoProportionSampleSize(p0, Math.min(1, p1), ctx.planningAlpha, ctx.power, 1);
+    const basis = `two-proportion size for ${format_fmtRate(p0)} → ${format_fmtRate(p1)} above stable p${q} (a ${format_fmtPct(m.detect)} slow-down on a lognormal with σ = ${fmtNum(sigma, 2)}), one-sided ${fmtAlpha(ctx.planningAlpha)}, power ${format_fmtPct(ctx.power)}`;
+    const samples = twoSampleFacts(stable.count, canary.count, m.minSamples, planned, ctx, basis);
+    const threshold = Math.max(m.floorRelative * sq, m.floorAbsoluteMs);
+    const rule = `max(${format_fmtPct(m.floorRelative)} of stable p${q} ${format_fmtMs(sq)} ms, ${fmtNum(m.floorAbsoluteMs)} ms)`;
+    let thresholdMs;
+    let aboveStable;
+    let aboveCanary;
+    if (pair.kind === 'binned') {
+        const t = tailCounts(q, pair.hs.count, pair.bins);
+        thresholdMs = t.thresholdMs;
+        aboveStable = t.aboveBaseline;
+        aboveCanary = t.aboveCurrent;
+    }
+    else {
+        thresholdMs = sq;
+        aboveStable = countAboveSamples(pair.stable.sorted, sq);
+        aboveCanary = countAboveSamples(pair.canary.sorted, sq);
+    }
+    const title = `${m.name} p${q} tail`;
+    const evaluate = (alpha) => {
+        const conf = intervalConfidence(alpha, 1);
+        const t = exceedanceTest(aboveCanary, canary.count, aboveStable, stable.count);
+        const significant = alpha > 0 && t.pValue < alpha;
+        let interval = null;
+        if (conf !== null) {
+            // Each percentile at 1 − α two-sided: the difference's ends hold jointly at ≥ 1 − 2α.
+            const ci = (d) => percentileInterval(d, q, 1 - alpha);
+            const cs = ci(stable);
+            const cc = ci(canary);
+            interval = {
+                lower: cc.lower === null || cs.upper === null ? null : cc.lower - cs.upper,
+                upper: cc.upper === null || cs.lower === null ? null : cc.upper - cs.lower,
+                confidence: conf,
+            };
+        }
+        const beyond = interval === null ? false : beyondFloor(interval.lower, interval.upper, threshold, 'higher');
+        const test = { name: 'exceedance', alternative: 'greater', z: finite(t.z), pValue: t.pValue, alpha, significant };
+        const floor = { threshold, rule, beyond };
+        const diff = cq - sq;
+        const shares = `${format_fmtRate(aboveCanary / canary.count)} of canary requests above stable's p${q} bucket (${format_fmtMs(thresholdMs)} ms) vs ${format_fmtRate(aboveStable / stable.count)}`;
+        const pText = `p${q} ${format_fmtMs(sq)} → ${format_fmtMs(cq)} ms (${format_fmtSignedMs(diff)}${sq > 0 ? `, ${format_fmtSignedPct(diff / sq)}` : ''}${interval ? ` ${fmtInterval(interval.lower, interval.upper, format_fmtMs, ' ms')} at ${fmtConfidence(interval.confidence)}` : ''})`;
+        const testText = `exceedance test ${format_fmtP(t.pValue)} ${significant ? '<' : '≥'} ${fmtAlpha(alpha)}`;
+        let outcome;
+        let reason;
+        if (significant && beyond) {
+            outcome = 'fail';
+            reason = `canary tail significantly heavier: ${pText}; ${shares}; ${testText}; not within the floor ${format_fmtMs(threshold)} ms (${rule})`;
+        }
+        else if (isShort(samples)) {
+            outcome = 'need-data';
+            reason = `not enough data: ${sampleText(samples)}; need ${fmtCount(samples.need)} more per version. So far ${pText}; ${testText}`;
+        }
+        else if (significant) {
+            outcome = 'pass';
+            reason = `tail significantly heavier but within the floor: ${pText}, inside ${format_fmtMs(threshold)} ms (${rule}); ${shares}; ${testText}`;
+        }
+        else {
+            outcome = 'pass';
+            reason = `no significantly heavier tail: ${pText}; ${shares}; ${testText}`;
+        }
+        return {
+            metric: m.name,
+            kind: 'latency',
+            check: 'tail',
+            title,
+            outcome,
+            reason,
+            unit: 'ms',
+            stable: sq,
+            canary: cq,
+            effect: diff,
+            interval,
+            test,
+            floor,
+            limit: null,
+            samples,
+            detail: { above: { thresholdMs, stable: aboveStable, canary: aboveCanary }, sigmaLog: sigma },
+        };
+    };
+    return { metric: m.name, short: isShort(samples), missing: false, evaluate };
+}
+function prepareLatency(m, window, ctx) {
+    const stable = readLatency(m.name, 'stable', window.stable.latency?.[m.source]);
+    const canary = readLatency(m.name, 'canary', window.canary.latency?.[m.source]);
+    if (!stable || !canary) {
+        const side = !stable && !canary ? 'either version' : !stable ? 'stable' : 'canary';
+        const reason = `no latency "${m.source}" from ${side} in this window (missing: ${m.missing})`;
+        return [
+            missingCheck({ metric: m.name, kind: 'latency', check: 'shift', title: `${m.name} shift`, unit: 'ms', reason, stable: stable?.count ?? 0, canary: canary?.count ?? 0 }),
+            ...m.tails.map((q) => missingCheck({ metric: m.name, kind: 'latency', check: 'tail', title: `${m.name} p${q} tail`, unit: 'ms', reason, stable: stable?.count ?? 0, canary: canary?.count ?? 0 })),
+        ];
+    }
+    const pair = pairOf(m, stable, canary);
+    return [shiftCheck(m, pair, ctx), ...m.tails.map((q) => tailCheck(m, pair, q, ctx))];
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/welch.js
+
+
+
+/**
+ * The regularized incomplete beta I_x(a, b), given x and its complement y = 1 − x (pass y when it
+ * is known more precisely than 1 − x). The continued fraction converges fast below the mean
+ * (a + 1)/(a + b + 2); above it the symmetry I_x(a, b) = 1 − I_y(b, a) is used.
+ */
+function regularizedIncompleteBeta(x, a, b, y = 1 - x) {
+    if (Number.isNaN(x) || !(a > 0) || !(b > 0))
+        return NaN;
+    if (x <= 0)
+        return 0;
+    if (y <= 0)
+        return 1;
+    if (x > (a + 1) / (a + b + 2))
+        return 1 - betaContinuedFraction(y, x, b, a);
+    return betaContinuedFraction(x, y, a, b);
+}
+/** I_x(a, b) by its continued fraction (use below the mean, where it converges quickly). */
+function betaContinuedFraction(x, y, a, b) {
+    const logFront = a * Math.log(x) + b * Math.log(y) - (logGamma(a) + logGamma(b) - logGamma(a + b));
+    const tiny = 1e-300;
+    let c = 1;
+    let d = 1 - ((a + b) * x) / (a + 1);
+    if (Math.abs(d) < tiny)
+        d = tiny;
+    d = 1 / d;
+    let h = d;
+    for (let m = 1; m < 100_000; m++) {
+        const m2 = 2 * m;
+        // Even step: d_{2m} = m(b − m)x / ((a + 2m − 1)(a + 2m))
+        let num = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+        d = 1 + num * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = 1 + num / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        h *= d * c;
+        // Odd step: d_{2m+1} = −(a + m)(a + b + m)x / ((a + 2m)(a + 2m + 1))
+        num = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+        d = 1 + num * d;
+        if (Math.abs(d) < tiny)
+            d = tiny;
+        c = 1 + num / c;
+        if (Math.abs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        const delta = d * c;
+        h *= delta;
+        if (Math.abs(delta - 1) < 1e-16)
+            break;
+    }
+    return (Math.exp(logFront) * h) / a;
+}
+/** P(T > t) for Student's t with `df` > 0 degrees of freedom (relative accuracy in the upper tail). */
+function studentTSf(t, df) {
+    if (Number.isNaN(t) || !(df > 0))
+        return NaN;
+    if (t === Infinity)
+        return 0;
+    if (t === -Infinity)
+        return 1;
+    if (df === Infinity)
+        return normalSf(t);
+    // P(|T| > |t|) = I_{df/(df+t²)}(df/2, ½); the complement df/(df+t²) → t²/(df+t²) stays exact.
+    const t2 = t * t;
+    const tail = 0.5 * regularizedIncompleteBeta(df / (df + t2), df / 2, 0.5, t2 / (df + t2));
+    return t > 0 ? tail : 1 - tail;
+}
+/** P(T ≤ t) for Student's t with `df` > 0 degrees of freedom. */
+function studentTCdf(t, df) {
+    return studentTSf(-t, df);
+}
+/** The p-quantile of Student's t with `df` degrees of freedom (p in (0, 1)), by bisection on the CDF. */
+function studentTQuantile(p, df) {
+    if (!(p > 0 && p < 1) || !(df > 0))
+        throw new RangeError(`studentTQuantile needs 0 < p < 1 and df > 0, got ${p}, ${df}`);
+    if (p === 0.5)
+        return 0;
+    if (p < 0.5)
+        return -studentTQuantile(1 - p, df);
+    // Upper half: solve sf(t) = 1 − p, exact for p ≥ ½; bracket first, then bisect to full precision.
+    const q = 1 - p;
+    let lo = 0;
+    let hi = 1;
+    while (studentTSf(hi, df) > q) {
+        lo = hi;
+        hi *= 2;
+    }
+    for (let i = 0; i < 2000; i++) {
+        const mid = (lo + hi) / 2;
+        if (mid <= lo || mid >= hi)
+            break;
+        if (studentTSf(mid, df) > q)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (lo + hi) / 2;
+}
+function meanVariance(values) {
+    const n = values.length;
+    let mean = 0;
+    for (let i = 0; i < n; i++)
+        mean += values[i];
+    mean /= n;
+    // Two passes, with the corrected two-pass term Σd − (Σd)²/n absorbing the rounding of the mean.
+    let ss = 0;
+    let comp = 0;
+    for (let i = 0; i < n; i++) {
+        const d = values[i] - mean;
+        ss += d * d;
+        comp += d;
+    }
+    return { mean, variance: (ss - (comp * comp) / n) / (n - 1) };
+}
+/** Welch's t-test of x against y (each with at least 2 values). */
+function welch_welchTTest(x, y, options = {}) {
+    if (x.length < 2)
+        throw new RangeError(`first sample needs at least 2 values, got ${x.length}`);
+    if (y.length < 2)
+        throw new RangeError(`second sample needs at least 2 values, got ${y.length}`);
+    assertFinite(x, 'first sample');
+    assertFinite(y, 'second sample');
+    const alternative = options.alternative ?? 'two-sided';
+    const confidence = options.confidence ?? 0.95;
+    if (!(confidence > 0 && confidence < 1))
+        throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+    const n1 = x.length;
+    const n2 = y.length;
+    const sx = meanVariance(x);
+    const sy = meanVariance(y);
+    const vx = sx.variance / n1;
+    const vy = sy.variance / n2;
+    const standardError = Math.sqrt(vx + vy);
+    const difference = sx.mean - sy.mean;
+    const common = { meanX: sx.mean, meanY: sy.mean, difference, varianceX: sx.variance, varianceY: sy.variance, standardError, confidence, n1, n2 };
+    if (!(standardError > 0)) {
+        // No spread on either side: equal means are no evidence; different ones are certain.
+        if (difference === 0)
+            return { ...common, t: NaN, df: NaN, pValue: 1, lower: 0, upper: 0 };
+        const t = difference > 0 ? Infinity : -Infinity;
+        const pValue = alternative === 'two-sided' ? 0 : (alternative === 'greater') === difference > 0 ? 0 : 1;
+        return { ...common, t, df: NaN, pValue, lower: difference, upper: difference };
+    }
+    const df = (vx + vy) ** 2 / ((vx * vx) / (n1 - 1) + (vy * vy) / (n2 - 1));
+    const t = difference / standardError;
+    const pValue = alternative === 'two-sided' ? Math.min(1, 2 * studentTSf(Math.abs(t), df)) : alternative === 'greater' ? studentTSf(t, df) : studentTCdf(t, df);
+    const half = studentTQuantile(1 - (1 - confidence) / 2, df) * standardError;
+    return { ...common, t, df, pValue, lower: difference - half, upper: difference + half };
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/sample.js
+// Samples as sorted Float64Arrays: the one place input numbers are checked and sorted, so every
+// test below works on typed arrays in O(n log n) and rejects NaN instead of ordering it silently.
+/** Throws RangeError unless every value is a finite number. */
+function sample_assertFinite(values, what) {
+    for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (!Number.isFinite(v))
+            throw new RangeError(`${what}: value at index ${i} is not a finite number (${String(v)})`);
+    }
+}
+/** A sorted copy (ascending) as a Float64Array; throws RangeError on NaN or ±Infinity. */
+function sample_sortedCopy(values, what = 'sample') {
+    sample_assertFinite(values, what);
+    const out = Float64Array.from(values);
+    out.sort();
+    return out;
+}
+/** Throws RangeError when a sample is empty. */
+function sample_assertNonEmpty(values, what) {
+    if (values.length === 0)
+        throw new RangeError(`${what} is empty`);
+}
+/** Greatest common divisor of two non-negative integers. */
+function gcd(a, b) {
+    let x = a;
+    let y = b;
+    while (y !== 0) {
+        const t = x % y;
+        x = y;
+        y = t;
+    }
+    return x;
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/quantile.js
+// Sample quantiles, Hyndman & Fan type 7: the default of NumPy (`method='linear'`) and R, so the
+// percentiles Ferry reports read the same as the ones users compute in a notebook.
+
+/**
+ * Linear interpolation between a and b that is exact at both ends and monotone in t: it starts
+ * from the nearer end, so a quantile never steps outside [a, b] through rounding.
+ */
+function lerp(a, b, t) {
+    const diff = b - a;
+    return t < 0.5 ? a + diff * t : b - diff * (1 - t);
+}
+/**
+ * The p-quantile (0 ≤ p ≤ 1) of an ascending sample: with h = (n − 1)·p, the value at
+ * ⌊h⌋ plus (h − ⌊h⌋) of the way to the next one.
+ */
+function quantileSorted(sorted, p) {
+    sample_assertNonEmpty(sorted, 'quantile sample');
+    if (!(p >= 0 && p <= 1))
+        throw new RangeError(`quantile probability must be in [0, 1], got ${p}`);
+    const n = sorted.length;
+    const h = (n - 1) * p;
+    const lo = Math.floor(h);
+    if (lo >= n - 1)
+        return sorted[n - 1];
+    return lerp(sorted[lo], sorted[lo + 1], h - lo);
+}
+/** Type-7 quantiles of an unsorted sample at each probability in `ps` (sorts a copy once). */
+function quantiles(values, ps) {
+    const sorted = sample_sortedCopy(values, 'quantile sample');
+    return ps.map((p) => quantileSorted(sorted, p));
+}
+/** The type-7 p-quantile of an unsorted sample. */
+function quantile(values, p) {
+    return quantiles(values, [p])[0];
+}
+/** The median (type-7 0.5-quantile: the mean of the middle two for an even count). */
+function median(values) {
+    return quantile(values, 0.5);
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/psi.js
+// Population Stability Index: Σ (cur − ref)·ln(cur/ref) over bins, for numeric samples binned at
+// quantiles of the reference, and for categories. Conventions (pinned by the tests):
+// - Edges are the type-7 quantiles of the reference at i/bins, i = 1 … bins−1; equal edges (ties in
+//   the reference) are merged, so a reference with few distinct values yields fewer, wider bins.
+// - Bins are right-closed, (e₍ᵢ₋₁₎, eᵢ], and the outer ones are open-ended: a value equal to an edge
+//   counts in the lower bin, and current values outside the reference range still count.
+// - A share below `epsilon` (default 1e-4) is raised to epsilon before the logarithm, so an empty
+//   bin adds a bounded amount (a 10% bin that empties adds (0.1 − 1e-4)·ln(0.1/1e-4) ≈ 0.69);
+//   shares are not renormalised afterwards.
+
+
+const PSI_DEFAULT_BINS = 10;
+const PSI_DEFAULT_EPSILON = 1e-4;
+/** One PSI term with the epsilon floor applied to both shares. */
+function psiTerm(referenceShare, currentShare, epsilon = PSI_DEFAULT_EPSILON) {
+    const r = Math.max(referenceShare, epsilon);
+    const c = Math.max(currentShare, epsilon);
+    return (c - r) * Math.log(c / r);
+}
+/** Number of values ≤ v in an ascending array (binary search). */
+function countAtOrBelow(sorted, v) {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (sorted[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+/** Bin edges: merged type-7 reference quantiles at i/bins. */
+function psiEdges(referenceSorted, bins = PSI_DEFAULT_BINS) {
+    if (!Number.isInteger(bins) || bins < 2)
+        throw new RangeError(`PSI needs at least 2 bins, got ${bins}`);
+    const edges = [];
+    for (let i = 1; i < bins; i++) {
+        const e = quantileSorted(referenceSorted, i / bins);
+        if (edges.length === 0 || e > edges[edges.length - 1])
+            edges.push(e);
+    }
+    return edges;
+}
+/** PSI of two numeric samples already sorted ascending (no copy, no checks). */
+function psiSorted(referenceSorted, currentSorted, options = {}) {
+    const epsilon = options.epsilon ?? PSI_DEFAULT_EPSILON;
+    const edges = psiEdges(referenceSorted, options.bins ?? PSI_DEFAULT_BINS);
+    const nr = referenceSorted.length;
+    const nc = currentSorted.length;
+    const bins = [];
+    let psi = 0;
+    let prevRef = 0;
+    let prevCur = 0;
+    for (let b = 0; b <= edges.length; b++) {
+        const upper = b < edges.length ? edges[b] : Infinity;
+        const ref = b < edges.length ? countAtOrBelow(referenceSorted, upper) : nr;
+        const cur = b < edges.length ? countAtOrBelow(currentSorted, upper) : nc;
+        const referenceShare = (ref - prevRef) / nr;
+        const currentShare = (cur - prevCur) / nc;
+        const contribution = psiTerm(referenceShare, currentShare, epsilon);
+        psi += contribution;
+        bins.push({ lower: b === 0 ? -Infinity : edges[b - 1], upper, referenceShare, currentShare, contribution });
+        prevRef = ref;
+        prevCur = cur;
+    }
+    return { psi, bins };
+}
+/** PSI of two numeric samples with bins at reference quantiles. */
+function psi(reference, current, options = {}) {
+    sample_assertNonEmpty(reference, 'reference sample');
+    sample_assertNonEmpty(current, 'current sample');
+    return psiSorted(sample_sortedCopy(reference, 'reference sample'), sample_sortedCopy(current, 'current sample'), options);
+}
+
+;// CONCATENATED MODULE: ./packages/stats/dist/categorical.js
+// Comparing two categorical distributions given as counts per category: PSI over categories,
+// Jensen–Shannon divergence (base 2, so it lies in [0, 1]) and the chi-square test of homogeneity.
+
+
+/** Counts of each distinct value. */
+function countCategories(values) {
+    const counts = new Map();
+    for (const v of values)
+        counts.set(v, (counts.get(v) ?? 0) + 1);
+    return counts;
+}
+function entries(counts) {
+    return counts instanceof Map ? [...counts.entries()] : Object.entries(counts);
+}
+/** Both count vectors over the union of categories, in sorted category order. */
+function align(reference, current) {
+    const r = new Map(entries(reference));
+    const c = new Map(entries(current));
+    const categories = [...new Set([...r.keys(), ...c.keys()])].sort();
+    const ref = new Float64Array(categories.length);
+    const cur = new Float64Array(categories.length);
+    categories.forEach((k, i) => {
+        const rv = r.get(k) ?? 0;
+        const cv = c.get(k) ?? 0;
+        if (!(rv >= 0 && cv >= 0 && Number.isFinite(rv) && Number.isFinite(cv))) {
+            throw new RangeError(`count for category "${k}" must be a finite non-negative number`);
+        }
+        ref[i] = rv;
+        cur[i] = cv;
+    });
+    const refTotal = ref.reduce((s, v) => s + v, 0);
+    const curTotal = cur.reduce((s, v) => s + v, 0);
+    if (refTotal <= 0)
+        throw new RangeError('reference counts are all zero');
+    if (curTotal <= 0)
+        throw new RangeError('current counts are all zero');
+    return { categories, ref, cur, refTotal, curTotal };
+}
+/** PSI over categories (the union of both), with the same epsilon floor as numeric PSI. */
+function categoricalPsi(reference, current, options = {}) {
+    const epsilon = options.epsilon ?? PSI_DEFAULT_EPSILON;
+    const a = align(reference, current);
+    let psi = 0;
+    const categories = a.categories.map((category, i) => {
+        const referenceShare = a.ref[i] / a.refTotal;
+        const currentShare = a.cur[i] / a.curTotal;
+        const contribution = psiTerm(referenceShare, currentShare, epsilon);
+        psi += contribution;
+        return { category, referenceShare, currentShare, contribution };
+    });
+    return { psi, categories };
+}
+/** Jensen–Shannon divergence and distance between two categorical distributions, base 2. */
+function jensenShannon(reference, current) {
+    const a = align(reference, current);
+    let sum = 0;
+    for (let i = 0; i < a.categories.length; i++) {
+        const p = a.ref[i] / a.refTotal;
+        const q = a.cur[i] / a.curTotal;
+        const m = (p + q) / 2;
+        if (p > 0)
+            sum += p * Math.log(p / m);
+        if (q > 0)
+            sum += q * Math.log(q / m);
+    }
+    const divergence = Math.min(1, Math.max(0, sum / 2 / Math.LN2));
+    return { divergence, distance: Math.sqrt(divergence) };
+}
+/**
+ * Pearson's chi-square test that two samples come from the same categorical distribution (the
+ * 2×k contingency table, no continuity correction: SciPy's `chi2_contingency(correction=False)`).
+ */
+function chiSquareHomogeneity(reference, current) {
+    const a = align(reference, current);
+    const total = a.refTotal + a.curTotal;
+    let statistic = 0;
+    let used = 0;
+    for (let i = 0; i < a.categories.length; i++) {
+        const column = a.ref[i] + a.cur[i];
+        if (column === 0)
+            continue;
+        used++;
+        for (const [observed, rowTotal] of [
+            [a.ref[i], a.refTotal],
+            [a.cur[i], a.curTotal],
+        ]) {
+            const expected = (rowTotal * column) / total;
+            statistic += ((observed - expected) * (observed - expected)) / expected;
+        }
+    }
+    const dof = used - 1;
+    return { statistic, dof, pValue: dof <= 0 ? 1 : chiSquareSf(statistic, dof) };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/quality.js
+// Model quality on paired requests: the same inputs sent to both versions (mirrored or Ferry's
+// own paired load), so the outputs compare request by request, which no HTTP metric can show.
+// - agreement: the share of requests whose top-1 class (argmax of a score vector; p ≥ ½ for a
+//   single probability) or label agrees, with its Wilson interval. Fails when significantly below
+//   minAgreement: the exact one-sided binomial test of the disagreements against 1 − minAgreement.
+//   The minimum is the one-sample size for an agreement `detect` below the limit.
+// - psi: PSI of the top scores (score vectors) or of the label mix (labels), against maxPsi. Two
+//   samples of n from one distribution show a PSI of about 2(B − 1)/n by chance (a χ²-type bias
+//   over B bins), so the minimum is n ≥ 8(B − 1)/maxPsi, where that bias is at most a quarter of
+//   the limit; below it, only a PSI above maxPsi plus the chance level and three of its standard
+//   deviations fails.
+// - score-delta: canary − stable score on the class stable ranked first, summarised; checked
+//   against maxScoreDeltaP95 (p95 of |Δ|) when configured, else reported.
+
+
+
+
+function isVector(o) {
+    return Array.isArray(o);
+}
+function labelOf(v) {
+    if (v.length === 1)
+        return { label: v[0] >= 0.5 ? '1' : '0', top: v[0], index: 0 };
+    let index = 0;
+    for (let i = 1; i < v.length; i++)
+        if (v[i] > v[index])
+            index = i;
+    return { label: String(index), top: v[index], index };
+}
+function readPaired(m, stable, canary) {
+    if (!Array.isArray(stable) || !Array.isArray(canary))
+        throw inputError(m.name, 'paired outputs must be arrays (stable, canary)');
+    if (stable.length !== canary.length)
+        throw inputError(m.name, `paired outputs differ in length (stable ${stable.length}, canary ${canary.length}): pairs must line up request by request`);
+    const n = stable.length;
+    const vectors = n > 0 && isVector(stable[0]);
+    const stableTop = new Float64Array(vectors ? n : 0);
+    const canaryTop = new Float64Array(vectors ? n : 0);
+    const deltas = new Float64Array(vectors ? n : 0);
+    const stableLabels = [];
+    const canaryLabels = [];
+    let agree = 0;
+    for (let i = 0; i < n; i++) {
+        const s = stable[i];
+        const c = canary[i];
+        if (isVector(s) !== vectors || isVector(c) !== vectors)
+            throw inputError(m.name, `pair ${i}: outputs must all be score vectors or all labels`);
+        if (vectors) {
+            const sv = s;
+            const cv = c;
+            if (sv.length === 0 || sv.length !== cv.length)
+                throw inputError(m.name, `pair ${i}: score vectors must be non-empty and of equal length (stable ${sv.length}, canary ${cv.length})`);
+            for (const x of [...sv, ...cv])
+                if (typeof x !== 'number' || !Number.isFinite(x))
+                    throw inputError(m.name, `pair ${i}: scores must be finite numbers`);
+            const ls = labelOf(sv);
+            const lc = labelOf(cv);
+            stableTop[i] = ls.top;
+            canaryTop[i] = lc.top;
+            deltas[i] = cv[ls.index] - sv[ls.index];
+            stableLabels.push(ls.label);
+            canaryLabels.push(lc.label);
+        }
+        else {
+            if (!(typeof s === 'string' || typeof s === 'number') || !(typeof c === 'string' || typeof c === 'number')) {
+                throw inputError(m.name, `pair ${i}: a label must be a string or a number`);
+            }
+            stableLabels.push(String(s));
+            canaryLabels.push(String(c));
+        }
+        if (stableLabels[i] === canaryLabels[i])
+            agree++;
+    }
+    return { n, agree, vectors, stableTop, canaryTop, deltas, stableLabels, canaryLabels };
+}
+/** P(X ≤ agree) for X ~ Binomial(n, a0): the one-sided exact p of agreement below a0. */
+function agreementPValue(agree, n, a0) {
+    const d = n - agree;
+    if (d <= 0)
+        return 1;
+    // P(D ≥ d) for D ~ Binomial(n, 1 − a0) is I_{1−a0}(d, n − d + 1).
+    return Math.min(1, regularizedIncompleteBeta(1 - a0, d, n - d + 1, a0));
+}
+function agreementCheck(m, p, ctx) {
+    const a1 = m.minAgreement - m.detect;
+    const planned = oneProportionSampleSize(m.minAgreement, a1, ctx.planningAlpha, ctx.power, 1);
+    const basis = `one-sample size for agreement ${format_fmtRate(a1)} against the limit ${format_fmtRate(m.minAgreement)}, one-sided ${fmtAlpha(ctx.planningAlpha)}, power ${format_fmtPct(ctx.power)}`;
+    const samples = oneSampleFacts(p.n, p.n, m.minSamples, planned, ctx, basis);
+    const evaluate = (alpha) => {
+        const rate = p.agree / p.n;
+        const pValue = agreementPValue(p.agree, p.n, m.minAgreement);
+        const significant = alpha > 0 && pValue < alpha;
+        const conf = intervalConfidence(alpha, 1);
+        const w = computable(conf) ? wilsonInterval(p.agree, p.n, conf) : null;
+        const interval = conf === null ? null : { lower: w ? w.lower : null, upper: w ? w.upper : null, confidence: conf };
+        const test = { name: 'binomial-exact', alternative: 'less', z: null, pValue, alpha, significant };
+        const limit = { limit: m.minAgreement, rule: `agreement ≥ ${format_fmtRate(m.minAgreement)} on paired requests`, breached: significant };
+        const values = `agreement ${format_fmtRate(rate)} (${fmtCount(p.agree)} of ${fmtCount(p.n)} paired requests)${interval ? ` ${fmtInterval(interval.lower, interval.upper, format_fmtRate)} at ${fmtConfidence(interval.confidence)}` : ''}`;
+        const testText = `exact binomial ${format_fmtP(pValue)} ${significant ? '<' : '≥'} ${fmtAlpha(alpha)}`;
+        let outcome;
+        let reason;
+        if (significant) {
+            outcome = 'fail';
+            reason = `canary disagrees with stable: ${values}, significantly below ${format_fmtRate(m.minAgreement)}; ${testText}`;
+        }
+        else if (isShort(samples)) {
+            outcome = 'need-data';
+            reason = `not enough data: ${sampleText(samples, 'pairs')}; need ${fmtCount(samples.need)} more. So far ${values}; ${testText}`;
+        }
+        else {
+            outcome = 'pass';
+            reason = `${values}; not significantly below ${format_fmtRate(m.minAgreement)} (${testText})`;
+        }
+        return {
+            metric: m.name,
+            kind: 'quality',
+            check: 'agreement',
+            title: `${m.name} agreement`,
+            outcome,
+            reason,
+            unit: 'fraction',
+            stable: null,
+            canary: rate,
+            effect: rate - m.minAgreement,
+            interval,
+            test,
+            floor: null,
+            limit,
+            samples,
+            detail: { agreement: { agree: p.agree, pairs: p.n } },
+        };
+    };
+    return { metric: m.name, short: isShort(samples), missing: false, evaluate };
+}
+function psiCheck(m, p, ctx) {
+    const bins = p.vectors ? m.psiBins : new Set([...p.stableLabels, ...p.canaryLabels]).size;
+    const minPairs = m.maxPsi === null ? 0 : Math.ceil((8 * Math.max(1, bins - 1)) / m.maxPsi);
+    const flat = { ...ctx, lookShare: 1 };
+    const samples = oneSampleFacts(p.n, p.n, m.minSamples, minPairs, flat, `PSI's chance level 2(B − 1)/n at most a quarter of the limit, B = ${bins}`);
+    const what = p.vectors ? 'top scores' : 'label mix';
+    const evaluate = () => {
+        const value = p.vectors ? psi(p.stableTop, p.canaryTop, { bins: m.psiBins }).psi : categoricalPsi(countCategories(p.stableLabels), countCategories(p.canaryLabels)).psi;
+        const chance = (2 * Math.max(1, bins - 1)) / p.n;
+        const chanceSd = (Math.sqrt(2 * Math.max(1, bins - 1)) * 2) / p.n;
+        const text = `PSI of the ${what} ${fmtNum(value, 3)} (chance level about ${fmtNum(chance, 2)} at ${fmtCount(p.n)} pairs)`;
+        if (m.maxPsi === null) {
+            return row('info', `${text}; no limit configured`, null);
+        }
+        const breached = value > m.maxPsi;
+        const limit = { limit: m.maxPsi, rule: `PSI of the ${what} ≤ ${fmtNum(m.maxPsi)}`, breached };
+        if (breached && (!isShort(samples) || value > m.maxPsi + chance + 3 * chanceSd)) {
+            return row('fail', `${what} shifted: ${text} > ${fmtNum(m.maxPsi)}${isShort(samples) ? ' (beyond chance before the minimum sample)' : ''}`, limit);
+        }
+        if (isShort(samples))
+            return row('need-data', `not enough data: ${sampleText(samples, 'pairs')}; need ${fmtCount(samples.need)} more. So far ${text}`, limit);
+        return row('pass', `${text} ≤ ${fmtNum(m.maxPsi)}`, limit);
+        function row(outcome, reason, limit) {
+            return {
+                metric: m.name,
+                kind: 'quality',
+                check: 'psi',
+                title: `${m.name} PSI (${what})`,
+                outcome,
+                reason,
+                unit: 'psi',
+                stable: null,
+                canary: value,
+                effect: value,
+                interval: null,
+                test: null,
+                floor: null,
+                limit,
+                samples,
+                detail: {},
+            };
+        }
+    };
+    return { metric: m.name, short: m.maxPsi !== null && isShort(samples), missing: false, evaluate };
+}
+function summariseDeltas(deltas) {
+    const abs = deltas.map(Math.abs);
+    let sum = 0;
+    let sumAbs = 0;
+    for (let i = 0; i < deltas.length; i++) {
+        sum += deltas[i];
+        sumAbs += abs[i];
+    }
+    return {
+        n: deltas.length,
+        mean: sum / deltas.length,
+        p05: quantile(deltas, 0.05),
+        median: quantile(deltas, 0.5),
+        p95: quantile(deltas, 0.95),
+        meanAbs: sumAbs / deltas.length,
+        p95Abs: quantile(abs, 0.95),
+        maxAbs: abs.reduce((a, v) => Math.max(a, v), 0),
+    };
+}
+function scoreDeltaCheck(m, p, ctx) {
+    const flat = { ...ctx, lookShare: 1 };
+    const samples = oneSampleFacts(p.n, p.n, m.minSamples, 0, flat, 'the configured minimum');
+    const evaluate = () => {
+        const s = summariseDeltas(p.deltas);
+        const text = `score delta on stable's top class: mean ${fmtNum(s.mean)}, median ${fmtNum(s.median)}, p05..p95 ${fmtNum(s.p05)}..${fmtNum(s.p95)}, p95 |Δ| ${fmtNum(s.p95Abs)}, max |Δ| ${fmtNum(s.maxAbs)}`;
+        let outcome;
+        let reason;
+        let limit = null;
+        if (m.maxScoreDeltaP95 === null) {
+            outcome = 'info';
+            reason = `${text}; no limit configured`;
+        }
+        else {
+            const breached = s.p95Abs > m.maxScoreDeltaP95;
+            limit = { limit: m.maxScoreDeltaP95, rule: `p95 |score delta| ≤ ${fmtNum(m.maxScoreDeltaP95)}`, breached };
+            if (isShort(samples)) {
+                outcome = 'need-data';
+                reason = `not enough data: ${sampleText(samples, 'pairs')}; need ${fmtCount(samples.need)} more. So far ${text}`;
+            }
+            else {
+                outcome = breached ? 'fail' : 'pass';
+                reason = breached ? `scores moved: ${text} > ${fmtNum(m.maxScoreDeltaP95)}` : `${text} ≤ ${fmtNum(m.maxScoreDeltaP95)}`;
+            }
+        }
+        return {
+            metric: m.name,
+            kind: 'quality',
+            check: 'score-delta',
+            title: `${m.name} score delta`,
+            outcome,
+            reason,
+            unit: 'score',
+            stable: null,
+            canary: s.p95Abs,
+            effect: s.p95Abs,
+            interval: null,
+            test: null,
+            floor: null,
+            limit,
+            samples,
+            detail: { scoreDelta: s },
+        };
+    };
+    return { metric: m.name, short: m.maxScoreDeltaP95 !== null && isShort(samples), missing: false, evaluate };
+}
+function prepareQuality(m, window, ctx) {
+    const data = window.paired?.[m.source];
+    const p = data ? readPaired(m, data.stable, data.canary) : undefined;
+    if (!p || p.n === 0) {
+        return [
+            missingCheck({
+                metric: m.name,
+                kind: 'quality',
+                check: 'agreement',
+                title: `${m.name} agreement`,
+                unit: 'fraction',
+                reason: `no paired outputs "${m.source}" in this window (missing: ${m.missing})`,
+            }),
+        ];
+    }
+    const checks = [agreementCheck(m, p, ctx), psiCheck(m, p, ctx)];
+    if (p.vectors)
+        checks.push(scoreDeltaCheck(m, p, ctx));
+    return checks;
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/slo.js
+// Absolute objectives on the canary (a latency percentile, an error rate), read as a dashboard
+// reads them: the canary's observed value against the limit. Stable's value is shown beside it:
+// a breach on both versions points at the environment, yet the canary still may not ship through
+// it. The minimum sample expects at least 10 "bad" requests at the limit (10/(1 − q) for a
+// percentile, 10/limit for a rate); below it, an interval at `confidence` may still settle the
+// check: a breach whose interval lies wholly above the limit fails, a pass whose interval lies
+// wholly below it passes, anything else needs data.
+
+
+
+
+
+function settle(breached, short, interval, limit) {
+    if (!short)
+        return breached ? 'fail' : 'pass';
+    if (breached && interval.lower !== null && interval.lower > limit)
+        return 'fail';
+    if (!breached && interval.upper !== null && interval.upper <= limit)
+        return 'pass';
+    return 'need-data';
+}
+function prepareSlo(m, window, ctx) {
+    const o = m.objective;
+    // Not a test: the sample is a floor at every look, not a share of a planned size.
+    const flat = { ...ctx, lookShare: 1 };
+    if ('percentile' in o) {
+        const q = o.percentile;
+        const title = `${m.name}: p${fmtNum(q, 4)} ≤ ${format_fmtMs(o.maxMs)} ms`;
+        const canary = readLatency(m.name, 'canary', window.canary.latency?.[m.source]);
+        const stable = readLatency(m.name, 'stable', window.stable.latency?.[m.source]);
+        if (!canary) {
+            return [missingCheck({ metric: m.name, kind: 'slo', check: 'slo', title, unit: 'ms', reason: `no canary latency "${m.source}" in this window (missing: ${m.missing})` })];
+        }
+        const minBad = Math.ceil(10 / (1 - q / 100));
+        const samples = oneSampleFacts(stable?.count ?? null, canary.count, m.minSamples, minBad, flat, `at least 10 requests expected above p${fmtNum(q, 4)}`);
+        const evaluate = () => {
+            const value = percentileOf(canary, q);
+            const stableValue = stable ? percentileOf(stable, q) : null;
+            const ci = percentileInterval(canary, q, m.confidence);
+            const interval = { lower: ci.lower, upper: ci.upper, confidence: m.confidence };
+            const breached = value > o.maxMs;
+            const limit = { limit: o.maxMs, rule: `p${fmtNum(q, 4)} ≤ ${format_fmtMs(o.maxMs)} ms on the canary`, breached };
+            const outcome = settle(breached, isShort(samples), interval, o.maxMs);
+            const values = `canary p${fmtNum(q, 4)} ${format_fmtMs(value)} ms ${fmtInterval(ci.lower, ci.upper, format_fmtMs, ' ms')} at ${fmtConfidence(m.confidence)}${stableValue !== null ? ` (stable ${format_fmtMs(stableValue)} ms${stableValue > o.maxMs ? ', over the limit too' : ''})` : ''}`;
+            const reason = outcome === 'fail'
+                ? `SLO breached: ${values} > ${format_fmtMs(o.maxMs)} ms${isShort(samples) ? ' (interval wholly above the limit before the minimum sample)' : ''}`
+                : outcome === 'pass'
+                    ? `within the SLO: ${values} ≤ ${format_fmtMs(o.maxMs)} ms${isShort(samples) ? ' (interval wholly below the limit before the minimum sample)' : ''}`
+                    : `not enough data: ${sampleText(samples, 'requests', true)}; need ${fmtCount(samples.need)} more. So far ${values}`;
+            return {
+                metric: m.name,
+                kind: 'slo',
+                check: 'slo',
+                title,
+                outcome,
+                reason,
+                unit: 'ms',
+                stable: stableValue,
+                canary: value,
+                effect: value - o.maxMs,
+                interval,
+                test: null,
+                floor: null,
+                limit,
+                samples,
+                detail: { percentilesMs: { stable: stable ? percentileTriple(stable) : null, canary: percentileTriple(canary) } },
+            };
+        };
+        return [{ metric: m.name, short: isShort(samples), missing: false, evaluate }];
+    }
+    const max = o.maxErrorRate;
+    const title = `${m.name}: error rate ≤ ${format_fmtRate(max)}`;
+    const canary = readCounts(m.name, 'canary', window.canary.counts?.[m.source], m.errorCodes);
+    const stable = readCounts(m.name, 'stable', window.stable.counts?.[m.source], m.errorCodes);
+    if (!canary) {
+        return [missingCheck({ metric: m.name, kind: 'slo', check: 'slo', title, unit: 'fraction', reason: `no canary requests counted in "${m.source}" in this window (missing: ${m.missing})` })];
+    }
+    const samples = oneSampleFacts(stable?.requests ?? null, canary.requests, m.minSamples, Math.ceil(10 / max), flat, `at least 10 errors expected at the limit`);
+    const evaluate = () => {
+        const rate = canary.errors / canary.requests;
+        const stableRate = stable ? stable.errors / stable.requests : null;
+        const w = wilsonInterval(canary.errors, canary.requests, m.confidence);
+        const interval = { lower: w.lower, upper: w.upper, confidence: m.confidence };
+        const breached = rate > max;
+        const limit = { limit: max, rule: `error rate ≤ ${format_fmtRate(max)} on the canary`, breached };
+        const outcome = settle(breached, isShort(samples), interval, max);
+        const values = `canary error rate ${format_fmtRate(rate)} (${fmtCount(canary.errors)}/${fmtCount(canary.requests)}) ${fmtInterval(w.lower, w.upper, format_fmtRate)} at ${fmtConfidence(m.confidence)}${stableRate !== null ? ` (stable ${format_fmtRate(stableRate)}${stableRate > max ? ', over the limit too' : ''})` : ''}`;
+        const reason = outcome === 'fail'
+            ? `SLO breached: ${values} > ${format_fmtRate(max)}${isShort(samples) ? ' (interval wholly above the limit before the minimum sample)' : ''}`
+            : outcome === 'pass'
+                ? `within the SLO: ${values} ≤ ${format_fmtRate(max)}${isShort(samples) ? ' (interval wholly below the limit before the minimum sample)' : ''}`
+                : `not enough data: ${sampleText(samples, 'requests', true)}; need ${fmtCount(samples.need)} more. So far ${values}`;
+        return {
+            metric: m.name,
+            kind: 'slo',
+            check: 'slo',
+            title,
+            outcome,
+            reason,
+            unit: 'fraction',
+            stable: stableRate,
+            canary: rate,
+            effect: rate - max,
+            interval,
+            test: null,
+            floor: null,
+            limit,
+            samples,
+            detail: { counts: { stable: stable ? { errors: stable.errors, requests: stable.requests } : null, canary: { errors: canary.errors, requests: canary.requests } } },
+        };
+    };
+    return [{ metric: m.name, short: isShort(samples), missing: false, evaluate }];
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/spending.js
+// Alpha spending across the looks of a canary plan. A canary is judged at every step on the data
+// so far; testing each look at the full alpha would abort a healthy canary far more often than
+// alpha over the plan. The Lan–DeMets spending function of O'Brien–Fleming type,
+//
+//   α(t) = 2 − 2Φ(z₁₋α/₂ / √t),   α(0) = 0, α(1) = α,
+//
+// spends almost nothing early (t = 1/4 of a plan at α = 0.05: 0.00009) and most of alpha at the
+// end, so early looks stop only on overwhelming evidence and the final look keeps nearly the power
+// of a single test. Each analysis gets the nominal alpha α(t) − α(t_prev) and rejects when p is
+// below it. By the union bound the chance of any false abort is at most Σ α(tⱼ) − α(tⱼ₋₁) ≤ α,
+// whatever the correlation between looks: a conservative split (exact group-sequential
+// boundaries would use the correlation and spend slightly more per look), chosen because it stays
+// valid when looks are irregular, windows overlap or a look is extended.
+//
+// The information fraction t: by default the look grid. Look k of K ends at t = k/K. An analysis
+// that may still be extended (some check is below its minimum sample and extensions remain) sits
+// on a grid inside the look, t = (k − 1 + (e + 1)/(E + 1))/K for extension e of at most E, so an
+// extension re-test has alpha of its own; the look's last analysis (enough data, or no extension
+// left) takes t = k/K. Whether an analysis may extend depends on sample sizes only, never on a
+// test's result, so the choice of t does not peek. Plans that measure information by data pass
+// t = cumulative n / planned n themselves (JudgeLook.fraction and previousFraction).
+
+/** α(t) of the O'Brien–Fleming-type spending function for a total alpha. */
+function obrienFlemingSpending(alpha, t) {
+    if (!(alpha > 0 && alpha < 1))
+        throw new RangeError(`alpha must be in (0, 1), got ${alpha}`);
+    if (!(t >= 0))
+        throw new RangeError(`information fraction must be ≥ 0, got ${t}`);
+    if (t === 0)
+        return 0;
+    if (t >= 1)
+        return alpha;
+    return 2 * normal_normalSf(normalQuantile(1 - alpha / 2) / Math.sqrt(t));
+}
+/** Nominal alpha of an analysis at t after one at tPrev: α(t) − α(tPrev), never negative. */
+function nominalAlpha(alpha, t, tPrev) {
+    return Math.max(0, obrienFlemingSpending(alpha, t) - obrienFlemingSpending(alpha, tPrev));
+}
+function checkLook(look, count, extension, maxExtensions) {
+    if (!Number.isInteger(count) || count < 1)
+        throw new RangeError(`look count must be an integer ≥ 1, got ${count}`);
+    if (!Number.isInteger(look) || look < 1 || look > count)
+        throw new RangeError(`look must be an integer in 1..${count}, got ${look}`);
+    if (!Number.isInteger(maxExtensions) || maxExtensions < 0)
+        throw new RangeError(`maxExtensions must be an integer ≥ 0, got ${maxExtensions}`);
+    if (!Number.isInteger(extension) || extension < 0 || extension > maxExtensions) {
+        throw new RangeError(`extension must be an integer in 0..${maxExtensions}, got ${extension}`);
+    }
+}
+/**
+ * Information fraction of an analysis on the look grid: look k of K, after `extension`
+ * extensions at this look (at most maxExtensions); `lastAtLook` when it cannot extend.
+ */
+function lookFraction(look, count, extension, maxExtensions, lastAtLook) {
+    checkLook(look, count, extension, maxExtensions);
+    if (lastAtLook || extension >= maxExtensions)
+        return look / count;
+    return (look - 1 + (extension + 1) / (maxExtensions + 1)) / count;
+}
+/**
+ * Information fraction of the analysis before this one on the look grid: the previous look's end
+ * for a look's first analysis, else the grid point of the analysis that extended. A previous look
+ * that ended earlier on its grid only makes this choice conservative (less alpha spent now).
+ */
+function previousLookFraction(look, count, extension, maxExtensions) {
+    checkLook(look, count, extension, maxExtensions);
+    if (extension === 0)
+        return (look - 1) / count;
+    return lookFraction(look, count, extension - 1, maxExtensions, false);
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/types.js
+const JUDGEMENT_SCHEMA = 'ferry-canary-judgement/1';
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/judge/judge.js
+// The canary judge: one analysis of one window, canary against stable, to a decision with every
+// number behind it. Order of work, so that alpha is never chosen after looking at a test:
+// 1. read every metric's data and size its minimum sample at this look;
+// 2. settle the information fraction: the look's end when no check can extend (enough data, or
+//    no extension left), else the look's grid point for this extension (spending.ts);
+// 3. run every check at the nominal alpha α(t) − α(t_prev) of its share alpha/m;
+// 4. decide: abort > inconclusive > extend > continue over the rows (see Decision).
+
+
+
+
+
+
+
+
+
+function prepare(m, window, ctx) {
+    switch (m.kind) {
+        case 'latency':
+            return prepareLatency(m, window, ctx);
+        case 'error-rate':
+            return prepareErrorRate(m, window, ctx);
+        case 'slo':
+            return prepareSlo(m, window, ctx);
+        case 'quality':
+            return prepareQuality(m, window, ctx);
+    }
+}
+function verdictOf(outcome, policy, canExtend) {
+    switch (outcome) {
+        case 'fail':
+            return 'abort';
+        case 'need-data':
+            return canExtend ? 'extend' : 'inconclusive';
+        case 'missing':
+            return policy === 'fail' ? 'abort' : policy === 'extend' && canExtend ? 'extend' : 'inconclusive';
+        case 'pass':
+        case 'info':
+            return 'continue';
+    }
+}
+const DECISION_RANK = { continue: 0, extend: 1, inconclusive: 2, abort: 3 };
+function checkLookInput(look, maxExtensions) {
+    const bad = (field, v, what) => {
+        throw new errors_InputError(`canary judge: look.${field} must be ${what}, got ${JSON.stringify(v) ?? String(v)}`, { subject: `look.${field}` });
+    };
+    if (!look || typeof look !== 'object')
+        bad('', look, 'an object');
+    const { index, count } = look;
+    const extension = look.extension ?? 0;
+    if (!Number.isInteger(count) || count < 1)
+        bad('count', count, 'an integer ≥ 1');
+    if (!Number.isInteger(index) || index < 1 || index > count)
+        bad('index', index, `an integer in 1..${count}`);
+    if (!Number.isInteger(extension) || extension < 0 || extension > maxExtensions)
+        bad('extension', extension, `an integer in 0..${maxExtensions} (maxExtensions)`);
+    if ((look.fraction === undefined) !== (look.previousFraction === undefined))
+        bad('fraction', look.fraction, 'given together with previousFraction');
+    if (look.fraction !== undefined) {
+        if (!(typeof look.fraction === 'number' && look.fraction > 0 && look.fraction <= 1))
+            bad('fraction', look.fraction, 'in (0, 1]');
+        if (!(typeof look.previousFraction === 'number' && look.previousFraction >= 0 && look.previousFraction < look.fraction)) {
+            bad('previousFraction', look.previousFraction, `in [0, fraction ${look.fraction})`);
+        }
+    }
+    return { index, count, extension };
+}
+/**
+ * Judges one analysis window of a canary against stable. Pure: the same inputs give the same
+ * judgement. Throws InputError for malformed configuration or data (never a silent pass).
+ */
+function judgeCanary(config, look, window) {
+    const cfg = resolveConfig(config);
+    const { index, count, extension } = checkLookInput(look, cfg.maxExtensions);
+    if (!window || typeof window !== 'object' || !window.stable || !window.canary) {
+        throw new errors_InputError('canary judge: the window must have stable and canary data', { subject: 'window' });
+    }
+    const tests = Math.max(1, cfg.tests);
+    const alphaPerTest = cfg.alpha / tests;
+    // The plan's final analysis spends what the grid leaves after look K − 1.
+    const planningAlpha = nominalAlpha(alphaPerTest, 1, (count - 1) / count);
+    const ctx = { power: cfg.power, planningAlpha, lookShare: index / count };
+    // 1. Data and sample sizes.
+    const prepared = cfg.metrics.map((m) => ({ metric: m, checks: prepare(m, window, ctx) }));
+    const canExtend = extension < cfg.maxExtensions;
+    const wantsMore = prepared.some(({ metric, checks }) => checks.some((c) => c.short || (c.missing && metric.missing === 'extend')));
+    const lastAtLook = !(canExtend && wantsMore);
+    // 2. Information fraction and nominal alpha.
+    let fraction;
+    let previousFraction;
+    if (look.fraction !== undefined && look.previousFraction !== undefined) {
+        fraction = index === count && lastAtLook ? 1 : look.fraction;
+        previousFraction = look.previousFraction;
+    }
+    else {
+        fraction = index === count && lastAtLook ? 1 : lookFraction(index, count, extension, cfg.maxExtensions, lastAtLook);
+        previousFraction = previousLookFraction(index, count, extension, cfg.maxExtensions);
+    }
+    const spentBefore = obrienFlemingSpending(alphaPerTest, previousFraction);
+    const spentAfter = obrienFlemingSpending(alphaPerTest, fraction);
+    const nominal = Math.max(0, spentAfter - spentBefore);
+    const spending = {
+        method: 'lan-demets-obrien-fleming',
+        alpha: cfg.alpha,
+        tests: cfg.tests,
+        alphaPerTest,
+        fraction,
+        previousFraction,
+        spentBefore,
+        spentAfter,
+        nominal,
+        planningAlpha,
+    };
+    // 3. Checks.
+    const rows = [];
+    for (const { metric, checks } of prepared) {
+        for (const c of checks) {
+            const draft = c.evaluate(nominal);
+            rows.push({ ...draft, verdict: verdictOf(draft.outcome, metric.missing, canExtend) });
+        }
+    }
+    // 4. Decision.
+    let decision = 'continue';
+    for (const r of rows)
+        if (DECISION_RANK[r.verdict] > DECISION_RANK[decision])
+            decision = r.verdict;
+    const counts = { pass: 0, fail: 0, 'need-data': 0, missing: 0, info: 0 };
+    for (const r of rows)
+        counts[r.outcome]++;
+    let need = null;
+    for (const r of rows) {
+        if (r.samples.need > 0 && r.outcome !== 'fail' && (need === null || r.samples.need > need.perVersion)) {
+            need = { perVersion: r.samples.need, metric: r.metric, title: r.title };
+        }
+    }
+    const final = index === count && lastAtLook;
+    return {
+        schema: JUDGEMENT_SCHEMA,
+        decision,
+        final,
+        headline: headlineOf(decision, rows, need, { index, count, extension, maxExtensions: cfg.maxExtensions, final, nominal }),
+        look: { index, count, extension, maxExtensions: cfg.maxExtensions, lastAtLook },
+        spending,
+        need,
+        rows,
+        counts,
+    };
+}
+function more(n, what) {
+    return n > 0 ? ` (+${n} more ${what})` : '';
+}
+function headlineOf(decision, rows, need, look) {
+    const where = `look ${look.index}/${look.count}${look.extension > 0 ? `, extension ${look.extension}/${look.maxExtensions}` : ''}`;
+    const by = (v) => rows.filter((r) => r.verdict === v);
+    switch (decision) {
+        case 'abort': {
+            const hits = by('abort');
+            const first = hits[0];
+            // A metric without data fails once, whatever the number of its checks.
+            const others = new Set(hits.slice(1).filter((r) => !(r.outcome === 'missing' && r.metric === first.metric)).map((r) => (r.outcome === 'missing' ? r.metric : r.title))).size;
+            return `abort at ${where}: ${first.title}: ${first.reason}${more(others, others > 1 ? 'failing checks' : 'failing check')}`;
+        }
+        case 'inconclusive': {
+            const hits = by('inconclusive');
+            const missing = hits.filter((r) => r.outcome === 'missing');
+            if (missing.length > 0 && missing.length === hits.length) {
+                const metrics = new Set(missing.map((r) => r.metric)).size;
+                return `inconclusive at ${where}: ${missing[0].reason}${more(metrics - 1, metrics > 2 ? 'metrics without data' : 'metric without data')}`;
+            }
+            const short = hits.filter((r) => r.outcome === 'need-data');
+            const largest = short.reduce((a, r) => (a === undefined || r.samples.need > a.samples.need ? r : a), undefined) ?? hits[0];
+            const outOf = look.extension >= look.maxExtensions ? `out of extensions (${look.maxExtensions})` : 'cannot extend';
+            return `inconclusive at ${where}: ${outOf} with ${largest.title} below its minimum sample, ${fmtCount(largest.samples.effective ?? largest.samples.canary ?? 0)} of ${fmtCount(largest.samples.required ?? 0)} requests per version (${fmtCount(largest.samples.need)} more needed)${more(hits.length - 1, 'undecided checks')}${look.final ? '; the caller decides abort or hold' : ''}`;
+        }
+        case 'extend': {
+            const missing = by('extend').filter((r) => r.outcome === 'missing');
+            const noData = missing.length > 0 ? `no data yet for ${missing.map((r) => r.title).join(', ')}` : '';
+            const row = need === null ? undefined : rows.find((r) => r.title === need.title);
+            if (need !== null && row !== undefined) {
+                const s = row.samples;
+                return `extend ${where}: need ${fmtCount(need.perVersion)} more requests per version for ${need.title} (${fmtCount(s.effective ?? s.canary ?? 0)} of ${fmtCount(s.required ?? 0)} at this look, ${fmtCount(s.planned ?? 0)} by the final one)${noData ? `; ${noData}` : ''}; no check failed`;
+            }
+            return `extend ${where}: ${noData}; no check failed`;
+        }
+        case 'continue': {
+            const decided = rows.filter((r) => r.outcome === 'pass');
+            const summary = decided
+                .slice(0, 3)
+                .map((r) => `${r.title} ${shortFigure(r)}`)
+                .join('; ');
+            const all = decided.length === 1 ? 'the 1 check passes' : `all ${decided.length} checks pass`;
+            return `${look.final ? 'promote' : 'continue'} after ${where}: ${all} at ${fmtAlpha(look.nominal)} per test (${summary}${decided.length > 3 ? '; …' : ''})`;
+        }
+    }
+}
+/** The row's figure in a few characters: the effect and, where there is one, its interval. */
+function shortFigure(r) {
+    const ms = (x) => (x === null ? '—' : format_fmtMs(x));
+    switch (r.check) {
+        case 'shift':
+            return `${format_fmtSignedMs(r.effect ?? 0)}${r.interval ? ` ${fmtInterval(r.interval.lower, r.interval.upper, format_fmtMs)}` : ''}`;
+        case 'tail':
+            return `${ms(r.stable)} → ${ms(r.canary)} ms`;
+        case 'rate':
+            return `${format_fmtRate(r.stable ?? 0)} → ${format_fmtRate(r.canary ?? 0)}`;
+        case 'slo':
+            return r.unit === 'ms' ? `${ms(r.canary)} ms` : format_fmtRate(r.canary ?? 0);
+        case 'agreement':
+            return format_fmtRate(r.canary ?? 0);
+        case 'psi':
+        case 'score-delta':
+            return fmtNum(r.canary ?? 0);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/target/types.js
+const STRATEGIES = (/* unused pure expression or super */ null && (['canary', 'blue-green', 'ab', 'shadow']));
+/** The router (or its control API) cannot be reached or refused a command: exit 3 territory. */
+class TargetUnavailableError extends Error {
+    name = 'TargetUnavailableError';
+}
+/** Whole-percent weights for a canary share, checked. */
+function weightsFor(canary) {
+    if (!Number.isInteger(canary) || canary < 0 || canary > 100)
+        throw new RangeError(`canary weight must be a whole percent in [0, 100], got ${canary}`);
+    return { stable: 100 - canary, canary };
+}
+function sameWeights(a, b) {
+    return a.stable === b.stable && a.canary === b.canary;
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/engine/record.js
+// The rollout record a target keeps (Principle 4: state lives with the deployment): which version
+// is stable, the rollback point, the rollout in progress or last finished, the lease that keeps
+// two jobs apart, and the decision log. Plain JSON, versioned by `schema`, read defensively: a
+// record we cannot understand is bad input named by its location, never silently replaced.
+
+const RECORD_SCHEMA = 'ferry-rollout/1';
+const FINISHED_PHASES = ['completed', 'aborted', 'promoted', 'rolled-back'];
+/** Decision log entries kept in the record (the oldest go first; the report keeps the whole run). */
+const MAX_DECISIONS = 500;
+const MAX_HISTORY = 50;
+function emptyRecord(environment) {
+    return { schema: RECORD_SCHEMA, environment, stable: null, previous: null, rollout: null, lease: null, decisions: [], history: [] };
+}
+function parseRecord(data, location) {
+    const r = data;
+    if (typeof r !== 'object' || r === null || r.schema !== RECORD_SCHEMA) {
+        throw new errors_InputError(`the rollout record at ${location} is not a ${RECORD_SCHEMA} record (schema ${JSON.stringify(r?.schema)})`, {
+            subject: location,
+            hint: 'it was written by another tool or a newer Ferry; move it aside only if no rollout is running',
+        });
+    }
+    if (!Array.isArray(r.decisions) || !Array.isArray(r.history))
+        throw new errors_InputError(`the rollout record at ${location} lacks its decision log`, { subject: location });
+    return r;
+}
+function logDecision(record, entry, now = Date.now()) {
+    const full = { at: new Date(now).toISOString(), ...entry };
+    record.decisions.push(full);
+    if (record.decisions.length > MAX_DECISIONS)
+        record.decisions.splice(0, record.decisions.length - MAX_DECISIONS);
+    return full;
+}
+function logHistory(record, entry) {
+    record.history.push(entry);
+    if (record.history.length > MAX_HISTORY)
+        record.history.splice(0, record.history.length - MAX_HISTORY);
+}
+function sameVersion(a, b) {
+    if (!a || !b)
+        return false;
+    return a.name === b.name && (a.digest ?? '') === (b.digest ?? '') && a.endpoints.join(' ') === b.endpoints.join(' ');
+}
+function describeVersion(v) {
+    if (!v)
+        return '(none)';
+    return v.digest ? `${v.name} (${v.digest.slice(0, 19)})` : v.name;
+}
+
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./packages/rollout/dist/state/store.js
+// Where a target keeps the rollout record: compare-and-set on a revision number, so two jobs can
+// never both move traffic from the same starting point. The engine owns the record's shape; a
+// store only keeps JSON and its revision. FileStateStore is the one for routers on this machine
+// (the local router's state directory, a file beside HAProxy): the write goes to a temporary file
+// that is renamed over the old one, under a lock file, so a reader sees the old record or the new
+// one and a killed writer leaves no half-written state.
+
+
+
+/** Someone else wrote the record since it was read. */
+class StateConflictError extends Error {
+    location;
+    expected;
+    found;
+    name = 'StateConflictError';
+    constructor(location, expected, found) {
+        super(`the rollout record at ${location} changed under us (expected revision ${expected}, found ${found}): another job is writing it`);
+        this.location = location;
+        this.expected = expected;
+        this.found = found;
+    }
+}
+/** The stored record is not one we can read: bad input, named. */
+class StateCorruptError extends Error {
+    name = 'StateCorruptError';
+}
+const LOCK_STALE_MS = 10_000;
+const LOCK_WAIT_MS = 5_000;
+function parseEnvelope(path, text) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch (error) {
+        throw new StateCorruptError(`rollout state file ${path} is not valid JSON (${error.message}); move it aside to start over`);
+    }
+    const e = parsed;
+    if (typeof e !== 'object' || e === null || e.schema !== 'ferry-state/1' || !Number.isInteger(e.revision) || (e.revision ?? 0) < 1 || !('data' in e)) {
+        throw new StateCorruptError(`rollout state file ${path} is not a Ferry state record (want {"schema": "ferry-state/1", "revision": n, "data": …})`);
+    }
+    return { data: e.data, revision: e.revision };
+}
+class FileStateStore {
+    location;
+    constructor(location) {
+        this.location = location;
+    }
+    async read() {
+        let text;
+        try {
+            text = await (0,promises_namespaceObject.readFile)(this.location, 'utf8');
+        }
+        catch (error) {
+            if (error.code === 'ENOENT')
+                return null;
+            throw error;
+        }
+        return parseEnvelope(this.location, text);
+    }
+    async write(data, expected) {
+        const release = await this.lock();
+        try {
+            const current = (await this.read())?.revision ?? 0;
+            if (current !== expected)
+                throw new StateConflictError(this.location, expected, current);
+            const envelope = { schema: 'ferry-state/1', revision: current + 1, data };
+            const temp = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(this.location), `.${(0,external_node_path_namespaceObject.basename)(this.location)}.${process.pid}.${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.tmp`);
+            const handle = await (0,promises_namespaceObject.open)(temp, 'wx', 0o600);
+            try {
+                await handle.writeFile(`${JSON.stringify(envelope, null, 2)}\n`);
+                await handle.sync();
+            }
+            finally {
+                await handle.close();
+            }
+            try {
+                await (0,promises_namespaceObject.rename)(temp, this.location);
+            }
+            catch (error) {
+                await (0,promises_namespaceObject.rm)(temp, { force: true });
+                throw error;
+            }
+            await syncDirectory((0,external_node_path_namespaceObject.dirname)(this.location));
+            return envelope.revision;
+        }
+        finally {
+            await release();
+        }
+    }
+    /** An exclusive lock file beside the record; one left by a killed writer goes stale after 10 s. */
+    async lock() {
+        const path = `${this.location}.lock`;
+        const deadline = Date.now() + LOCK_WAIT_MS;
+        for (;;) {
+            try {
+                const handle = await (0,promises_namespaceObject.open)(path, 'wx', 0o600);
+                await handle.writeFile(`${process.pid} ${new Date().toISOString()}\n`);
+                await handle.close();
+                return () => (0,promises_namespaceObject.rm)(path, { force: true });
+            }
+            catch (error) {
+                const code = error.code;
+                if (code === 'ENOENT')
+                    throw new Error(`the directory of the rollout state file ${this.location} does not exist`);
+                if (code !== 'EEXIST')
+                    throw error;
+            }
+            const age = await (0,promises_namespaceObject.stat)(path).then((s) => Date.now() - s.mtimeMs, () => 0);
+            if (age > LOCK_STALE_MS) {
+                await (0,promises_namespaceObject.rm)(path, { force: true });
+                continue;
+            }
+            if (Date.now() > deadline)
+                throw new StateConflictError(this.location, -1, -1);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+    }
+}
+async function syncDirectory(path) {
+    const handle = await (0,promises_namespaceObject.open)(path, 'r').catch(() => undefined);
+    if (!handle)
+        return;
+    try {
+        await handle.sync();
+    }
+    catch {
+        // Some file systems refuse fsync on a directory; the rename is still atomic.
+    }
+    finally {
+        await handle.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/engine/session.js
+// One job's hold on a target's rollout record: read it, take the lease, write it back with
+// compare-and-set. The lease keeps a second job off a target while one is moving traffic; it
+// expires unless renewed, and one left by a process that died on this machine is stale at once,
+// so a killed job can be re-run straight away.
+
+
+
+
+const DEFAULT_LEASE_TTL_MS = 60_000;
+/** The record changed hands under us (another job took over, or rolled back): stop moving traffic. */
+class SupersededError extends InfrastructureError {
+    constructor(message) {
+        super(message, { service: 'rollout state' });
+    }
+}
+function processAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
+    }
+}
+/** Why a lease still counts, or null when it may be taken. */
+function leaseHeld(lease, now = Date.now()) {
+    if (!lease)
+        return null;
+    if (lease.expiresAt <= now)
+        return null;
+    if (lease.host === (0,external_node_os_namespaceObject.hostname)() && !processAlive(lease.pid))
+        return null;
+    return `${lease.holder} holds it since ${lease.acquiredAt} (expires ${new Date(lease.expiresAt).toISOString()} unless renewed)`;
+}
+class RolloutSession {
+    target;
+    options;
+    record;
+    revision;
+    store;
+    holder;
+    ttlMs;
+    held = false;
+    constructor(target, record, revision, options) {
+        this.target = target;
+        this.options = options;
+        this.store = target.state;
+        this.record = record;
+        this.revision = revision;
+        this.ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+        this.holder = `${(0,external_node_os_namespaceObject.hostname)()}:${process.pid}${options.job ? ` (${options.job})` : ''}`;
+    }
+    static async open(target, options) {
+        const stored = await readStore(target);
+        const record = stored ? parseRecord(stored.data, target.state.location) : emptyRecord(options.environment);
+        if (stored && record.environment !== options.environment) {
+            throw new errors_InputError(`${target.description} serves environment "${record.environment}", not "${options.environment}"`, {
+                subject: 'environment',
+                hint: 'each environment needs its own router or state file',
+            });
+        }
+        return new RolloutSession(target, record, stored?.revision ?? 0, options);
+    }
+    /** Takes the lease, or refuses with who holds it. */
+    async acquire(step) {
+        const held = leaseHeld(this.record.lease);
+        if (held && !this.options.takeOver) {
+            throw new errors_InputError(`another rollout job is working on ${this.target.description}: ${held}; ${step} refuses to run beside it`, {
+                subject: 'target',
+                hint: 'wait for it to finish, or cancel it (a cancelled job hands the lease back); a killed job\'s lease expires on its own',
+            });
+        }
+        this.record.lease = this.newLease();
+        await this.save();
+        this.held = true;
+    }
+    /** Extends the lease; call at least every ttl/3 while working. */
+    async renew() {
+        if (!this.held)
+            return;
+        this.record.lease = this.newLease(this.record.lease?.acquiredAt);
+        await this.save();
+    }
+    async release() {
+        if (!this.held)
+            return;
+        this.held = false;
+        this.record.lease = null;
+        await this.save();
+    }
+    /** Writes the record; a conflict means another job wrote it: re-read and stop if the lease is no longer ours. */
+    async save() {
+        try {
+            this.revision = await this.store.write(this.record, this.revision);
+        }
+        catch (error) {
+            if (!(error instanceof StateConflictError))
+                throw wrapStoreError(this.target, error);
+            const fresh = await readStore(this.target);
+            const record = fresh ? parseRecord(fresh.data, this.store.location) : null;
+            if (!record || record.lease?.holder !== this.holder) {
+                throw new SupersededError(`the rollout record at ${this.store.location} was changed by ${record?.lease?.holder ?? 'another job'} while this job held it; this job stops without moving traffic`);
+            }
+            // Our own lease, a stale revision (a retried write that did land): write over it once.
+            this.revision = fresh.revision;
+            this.revision = await this.store.write(this.record, this.revision).catch((e) => {
+                throw wrapStoreError(this.target, e);
+            });
+        }
+    }
+    newLease(acquiredAt) {
+        return { holder: this.holder, host: (0,external_node_os_namespaceObject.hostname)(), pid: process.pid, acquiredAt: acquiredAt ?? new Date().toISOString(), expiresAt: Date.now() + this.ttlMs };
+    }
+}
+async function readStore(target) {
+    try {
+        return await target.state.read();
+    }
+    catch (error) {
+        throw wrapStoreError(target, error);
+    }
+}
+function wrapStoreError(target, error) {
+    if (error instanceof errors_InputError || error instanceof InfrastructureError || error instanceof StateConflictError)
+        return error;
+    if (error.name === 'StateCorruptError')
+        return new errors_InputError(error.message, { subject: target.state.location });
+    if (error.name === 'TargetUnavailableError')
+        return new InfrastructureError(error.message, { service: target.kind, cause: error });
+    return new InfrastructureError(`cannot read or write the rollout record at ${target.state.location}: ${error.message}`, { service: target.kind, cause: error });
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/engine/traffic.js
+// Moving traffic and proving it moved: every change is read back from the router until it shows
+// the split asked for. A router that never shows it is an infrastructure failure, not a guess.
+
+
+const DEFAULT_VERIFY_TIMEOUT_MS = 10_000;
+function sameRouting(a, b) {
+    if (a.kind !== b.kind)
+        return false;
+    if (a.kind === 'sticky' && b.kind === 'sticky')
+        return (a.header ?? '') === (b.header ?? '') && (a.cookie ?? '') === (b.cookie ?? '');
+    if (a.kind === 'mirror' && b.kind === 'mirror')
+        return a.percent === b.percent;
+    return true;
+}
+function routingMatches(live, weights, routing) {
+    return sameWeights(live.weights, weights) && sameRouting(live.routing, routing);
+}
+function describeWeights(w) {
+    return `stable ${w.stable}% / canary ${w.canary}%`;
+}
+async function readRouting(target) {
+    try {
+        return await target.readRouting();
+    }
+    catch (error) {
+        throw infra(target, 'read the routing back from', error);
+    }
+}
+function infra(target, what, error) {
+    if (error instanceof InfrastructureError)
+        return error;
+    const message = error.message;
+    return new InfrastructureError(`could not ${what} ${target.description}: ${message}`, {
+        service: target.kind,
+        cause: error,
+        ...(error instanceof TargetUnavailableError ? { hint: 'check that the router is running and its control address is right' } : {}),
+    });
+}
+/**
+ * Applies the split and polls the router until it reports it; returns the milliseconds from the
+ * call to the verified read. Throws InfrastructureError when it is not live within the timeout.
+ */
+async function applyAndVerify(target, weights, routing, timeoutMs = DEFAULT_VERIFY_TIMEOUT_MS) {
+    const start = performance.now();
+    try {
+        await target.setRouting(weights, routing);
+    }
+    catch (error) {
+        throw infra(target, `set ${describeWeights(weights)} on`, error);
+    }
+    let live;
+    let lastError;
+    let delay = 25;
+    while (performance.now() - start < timeoutMs) {
+        try {
+            live = await target.readRouting();
+            if (routingMatches(live, weights, routing))
+                return performance.now() - start;
+        }
+        catch (error) {
+            lastError = error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 500);
+    }
+    const seen = live ? describeWeights(live.weights) : `nothing (${lastError?.message ?? 'no answer'})`;
+    throw new InfrastructureError(`${target.description} did not show ${describeWeights(weights)} within ${Math.round(timeoutMs / 1000)} s; it reports ${seen}`, { service: target.kind });
+}
+async function setSlotVersion(target, slot, version) {
+    try {
+        await target.setVersion(slot, version);
+    }
+    catch (error) {
+        if (error instanceof TargetUnavailableError)
+            throw infra(target, `point the ${slot} slot at ${version.name} on`, error);
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/engine/canary.js
+// canary-deploy's engine: the state machine idle → canary(step k, weight w) → completed | aborted,
+// driven from CI. Each step sets the weights, reads them back, bakes (re-applying weights a router
+// lost, renewing the lease), asks the judge, then continues, extends or aborts. Everything that
+// happens goes into the record on the target first, so a killed job's re-run resumes at the
+// recorded step, a cancelled job leaves traffic on stable, and a finished rollout re-run is a no-op.
+
+
+
+
+
+
+
+const sleep = (ms, signal) => new Promise((resolve) => {
+    if (signal.aborted || ms <= 0)
+        return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+});
+function analysedSteps(plan) {
+    return plan.steps.filter((s) => s.analyse).length;
+}
+function lookIndex(plan, step) {
+    return plan.steps.slice(0, step + 1).filter((s) => s.analyse).length;
+}
+async function canaryDeploy(target, o) {
+    const logger = o.logger ?? silentLogger;
+    const signal = o.signal ?? new AbortController().signal;
+    const supported = target.supports(o.plan.strategy);
+    if (supported !== true)
+        throw new errors_InputError(`${target.kind} cannot run a ${o.plan.strategy} rollout: ${supported}`, { subject: 'strategy' });
+    const session = await RolloutSession.open(target, { environment: o.environment, ...o.session });
+    const run = new CanaryRun(target, session, o, logger, signal);
+    await session.acquire('canary-deploy');
+    try {
+        return await run.execute();
+    }
+    finally {
+        await o.source.close().catch(() => undefined);
+        await session.release().catch((error) => logger.warn(`could not hand the lease back: ${error.message}; it expires on its own`));
+    }
+}
+class CanaryRun {
+    target;
+    session;
+    o;
+    logger;
+    signal;
+    decisions = [];
+    judgements = [];
+    rollbackMs = null;
+    constructor(target, session, o, logger, signal) {
+        this.target = target;
+        this.session = session;
+        this.o = o;
+        this.logger = logger;
+        this.signal = signal;
+    }
+    get record() {
+        return this.session.record;
+    }
+    log(entry) {
+        const full = logDecision(this.record, entry);
+        this.decisions.push(full);
+        this.logger.info(`[step ${entry.step}] ${entry.action}: ${entry.detail}`);
+    }
+    outcome(verdict, headline, noop = false) {
+        return { verdict, headline, noop, record: this.record, judgements: this.judgements, decisions: this.decisions, rollbackMs: this.rollbackMs };
+    }
+    async execute() {
+        const r = this.record;
+        const existing = r.rollout;
+        if (existing && sameVersion(existing.canary, this.o.canary)) {
+            if (FINISHED_PHASES.includes(existing.phase)) {
+                return this.outcome(existing.verdict ?? 'pass', `nothing to do: the rollout of ${describeVersion(existing.canary)} already ended (${existing.phase}): ${existing.headline ?? ''}`.trim(), true);
+            }
+            if (this.o.onResume === 'abort') {
+                this.log({ step: existing.step + 1, weights: existing.weights, action: 'abort', detail: `re-run with on-resume=abort: the interrupted rollout of ${existing.canary.name} goes back to stable` });
+                return this.abort(existing, 'fail', `aborted on request after an interrupted job: traffic is back on ${describeVersion(r.stable)}`);
+            }
+            this.log({ step: existing.step + 1, weights: existing.weights, action: 'resume', detail: `resuming ${existing.phase} rollout of ${existing.canary.name} at step ${existing.step + 1} of ${existing.plan.steps.length}` });
+            // Re-running a paused rollout is the approval its manual gate waited for.
+            return this.steps(existing, existing.phase === 'paused');
+        }
+        if (existing && !FINISHED_PHASES.includes(existing.phase)) {
+            throw new errors_InputError(`a rollout of ${describeVersion(existing.canary)} is ${existing.phase} on ${this.target.description} (step ${existing.step + 1} of ${existing.plan.steps.length}, ${describeWeights(existing.weights)}); finish it before starting ${this.o.canary.name}`, { subject: 'version', hint: 'run promote or rollback first, or re-run canary-deploy for that version' });
+        }
+        if (existing?.phase === 'completed') {
+            throw new errors_InputError(`${describeVersion(existing.canary)} finished its canary but was never promoted or rolled back; do that before starting ${this.o.canary.name}`, { subject: 'version' });
+        }
+        if (sameVersion(r.stable, this.o.canary)) {
+            return this.outcome('pass', `nothing to do: ${describeVersion(this.o.canary)} is already the stable version`, true);
+        }
+        return this.start();
+    }
+    async start() {
+        const r = this.record;
+        if (!r.stable) {
+            // The first rollout on a target: the stable version is what the router serves now, named by
+            // the router itself (the local router knows it) or by stable-version.
+            const live = await readRouting(this.target);
+            const named = live.versions?.stable ?? null;
+            if (this.o.stable) {
+                r.stable = this.o.stable.endpoints.length > 0 ? this.o.stable : { ...this.o.stable, endpoints: live.endpoints.stable };
+            }
+            else if (named) {
+                r.stable = named;
+            }
+            else {
+                throw new errors_InputError(`${this.target.description} has no rollout record yet and does not name its stable version, so Ferry does not know what serves now`, {
+                    subject: 'stable-version',
+                    hint: 'give stable-version (and stable-endpoints, unless the router already points at them) for the first rollout on a target',
+                });
+            }
+            if (r.stable.endpoints.length === 0)
+                throw new errors_InputError(`the stable slot of ${this.target.description} has no servers: give stable-endpoints`, { subject: 'stable-endpoints' });
+        }
+        if (r.stable.name === this.o.canary.name)
+            throw new errors_InputError(`the canary version ${this.o.canary.name} has the same name as the stable version with different endpoints or digest; give the new version its own name`, { subject: 'version' });
+        // The canary slot may only change while it carries no traffic.
+        const live = await readRouting(this.target);
+        if (live.weights.canary !== 0 || live.routing.kind !== 'weighted') {
+            await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
+        }
+        await setSlotVersion(this.target, 'canary', this.o.canary);
+        const rollout = {
+            id: `${this.o.canary.name}@${new Date().toISOString()}`,
+            canary: this.o.canary,
+            plan: this.o.plan,
+            phase: 'progressing',
+            step: 0,
+            weights: weightsFor(0),
+            startedAt: Date.now(),
+            bakeUntil: null,
+            extensions: 0,
+            looks: [],
+            verdict: null,
+            headline: null,
+            rollbackMs: null,
+        };
+        r.rollout = rollout;
+        this.log({ step: 0, weights: rollout.weights, action: 'start', detail: `${this.o.plan.strategy} rollout of ${describeVersion(this.o.canary)} against stable ${describeVersion(r.stable)}: steps ${this.o.plan.steps.map((s) => `${s.weight}%`).join(', ')}` });
+        await this.session.save();
+        return this.steps(rollout, false);
+    }
+    versions(rollout) {
+        return { stable: this.record.stable, canary: rollout.canary };
+    }
+    async steps(rollout, gatePassed) {
+        const plan = rollout.plan;
+        try {
+            await this.o.source.start(this.versions(rollout), this.signal);
+            let passedGate = gatePassed;
+            let firstRound = true;
+            while (rollout.step < plan.steps.length) {
+                const index = rollout.step;
+                const step = plan.steps[index];
+                // Shadow mirrors at 0%; otherwise a step at 0% (blue-green's verification) is plain weighted.
+                const routing = plan.routing.kind === 'mirror' || step.weight > 0 ? plan.routing : { kind: 'weighted' };
+                const weights = plan.routing.kind === 'mirror' ? weightsFor(0) : weightsFor(step.weight);
+                if (step.manualGate && !passedGate && rollout.bakeUntil === null) {
+                    rollout.phase = 'paused';
+                    this.log({ step: index + 1, weights: rollout.weights, action: 'pause', detail: `manual gate before ${step.weight}%: re-run canary-deploy for ${rollout.canary.name} to go on` });
+                    await this.session.save();
+                    return this.outcome('inconclusive', `paused at the manual gate before step ${index + 1} (${step.weight}%): re-run canary-deploy to continue, or roll back`);
+                }
+                passedGate = false;
+                rollout.phase = 'progressing';
+                const verifiedMs = await applyAndVerify(this.target, weights, routing, this.o.verifyTimeoutMs);
+                rollout.weights = weights;
+                // A new step, or the first of this job: worth a log line. An extension only re-checks.
+                const announce = rollout.bakeUntil === null || firstRound;
+                firstRound = false;
+                if (rollout.bakeUntil === null) {
+                    rollout.bakeUntil = Date.now() + step.bakeMs;
+                    rollout.extensions = 0;
+                }
+                if (announce)
+                    this.log({ step: index + 1, weights, action: 'verified', detail: `${describeWeights(weights)}${routing.kind === 'weighted' ? '' : ` (${routing.kind})`} live on ${this.target.kind}, read back in ${Math.round(verifiedMs)} ms` });
+                await this.session.save();
+                await this.bake(rollout, weights, routing);
+                if (!step.analyse) {
+                    this.advance(rollout);
+                    await this.session.save();
+                    continue;
+                }
+                const judgement = await this.look(rollout, index);
+                if (judgement === 'unavailable') {
+                    if (rollout.extensions < (this.o.judge.maxExtensions ?? 2)) {
+                        rollout.extensions += 1;
+                        rollout.bakeUntil = Date.now() + step.bakeMs;
+                        await this.session.save();
+                        continue;
+                    }
+                    await this.abort(rollout, 'inconclusive', 'the analysis source stayed unreachable');
+                    throw new InfrastructureError(`${this.o.source.description} could not be reached for step ${index + 1}; the canary was not promoted and traffic is back on ${describeVersion(this.record.stable)}`, {
+                        service: this.o.source.kind,
+                    });
+                }
+                const decision = judgement.decision;
+                rollout.looks.push({ step: index + 1, look: judgement.look.index, extension: judgement.look.extension, decision, headline: judgement.headline, at: new Date().toISOString() });
+                if (decision === 'continue') {
+                    this.log({ step: index + 1, weights, action: 'continue', detail: judgement.headline });
+                    this.advance(rollout);
+                    await this.session.save();
+                    continue;
+                }
+                if (decision === 'extend') {
+                    rollout.extensions += 1;
+                    rollout.bakeUntil = Date.now() + step.bakeMs;
+                    this.log({ step: index + 1, weights, action: 'extend', detail: `${judgement.headline}; baking ${Math.round(step.bakeMs / 1000)} s more` });
+                    await this.session.save();
+                    continue;
+                }
+                if (decision === 'abort') {
+                    this.log({ step: index + 1, weights, action: 'abort', detail: judgement.headline });
+                    return await this.abort(rollout, 'fail', `aborted at step ${index + 1} (${step.weight}%): ${judgement.headline}`);
+                }
+                // inconclusive
+                if (this.o.onInconclusive === 'hold') {
+                    rollout.phase = 'holding';
+                    rollout.verdict = 'inconclusive';
+                    rollout.headline = `held for approval at step ${index + 1} (${step.weight}%): ${judgement.headline}`;
+                    this.log({ step: index + 1, weights, action: 'hold', detail: judgement.headline });
+                    await this.session.save();
+                    return this.outcome('inconclusive', rollout.headline);
+                }
+                this.log({ step: index + 1, weights, action: 'inconclusive', detail: `${judgement.headline}; on-inconclusive=abort` });
+                return await this.abort(rollout, 'inconclusive', `inconclusive at step ${index + 1} (${step.weight}%), so aborted: ${judgement.headline}`);
+            }
+            rollout.phase = 'completed';
+            rollout.verdict = 'pass';
+            rollout.headline = `${rollout.canary.name} passed every step (${plan.steps.map((s) => `${s.weight}%`).join(' → ')}); promote makes it stable`;
+            this.log({ step: plan.steps.length, weights: rollout.weights, action: 'complete', detail: rollout.headline });
+            await this.session.save();
+            return this.outcome('pass', rollout.headline);
+        }
+        catch (error) {
+            if (this.signal.aborted && !(error instanceof errors_InputError))
+                return this.interrupt(rollout);
+            throw error;
+        }
+    }
+    advance(rollout) {
+        rollout.step += 1;
+        rollout.bakeUntil = null;
+        rollout.extensions = 0;
+    }
+    /** Waits out the bake; every watch interval the lease is renewed and the router checked (a lost split is re-applied). */
+    async bake(rollout, weights, routing) {
+        const watch = this.o.watchIntervalMs ?? 2_000;
+        let lastRenew = Date.now();
+        const renewEvery = Math.max(1_000, (this.o.session?.leaseTtlMs ?? 60_000) / 3);
+        while (rollout.bakeUntil !== null && Date.now() < rollout.bakeUntil) {
+            await sleep(Math.min(watch, rollout.bakeUntil - Date.now()), this.signal);
+            if (this.signal.aborted)
+                throw new CancelledError();
+            const live = await readRouting(this.target).catch((error) => error);
+            if (live instanceof Error) {
+                this.logger.warn(`could not read the routing back: ${live.message}`);
+            }
+            else if (live.endpoints.canary.join(' ') !== rollout.canary.endpoints.join(' ')) {
+                // A router restarted from its config may point the canary slot elsewhere: re-point it at 0%.
+                await this.session.renew();
+                lastRenew = Date.now();
+                if (live.weights.canary !== 0)
+                    await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
+                await setSlotVersion(this.target, 'canary', rollout.canary);
+                const ms = await applyAndVerify(this.target, weights, routing, this.o.verifyTimeoutMs);
+                this.log({ step: rollout.step + 1, weights, action: 'reapplied', detail: `${this.target.kind} had the canary slot on ${live.endpoints.canary.join(', ') || 'nothing'}; pointed it back at ${rollout.canary.name} and re-applied ${describeWeights(weights)} in ${Math.round(ms)} ms` });
+                await this.session.save();
+            }
+            else if (!routingMatches(live, weights, routing)) {
+                // Renew first: if another job (a rollback) took the record, this throws and we touch nothing.
+                await this.session.renew();
+                lastRenew = Date.now();
+                const ms = await applyAndVerify(this.target, weights, routing, this.o.verifyTimeoutMs);
+                this.log({ step: rollout.step + 1, weights, action: 'reapplied', detail: `${this.target.kind} showed ${describeWeights(live.weights)} (restarted or changed by hand); ${describeWeights(weights)} re-applied and verified in ${Math.round(ms)} ms` });
+                await this.session.save();
+            }
+            if (Date.now() - lastRenew >= renewEvery) {
+                await this.session.renew();
+                lastRenew = Date.now();
+            }
+        }
+    }
+    async look(rollout, index) {
+        const window = { startMs: rollout.startedAt, endMs: Date.now() };
+        let data;
+        try {
+            data = await this.o.source.collect(this.versions(rollout), window, this.signal);
+        }
+        catch (error) {
+            if (!(error instanceof AnalysisUnavailableError))
+                throw error;
+            this.log({ step: index + 1, weights: rollout.weights, action: 'analysis-unavailable', detail: `${error.message}: no data, so no decision (never a pass)` });
+            return 'unavailable';
+        }
+        const judgement = judgeCanary(this.o.judge, { index: lookIndex(rollout.plan, index), count: analysedSteps(rollout.plan), extension: rollout.extensions }, data);
+        this.judgements.push({ step: index + 1, weights: rollout.weights, judgement });
+        return judgement;
+    }
+    /** All traffic back to stable, verified; the measured time goes in the record. */
+    async abort(rollout, verdict, headline) {
+        const started = performance.now();
+        await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
+        this.rollbackMs = performance.now() - started;
+        rollout.phase = 'aborted';
+        rollout.weights = weightsFor(0);
+        rollout.verdict = verdict;
+        rollout.headline = headline;
+        rollout.rollbackMs = this.rollbackMs;
+        this.log({ step: rollout.step + 1, weights: rollout.weights, action: 'rollback', detail: `${describeWeights(rollout.weights)} verified ${Math.round(this.rollbackMs)} ms after the decision` });
+        await this.session.save();
+        return this.outcome(verdict, headline);
+    }
+    /** The job was cancelled: traffic back on stable, the step kept, so a re-run resumes. */
+    async interrupt(rollout) {
+        await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs).catch((error) => {
+            this.logger.error(`cancelled, and could not return traffic to stable: ${error.message}`);
+        });
+        rollout.phase = 'interrupted';
+        rollout.weights = weightsFor(0);
+        this.log({ step: rollout.step + 1, weights: rollout.weights, action: 'interrupt', detail: `job cancelled at step ${rollout.step + 1}: traffic back on stable; a re-run resumes here` });
+        await this.session.save().catch(() => undefined);
+        throw new CancelledError(`cancelled at step ${rollout.step + 1} of ${rollout.plan.steps.length}: traffic is back on ${describeVersion(this.record.stable)}; re-run canary-deploy to resume or rollback to end it`);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/engine/plan.js
+// Turns the step inputs into a plan and a judge configuration. Each strategy is a plan of steps:
+// canary walks its weights; blue-green verifies at 0% and switches at once; A/B holds one sticky
+// split for its duration; shadow mirrors only. Bad combinations are refused here, by input name.
+
+
+/** Canary weights: whole percents in (0, 100], rising; `manual` gates the weight after it. */
+function parseCanarySteps(entries, bakeMs) {
+    const steps = [];
+    let gate = false;
+    for (const raw of entries.flatMap((e) => e.split(',')).map((e) => e.trim().replace(/%$/, '')).filter((e) => e !== '')) {
+        if (raw.toLowerCase() === 'manual') {
+            gate = true;
+            continue;
+        }
+        const weight = Number(raw);
+        if (!Number.isInteger(weight) || weight < 1 || weight > 100) {
+            throw new errors_InputError(`steps: "${raw}" is not a whole percent from 1 to 100 (or "manual")`, { subject: 'steps' });
+        }
+        const last = steps[steps.length - 1];
+        if (last && weight <= last.weight)
+            throw new errors_InputError(`steps must rise: ${weight}% comes after ${last.weight}%`, { subject: 'steps' });
+        steps.push({ weight, bakeMs, manualGate: gate, analyse: true });
+        gate = false;
+    }
+    if (gate)
+        throw new errors_InputError('steps: "manual" must come before a weight', { subject: 'steps' });
+    if (steps.length === 0)
+        throw new errors_InputError('steps is empty: give at least one weight such as 5,25,50,100', { subject: 'steps' });
+    return steps;
+}
+function buildPlan(i) {
+    if (i.bakeMs <= 0)
+        throw new errors_InputError('bake must be longer than zero: the judge needs a window to look at', { subject: 'bake' });
+    const weighted = { kind: 'weighted' };
+    switch (i.strategy) {
+        case 'canary':
+            return { strategy: 'canary', steps: parseCanarySteps(i.steps, i.bakeMs), routing: weighted, keepWarmMs: 0 };
+        case 'blue-green':
+            if (i.analysis !== 'synthetic') {
+                throw new errors_InputError('blue-green verifies the new version at 0% of traffic and then serves it alone, so only paired synthetic load can compare the two; set analysis: synthetic', { subject: 'analysis' });
+            }
+            return {
+                strategy: 'blue-green',
+                steps: [
+                    { weight: 0, bakeMs: i.bakeMs, manualGate: false, analyse: true },
+                    { weight: 100, bakeMs: i.bakeMs, manualGate: false, analyse: true },
+                ],
+                routing: weighted,
+                keepWarmMs: i.keepWarmMs,
+            };
+        case 'ab': {
+            if (!i.abHeader && !i.abCookie)
+                throw new errors_InputError('an A/B rollout needs ab-header or ab-cookie: the request value that keeps a user on one version', { subject: 'ab-header' });
+            const routing = i.abHeader ? { kind: 'sticky', header: i.abHeader.toLowerCase() } : { kind: 'sticky', cookie: i.abCookie };
+            return { strategy: 'ab', steps: [{ weight: i.abWeight, bakeMs: i.bakeMs, manualGate: false, analyse: true }], routing, keepWarmMs: 0 };
+        }
+        case 'shadow':
+            return { strategy: 'shadow', steps: [{ weight: 0, bakeMs: i.bakeMs, manualGate: false, analyse: true }], routing: { kind: 'mirror', percent: i.mirrorPercent }, keepWarmMs: 0 };
+    }
+}
+function buildJudgeConfig(i) {
+    const metrics = [
+        { name: 'latency', kind: 'latency', source: LATENCY_KEY, floor: { relative: i.latencyFloor } },
+        { name: 'errors', kind: 'error-rate', source: COUNTS_KEY, floor: { absolute: i.errorFloor } },
+    ];
+    if (i.paired)
+        metrics.push({ name: 'agreement', kind: 'quality', source: PAIRED_KEY, minAgreement: i.minAgreement });
+    if (i.sloP95Ms > 0)
+        metrics.push({ name: 'slo-p95', kind: 'slo', source: LATENCY_KEY, objective: { percentile: 95, maxMs: i.sloP95Ms } });
+    if (i.sloErrorRate > 0)
+        metrics.push({ name: 'slo-errors', kind: 'slo', source: COUNTS_KEY, objective: { maxErrorRate: i.sloErrorRate } });
+    return { alpha: i.alpha, maxExtensions: i.maxExtensions, metrics };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/engine/release.js
+// promote and rollback: the two moves that end a rollout. Both go through the canary slot while it
+// carries all traffic, so the stable slot is only re-pointed at 0%, and both read the result back
+// before recording it. Both are idempotent: run twice, the second finds the work done.
+
+
+
+
+
+/** Moves all traffic to `to` and makes it the stable slot's version; returns the verified time. */
+async function moveStable(target, record, to, timeoutMs) {
+    const started = performance.now();
+    const live = await readRouting(target);
+    const onStable = sameVersion(record.stable, to) || (live.endpoints.stable.join(' ') === to.endpoints.join(' ') && live.weights.stable === 100);
+    if (!onStable) {
+        // The canary slot takes everything while the stable slot is re-pointed at 0%.
+        if (!(live.endpoints.canary.join(' ') === to.endpoints.join(' '))) {
+            if (live.weights.canary !== 0)
+                await applyAndVerify(target, weightsFor(0), { kind: 'weighted' }, timeoutMs);
+            await setSlotVersion(target, 'canary', to);
+        }
+        await applyAndVerify(target, weightsFor(100), { kind: 'weighted' }, timeoutMs);
+        await setSlotVersion(target, 'stable', to);
+    }
+    await applyAndVerify(target, weightsFor(0), { kind: 'weighted' }, timeoutMs);
+    return performance.now() - started;
+}
+async function promote(target, expected, o) {
+    const logger = o.logger ?? silentLogger;
+    const session = await RolloutSession.open(target, { environment: o.environment, ...o.session });
+    const r = session.record;
+    const rollout = r.rollout;
+    if (!rollout)
+        throw new errors_InputError(`${target.description} has no canary to promote: no rollout was ever started there`, { subject: 'version' });
+    if (expected && rollout.canary.name !== expected) {
+        if (rollout.phase === 'promoted' && r.stable?.name === expected) {
+            return { noop: true, headline: `nothing to do: ${expected} is already promoted`, stable: r.stable, other: r.previous, record: r, decisions: [], elapsedMs: 0 };
+        }
+        throw new errors_InputError(`the canary on ${target.description} is ${describeVersion(rollout.canary)}, not ${expected}`, { subject: 'version' });
+    }
+    if (rollout.phase === 'promoted') {
+        return { noop: true, headline: `nothing to do: ${describeVersion(rollout.canary)} was already promoted`, stable: r.stable, other: r.previous, record: r, decisions: [], elapsedMs: 0 };
+    }
+    if (rollout.phase === 'aborted' || rollout.phase === 'rolled-back') {
+        throw new errors_InputError(`${describeVersion(rollout.canary)} was ${rollout.phase === 'aborted' ? 'aborted' : 'rolled back'} (${rollout.headline ?? 'see the decision log'}); there is nothing to promote`, { subject: 'version' });
+    }
+    await session.acquire('promote');
+    const decisions = [];
+    try {
+        if (!FINISHED_PHASES.includes(rollout.phase))
+            logger.warn(`promoting ${rollout.canary.name} before its canary finished (${rollout.phase} at step ${rollout.step + 1})`);
+        const previous = r.stable;
+        const elapsedMs = await moveStable(target, r, rollout.canary, o.verifyTimeoutMs);
+        r.previous = previous;
+        r.stable = rollout.canary;
+        rollout.phase = 'promoted';
+        rollout.weights = weightsFor(0);
+        const detail = `${describeVersion(rollout.canary)} is stable with 100% of traffic (verified in ${Math.round(elapsedMs)} ms); ${describeVersion(previous)} is kept as the rollback point`;
+        decisions.push(logDecision(r, { step: 0, weights: weightsFor(0), action: 'promote', detail }));
+        logHistory(r, { at: new Date().toISOString(), event: 'promote', from: previous?.name ?? null, to: rollout.canary.name, detail });
+        await session.save();
+        logger.info(detail);
+        return { noop: false, headline: detail, stable: rollout.canary, other: previous, record: r, decisions, elapsedMs };
+    }
+    finally {
+        await session.release().catch(() => undefined);
+    }
+}
+/** Known versions by name: stable, the rollback point and the canary. */
+function known(r) {
+    return [r.stable, r.previous, r.rollout?.canary].filter((v) => v !== null && v !== undefined);
+}
+function lastRollbackTo(r) {
+    const last = r.history[r.history.length - 1];
+    return last?.event === 'rollback' ? last.to : undefined;
+}
+async function rollback(target, toName, o) {
+    const logger = o.logger ?? silentLogger;
+    // The emergency path wins over a running rollout: that job finds the record changed and stops.
+    const session = await RolloutSession.open(target, { environment: o.environment, ...o.session, takeOver: true });
+    const r = session.record;
+    if (!r.stable)
+        throw new errors_InputError(`${target.description} has no rollout record: there is nothing to roll back to`, { subject: 'to-version' });
+    const rollout = r.rollout;
+    const canaryLive = rollout !== null && !['promoted', 'aborted', 'rolled-back'].includes(rollout.phase);
+    let to;
+    if (toName) {
+        const found = known(r).find((v) => v.name === toName);
+        if (!found)
+            throw new errors_InputError(`version ${toName} is not known on ${target.description}; known: ${known(r).map((v) => v.name).join(', ')}`, { subject: 'to-version' });
+        to = found;
+    }
+    else if (canaryLive) {
+        to = r.stable;
+    }
+    else if (lastRollbackTo(r) === r.stable.name) {
+        // Rolled back already: a second rollback must not flip back to the version just taken out.
+        to = r.stable;
+    }
+    else if (r.previous) {
+        to = r.previous;
+    }
+    else {
+        throw new errors_InputError(`${target.description} has no previous stable version to roll back to (stable is ${describeVersion(r.stable)})`, { subject: 'to-version' });
+    }
+    const live = await readRouting(target);
+    const from = canaryLive ? rollout.canary : r.stable;
+    if (sameVersion(r.stable, to) && !canaryLive && routingMatches(live, weightsFor(0), { kind: 'weighted' })) {
+        return { noop: true, headline: `nothing to do: ${describeVersion(to)} already serves all traffic`, stable: to, other: null, record: r, decisions: [], elapsedMs: 0 };
+    }
+    await session.acquire('rollback');
+    const decisions = [];
+    try {
+        const elapsedMs = await moveStable(target, r, to, o.verifyTimeoutMs);
+        if (!sameVersion(r.stable, to)) {
+            r.previous = r.stable;
+            r.stable = to;
+        }
+        if (rollout && canaryLive) {
+            rollout.phase = 'rolled-back';
+            rollout.weights = weightsFor(0);
+            rollout.verdict = rollout.verdict ?? 'fail';
+            rollout.headline = `rolled back by hand at step ${rollout.step + 1}`;
+        }
+        const detail = `${describeVersion(to)} serves 100% of traffic again (verified ${Math.round(elapsedMs)} ms after the rollback started); ${describeVersion(from)} is out of service`;
+        decisions.push(logDecision(r, { step: 0, weights: weightsFor(0), action: 'rollback', detail }));
+        logHistory(r, { at: new Date().toISOString(), event: 'rollback', from: from?.name ?? null, to: to.name, detail });
+        await session.save();
+        logger.info(detail);
+        return { noop: false, headline: detail, stable: to, other: from, record: r, decisions, elapsedMs };
+    }
+    finally {
+        await session.release().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/analysis/mirrored.js
+
+class MirroredPairsSource {
+    inner;
+    log;
+    kind;
+    description;
+    constructor(inner, log) {
+        this.inner = inner;
+        this.log = log;
+        this.kind = inner.kind;
+        this.description = `${inner.description}; model quality from requests mirrored by ${log.description}`;
+    }
+    start(versions, signal) {
+        return this.inner.start(versions, signal);
+    }
+    async collect(versions, window, signal) {
+        const base = await this.inner.collect(versions, window, signal);
+        let pairs;
+        try {
+            pairs = (await this.log.mirrorPairs(window.startMs)).filter((p) => p.t <= window.endMs);
+        }
+        catch (error) {
+            throw new AnalysisUnavailableError(`cannot read the mirrored pairs from ${this.log.description}: ${error.message}`);
+        }
+        // No mirrored pair yet is missing data for the quality metric, never agreement.
+        const paired = pairs.length === 0 ? undefined : { stable: pairs.map((p) => p.stable), canary: pairs.map((p) => p.canary) };
+        return { ...base, paired: { ...base.paired, [PAIRED_KEY]: paired } };
+    }
+    close() {
+        return this.inner.close();
+    }
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/local/target.js
+// The rollout target for Ferry's local router: every call goes through the router's admin API,
+// and the rollout record lives in the router's state directory behind it (compare-and-set), so a
+// re-run job finds the record where the traffic is.
+
+
+
+
+/** JSON over HTTP to the admin API with its own keep-alive pool, so close() releases it. */
+class AdminClient {
+    adminUrl;
+    token;
+    timeoutMs;
+    agent = new external_node_http_.Agent({ keepAlive: true, maxSockets: 4 });
+    base;
+    constructor(adminUrl, token, timeoutMs) {
+        this.adminUrl = adminUrl;
+        this.token = token;
+        this.timeoutMs = timeoutMs;
+        let base;
+        try {
+            base = new URL(adminUrl);
+        }
+        catch {
+            throw new TargetUnavailableError(`the local router's admin URL ${JSON.stringify(adminUrl)} is not a URL (want http://127.0.0.1:<admin port>)`);
+        }
+        if (base.protocol !== 'http:')
+            throw new TargetUnavailableError(`the local router's admin URL ${adminUrl} must be http:// (the admin API listens on loopback)`);
+        this.base = base;
+    }
+    call(method, path, body, headers = {}) {
+        const what = `${method} ${new URL(path, this.base).href}`;
+        const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+        const all = { accept: 'application/json', ...headers };
+        if (this.token !== undefined)
+            all.authorization = `Bearer ${this.token}`;
+        if (payload) {
+            all['content-type'] = 'application/json';
+            all['content-length'] = payload.length;
+        }
+        return new Promise((resolve, reject) => {
+            const req = external_node_http_.request(new URL(path, this.base), { method, headers: all, agent: this.agent, timeout: this.timeoutMs }, (res) => {
+                const chunks = [];
+                res.on('data', (c) => chunks.push(c));
+                res.on('error', (error) => reject(new TargetUnavailableError(`${what}: the local router's admin API broke off its answer (${errorMessage(error)})`)));
+                res.on('end', () => {
+                    const text = Buffer.concat(chunks).toString('utf8');
+                    let parsed;
+                    try {
+                        parsed = JSON.parse(text);
+                    }
+                    catch {
+                        reject(new TargetUnavailableError(`${what}: the local router's admin API answered ${res.statusCode} with something that is not JSON (${text.slice(0, 200)}); is ${this.adminUrl} the router's admin port?`));
+                        return;
+                    }
+                    resolve({ status: res.statusCode ?? 0, body: (typeof parsed === 'object' && parsed !== null ? parsed : {}) });
+                });
+            });
+            req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs / 1000} s`)));
+            req.on('error', (error) => reject(new TargetUnavailableError(`${what}: cannot reach the local router's admin API at ${this.adminUrl} (${errorMessage(error)})`)));
+            req.end(payload);
+        });
+    }
+    /** A call that must succeed: anything but 2xx is the router refusing the command. */
+    async expect(method, path, body) {
+        const answer = await this.call(method, path, body);
+        if (answer.status >= 200 && answer.status < 300)
+            return answer.body;
+        const reason = typeof answer.body.error === 'string' ? answer.body.error : `status ${answer.status}`;
+        const hint = answer.status === 401 ? ' (the router wants a bearer token: pass the one it was started with)' : '';
+        throw new TargetUnavailableError(`${method} ${path} on the local router at ${this.adminUrl} was refused (${answer.status}): ${reason}${hint}`);
+    }
+    close() {
+        this.agent.destroy();
+    }
+}
+/** The rollout record, kept by the router in <stateDir>/rollout.json and reached through its admin API. */
+class AdminStateStore {
+    client;
+    location;
+    constructor(client) {
+        this.client = client;
+        this.location = `${client.adminUrl.replace(/\/+$/, '')}/state`;
+    }
+    async read() {
+        const answer = await this.client.call('GET', '/state');
+        if (answer.status === 404)
+            return null;
+        this.refuse(answer, 'read');
+        const { revision, data } = answer.body;
+        if (!Number.isInteger(revision) || !('data' in answer.body))
+            throw new StateCorruptError(`the rollout record at ${this.location} is not {"revision": n, "data": …}`);
+        return { revision: revision, data };
+    }
+    async write(data, expected) {
+        const answer = await this.client.call('PUT', '/state', { data }, { 'if-match': String(expected) });
+        if (answer.status === 412)
+            throw new StateConflictError(this.location, expected, Number(answer.body.found ?? -1));
+        this.refuse(answer, 'write');
+        const { revision } = answer.body;
+        if (!Number.isInteger(revision))
+            throw new TargetUnavailableError(`writing the rollout record at ${this.location} answered no revision`);
+        return revision;
+    }
+    refuse(answer, what) {
+        if (answer.status >= 200 && answer.status < 300)
+            return;
+        const reason = typeof answer.body.error === 'string' ? answer.body.error : `status ${answer.status}`;
+        if (answer.body.corrupt === true)
+            throw new StateCorruptError(reason);
+        throw new TargetUnavailableError(`could not ${what} the rollout record at ${this.location} (${answer.status}): ${reason}`);
+    }
+}
+class LocalRouterTarget {
+    kind = 'local';
+    description;
+    state;
+    client;
+    constructor(options) {
+        this.client = new AdminClient(options.adminUrl, options.token, options.timeoutMs ?? 10_000);
+        this.description = `the local Ferry router (admin API ${options.adminUrl})`;
+        this.state = new AdminStateStore(this.client);
+    }
+    /** The local router routes every strategy: weighted (canary, blue-green), sticky (ab), mirror (shadow). */
+    supports(_strategy) {
+        return true;
+    }
+    async setVersion(slot, version) {
+        await this.client.expect('PUT', `/slots/${slot}`, { version });
+    }
+    /** Empties a slot at weight 0 (after a promotion the old canary slot holds nothing). */
+    async clearSlot(slot) {
+        await this.client.expect('PUT', `/slots/${slot}`, { version: null });
+    }
+    async setRouting(weights, routing) {
+        await this.client.expect('PUT', '/routing', { weights, routing });
+    }
+    async readRouting() {
+        const body = await this.client.expect('GET', '/routing');
+        const { weights, routing, endpoints } = body;
+        if (typeof weights !== 'object' || weights === null || typeof routing !== 'object' || routing === null || typeof endpoints !== 'object' || endpoints === null) {
+            throw new TargetUnavailableError(`GET /routing on the local router at ${this.client.adminUrl} answered without weights, routing and endpoints; is it a Ferry router?`);
+        }
+        return body;
+    }
+    /** Outputs of stable and canary on the same mirrored inferences whose requests arrived at or after `sinceMs`. */
+    async mirrorPairs(sinceMs) {
+        const body = await this.client.expect('GET', `/mirror/pairs?since=${encodeURIComponent(String(sinceMs))}`);
+        if (!Array.isArray(body.pairs))
+            throw new TargetUnavailableError(`GET /mirror/pairs on the local router at ${this.client.adminUrl} answered without "pairs"`);
+        return body.pairs;
+    }
+    async close() {
+        this.client.close();
+    }
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./packages/core/dist/coerce.js
+// Turns a raw input value (a door's string, or a YAML value from ferry.yml) into its declared type,
+// or throws an InputError that names where the value came from.
+
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Parses `500ms`, `30s`, `2m`, `1h` (or a bare number of seconds) into milliseconds. */
+function parseDuration(text) {
+    const trimmed = text.trim();
+    if (/^\d+(\.\d+)?$/.test(trimmed))
+        return Number(trimmed) * 1000;
+    const m = DURATION.exec(trimmed);
+    if (!m)
+        return undefined;
+    return Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
+}
+function show(value) {
+    return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+}
+/** True when a raw value means "not set": absent, null or the empty string (GitHub sends '' for unset inputs). */
+function isUnset(value) {
+    return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+function coerceInput(name, decl, value, source) {
+    const fail = (expected) => {
+        throw new errors_InputError(`${source} must be ${expected}, got ${show(value)}`, { subject: name });
+    };
+    switch (decl.type) {
+        case 'boolean': {
+            if (typeof value === 'boolean')
+                return value;
+            if (typeof value === 'string') {
+                const v = value.trim().toLowerCase();
+                if (v === 'true')
+                    return true;
+                if (v === 'false')
+                    return false;
+            }
+            return fail('true or false');
+        }
+        case 'number':
+        case 'integer': {
+            const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value.trim()) : NaN;
+            if (!Number.isFinite(n))
+                return fail(decl.type === 'integer' ? 'an integer' : 'a number');
+            if (decl.type === 'integer' && !Number.isInteger(n))
+                return fail('an integer');
+            if (decl.min !== undefined && n < decl.min)
+                return fail(`at least ${decl.min}`);
+            if (decl.max !== undefined && n > decl.max)
+                return fail(`at most ${decl.max}`);
+            return n;
+        }
+        case 'duration': {
+            const ms = typeof value === 'number' && Number.isFinite(value) && value >= 0
+                ? value * 1000
+                : typeof value === 'string'
+                    ? parseDuration(value)
+                    : undefined;
+            if (ms === undefined)
+                return fail('a duration such as 500ms, 30s, 2m or 1h');
+            return ms;
+        }
+        case 'list': {
+            let items;
+            if (Array.isArray(value)) {
+                items = value.map((item) => {
+                    if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean')
+                        return String(item).trim();
+                    return fail('a list of plain values');
+                });
+            }
+            else if (typeof value === 'string' || typeof value === 'number') {
+                items = String(value).split(/[\n,]/).map((s) => s.trim());
+            }
+            else {
+                return fail('a list (comma or newline separated, or a YAML sequence)');
+            }
+            items = items.filter((s) => s !== '');
+            if (decl.options) {
+                for (const item of items) {
+                    if (!decl.options.includes(item))
+                        return fail(`a list of ${decl.options.join(', ')}`);
+                }
+            }
+            return items;
+        }
+        case 'object': {
+            let v = value;
+            if (typeof value === 'string') {
+                try {
+                    v = (0,dist/* parse */.qg)(value, { maxAliasCount: 100 });
+                }
+                catch (err) {
+                    return fail(`YAML or JSON (${err instanceof Error ? err.message.split('\n')[0] : 'parse error'})`);
+                }
+            }
+            if (typeof v !== 'object' || v === null)
+                return fail('a mapping or a list');
+            return v;
+        }
+        case 'string':
+        case 'path': {
+            if (typeof value !== 'string' && typeof value !== 'number')
+                return fail('a string');
+            const s = String(value).trim();
+            if (decl.options && !decl.options.includes(s))
+                return fail(`one of ${decl.options.join(', ')}`);
+            if (decl.pattern && !new RegExp(decl.pattern).test(s))
+                return fail(`a value matching ${decl.pattern}`);
+            return s;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/analysis/promql.js
+// PromQL query templates: a query per analysis key with a `{{version}}` placeholder, checked when
+// the source is built and filled per version with the name escaped for a double-quoted PromQL
+// string, so a version label can never end the string and inject query text.
+
+const VERSION_PLACEHOLDER = '{{version}}';
+/**
+ * Checks that every `{{version}}` stands inside a double-quoted string (`version="{{version}}"`):
+ * the escaping below is for that context only (PromQL accepts `\"` there, but not `\'`).
+ * `where` names the option for the message.
+ */
+function checkTemplate(where, template) {
+    if (typeof template !== 'string' || template.trim() === '') {
+        throw new errors_InputError(`${where} must be a non-empty PromQL query`, { subject: where });
+    }
+    if (!template.includes(VERSION_PLACEHOLDER)) {
+        throw new errors_InputError(`${where} has no ${VERSION_PLACEHOLDER} placeholder: without it stable and canary would read the same series (${template})`, { subject: where });
+    }
+    let quote = null;
+    for (let i = 0; i < template.length; i++) {
+        const ch = template[i];
+        if (template.startsWith(VERSION_PLACEHOLDER, i)) {
+            if (quote !== '"') {
+                throw new errors_InputError(`${where}: ${VERSION_PLACEHOLDER} must stand inside a double-quoted label value, as in version="${VERSION_PLACEHOLDER}" (${template})`, { subject: where });
+            }
+            i += VERSION_PLACEHOLDER.length - 1;
+        }
+        else if (quote === null) {
+            if (ch === '"' || ch === "'" || ch === '`')
+                quote = ch;
+        }
+        else if (ch === '\\' && quote !== '`') {
+            i++;
+        }
+        else if (ch === quote) {
+            quote = null;
+        }
+    }
+}
+/** A value as the inside of a double-quoted PromQL string (Go escapes; \xHH for control characters). */
+function escapePromqlString(value) {
+    let out = '';
+    for (const ch of value) {
+        const code = ch.codePointAt(0);
+        if (ch === '\\' || ch === '"')
+            out += `\\${ch}`;
+        else if (ch === '\n')
+            out += '\\n';
+        else if (ch === '\r')
+            out += '\\r';
+        else if (ch === '\t')
+            out += '\\t';
+        else if (code < 0x20 || code === 0x7f)
+            out += `\\x${code.toString(16).padStart(2, '0')}`;
+        else
+            out += ch;
+    }
+    return out;
+}
+/** The query for one version. */
+function renderTemplate(template, version) {
+    return template.split(VERSION_PLACEHOLDER).join(escapePromqlString(version));
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/analysis/series.js
+// From Prometheus range-query series to the judge's data: each counter's increase over the window
+// (computed here from the raw points, not with increase(), which extrapolates to the window's ends
+// and so never returns whole request counts), then summed per status code, or per histogram
+// bucket and turned into a latency histogram.
+
+
+/**
+ * A counter's increase over the points: the sum of rises between successive points, where a drop
+ * means the counter restarted from zero (a process restart), so the new value is all increase.
+ * A series whose first point comes after `fromMs` (the first evaluation of the range) did not exist
+ * when the window began: it started at zero inside it, so its first value is increase too. That is
+ * how `ferry serve` creates a status code's counter, on its first request with that code; without
+ * this, the first errors of a canary would go uncounted. (It assumes Prometheus was already scraping
+ * the target when the window began: a target first scraped mid-window would bring its history in.)
+ */
+function counterIncrease(values, fromMs) {
+    let increase = 0;
+    let previous;
+    for (const [t, text] of values) {
+        const v = Number(text);
+        if (!Number.isFinite(v))
+            continue;
+        if (previous === undefined) {
+            // Prometheus reports evaluation times in seconds with millisecond precision.
+            if (Math.round(t * 1000) > fromMs)
+                increase += v;
+        }
+        else {
+            increase += v >= previous ? v - previous : v;
+        }
+        previous = v;
+    }
+    return increase;
+}
+/** Parses an `le` label value: a float, or +Inf. */
+function bucketBound(le) {
+    const t = le.trim();
+    if (t === '+Inf' || t === 'Inf' || t === '+inf' || t === 'inf')
+        return Number.POSITIVE_INFINITY;
+    const v = t === '' ? Number.NaN : Number(t);
+    return v;
+}
+/** Identity of a series without `le` and the metric name: one histogram instance. */
+function instanceKey(metric, drop) {
+    return JSON.stringify(Object.keys(metric)
+        .filter((k) => !drop.includes(k))
+        .sort()
+        .map((k) => [k, metric[k]]));
+}
+/**
+ * Cumulative histogram bucket series (`le` labels) to a latency histogram in ms, from their
+ * increases over the window. Each histogram instance (a replica, a route) is turned into per-bucket
+ * counts on its own and then merged, so instances with different bucket layouts still add up. A
+ * request in bucket (a, b] is recorded at b: the judge's rank tests need only the order, and ties
+ * are what a bucketed source has. undefined when no request was observed.
+ * `unitMs`: ms per unit of the bucket bounds (1000 for seconds). `where` names the query for errors.
+ */
+function bucketsToHistogram(series, fromMs, unitMs, where) {
+    const instances = new Map();
+    for (const s of series) {
+        const le = s.metric['le'];
+        if (le === undefined)
+            throw new errors_InputError(`${where} returns a series without an "le" label (${JSON.stringify(s.metric)}): the latency query must select cumulative histogram buckets`, { subject: where });
+        const bound = bucketBound(le);
+        if (Number.isNaN(bound) || bound < 0)
+            throw new errors_InputError(`${where} returns a bucket with le="${le}", which is not a bound ≥ 0`, { subject: where });
+        const key = instanceKey(s.metric, ['le', '__name__']);
+        let buckets = instances.get(key);
+        if (!buckets)
+            instances.set(key, (buckets = new Map()));
+        // Two series with one bound (le="1" and le="1.0" across a Prometheus upgrade) are one bucket.
+        buckets.set(bound, (buckets.get(bound) ?? 0) + counterIncrease(s.values, fromMs));
+    }
+    const histogram = new histogram_LatencyHistogram();
+    for (const buckets of instances.values()) {
+        const bounds = [...buckets.keys()].sort((a, b) => a - b);
+        const finite = bounds.filter(Number.isFinite);
+        let below = 0;
+        for (const bound of bounds) {
+            const cumulative = Math.round(buckets.get(bound));
+            // Cumulative counts cannot fall with the bound; one can only when a counter reset hid between
+            // two evaluation steps in some buckets and not others. Such a bucket counts nothing.
+            const count = Math.max(0, cumulative - below);
+            below = Math.max(below, cumulative);
+            if (count === 0)
+                continue;
+            if (finite.length === 0) {
+                throw new errors_InputError(`${where} returns a histogram with only the +Inf bucket: it says how many requests there were, not how long they took`, { subject: where });
+            }
+            // A request above the last finite bound B took longer than B by an unknown amount. Recording
+            // it at B would tie it with the requests of the last bucket and understate a slow tail; at 2B
+            // it ranks above every finite bucket (all the rank tests use) and the shift estimate reads
+            // it as at least doubled, never as faster than it was. (`ferry serve`'s last bound, 60 s, is
+            // above its request timeout, so its +Inf bucket is empty in practice.)
+            const valueMs = (Number.isFinite(bound) ? bound : 2 * finite[finite.length - 1]) * unitMs;
+            histogram.record(valueMs, count);
+        }
+    }
+    return histogram.count > 0 ? histogram : undefined;
+}
+/**
+ * Request counter series to counts by status code, from their increases over the window; undefined
+ * when the query returned no series. `codeLabel` names the label holding the status code.
+ */
+function countsByCode(series, fromMs, codeLabel, where) {
+    if (series.length === 0)
+        return undefined;
+    const byCode = new Map();
+    for (const s of series) {
+        const code = s.metric[codeLabel];
+        if (code === undefined || code === '') {
+            throw new errors_InputError(`${where} returns a series without a "${codeLabel}" label (${JSON.stringify(s.metric)}): errors cannot be told from successes`, { subject: where });
+        }
+        byCode.set(code, (byCode.get(code) ?? 0) + counterIncrease(s.values, fromMs));
+    }
+    const statusCodes = {};
+    let requests = 0;
+    for (const [code, n] of [...byCode].sort(([a], [b]) => a.localeCompare(b))) {
+        // Request counters hold whole numbers; rounding only removes float noise from the sums.
+        const count = Math.max(0, Math.round(n));
+        statusCodes[code] = count;
+        requests += count;
+    }
+    return { requests, statusCodes };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/analysis/prometheus.js
+// The judge's data from a Prometheus-compatible backend (Prometheus, Thanos, Mimir, VictoriaMetrics):
+// one range query per version and key over the analysis window, each series' increase computed
+// from the raw points (series.ts), summed per status code or per latency bucket.
+
+
+
+
+
+/** Ferry's own metrics: `ferry serve` per server, or the local router per version it routes to. */
+const PROMETHEUS_PRESETS = {
+    'ferry-serve': {
+        latency: 'ferry_serve_inference_request_duration_seconds_bucket{version="{{version}}"}',
+        counts: 'ferry_serve_inference_requests_total{version="{{version}}"}',
+    },
+    'ferry-router': {
+        latency: 'ferry_router_request_duration_seconds_bucket{version="{{version}}"}',
+        counts: 'ferry_router_requests_total{version="{{version}}"}',
+    },
+};
+const PROMETHEUS_DEFAULTS = { preset: 'ferry-serve', stepMs: 5_000, timeoutMs: 10_000, retries: 2, codeLabel: 'code', latencyUnit: 'seconds' };
+/** Prometheus answers at most 11 000 points per series; stay below with some room. */
+const MAX_POINTS = 10_000;
+const RETRY_DELAY_MS = 500;
+function prometheus_bad(option, message) {
+    throw new errors_InputError(`Prometheus source: ${option} ${message}`, { subject: option });
+}
+/** The URL for messages: no user info (credentials), query or fragment. */
+function displayUrl(u) {
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+}
+/** A failed attempt, and whether another one could help. */
+class QueryFailure extends Error {
+    retriable;
+    constructor(message, retriable) {
+        super(message);
+        this.retriable = retriable;
+    }
+}
+class PrometheusSource {
+    kind = 'prometheus';
+    description;
+    base;
+    shownUrl;
+    headers;
+    templates;
+    unitMs;
+    codeLabel;
+    stepMs;
+    timeoutMs;
+    retries;
+    constructor(options) {
+        let url;
+        try {
+            url = new URL(options.url);
+        }
+        catch {
+            prometheus_bad('url', `must be an http(s) URL, got ${JSON.stringify(options.url)}`);
+        }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:')
+            prometheus_bad('url', `must be an http(s) URL, got a ${url.protocol} URL`);
+        this.shownUrl = displayUrl(url);
+        url.search = '';
+        url.hash = '';
+        this.base = url.href.replace(/\/+$/, '');
+        const headers = {};
+        for (const [name, value] of Object.entries(options.headers ?? {})) {
+            // The value is a secret: name the header only.
+            if (typeof value !== 'string')
+                prometheus_bad('headers', `${name} must be a string`);
+            headers[name] = value;
+        }
+        this.headers = headers;
+        const preset = options.preset ?? PROMETHEUS_DEFAULTS.preset;
+        const defaults = PROMETHEUS_PRESETS[preset];
+        if (!defaults)
+            prometheus_bad('preset', `must be one of ${Object.keys(PROMETHEUS_PRESETS).join(', ')}, got ${JSON.stringify(preset)}`);
+        const pick = (key) => {
+            const given = options.queries?.[key];
+            const template = given === undefined ? defaults[key] : given;
+            if (template !== null)
+                checkTemplate(`queries.${key}`, template);
+            return template;
+        };
+        this.templates = { latency: pick('latency'), counts: pick('counts') };
+        if (this.templates.latency === null && this.templates.counts === null)
+            prometheus_bad('queries', 'turns off both latency and counts: nothing would be collected');
+        const unit = options.latencyUnit ?? PROMETHEUS_DEFAULTS.latencyUnit;
+        if (unit !== 'seconds' && unit !== 'milliseconds')
+            prometheus_bad('latencyUnit', `must be seconds or milliseconds, got ${JSON.stringify(unit)}`);
+        this.unitMs = unit === 'seconds' ? 1000 : 1;
+        this.codeLabel = options.codeLabel ?? PROMETHEUS_DEFAULTS.codeLabel;
+        if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(this.codeLabel))
+            prometheus_bad('codeLabel', `must be a label name, got ${JSON.stringify(this.codeLabel)}`);
+        const step = options.step ?? PROMETHEUS_DEFAULTS.stepMs / 1000;
+        const stepMs = typeof step === 'number' ? step * 1000 : parseDuration(step);
+        if (stepMs === undefined || !Number.isFinite(stepMs) || stepMs < 1)
+            prometheus_bad('step', `must be a duration such as "5s" or a number of seconds > 0, got ${JSON.stringify(step)}`);
+        this.stepMs = Math.round(stepMs);
+        this.timeoutMs = options.timeoutMs ?? PROMETHEUS_DEFAULTS.timeoutMs;
+        if (!(Number.isFinite(this.timeoutMs) && this.timeoutMs > 0))
+            prometheus_bad('timeoutMs', `must be a number of ms > 0, got ${JSON.stringify(options.timeoutMs)}`);
+        this.retries = options.retries ?? PROMETHEUS_DEFAULTS.retries;
+        if (!(Number.isInteger(this.retries) && this.retries >= 0))
+            prometheus_bad('retries', `must be an integer ≥ 0, got ${JSON.stringify(options.retries)}`);
+        const custom = options.queries?.latency !== undefined || options.queries?.counts !== undefined;
+        this.description = `Prometheus at ${this.shownUrl} (${preset} metrics${custom ? ', custom queries' : ''}, step ${this.stepMs / 1000} s)`;
+    }
+    /** Prometheus is only read: nothing to start. */
+    async start(_versions, _signal) { }
+    async collect(versions, window, signal) {
+        const { startMs, endMs } = window;
+        if (!Number.isFinite(startMs) || !Number.isFinite(endMs) || endMs <= startMs) {
+            throw new errors_InputError(`Prometheus source: the analysis window must end after it starts, got ${startMs}..${endMs}`, { subject: 'window' });
+        }
+        const range = this.rangeFor(startMs, endMs);
+        const [stable, canary] = await Promise.all([this.versionData(versions.stable, range, signal), this.versionData(versions.canary, range, signal)]);
+        return { stable, canary };
+    }
+    async close() { }
+    /**
+     * Evaluation times ending exactly at the window's end, so that the last scrape in the window
+     * counts: the step is shortened to divide the window into whole steps, and the first evaluation
+     * moves back by under a millisecond per step to keep whole milliseconds.
+     */
+    rangeFor(startMs, endMs) {
+        const width = endMs - startMs;
+        const wanted = Math.max(this.stepMs, Math.ceil(width / MAX_POINTS));
+        const steps = Math.max(1, Math.ceil(width / wanted));
+        const stepMs = Math.max(1, Math.ceil(width / steps));
+        return { fromMs: endMs - steps * stepMs, toMs: endMs, stepMs };
+    }
+    async versionData(version, range, signal) {
+        const { latency: latencyTemplate, counts: countsTemplate } = this.templates;
+        const [latencySeries, countSeries] = await Promise.all([
+            latencyTemplate === null ? undefined : this.query(renderTemplate(latencyTemplate, version.name), range, signal),
+            countsTemplate === null ? undefined : this.query(renderTemplate(countsTemplate, version.name), range, signal),
+        ]);
+        const data = {};
+        if (latencySeries) {
+            const where = `the latency query ${latencySeries.query}`;
+            const histogram = bucketsToHistogram(latencySeries.series, range.fromMs, this.unitMs, where);
+            // No series, or no request in the window: the key stays out and the judge's missing-data
+            // policy decides; an empty histogram must never read as "no slow-down".
+            if (histogram)
+                data.latency = { [LATENCY_KEY]: histogram };
+        }
+        if (countSeries) {
+            const counts = countsByCode(countSeries.series, range.fromMs, this.codeLabel, `the counts query ${countSeries.query}`);
+            if (counts)
+                data.counts = { [COUNTS_KEY]: counts };
+        }
+        return data;
+    }
+    async query(query, range, signal) {
+        const body = new URLSearchParams({
+            query,
+            start: (range.fromMs / 1000).toFixed(3),
+            end: (range.toMs / 1000).toFixed(3),
+            step: (range.stepMs / 1000).toFixed(3),
+        });
+        for (let attempt = 0;; attempt++) {
+            if (signal.aborted)
+                throw new CancelledError('cancelled while querying Prometheus');
+            try {
+                return { query, series: await this.attempt(body, signal) };
+            }
+            catch (err) {
+                if (!(err instanceof QueryFailure))
+                    throw err;
+                if (!err.retriable || attempt >= this.retries) {
+                    const tries = attempt > 0 ? ` (${attempt + 1} attempts)` : '';
+                    throw new AnalysisUnavailableError(`Prometheus at ${this.shownUrl}: query ${query} failed${tries}: ${this.redact(err.message)}`);
+                }
+            }
+            await (0,external_node_timers_promises_namespaceObject.setTimeout)(RETRY_DELAY_MS * 2 ** attempt, undefined, { signal }).catch(() => undefined);
+        }
+    }
+    /** A backend's answer can echo a request header (a proxy rejecting a token): never pass one on. */
+    redact(text) {
+        let out = text;
+        for (const value of Object.values(this.headers))
+            if (value.length >= 4)
+                out = out.split(value).join('***');
+        return out;
+    }
+    async attempt(body, signal) {
+        const timeout = AbortSignal.timeout(this.timeoutMs);
+        let response;
+        let text;
+        try {
+            response = await fetch(`${this.base}/api/v1/query_range`, {
+                method: 'POST',
+                headers: { ...this.headers, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+                body,
+                signal: AbortSignal.any([signal, timeout]),
+            });
+            text = await response.text();
+        }
+        catch (err) {
+            if (signal.aborted)
+                throw new CancelledError('cancelled while querying Prometheus');
+            if (timeout.aborted)
+                throw new QueryFailure(`no answer within ${this.timeoutMs} ms`, true);
+            throw new QueryFailure(`cannot be reached (${errorMessage(err)})`, true);
+        }
+        let parsed;
+        try {
+            parsed = JSON.parse(text);
+        }
+        catch {
+            parsed = undefined;
+        }
+        if (parsed?.status === 'error') {
+            // bad_data and execution errors are the query's fault: asking again gives the same answer.
+            const retriable = response.status >= 500 && parsed.errorType !== 'bad_data' && parsed.errorType !== 'execution';
+            throw new QueryFailure(`HTTP ${response.status}, ${parsed.errorType ?? 'error'}: ${parsed.error ?? '(no message)'}`, retriable);
+        }
+        if (!response.ok || parsed === undefined) {
+            const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+            throw new QueryFailure(`HTTP ${response.status}${parsed === undefined ? ', not a JSON answer' : ''}${snippet ? `: ${snippet}` : ''}`, response.status >= 500 || response.status === 429);
+        }
+        if (parsed.status !== 'success' || parsed.data?.resultType !== 'matrix' || !Array.isArray(parsed.data.result)) {
+            throw new QueryFailure(`the answer is not a range-query matrix (status ${JSON.stringify(parsed.status)}, resultType ${JSON.stringify(parsed.data?.resultType)})`, false);
+        }
+        return parsed.data.result;
+    }
+}
+
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:perf_hooks"
+var external_node_perf_hooks_ = __nccwpck_require__(643);
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/types.js
+function jsonBody(value) {
+    return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
+}
+function parseJsonObject(body) {
+    try {
+        const value = JSON.parse(body.toString('utf8'));
+        if (value === null || typeof value !== 'object' || Array.isArray(value))
+            return { error: 'the response body is not a JSON object' };
+        return { value: value };
+    }
+    catch {
+        return { error: `the response body is not JSON (${JSON.stringify(body.subarray(0, 60).toString('utf8'))})` };
+    }
+}
+function types_isObject(v) {
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/http-template.js
+// A plain HTTP request from a template: method, path, headers and body with {{name}} placeholders
+// filled from each payload object (a JSONL line), for endpoints no other protocol describes.
+
+function fill(template, vars, encode) {
+    return template.replace(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g, (_m, name) => {
+        const v = vars[name];
+        if (v === undefined)
+            throw new TypeError(`template placeholder {{${name}}} has no value in the payload`);
+        return encode(typeof v === 'string' ? v : JSON.stringify(v));
+    });
+}
+function httpTemplateProtocol(spec) {
+    if (!spec.path.startsWith('/'))
+        throw new TypeError(`the request path must start with "/", got ${JSON.stringify(spec.path)}`);
+    const method = (spec.method ?? (spec.body === undefined ? 'GET' : 'POST')).toUpperCase();
+    return {
+        name: 'http',
+        streaming: false,
+        readyPath: spec.readyPath,
+        readsBody: false,
+        ...(spec.expectStatus ? { successStatuses: spec.expectStatus } : {}),
+        build(payload) {
+            const vars = types_isObject(payload) ? payload : {};
+            const headers = {};
+            for (const [k, v] of Object.entries(spec.headers ?? {}))
+                headers[k] = fill(v, vars, (s) => s);
+            const body = spec.body === undefined ? undefined : fill(spec.body, vars, (s) => s);
+            return { method, path: fill(spec.path, vars, encodeURIComponent), headers, ...(body === undefined ? {} : { body }) };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/kserve-v1.js
+// KServe v1 / TensorFlow Serving REST: POST /v1/models/{m}[/versions/{v}]:predict with `instances`
+// (row format) or `inputs` (columnar); the response carries `predictions` or `outputs`.
+
+function kserveV1Protocol(spec) {
+    const path = `/v1/models/${encodeURIComponent(spec.model)}${spec.version ? `/versions/${encodeURIComponent(spec.version)}` : ''}:predict`;
+    const check = spec.checkResponse ?? true;
+    return {
+        name: 'kserve-v1',
+        streaming: false,
+        readyPath: `/v1/models/${encodeURIComponent(spec.model)}`,
+        readsBody: check,
+        build(payload) {
+            if (!types_isObject(payload) || !(Array.isArray(payload['instances']) || payload['inputs'] !== undefined)) {
+                throw new TypeError('a KServe v1 / TF Serving payload must be an object with `instances` (an array) or `inputs`');
+            }
+            return { method: 'POST', path, ...jsonBody(payload) };
+        },
+        check: check
+            ? (_head, body) => {
+                const r = parseJsonObject(body);
+                if (r.error !== undefined)
+                    return r.error;
+                if (r.value['error'] !== undefined)
+                    return `the server answered an error: ${JSON.stringify(r.value['error'])}`;
+                if (r.value['predictions'] === undefined && r.value['outputs'] === undefined)
+                    return 'the response has neither `predictions` nor `outputs`';
+                return undefined;
+            }
+            : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/oip-v2.js
+// Open Inference Protocol (KServe v2) REST: POST /v2/models/{m}[/versions/{v}]/infer with
+// {inputs:[{name,shape,datatype,data}]}; the response carries `outputs`, a failure `{"error"}`.
+
+function oipV2Protocol(spec) {
+    const base = `/v2/models/${encodeURIComponent(spec.model)}${spec.version ? `/versions/${encodeURIComponent(spec.version)}` : ''}`;
+    const check = spec.checkResponse ?? true;
+    return {
+        name: 'oip-v2',
+        streaming: false,
+        readyPath: '/v2/health/ready',
+        readsBody: check,
+        build(payload) {
+            if (!types_isObject(payload) || !Array.isArray(payload['inputs'])) {
+                throw new TypeError('an Open Inference Protocol payload must be an object with an `inputs` array');
+            }
+            return { method: 'POST', path: `${base}/infer`, ...jsonBody(payload) };
+        },
+        check: check
+            ? (_head, body) => {
+                const r = parseJsonObject(body);
+                if (r.error !== undefined)
+                    return r.error;
+                if (typeof r.value['error'] === 'string')
+                    return `the server answered an error: ${r.value['error']}`;
+                if (!Array.isArray(r.value['outputs']))
+                    return 'the response has no `outputs` array';
+                return undefined;
+            }
+            : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/sse.js
+// Server-sent events, incrementally: `data:` lines joined per event, events ended by a blank line,
+// `:` comment lines (pings) ignored. Each event carries the arrival time of the bytes that ended it.
+
+class SseParser {
+    decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    pending = '';
+    data = [];
+    eventName;
+    /** Feeds bytes; returns the events they completed. */
+    push(chunk, atMs) {
+        const out = [];
+        this.pending += this.decoder.write(chunk);
+        let start = 0;
+        for (;;) {
+            const nl = this.pending.indexOf('\n', start);
+            if (nl < 0)
+                break;
+            let line = this.pending.slice(start, nl);
+            start = nl + 1;
+            if (line.endsWith('\r'))
+                line = line.slice(0, -1);
+            if (line === '') {
+                if (this.data.length > 0)
+                    out.push({ data: this.data.join('\n'), event: this.eventName, atMs });
+                this.data = [];
+                this.eventName = undefined;
+                continue;
+            }
+            if (line.startsWith(':'))
+                continue;
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            let value = colon < 0 ? '' : line.slice(colon + 1);
+            if (value.startsWith(' '))
+                value = value.slice(1);
+            if (field === 'data')
+                this.data.push(value);
+            else if (field === 'event')
+                this.eventName = value;
+        }
+        this.pending = this.pending.slice(start);
+        return out;
+    }
+    /** At the end of the stream: a last event left without its blank line still counts. */
+    flush(atMs) {
+        this.pending += this.decoder.end();
+        return this.push(Buffer.from('\n\n'), atMs);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/openai.js
+// OpenAI-compatible text generation: POST /v1/completions or /v1/chat/completions with
+// `stream: true` and `stream_options.include_usage`, read as server-sent events. Each content
+// chunk is timed on arrival; token counts come from `usage` when the server sends it.
+
+
+function openAiProtocol(spec) {
+    const chat = spec.kind === 'openai-chat';
+    const stream = spec.stream ?? true;
+    const path = spec.path ?? (chat ? '/v1/chat/completions' : '/v1/completions');
+    return {
+        name: spec.kind,
+        streaming: true,
+        readyPath: '/v1/models',
+        readsBody: true,
+        build(payload) {
+            const fields = types_isObject(payload) ? { ...payload } : {};
+            if (typeof payload === 'string') {
+                if (chat)
+                    fields['messages'] = [{ role: 'user', content: payload }];
+                else
+                    fields['prompt'] = payload;
+            }
+            if (chat && !Array.isArray(fields['messages'])) {
+                if (typeof fields['prompt'] === 'string') {
+                    fields['messages'] = [{ role: 'user', content: fields['prompt'] }];
+                    delete fields['prompt'];
+                }
+                else
+                    throw new TypeError('a chat payload needs `messages` (or a `prompt` string)');
+            }
+            if (!chat && fields['prompt'] === undefined)
+                throw new TypeError('a completions payload needs `prompt`');
+            const body = { model: spec.model, ...(spec.maxTokens !== undefined ? { max_tokens: spec.maxTokens } : {}), ...spec.extraBody, ...fields };
+            body['stream'] = stream;
+            if (stream)
+                body['stream_options'] = { include_usage: true, ...(types_isObject(body['stream_options']) ? body['stream_options'] : {}) };
+            return { method: 'POST', path, ...jsonBody(body) };
+        },
+        openStream: () => new OpenAiStreamObserver(chat),
+    };
+}
+/** Generated text of one choice in a chunk: `text` (completions) or `delta.content` / `message.content` (chat). */
+function contentOf(choice) {
+    if (!types_isObject(choice))
+        return '';
+    if (typeof choice['text'] === 'string')
+        return choice['text'];
+    for (const key of ['delta', 'message']) {
+        const d = choice[key];
+        if (types_isObject(d)) {
+            let s = typeof d['content'] === 'string' ? d['content'] : '';
+            if (typeof d['reasoning_content'] === 'string')
+                s += d['reasoning_content'];
+            return s;
+        }
+    }
+    return '';
+}
+class OpenAiStreamObserver {
+    chat;
+    sse = new SseParser();
+    contentTimes = [];
+    charsPerChunk = [];
+    /** Cumulative completion tokens reported on content chunks (continuous usage stats). */
+    cumulativeTokens = [];
+    completionTokens;
+    promptTokens;
+    error;
+    sawSse = false;
+    raw = [];
+    done = false;
+    constructor(chat) {
+        this.chat = chat;
+    }
+    onData(chunk, atMs) {
+        if (!this.sawSse && this.raw.length < 1024)
+            this.raw.push(chunk);
+        for (const ev of this.sse.push(chunk, atMs))
+            this.onEvent(ev.data, ev.atMs);
+    }
+    onEvent(data, atMs) {
+        this.sawSse = true;
+        if (this.error !== undefined)
+            return;
+        if (data.trim() === '[DONE]') {
+            this.done = true;
+            return;
+        }
+        let msg;
+        try {
+            msg = JSON.parse(data);
+        }
+        catch {
+            this.error = `an SSE event is not JSON: ${JSON.stringify(data.slice(0, 60))}`;
+            return;
+        }
+        this.onMessage(msg, atMs);
+    }
+    onMessage(msg, atMs) {
+        if (!types_isObject(msg)) {
+            this.error = 'an SSE event is not a JSON object';
+            return;
+        }
+        if (msg['error'] !== undefined) {
+            this.error = `the server sent an error event: ${JSON.stringify(msg['error']).slice(0, 200)}`;
+            return;
+        }
+        const usage = msg['usage'];
+        let cumulative;
+        if (types_isObject(usage)) {
+            if (typeof usage['completion_tokens'] === 'number') {
+                this.completionTokens = usage['completion_tokens'];
+                cumulative = usage['completion_tokens'];
+            }
+            if (typeof usage['prompt_tokens'] === 'number')
+                this.promptTokens = usage['prompt_tokens'];
+        }
+        const choices = msg['choices'];
+        if (!Array.isArray(choices))
+            return;
+        let text = '';
+        for (const c of choices)
+            text += contentOf(c);
+        if (text.length === 0)
+            return;
+        this.contentTimes.push(atMs);
+        this.charsPerChunk.push(text.length);
+        this.cumulativeTokens.push(cumulative);
+    }
+    finish(atMs) {
+        for (const ev of this.sse.flush(atMs))
+            this.onEvent(ev.data, ev.atMs);
+        if (!this.sawSse && this.error === undefined) {
+            // Not a stream (stream: false, or a server that ignores it): one JSON response, one "chunk".
+            const body = Buffer.concat(this.raw).toString('utf8');
+            try {
+                this.onMessage(JSON.parse(body), atMs);
+            }
+            catch {
+                this.error = `the response is neither an SSE stream nor JSON (${JSON.stringify(body.slice(0, 60))})`;
+            }
+        }
+        else if (this.sawSse && !this.done && this.error === undefined) {
+            this.error = 'the stream ended without `data: [DONE]`';
+        }
+        if (this.error === undefined && this.contentTimes.length === 0 && (this.completionTokens ?? 0) > 0) {
+            this.error = `the server counted ${this.completionTokens} completion tokens but streamed no ${this.chat ? 'delta content' : 'text'}`;
+        }
+        const perChunk = tokensPerChunk(this.cumulativeTokens);
+        return {
+            ...(this.error !== undefined ? { error: this.error } : {}),
+            contentTimes: this.contentTimes,
+            charsPerChunk: this.charsPerChunk,
+            ...(perChunk ? { tokensPerChunk: perChunk } : {}),
+            ...(this.completionTokens !== undefined ? { completionTokens: this.completionTokens } : {}),
+            ...(this.promptTokens !== undefined ? { promptTokens: this.promptTokens } : {}),
+        };
+    }
+}
+/** Per-chunk token counts from cumulative usage on every content chunk, when the server sent it on all of them. */
+function tokensPerChunk(cumulative) {
+    if (cumulative.length === 0 || cumulative.some((c) => c === undefined))
+        return undefined;
+    const out = [];
+    let prev = 0;
+    for (const c of cumulative) {
+        if (c < prev)
+            return undefined;
+        out.push(c - prev);
+        prev = c;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/torchserve.js
+// TorchServe inference API: POST /predictions/{m}[/{v}]; health on GET /ping. The body is whatever
+// the model's handler takes: a string payload is sent as text, anything else as JSON.
+
+function torchServeProtocol(spec) {
+    const path = `/predictions/${encodeURIComponent(spec.model)}${spec.version ? `/${encodeURIComponent(spec.version)}` : ''}`;
+    return {
+        name: 'torchserve',
+        streaming: false,
+        readyPath: '/ping',
+        readsBody: false,
+        build(payload) {
+            if (typeof payload === 'string')
+                return { method: 'POST', path, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: payload };
+            return { method: 'POST', path, ...jsonBody(payload) };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/protocols/index.js
+// Protocol adapters by name.
+
+
+
+
+
+
+function createProtocol(spec) {
+    switch (spec.kind) {
+        case 'oip-v2':
+            return oipV2Protocol(spec);
+        case 'kserve-v1':
+            return kserveV1Protocol(spec);
+        case 'torchserve':
+            return torchServeProtocol(spec);
+        case 'openai-completions':
+        case 'openai-chat':
+            return openAiProtocol(spec);
+        case 'http':
+            return httpTemplateProtocol(spec);
+        default:
+            throw new TypeError(`unknown protocol ${JSON.stringify(spec.kind)}`);
+    }
+}
+const PROTOCOL_KINDS = (/* unused pure expression or super */ null && (['oip-v2', 'kserve-v1', 'torchserve', 'openai-completions', 'openai-chat', 'http']));
+
+;// CONCATENATED MODULE: ./packages/bench/dist/payload/dataset.js
+// Request payloads from a JSONL file: one JSON value per line (an inference request body, a prompt
+// object, or template variables, depending on the protocol). Blank lines and `#` comments are skipped.
+
+
+function parseJsonl(text, source = 'dataset') {
+    const out = [];
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+        const line = lines[i].trim();
+        if (line === '' || line.startsWith('#'))
+            continue;
+        try {
+            out.push(JSON.parse(line));
+        }
+        catch (err) {
+            throw new errors_InputError(`${source}:${i + 1} is not valid JSON (${err.message})`, { subject: source });
+        }
+    }
+    if (out.length === 0)
+        throw new errors_InputError(`${source} has no payloads (one JSON value per line)`, { subject: source });
+    return out;
+}
+function readJsonl(path) {
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        throw new errors_InputError(`cannot read the dataset ${path}: ${err.message}`, { subject: path });
+    }
+    return parseJsonl(text, path);
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/schedule/random.js
+// A small seeded PRNG (xoshiro128**, seeded through splitmix32) and the draws the arrival processes
+// need: uniform, exponential, normal and gamma. Seeded so a schedule can be replayed exactly.
+class SeededRandom {
+    a;
+    b;
+    c;
+    d;
+    spareNormal;
+    constructor(seed) {
+        let s = seed >>> 0;
+        const next = () => {
+            s = (s + 0x9e3779b9) >>> 0;
+            let z = s;
+            z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+            z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+            return (z ^ (z >>> 16)) >>> 0;
+        };
+        this.a = next();
+        this.b = next();
+        this.c = next();
+        this.d = next();
+        if ((this.a | this.b | this.c | this.d) === 0)
+            this.a = 1;
+    }
+    /** A 32-bit unsigned integer. */
+    nextUint32() {
+        const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
+        const t = this.b << 9;
+        this.c ^= this.a;
+        this.d ^= this.b;
+        this.b ^= this.c;
+        this.a ^= this.d;
+        this.c ^= t;
+        this.d = rotl(this.d, 11);
+        return result;
+    }
+    /** Uniform in (0, 1): never exactly 0, so logarithms are safe. */
+    uniform() {
+        // 53 bits from two draws.
+        const hi = this.nextUint32() >>> 5;
+        const lo = this.nextUint32() >>> 6;
+        return (hi * 67108864 + lo + 0.5) / 9007199254740992;
+    }
+    /** Exponential with the given mean. */
+    exponential(mean) {
+        return -Math.log(this.uniform()) * mean;
+    }
+    /** Standard normal (Marsaglia's polar method). */
+    normal() {
+        if (this.spareNormal !== undefined) {
+            const v = this.spareNormal;
+            this.spareNormal = undefined;
+            return v;
+        }
+        for (;;) {
+            const u = 2 * this.uniform() - 1;
+            const v = 2 * this.uniform() - 1;
+            const s = u * u + v * v;
+            if (s > 0 && s < 1) {
+                const f = Math.sqrt((-2 * Math.log(s)) / s);
+                this.spareNormal = v * f;
+                return u * f;
+            }
+        }
+    }
+    /** Gamma(shape k, scale θ) by Marsaglia and Tsang's squeeze method (boosted for k < 1). */
+    gamma(shape, scale) {
+        if (shape < 1)
+            return this.gamma(shape + 1, scale) * this.uniform() ** (1 / shape);
+        const d = shape - 1 / 3;
+        const c = 1 / Math.sqrt(9 * d);
+        for (;;) {
+            let x;
+            let v;
+            do {
+                x = this.normal();
+                v = 1 + c * x;
+            } while (v <= 0);
+            v = v * v * v;
+            const u = this.uniform();
+            if (u < 1 - 0.0331 * x * x * x * x)
+                return d * v * scale;
+            if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v)))
+                return d * v * scale;
+        }
+    }
+}
+function rotl(x, k) {
+    return (x << k) | (x >>> (32 - k));
+}
+
+;// CONCATENATED MODULE: ./packages/bench/dist/payload/signature.js
+// Payloads generated from a model signature (the tensor list validate-model reads from an ONNX
+// graph): every input filled with seeded pseudo-random values of its type. Symbolic or unknown
+// dimensions become 1 (batch 1) unless `dims` names a size for them.
+
+
+const ONNX_TO_OIP = {
+    FLOAT: 'FP32',
+    DOUBLE: 'FP64',
+    FLOAT16: 'FP16',
+    BFLOAT16: 'BF16',
+    INT8: 'INT8',
+    INT16: 'INT16',
+    INT32: 'INT32',
+    INT64: 'INT64',
+    UINT8: 'UINT8',
+    UINT16: 'UINT16',
+    UINT32: 'UINT32',
+    UINT64: 'UINT64',
+    BOOL: 'BOOL',
+    STRING: 'BYTES',
+};
+const OIP_TYPES = new Set(Object.values(ONNX_TO_OIP));
+/** The Open Inference Protocol datatype for an ONNX element type (or an OIP name, unchanged). */
+function oipDatatype(dtype) {
+    const up = dtype.toUpperCase();
+    const t = ONNX_TO_OIP[up] ?? (OIP_TYPES.has(up) ? up : undefined);
+    if (t === undefined)
+        throw new errors_InputError(`no Open Inference Protocol datatype for tensor element type ${dtype}`, { subject: 'signature' });
+    return t;
+}
+function concreteShape(shape, dims = {}) {
+    return shape.map((d) => (typeof d === 'number' ? (d < 0 ? 1 : d) : (dims[d] ?? 1)));
+}
+function value(datatype, random, i) {
+    switch (datatype) {
+        case 'FP32':
+        case 'FP64':
+        case 'FP16':
+        case 'BF16':
+            return Math.round((random.uniform() * 2 - 1) * 1e4) / 1e4;
+        case 'BOOL':
+            return random.uniform() < 0.5;
+        case 'BYTES':
+            return `s${i}`;
+        case 'INT8':
+            return Math.floor(random.uniform() * 256) - 128;
+        case 'UINT8':
+            return Math.floor(random.uniform() * 256);
+        default:
+            // Integer inputs are often indices (token ids, categories): keep them small and non-negative.
+            return Math.floor(random.uniform() * 100);
+    }
+}
+function generateTensors(options) {
+    if (options.inputs.length === 0)
+        throw new errors_InputError('the model signature has no inputs to generate payloads for', { subject: 'signature' });
+    const random = new SeededRandom(options.seed ?? 1);
+    const count = options.count ?? 16;
+    const out = [];
+    for (let p = 0; p < count; p++) {
+        out.push(options.inputs.map((spec) => {
+            const datatype = oipDatatype(spec.dtype);
+            const shape = concreteShape(spec.shape, options.dims);
+            const n = shape.reduce((a, b) => a * b, 1);
+            if (n > 16 * 1024 * 1024)
+                throw new errors_InputError(`input ${spec.name} of shape [${shape.join(', ')}] is too large to generate`, { subject: 'signature' });
+            const data = new Array(n);
+            for (let i = 0; i < n; i++)
+                data[i] = value(datatype, random, i);
+            return { name: spec.name, datatype, shape, data };
+        }));
+    }
+    return out;
+}
+/** Nests a flat row-major array into `shape`. */
+function nest(data, shape) {
+    if (shape.length === 0)
+        return data[0];
+    if (shape.length === 1)
+        return data.slice(0, shape[0]);
+    const step = data.length / shape[0];
+    return Array.from({ length: shape[0] }, (_, i) => nest(data.slice(i * step, (i + 1) * step), shape.slice(1)));
+}
+/** Payloads for a protocol from a signature: OIP v2 infer bodies, KServe v1 `instances`, or TorchServe JSON. */
+function signaturePayloads(protocol, options) {
+    return generateTensors(options).map((tensors) => {
+        if (protocol === 'oip-v2')
+            return { inputs: tensors.map((t) => ({ name: t.name, shape: t.shape, datatype: t.datatype, data: t.data })) };
+        if (protocol === 'kserve-v1') {
+            // Row format: one instance per batch row, each input's row without the batch dimension.
+            const rows = tensors[0].shape[0] ?? 1;
+            const instances = Array.from({ length: rows }, (_, r) => {
+                const one = (t) => {
+                    const perRow = t.data.length / (t.shape[0] ?? 1);
+                    return nest(t.data.slice(r * perRow, (r + 1) * perRow), t.shape.slice(1));
+                };
+                return tensors.length === 1 ? one(tensors[0]) : Object.fromEntries(tensors.map((t) => [t.name, one(t)]));
+            });
+            return { instances };
+        }
+        return tensors.length === 1 ? { data: nest(tensors[0].data, tensors[0].shape) } : Object.fromEntries(tensors.map((t) => [t.name, nest(t.data, t.shape)]));
+    });
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/analysis/oip-exchange.js
+// One HTTP exchange of Ferry's paired synthetic load with a model server (node:http or https over
+// a keep-alive agent), timed from the request's creation to its last body byte, and what an Open
+// Inference Protocol v2 answer says: the model output the quality checks compare.
+
+
+
+/** Answers larger than this are not read: no model output of a batch of one is this big. */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Sends one request; never rejects. */
+function exchange(url, method, headers, body, agents, timeoutMs) {
+    const started = external_node_perf_hooks_.performance.now();
+    const elapsed = () => external_node_perf_hooks_.performance.now() - started;
+    let req;
+    let cancelled = false;
+    let timer;
+    const done = new Promise((resolve) => {
+        let settled = false;
+        const finish = (r) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            resolve(r);
+        };
+        const send = url.protocol === 'https:' ? external_node_https_namespaceObject.request : external_node_http_.request;
+        const agent = url.protocol === 'https:' ? agents.https : agents.http;
+        const allHeaders = { ...headers };
+        if (body !== undefined)
+            allHeaders['content-length'] = Buffer.byteLength(body);
+        req = send(url, { method, headers: allHeaders, agent }, (res) => {
+            const chunks = [];
+            let size = 0;
+            res.on('data', (chunk) => {
+                size += chunk.length;
+                if (size > MAX_BODY_BYTES) {
+                    req?.destroy();
+                    finish({ kind: 'network', error: `answer larger than ${MAX_BODY_BYTES} bytes`, latencyMs: elapsed() });
+                    return;
+                }
+                chunks.push(chunk);
+            });
+            res.on('end', () => finish({ kind: 'response', status: res.statusCode ?? 0, body: Buffer.concat(chunks), latencyMs: elapsed() }));
+            res.on('error', (err) => finish(cancelled ? { kind: 'cancelled' } : { kind: 'network', error: err.message, latencyMs: elapsed() }));
+            // A connection closed mid-answer: after 'end' this does nothing, as finish() runs once.
+            res.on('close', () => {
+                if (!res.complete)
+                    finish(cancelled ? { kind: 'cancelled' } : { kind: 'network', error: 'the connection closed before the answer ended', latencyMs: elapsed() });
+            });
+        });
+        req.on('error', (err) => finish(cancelled ? { kind: 'cancelled' } : { kind: 'network', error: err.message, latencyMs: elapsed() }));
+        // The whole exchange, not socket idleness: a server trickling bytes must still time out.
+        timer = setTimeout(() => {
+            finish({ kind: 'timeout', latencyMs: elapsed() });
+            req?.destroy();
+        }, timeoutMs);
+        req.end(body);
+    });
+    return {
+        done,
+        cancel() {
+            cancelled = true;
+            req?.destroy();
+        },
+    };
+}
+const FLOAT_TYPES = new Set(['FP16', 'BF16', 'FP32', 'FP64']);
+/**
+ * The model output of an OIP v2 answer (`outputs[0]`): for a floating-point output, the first row's
+ * scores (shape [1, k]: a score vector; shape [1]: one probability, a vector of one); for an integer,
+ * boolean or string output, the first value as a label. Else why the answer is not usable.
+ */
+function oipOutput(body) {
+    let parsed;
+    try {
+        parsed = JSON.parse(body.toString('utf8'));
+    }
+    catch {
+        return { error: 'the answer is not JSON' };
+    }
+    if (parsed === null || typeof parsed !== 'object')
+        return { error: 'the answer is not a JSON object' };
+    const answer = parsed;
+    if (typeof answer.error === 'string')
+        return { error: `the server answered an error: ${answer.error}` };
+    if (!Array.isArray(answer.outputs) || answer.outputs.length === 0)
+        return { error: 'the answer has no outputs' };
+    const first = answer.outputs[0];
+    if (!Array.isArray(first.data) || first.data.length === 0)
+        return { error: 'outputs[0] has no data' };
+    const shape = Array.isArray(first.shape) ? first.shape : [first.data.length];
+    const datatype = typeof first.datatype === 'string' ? first.datatype.toUpperCase() : '';
+    if (FLOAT_TYPES.has(datatype)) {
+        // The first dimension is the batch; a row is the product of the others.
+        const perRow = shape.slice(1).reduce((a, d) => a * (typeof d === 'number' && d > 0 ? d : 1), 1);
+        const row = first.data.slice(0, perRow);
+        if (!row.every((v) => typeof v === 'number' && Number.isFinite(v)))
+            return { error: 'outputs[0] has scores that are not finite numbers' };
+        return { output: row };
+    }
+    const label = first.data[0];
+    if (typeof label === 'number' || typeof label === 'string')
+        return { output: label };
+    if (typeof label === 'boolean')
+        return { output: String(label) };
+    return { error: `outputs[0] (${datatype || 'no datatype'}) holds neither scores nor a label` };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/analysis/synthetic.js
+// Ferry's own paired load: the same payload to stable and to canary, pair after pair on an open-loop
+// schedule, so the judge gets latency, errors and model outputs request by request with no user
+// traffic and no metrics stack. Within a pair the two requests go one after the other, in an order
+// drawn per pair, so neither version always runs first (on a warm cache, or beside the other's work).
+//
+// Outcomes: an HTTP status is counted as it came. A failure with no HTTP answer is counted as a
+// gateway in front of the version would report it, so that the judge's "5xx" errors include it:
+// 504 for no answer within timeoutMs, 502 for no connection, a broken connection, or a 2xx answer
+// that carries no usable model output. Latency samples are of successful requests only (2xx with a
+// model output): a refused connection answers in microseconds and a timeout at the timeout, so
+// either would make a failing version look faster, or its latency look made up; failures are
+// judged by the error rate. Paired outputs are the pairs where both versions succeeded.
+
+
+
+
+
+
+
+const SYNTHETIC_DEFAULTS = { rate: 10, payloadCount: 16, timeoutMs: 10_000, seed: 1 };
+function synthetic_bad(option, message) {
+    throw new errors_InputError(`synthetic paired load: ${option} ${message}`, { subject: option });
+}
+function checkEndpoints(side, version) {
+    if (!version || !Array.isArray(version.endpoints) || version.endpoints.length === 0)
+        synthetic_bad(`${side}.endpoints`, `of version ${JSON.stringify(version?.name)} is empty: there is nothing to send to`);
+    return version.endpoints.map((e) => {
+        try {
+            const u = new URL(e);
+            if (u.protocol !== 'http:' && u.protocol !== 'https:')
+                throw new Error('not http(s)');
+            return u;
+        }
+        catch {
+            return synthetic_bad(`${side}.endpoints`, `of version ${JSON.stringify(version.name)} holds ${JSON.stringify(e)}, which is not an http(s) base URL`);
+        }
+    });
+}
+/** Joins a base URL (which may carry a path prefix) and an API path. */
+function join(base, path) {
+    const u = new URL(base.href);
+    u.pathname = `${u.pathname.replace(/\/+$/, '')}${path}`;
+    return u;
+}
+class SyntheticPairedSource {
+    options;
+    kind = 'synthetic';
+    description;
+    protocol;
+    rate;
+    timeoutMs;
+    seed;
+    payloadCount;
+    headers;
+    datasetPath;
+    pairs = [];
+    inFlight = new Set();
+    agents;
+    timer;
+    started;
+    stopped = false;
+    detach;
+    constructor(options) {
+        this.options = options;
+        const protocol = options.protocol ?? 'oip-v2';
+        if (protocol !== 'oip-v2')
+            synthetic_bad('protocol', `must be "oip-v2", got ${JSON.stringify(protocol)}`);
+        if (typeof options.model !== 'string' || options.model === '')
+            synthetic_bad('model', 'must name the model the versions serve');
+        this.protocol = createProtocol({ kind: 'oip-v2', model: options.model, checkResponse: false });
+        this.rate = options.rate ?? SYNTHETIC_DEFAULTS.rate;
+        if (!(Number.isFinite(this.rate) && this.rate > 0 && this.rate <= 10_000))
+            synthetic_bad('rate', `must be pairs per second in (0, 10000], got ${JSON.stringify(options.rate)}`);
+        this.timeoutMs = options.timeoutMs ?? SYNTHETIC_DEFAULTS.timeoutMs;
+        if (!(Number.isFinite(this.timeoutMs) && this.timeoutMs > 0))
+            synthetic_bad('timeoutMs', `must be a number of ms > 0, got ${JSON.stringify(options.timeoutMs)}`);
+        this.seed = options.seed ?? SYNTHETIC_DEFAULTS.seed;
+        if (!Number.isInteger(this.seed))
+            synthetic_bad('seed', `must be an integer, got ${JSON.stringify(options.seed)}`);
+        this.payloadCount = options.payloadCount ?? SYNTHETIC_DEFAULTS.payloadCount;
+        if (!(Number.isInteger(this.payloadCount) && this.payloadCount > 0))
+            synthetic_bad('payloadCount', `must be an integer > 0, got ${JSON.stringify(options.payloadCount)}`);
+        const headers = {};
+        for (const [name, value] of Object.entries(options.headers ?? {})) {
+            if (typeof value !== 'string')
+                synthetic_bad('headers', `${name} must be a string`);
+            headers[name] = value;
+        }
+        this.headers = headers;
+        this.datasetPath = options.dataset;
+        const payloads = this.datasetPath === undefined ? 'payloads generated from the model signature' : `payloads from ${this.datasetPath}`;
+        this.description = `paired synthetic load, ${this.rate} pairs/s (OIP v2 model "${options.model}", ${payloads})`;
+    }
+    async start(versions, signal) {
+        if (this.started || this.stopped)
+            throw new Error('synthetic paired load: start() must be called once, before close()');
+        this.started = versions;
+        const stable = checkEndpoints('stable', versions.stable);
+        const canary = checkEndpoints('canary', versions.canary);
+        if (signal.aborted)
+            throw new CancelledError('cancelled before the paired load started');
+        this.agents = { http: new external_node_http_.Agent({ keepAlive: true }), https: new external_node_https_namespaceObject.Agent({ keepAlive: true }) };
+        const onAbort = () => void this.close();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.detach = () => signal.removeEventListener('abort', onAbort);
+        let requests;
+        try {
+            requests = (await this.payloads(stable[0])).map((p, i) => this.build(p, i));
+        }
+        catch (err) {
+            await this.close();
+            throw err;
+        }
+        if (this.stopped)
+            throw new CancelledError('cancelled before the paired load started');
+        this.schedule(requests, stable, canary);
+    }
+    async collect(versions, window, signal) {
+        const running = this.started;
+        if (running && (running.stable.name !== versions.stable?.name || running.canary.name !== versions.canary?.name)) {
+            // The load only knows the versions it was started on: other names must not get their data.
+            throw new Error(`synthetic paired load: collect() asked for ${versions.stable?.name} / ${versions.canary?.name}, but the load runs against ${running.stable.name} / ${running.canary.name}`);
+        }
+        const { startMs, endMs } = window;
+        if (!Number.isFinite(startMs) || !Number.isFinite(endMs) || endMs <= startMs) {
+            throw new errors_InputError(`synthetic paired load: the analysis window must end after it starts, got ${startMs}..${endMs}`, { subject: 'window' });
+        }
+        // Requests sent in the window may still be in flight: wait for them (at most two timeouts, as a
+        // pair's requests go one after the other). Leaving them out would favour the slower version.
+        const pending = this.pairs.filter((p) => p.startedAtMs < endMs && p.done !== undefined).map((p) => p.done);
+        await new Promise((resolve, reject) => {
+            const onAbort = () => reject(new CancelledError('cancelled while collecting the paired load'));
+            if (signal.aborted)
+                return onAbort();
+            signal.addEventListener('abort', onAbort, { once: true });
+            void Promise.all(pending).then(() => {
+                signal.removeEventListener('abort', onAbort);
+                resolve();
+            });
+        });
+        const inWindow = (o) => o !== undefined && o.sentAtMs >= startMs && o.sentAtMs < endMs;
+        const side = () => ({ latency: [], codes: {}, requests: 0 });
+        const acc = { stable: side(), canary: side() };
+        const paired = { stable: [], canary: [] };
+        for (const pair of this.pairs) {
+            for (const s of ['stable', 'canary']) {
+                const o = pair[s];
+                if (!inWindow(o))
+                    continue;
+                const a = acc[s];
+                a.requests++;
+                a.codes[o.status] = (a.codes[o.status] ?? 0) + 1;
+                if (o.ok)
+                    a.latency.push(o.latencyMs);
+            }
+            const { stable, canary } = pair;
+            if (inWindow(stable) && inWindow(canary) && stable.output !== undefined && canary.output !== undefined) {
+                paired.stable.push(stable.output);
+                paired.canary.push(canary.output);
+            }
+        }
+        const versionData = (a) => {
+            // Nothing sent in the window: the keys stay out, so the judge's missing-data policy applies.
+            const data = {};
+            if (a.latency.length > 0)
+                data.latency = { [LATENCY_KEY]: a.latency };
+            if (a.requests > 0)
+                data.counts = { [COUNTS_KEY]: { requests: a.requests, statusCodes: a.codes } };
+            return data;
+        };
+        return {
+            stable: versionData(acc.stable),
+            canary: versionData(acc.canary),
+            ...(paired.stable.length > 0 ? { paired: { [PAIRED_KEY]: paired } } : {}),
+        };
+    }
+    /** Stops the schedule, abandons requests in flight (they count for neither version) and closes connections. */
+    async close() {
+        this.stopped = true;
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        this.detach?.();
+        this.detach = undefined;
+        const waiting = [...this.inFlight].map((x) => {
+            x.cancel();
+            return x.done;
+        });
+        await Promise.all(waiting);
+        await Promise.all(this.pairs.map((p) => p.done));
+        this.agents?.http.destroy();
+        this.agents?.https.destroy();
+    }
+    async payloads(stable) {
+        if (this.datasetPath !== undefined)
+            return readJsonl(this.datasetPath);
+        const url = join(stable, `/v2/models/${encodeURIComponent(this.options.model)}`);
+        const shown = `${url.protocol}//${url.host}${url.pathname}`;
+        const x = exchange(url, 'GET', { ...this.headers, accept: 'application/json' }, undefined, this.agents, this.timeoutMs);
+        this.inFlight.add(x);
+        const r = await x.done;
+        this.inFlight.delete(x);
+        if (r.kind === 'cancelled')
+            throw new CancelledError('cancelled while reading the model signature');
+        if (r.kind === 'timeout')
+            throw new AnalysisUnavailableError(`synthetic paired load: the model signature at ${shown} did not answer within ${this.timeoutMs} ms`);
+        if (r.kind === 'network')
+            throw new AnalysisUnavailableError(`synthetic paired load: cannot read the model signature at ${shown} (${r.error})`);
+        if (r.status !== 200)
+            throw new AnalysisUnavailableError(`synthetic paired load: the model signature at ${shown} answered HTTP ${r.status}`);
+        let inputs;
+        try {
+            inputs = JSON.parse(r.body.toString('utf8')).inputs;
+        }
+        catch {
+            inputs = undefined;
+        }
+        const specs = Array.isArray(inputs) ? inputs : [];
+        const valid = specs.length > 0 && specs.every((s) => typeof s?.name === 'string' && typeof s.datatype === 'string' && Array.isArray(s.shape));
+        if (!valid)
+            throw new AnalysisUnavailableError(`synthetic paired load: the model metadata at ${shown} has no usable "inputs" (name, datatype, shape)`);
+        return signaturePayloads('oip-v2', {
+            inputs: specs.map((s) => ({ name: s.name, dtype: s.datatype, shape: s.shape })),
+            count: this.payloadCount,
+            seed: this.seed,
+        });
+    }
+    /** The request, built once here so that a bad dataset line fails at start, not as errors of both versions. */
+    build(payload, index) {
+        try {
+            return this.protocol.build(payload, index);
+        }
+        catch (err) {
+            const where = this.datasetPath === undefined ? `generated payload ${index + 1}` : `${this.datasetPath}: payload ${index + 1}`;
+            throw new errors_InputError(`synthetic paired load: ${where} is not an OIP v2 request (${err.message})`, { subject: this.datasetPath ?? 'payload' });
+        }
+    }
+    /** Open loop: pair k is due at k / rate seconds after the first, whatever earlier pairs are doing. */
+    schedule(requests, stable, canary) {
+        const random = new SeededRandom(this.seed);
+        const t0 = external_node_perf_hooks_.performance.now();
+        let launched = 0;
+        const tick = () => {
+            if (this.stopped)
+                return;
+            const due = Math.floor(((external_node_perf_hooks_.performance.now() - t0) * this.rate) / 1000) + 1;
+            for (; launched < due; launched++) {
+                const spec = requests[Math.floor(random.uniform() * requests.length)];
+                const first = random.uniform() < 0.5 ? 'stable' : 'canary';
+                // Round robin over each version's replicas.
+                const targets = { stable: join(stable[launched % stable.length], spec.path), canary: join(canary[launched % canary.length], spec.path) };
+                this.launchPair(first, targets, { ...spec.headers, ...this.headers }, spec.body);
+            }
+            this.timer = setTimeout(tick, Math.max(0, t0 + (launched * 1000) / this.rate - external_node_perf_hooks_.performance.now()));
+        };
+        tick();
+    }
+    launchPair(first, targets, headers, body) {
+        const pair = { startedAtMs: Date.now() };
+        const second = first === 'stable' ? 'canary' : 'stable';
+        const one = async (side) => {
+            if (this.stopped)
+                return;
+            const sentAtMs = Date.now();
+            const x = exchange(targets[side], 'POST', headers, body, this.agents, this.timeoutMs);
+            this.inFlight.add(x);
+            const r = await x.done;
+            this.inFlight.delete(x);
+            switch (r.kind) {
+                case 'cancelled':
+                    return;
+                case 'timeout':
+                    pair[side] = { sentAtMs, status: '504', ok: false, latencyMs: r.latencyMs };
+                    return;
+                case 'network':
+                    pair[side] = { sentAtMs, status: '502', ok: false, latencyMs: r.latencyMs };
+                    return;
+                case 'response': {
+                    if (r.status < 200 || r.status > 299) {
+                        pair[side] = { sentAtMs, status: String(r.status), ok: false, latencyMs: r.latencyMs };
+                        return;
+                    }
+                    const out = oipOutput(r.body);
+                    pair[side] = 'output' in out ? { sentAtMs, status: String(r.status), ok: true, latencyMs: r.latencyMs, output: out.output } : { sentAtMs, status: '502', ok: false, latencyMs: r.latencyMs };
+                }
+            }
+        };
+        pair.done = one(first).then(() => one(second));
+        this.pairs.push(pair);
+    }
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/haproxy/endpoint.js
+// Version endpoints (http://host:port base URLs) as HAProxy server addresses and back. HAProxy's
+// `set server … addr` takes an IP literal only, so a host name is resolved here, once: HAProxy
+// will keep that IP until told otherwise (it does not re-resolve a name set this way).
+
+
+
+/** Resolves one endpoint of `version`; the errors name the endpoint and the version. */
+async function serverAddressOf(endpoint, version) {
+    const where = `endpoint ${JSON.stringify(endpoint)} of version ${version}`;
+    let url;
+    try {
+        url = new URL(endpoint);
+    }
+    catch {
+        throw new errors_InputError(`${where} is not a URL (want http://host:port)`, { subject: 'endpoints' });
+    }
+    if (url.protocol !== 'http:') {
+        // TLS to a server is fixed in haproxy.cfg (`ssl` on the server line); the runtime API cannot switch it.
+        throw new errors_InputError(`${where}: the HAProxy target sends plain HTTP to its servers, so endpoints must be http://, not ${url.protocol}//`, { subject: 'endpoints' });
+    }
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.username !== '' || url.password !== '') {
+        throw new errors_InputError(`${where}: an HAProxy server is an address and a port, so the endpoint cannot carry a path, query or credentials`, { subject: 'endpoints' });
+    }
+    const port = url.port === '' ? 80 : Number(url.port);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    if ((0,external_node_net_.isIP)(host) !== 0)
+        return { ip: host, port };
+    let addresses;
+    try {
+        addresses = await (0,external_node_dns_promises_namespaceObject.lookup)(host, { all: true });
+    }
+    catch (error) {
+        throw new errors_InputError(`${where}: cannot resolve ${host} (${error.code ?? error.message}); HAProxy's runtime API takes IP addresses only`, {
+            subject: 'endpoints',
+            cause: error,
+        });
+    }
+    // IPv4 first: a server started on the default 127.0.0.1 is not reachable at ::1, which
+    // `localhost` often resolves to first.
+    const chosen = [...addresses].sort((a, b) => a.family - b.family)[0];
+    if (!chosen)
+        throw new errors_InputError(`${where}: ${host} resolves to no address`, { subject: 'endpoints' });
+    return { ip: chosen.address, port };
+}
+/** The endpoint a server sends to, as a base URL; a server with no port (0) uses the client's. */
+function endpointOf(ip, port) {
+    const host = ip.includes(':') ? `[${ip}]` : ip;
+    return port === 0 ? `http://${host}` : `http://${host}:${port}`;
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/haproxy/servers-state.js
+// Reads HAProxy's `show servers state <backend>` dump: the one reply that carries every server's
+// weight, address, port and admin/operational state at once. Columns are found by the header
+// line's names, not by position, because HAProxy versions append columns.
+// srv_admin_state bits (include/haproxy/server-t.h): FMAINT 0x01, IMAINT 0x02, CMAINT 0x04,
+// FDRAIN 0x08, IDRAIN 0x10, RMAINT 0x20, HMAINT 0x40.
+const MAINTENANCE_BITS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
+const DRAIN_BITS = 0x08 | 0x10;
+const OP_STOPPED = 0;
+function inMaintenance(server) {
+    return (server.adminState & MAINTENANCE_BITS) !== 0;
+}
+/**
+ * The weight new requests actually see. A server in maintenance or drain, or one its health check
+ * marked down, gets no new requests whatever its weight says, so it counts as 0: the split
+ * reported must be the split applied.
+ */
+function trafficWeight(server) {
+    if (inMaintenance(server) || (server.adminState & DRAIN_BITS) !== 0 || server.operationalState === OP_STOPPED)
+        return 0;
+    return server.weight;
+}
+const REQUIRED = ['be_name', 'srv_id', 'srv_name', 'srv_addr', 'srv_op_state', 'srv_admin_state', 'srv_uweight', 'srv_iweight', 'srv_port'];
+/** Parses the dump (format version 1); throws with what is wrong when it is not one. */
+function parseServersState(reply, backend) {
+    const lines = reply.split('\n').filter((line) => line.trim() !== '');
+    if (lines[0]?.trim() !== '1')
+        throw new Error(`expected format version "1" on the first line, got ${JSON.stringify(lines[0] ?? '')}`);
+    const header = lines[1];
+    if (!header?.startsWith('# '))
+        throw new Error('no "# be_id be_name …" header line');
+    const columns = header.slice(2).trim().split(/\s+/);
+    const index = Object.fromEntries(REQUIRED.map((name) => [name, columns.indexOf(name)]));
+    const missing = REQUIRED.filter((name) => index[name] < 0);
+    if (missing.length > 0)
+        throw new Error(`the header lacks ${missing.join(', ')}`);
+    const servers = lines.slice(2).map((line) => {
+        const fields = line.trim().split(/\s+/);
+        const text = (name) => {
+            const value = fields[index[name]];
+            if (value === undefined)
+                throw new Error(`line ${JSON.stringify(line)} has no ${name}`);
+            return value;
+        };
+        const number = (name) => {
+            const value = Number(text(name));
+            if (!Number.isInteger(value))
+                throw new Error(`line ${JSON.stringify(line)}: ${name} is ${JSON.stringify(text(name))}, not a whole number`);
+            return value;
+        };
+        return {
+            backend: text('be_name'),
+            id: number('srv_id'),
+            name: text('srv_name'),
+            address: text('srv_addr'),
+            port: number('srv_port'),
+            weight: number('srv_uweight'),
+            initialWeight: number('srv_iweight'),
+            operationalState: number('srv_op_state'),
+            adminState: number('srv_admin_state'),
+        };
+    });
+    const stray = servers.find((server) => server.backend !== backend);
+    if (stray)
+        throw new Error(`asked for backend ${backend}, got a server of ${stray.backend}`);
+    return servers.map(({ backend: _backend, ...server }) => server).sort((a, b) => a.id - b.id);
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/haproxy/runtime.js
+// A client for HAProxy's runtime API (the "stats socket"), the only way to move traffic on a
+// running HAProxy without a reload. One command per connection: HAProxy answers and closes, so
+// there is no session state to get wrong and nothing to keep open between rollout steps.
+
+
+
+
+/**
+ * Reads `/run/haproxy/admin.sock`, `unix:/run/haproxy/admin.sock`, `127.0.0.1:9999`,
+ * `tcp://127.0.0.1:9999` or `[::1]:9999`. Anything else is refused, naming the input.
+ */
+function parseRuntimeAddress(address) {
+    const text = address.trim();
+    if (text.startsWith('unix:')) {
+        // unix:/path and unix:///path both name /path.
+        const path = text.slice('unix:'.length).replace(/^\/\/(?=\/)/, '');
+        if (path === '')
+            throw new errors_InputError(`HAProxy runtime address ${JSON.stringify(address)} names no socket path after "unix:"`, { subject: 'runtime' });
+        return { kind: 'unix', path, label: path };
+    }
+    if (text.startsWith('/') || text.startsWith('./') || text.startsWith('../'))
+        return { kind: 'unix', path: text, label: text };
+    const hostPort = text.startsWith('tcp://') ? text.slice('tcp://'.length) : text;
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:/[\]]+)):(\d{1,5})$/.exec(hostPort);
+    const port = match ? Number(match[3]) : NaN;
+    if (!match || port < 1 || port > 65_535) {
+        throw new errors_InputError(`HAProxy runtime address ${JSON.stringify(address)} is neither a unix socket path (/run/haproxy/admin.sock, unix:/…) nor host:port (127.0.0.1:9999, tcp://…)`, { subject: 'runtime' });
+    }
+    const host = (match[1] ?? match[2]);
+    return { kind: 'tcp', host, port, label: `${host.includes(':') ? `[${host}]` : host}:${port}` };
+}
+/**
+ * HAProxy understood the connection but refused or failed the command: a backend or server it
+ * does not have, a socket below `level admin`, a command its version lacks, a value out of range.
+ * Each is a mismatch between Ferry's settings and the router's configuration, so it is bad input
+ * (exit 2), not an outage: retrying will not help, fixing the names or the socket level will.
+ */
+class HaproxyCommandError extends errors_InputError {
+    address;
+    command;
+    reply;
+    constructor(address, command, 
+    /** HAProxy's reply, trimmed. */
+    reply, hint) {
+        super(`HAProxy runtime API at ${address} refused \`${command}\`: ${firstLine(reply) || '(empty reply)'}`, hint === undefined ? { subject: 'runtime' } : { subject: 'runtime', hint });
+        this.address = address;
+        this.command = command;
+        this.reply = reply;
+    }
+}
+function firstLine(text) {
+    return text.split('\n', 1)[0].trim();
+}
+/** The replies HAProxy gives whatever the command; each gets a hint saying what to fix. */
+const KNOWN_REFUSALS = [
+    { pattern: /^Unknown command/, hint: 'this HAProxy does not have the command; Ferry needs HAProxy 1.8 or newer' },
+    { pattern: /^Permission denied/, hint: 'the socket must be declared with `level admin` (stats socket … level admin) to change weights and servers' },
+    { pattern: /^(No such backend|Can't find backend)/, hint: 'check the backend name against haproxy.cfg' },
+    { pattern: /^No such server/, hint: 'check the server names against the backend in haproxy.cfg' },
+    { pattern: /static LB algorithm/, hint: 'use `balance roundrobin` (or another dynamic algorithm) in the backend, so weights can change at runtime' },
+];
+class HaproxyRuntime {
+    address;
+    timeoutMs;
+    constructor(address, options = {}) {
+        this.address = parseRuntimeAddress(address);
+        this.timeoutMs = options.timeoutMs ?? 5_000;
+    }
+    /**
+     * Sends one command and returns HAProxy's reply with its closing blank line removed. Throws
+     * TargetUnavailableError when the API cannot be reached or does not answer in time, and
+     * HaproxyCommandError for the refusals every command can get (unknown command, permission).
+     */
+    async command(command) {
+        if (/[\n;]/.test(command))
+            throw new errors_InputError(`HAProxy runtime command ${JSON.stringify(command)} must be one command: no newline or ";"`, { subject: 'runtime' });
+        const raw = await this.exchange(command);
+        // HAProxy ends every answer, even an empty success, with a newline; no bytes at all means the
+        // connection was dropped (a reload, a proxy in between), not that the command succeeded.
+        if (raw === '')
+            throw new TargetUnavailableError(`HAProxy runtime API at ${this.address.label} closed the connection without answering \`${command}\``);
+        const reply = raw.replace(/\n+$/, '');
+        const refusal = KNOWN_REFUSALS.find(({ pattern }) => pattern.test(reply));
+        if (refusal)
+            throw new HaproxyCommandError(this.address.label, command, reply, refusal.hint);
+        return reply;
+    }
+    /** `show servers state <backend>`: every server of the backend, in configuration order. */
+    async serversState(backend) {
+        const command = `show servers state ${word(backend, 'backend')}`;
+        const reply = await this.command(command);
+        try {
+            return parseServersState(reply, backend);
+        }
+        catch (error) {
+            throw new HaproxyCommandError(this.address.label, command, reply, `not a servers-state dump Ferry can read (${error.message})`);
+        }
+    }
+    /** `get weight <backend>/<server>`: the current and the configured weight. */
+    async getWeight(backend, server) {
+        const command = `get weight ${serverRef(backend, server)}`;
+        const reply = await this.command(command);
+        const match = /^(\d+) \(initial (\d+)\)$/.exec(reply);
+        if (!match)
+            throw new HaproxyCommandError(this.address.label, command, reply);
+        return { current: Number(match[1]), initial: Number(match[2]) };
+    }
+    /** `set weight <backend>/<server> <0..256>`. */
+    async setWeight(backend, server, weight) {
+        if (!Number.isInteger(weight) || weight < 0 || weight > 256)
+            throw new RangeError(`HAProxy server weight must be a whole number in [0, 256], got ${weight} for ${backend}/${server}`);
+        await this.expectEmpty(`set weight ${serverRef(backend, server)} ${weight}`);
+    }
+    /** `set server <backend>/<server> addr <ip> port <port>`: HAProxy wants an IP literal, not a name. */
+    async setServerAddress(backend, server, ip, port) {
+        const command = `set server ${serverRef(backend, server)} addr ${word(ip, 'address')} port ${port}`;
+        const reply = await this.command(command);
+        // Success is reported in words: "IP changed from … to …", "no need to change the addr, port changed from …".
+        if (!/changed from|no need to change/.test(reply))
+            throw new HaproxyCommandError(this.address.label, command, reply);
+    }
+    /** `set server <backend>/<server> state ready|maint|drain`. */
+    async setServerState(backend, server, state) {
+        await this.expectEmpty(`set server ${serverRef(backend, server)} state ${state}`);
+    }
+    /** For the `set` commands that answer nothing when they succeed: any text is a refusal. */
+    async expectEmpty(command) {
+        const reply = await this.command(command);
+        if (reply.trim() !== '')
+            throw new HaproxyCommandError(this.address.label, command, reply);
+    }
+    exchange(command) {
+        const address = this.address;
+        const target = address.kind === 'unix' ? { path: address.path } : { host: address.host, port: address.port };
+        return new Promise((resolve, reject) => {
+            const socket = (0,external_node_net_.connect)(target);
+            const chunks = [];
+            let settled = false;
+            const fail = (reason, cause) => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                socket.destroy();
+                reject(new TargetUnavailableError(`HAProxy runtime API at ${address.label} ${reason} (command \`${command}\`)`, cause === undefined ? undefined : { cause }));
+            };
+            // A whole-exchange deadline, not an idle timeout: a peer that trickles bytes must not hold a rollback.
+            const timer = setTimeout(() => fail(`did not answer within ${this.timeoutMs} ms`), this.timeoutMs);
+            socket.on('data', (chunk) => chunks.push(chunk));
+            socket.once('error', (error) => fail(describeSocketError(address, error), error));
+            socket.once('close', () => {
+                if (settled)
+                    return;
+                settled = true;
+                clearTimeout(timer);
+                resolve(Buffer.concat(chunks).toString('utf8'));
+            });
+            socket.end(`${command}\n`);
+        });
+    }
+}
+function describeSocketError(address, error) {
+    switch (error.code) {
+        case 'ENOENT':
+            return `cannot be reached: no socket at that path (is HAProxy running, with \`stats socket ${address.label} level admin\` in its global section?)`;
+        case 'ECONNREFUSED':
+            return address.kind === 'unix'
+                ? 'cannot be reached: the socket file exists but nothing listens on it (HAProxy stopped or restarting?)'
+                : 'cannot be reached: connection refused (is HAProxy running, with a `stats socket` on that address?)';
+        case 'EACCES':
+        case 'EPERM':
+            return 'cannot be reached: permission denied opening the socket (run as a user that may, e.g. in the haproxy group)';
+        default:
+            return `cannot be reached: ${error.code ?? error.message}`;
+    }
+}
+/** Names go into a space-separated command line: refuse what would split or end it. */
+function word(value, what) {
+    if (value === '' || /[\s;#]/.test(value))
+        throw new errors_InputError(`HAProxy ${what} ${JSON.stringify(value)} cannot be sent to the runtime API: it is empty or holds a space, ";" or "#"`, { subject: what });
+    return value;
+}
+function serverRef(backend, server) {
+    if (backend.includes('/') || server.includes('/'))
+        throw new errors_InputError(`HAProxy backend and server names cannot hold "/": ${backend}/${server}`, { subject: 'backend' });
+    return `${word(backend, 'backend')}/${word(server, 'server')}`;
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/haproxy/weights.js
+// Turns a whole-percent split into HAProxy server weights (0–256 each) and back. HAProxy shares
+// a backend's requests in proportion to its servers' weights, so the split is exact when the
+// slots' weight totals stand in the ratio of the percents.
+
+const MAX_SERVER_WEIGHT = 256;
+function weights_gcd(a, b) {
+    return b === 0 ? a : weights_gcd(b, a % b);
+}
+/** `total` spread over `count` servers, the first ones taking one more when it does not divide. */
+function spread(total, count) {
+    const base = Math.floor(total / count);
+    return Array.from({ length: count }, (_, i) => base + (i < total % count ? 1 : 0));
+}
+/**
+ * Server weights for `weights` over `servers` servers per slot. With one server per slot the
+ * weight is the percent itself (an operator reading `get weight` sees the split). Otherwise the
+ * slot totals are the smallest multiple of the reduced ratio that gives every server of a slot
+ * the same weight; failing that, one where they differ by one. Every server of a slot that takes
+ * traffic gets at least 1, so no replica sits idle; where 0–256 cannot hold that, it is refused.
+ */
+function serverWeightsFor(weights, servers) {
+    const { stable, canary } = weights;
+    if (!Number.isInteger(stable) || !Number.isInteger(canary) || stable < 0 || canary < 0 || stable + canary !== 100) {
+        throw new errors_InputError(`weights must be whole percents that sum to 100, got stable ${stable} + canary ${canary}`, { subject: 'weights' });
+    }
+    for (const slot of ['stable', 'canary']) {
+        if (!Number.isInteger(servers[slot]) || servers[slot] < 1)
+            throw new RangeError(`slot ${slot} needs at least one server, got ${servers[slot]}`);
+    }
+    const g = weights_gcd(stable, canary);
+    const ratio = { stable: stable / g, canary: canary / g };
+    const fits = (k) => ratio.stable * k <= MAX_SERVER_WEIGHT * servers.stable && ratio.canary * k <= MAX_SERVER_WEIGHT * servers.canary;
+    const feasible = (k) => (ratio.stable === 0 || ratio.stable * k >= servers.stable) && (ratio.canary === 0 || ratio.canary * k >= servers.canary);
+    const even = (k) => (ratio.stable * k) % servers.stable === 0 && (ratio.canary * k) % servers.canary === 0;
+    const at = (k) => ({ stable: spread(ratio.stable * k, servers.stable), canary: spread(ratio.canary * k, servers.canary) });
+    // k = g makes the slot totals the percents themselves: the most readable choice where it is exact.
+    if (feasible(g) && even(g))
+        return at(g);
+    let uneven;
+    for (let k = 1; fits(k); k++) {
+        if (!feasible(k))
+            continue;
+        if (even(k))
+            return at(k);
+        uneven ??= k;
+    }
+    if (uneven !== undefined)
+        return at(uneven);
+    throw new errors_InputError(`cannot split stable ${stable}% / canary ${canary}% over ${servers.stable} stable and ${servers.canary} canary server(s): ` +
+        `every server of a slot needs a weight of at least 1 and at most ${MAX_SERVER_WEIGHT}, and no such weights stand in that ratio`, { subject: 'weights', hint: 'use a coarser step (a canary percent that divides more evenly) or fewer servers in the smaller slot' });
+}
+/**
+ * Whole-percent shares of two weight totals. A share that is not zero is never rounded to zero
+ * (nor a share short of everything up to 100): a rollback verified as "canary 0" must mean the
+ * canary gets no requests at all, not 0.4 % of them.
+ */
+function sharesOf(totals) {
+    const sum = totals.stable + totals.canary;
+    if (sum <= 0)
+        throw new RangeError('no weight in either slot: there is no split to report');
+    let canary = Math.round((100 * totals.canary) / sum);
+    if (canary === 0 && totals.canary > 0)
+        canary = 1;
+    if (canary === 100 && totals.stable > 0)
+        canary = 99;
+    return { stable: 100 - canary, canary };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/haproxy/target.js
+// The HAProxy rollout target, for VM fleets behind HAProxy: one backend whose servers are split
+// into a stable and a canary slot. Traffic moves through the runtime API (server weights and
+// addresses), never by editing haproxy.cfg or reloading, and every read asks HAProxy afresh:
+// an operator's command or a restart can change what it applies behind our back.
+
+
+
+
+
+
+
+
+
+const SLOTS = ['stable', 'canary'];
+const UNSUPPORTED = {
+    ab: "HAProxy's runtime API cannot add header- or cookie-based stickiness to a backend without a config change and reload, so A/B routing needs the local target (or a sticky rule you write in haproxy.cfg).",
+    shadow: "HAProxy's runtime API cannot mirror requests to a second server without a config change (mirroring needs an SPOE agent), so shadow runs need the local target.",
+};
+class HaproxyTarget {
+    kind = 'haproxy';
+    description;
+    state;
+    runtime;
+    backend;
+    names;
+    constructor(options) {
+        if (!options.backend)
+            throw new errors_InputError('the HAProxy target needs a backend name', { subject: 'backend' });
+        if (!options.stateFile)
+            throw new errors_InputError('the HAProxy target needs a state file next to the router (where the rollout record lives)', { subject: 'stateFile' });
+        this.runtime = new HaproxyRuntime(options.runtime, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+        this.backend = options.backend;
+        this.names = { stable: options.stableServers, canary: options.canaryServers };
+        for (const slot of SLOTS) {
+            if (this.names[slot]?.length === 0)
+                throw new errors_InputError(`${slot}Servers is empty: name at least one server of backend ${options.backend}, or leave it out to take those named ${slot}*`, { subject: `${slot}Servers` });
+        }
+        const clash = this.names.stable?.find((name) => this.names.canary?.includes(name));
+        if (clash !== undefined)
+            throw new errors_InputError(`server ${clash} is named in both stableServers and canaryServers`, { subject: 'canaryServers' });
+        this.state = new FileStateStore(checkedStateFile(options.stateFile));
+        this.description = `HAProxy backend \`${options.backend}\` via ${this.runtime.address.label}`;
+    }
+    supports(strategy) {
+        return UNSUPPORTED[strategy] ?? true;
+    }
+    async setVersion(slot, version) {
+        const servers = (await this.slots())[slot];
+        if (version.endpoints.length !== servers.length) {
+            throw new errors_InputError(`version ${version.name} has ${version.endpoints.length} endpoint(s) but the ${slot} slot of ${this.description} has ${servers.length} server(s) (${servers.map((s) => s.name).join(', ')}): give one endpoint per server`, { subject: 'endpoints' });
+        }
+        // Resolve every endpoint before changing anything, so a bad one cannot leave the slot half moved.
+        const addresses = await Promise.all(version.endpoints.map((endpoint) => serverAddressOf(endpoint, version.name)));
+        for (const [i, server] of servers.entries()) {
+            const { ip, port } = addresses[i];
+            // HAProxy pools server connections per server, not per address: a connection opened to the
+            // old version before the address changed would keep carrying requests to it. So the server
+            // goes to maintenance, its sessions are shut, and the address only changes once HAProxy
+            // reports no connection left to it (idle ones are purged within the pool's purge delay).
+            await this.runtime.setServerState(this.backend, server.name, 'maint');
+            await this.runtime.command(`shutdown sessions server ${this.backend}/${server.name}`);
+            await this.drained(server.name);
+            await this.runtime.setServerAddress(this.backend, server.name, ip, port);
+            // A server someone put in maintenance would silently take no share of the split.
+            await this.runtime.setServerState(this.backend, server.name, 'ready');
+        }
+    }
+    /** Waits until `show servers conn` shows no used or idle connection to the server (at most the purge delay + 2 s). */
+    async drained(server) {
+        let deadline = Date.now() + 7_000;
+        for (;;) {
+            const counts = parseServerConnections(await this.runtime.command(`show servers conn ${this.backend}`), `${this.backend}/${server}`);
+            if (!counts)
+                return; // an older HAProxy without the command: the shutdown above is all we can do
+            if (counts.open === 0)
+                return;
+            deadline = Math.min(deadline, Date.now() + counts.purgeDelayMs + 2_000);
+            if (Date.now() > deadline) {
+                throw new TargetUnavailableError(`${this.description}: ${server} still holds ${counts.open} connection(s) to its old address after maintenance; not re-pointing it`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+    }
+    async setRouting(weights, routing) {
+        if (routing.kind !== 'weighted') {
+            const reason = routing.kind === 'sticky' ? UNSUPPORTED.ab : UNSUPPORTED.shadow;
+            throw new errors_InputError(`${this.description} cannot apply ${routing.kind} routing: ${reason}`, { subject: 'strategy' });
+        }
+        const slots = await this.slots();
+        const wanted = serverWeightsFor(weights, { stable: slots.stable.length, canary: slots.canary.length });
+        for (const slot of orderOfChange(slots, wanted)) {
+            for (const [i, server] of slots[slot].entries()) {
+                // Only what differs: fewer commands, and a rollback's first command is the one that matters.
+                if (server.weight !== wanted[slot][i])
+                    await this.runtime.setWeight(this.backend, server.name, wanted[slot][i]);
+            }
+        }
+    }
+    async readRouting() {
+        const slots = await this.slots();
+        const busy = slots.others.filter((server) => trafficWeight(server) > 0);
+        if (busy.length > 0) {
+            throw new errors_InputError(`${this.description} also sends traffic to ${busy.map((s) => `${s.name} (weight ${s.weight})`).join(', ')}, in neither the stable nor the canary slot: ` +
+                'the split between the two cannot be read; set their weight to 0 or name them in stableServers/canaryServers', { subject: 'backend' });
+        }
+        const totals = { stable: totalWeight(slots.stable), canary: totalWeight(slots.canary) };
+        if (totals.stable + totals.canary === 0) {
+            throw new TargetUnavailableError(`${this.description} sends traffic nowhere: every server of both slots has weight 0 or is in maintenance, drain or down`);
+        }
+        return {
+            weights: sharesOf(totals),
+            routing: { kind: 'weighted' },
+            endpoints: { stable: slots.stable.map((s) => endpointOf(s.address, s.port)), canary: slots.canary.map((s) => endpointOf(s.address, s.port)) },
+        };
+    }
+    async close() {
+        // One connection per command: nothing stays open.
+    }
+    /** Reads the backend and sorts its servers into slots, by the names given or by prefix. */
+    async slots() {
+        const servers = await this.runtime.serversState(this.backend);
+        const all = servers.map((s) => s.name).join(', ') || 'none';
+        const pick = (slot) => {
+            const names = this.names[slot];
+            if (names === undefined) {
+                const found = servers.filter((s) => s.name.startsWith(slot));
+                if (found.length === 0) {
+                    throw new errors_InputError(`${this.description} has no server whose name starts with "${slot}" (its servers: ${all}); name the ${slot} slot's servers with ${slot}Servers`, { subject: `${slot}Servers` });
+                }
+                return found;
+            }
+            return names.map((name) => {
+                const server = servers.find((s) => s.name === name);
+                if (!server)
+                    throw new errors_InputError(`${this.description} has no server ${name}, named in ${slot}Servers (its servers: ${all})`, { subject: `${slot}Servers` });
+                return server;
+            });
+        };
+        const stable = pick('stable');
+        const canary = pick('canary');
+        const overlap = stable.find((s) => canary.includes(s));
+        if (overlap)
+            throw new errors_InputError(`server ${overlap.name} of ${this.description} falls in both slots; name the slots' servers with stableServers and canaryServers`, { subject: 'canaryServers' });
+        return { stable, canary, others: servers.filter((s) => !stable.includes(s) && !canary.includes(s)) };
+    }
+}
+function totalWeight(servers) {
+    return servers.reduce((sum, server) => sum + trafficWeight(server), 0);
+}
+/**
+ * Which slot's weights to change first. The commands are separate, so for a moment one slot has
+ * its new weights and the other its old ones. Pick the order whose in-between canary share stays
+ * within the old and new shares (so a rollback never briefly sends the canary more), and never one
+ * where both slots are at 0 in between: HAProxy would answer 503 to everything.
+ */
+function orderOfChange(slots, wanted) {
+    const current = { stable: totalWeight(slots.stable), canary: totalWeight(slots.canary) };
+    // A server in maintenance, drain or down still counts 0 after its `set weight`.
+    const next = (slot) => slots[slot].reduce((sum, server, i) => sum + trafficWeight({ ...server, weight: wanted[slot][i] }), 0);
+    const target = { stable: next('stable'), canary: next('canary') };
+    const share = (s, c) => (s + c === 0 ? NaN : c / (s + c));
+    const from = share(current.stable, current.canary);
+    const to = share(target.stable, target.canary);
+    const outside = (between) => {
+        if (Number.isNaN(between))
+            return Infinity;
+        const lo = Math.min(Number.isNaN(from) ? to : from, to);
+        const hi = Math.max(Number.isNaN(from) ? to : from, to);
+        return Math.max(0, lo - between, between - hi);
+    };
+    const canaryFirst = outside(share(current.stable, target.canary));
+    const stableFirst = outside(share(target.stable, current.canary));
+    // Ties go to canary first: when in doubt, less traffic on the unproven version.
+    return canaryFirst <= stableFirst ? ['canary', 'stable'] : ['stable', 'canary'];
+}
+/** The rollout record must live next to the router; a missing directory is named now, not at the first write. */
+function checkedStateFile(stateFile) {
+    const path = (0,external_node_path_namespaceObject.resolve)(stateFile);
+    const dir = (0,external_node_path_namespaceObject.dirname)(path);
+    let isDirectory = false;
+    try {
+        isDirectory = (0,external_node_fs_namespaceObject.statSync)(dir).isDirectory();
+    }
+    catch {
+        // Reported below, with the path.
+    }
+    if (!isDirectory)
+        throw new errors_InputError(`the directory of the HAProxy target's state file ${stateFile} (${dir}) does not exist; create it next to the router`, { subject: 'stateFile' });
+    return path;
+}
+/**
+ * One server's line of `show servers conn <backend>`: connections in use and pooled, read by the
+ * header's column names (`used_cur`, `idle_cur`, `safe_nb`, `unsafe_nb`, `purge_delay`).
+ */
+function parseServerConnections(reply, name) {
+    const lines = reply.split('\n');
+    const header = lines.find((l) => l.startsWith('# '));
+    const row = lines.find((l) => l.startsWith(`${name} `));
+    if (!header || !row)
+        return undefined;
+    const columns = header.slice(2).trim().split(/\s+/);
+    const values = row.trim().split(/\s+/);
+    const at = (column) => {
+        const i = columns.indexOf(column);
+        const v = i < 0 ? Number.NaN : Number(values[i]);
+        return Number.isFinite(v) ? v : 0;
+    };
+    return { open: at('used_cur') + at('idle_cur') + at('safe_nb') + at('unsafe_nb'), purgeDelayMs: at('purge_delay') || 5_000 };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/steps/open.js
+// From step inputs to the parts the engine drives: the target the inputs name, and the analysis
+// source. Missing or contradictory inputs are refused here, naming the input.
+
+
+
+
+
+function openTarget(i, cwd, logger) {
+    switch (i.target) {
+        case 'local': {
+            if (!i['router-url'])
+                throw new errors_InputError('the local target needs router-url: the admin URL `ferry router` printed when it started', { subject: 'router-url' });
+            let url;
+            try {
+                url = new URL(i['router-url']);
+            }
+            catch {
+                throw new errors_InputError(`router-url "${i['router-url']}" is not a URL`, { subject: 'router-url' });
+            }
+            if (i['router-token'])
+                logger.setSecret(i['router-token']);
+            return new LocalRouterTarget({ adminUrl: url.toString().replace(/\/$/, ''), ...(i['router-token'] ? { token: i['router-token'] } : {}) });
+        }
+        case 'haproxy': {
+            if (!i['haproxy-runtime'])
+                throw new errors_InputError('the haproxy target needs haproxy-runtime: the runtime API socket path or host:port', { subject: 'haproxy-runtime' });
+            if (!i['state-file'])
+                throw new errors_InputError('the haproxy target needs state-file: where the rollout record lives next to HAProxy', { subject: 'state-file' });
+            return new HaproxyTarget({ runtime: i['haproxy-runtime'], backend: i['haproxy-backend'], stateFile: (0,external_node_path_namespaceObject.resolve)(cwd, i['state-file']) });
+        }
+        default:
+            throw new errors_InputError(`the ${i.target} target is not included in this build of Ferry (local and haproxy are)`, { subject: 'target' });
+    }
+}
+function versionRef(name, endpoints, digest, input) {
+    const list = endpoints.flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e !== '');
+    if (list.length === 0)
+        throw new errors_InputError(`${input} is empty: give the base URL of each server of ${name}`, { subject: input });
+    for (const e of list) {
+        let u;
+        try {
+            u = new URL(e);
+        }
+        catch {
+            throw new errors_InputError(`${input}: "${e}" is not a URL such as http://10.0.0.7:8080`, { subject: input });
+        }
+        if (u.protocol !== 'http:')
+            throw new errors_InputError(`${input}: ${e} must be an http:// URL (the router speaks plain HTTP to its servers)`, { subject: input });
+    }
+    return { name, endpoints: list.map((e) => e.replace(/\/$/, '')), ...(digest ? { digest } : {}) };
+}
+function openSource(i, cwd) {
+    if (i.analysis === 'prometheus') {
+        if (!i['prometheus-url'])
+            throw new errors_InputError('analysis: prometheus needs prometheus-url', { subject: 'prometheus-url' });
+        return new PrometheusSource({ url: i['prometheus-url'], preset: i['prometheus-metrics'] === 'ferry-router' ? 'ferry-router' : 'ferry-serve' });
+    }
+    return new SyntheticPairedSource({
+        rate: i['synthetic-rate'],
+        model: i['model-name'],
+        ...(i.dataset ? { dataset: (0,external_node_path_namespaceObject.resolve)(cwd, i.dataset) } : {}),
+    });
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/steps/report.js
+
+const fmt = (v, unit) => {
+    if (v === null)
+        return '–';
+    if (unit === 'ms')
+        return `${v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ms`;
+    if (unit === 'fraction')
+        return `${(v * 100).toFixed(v !== 0 && Math.abs(v) < 0.01 ? 2 : 1)}%`;
+    return v.toFixed(3);
+};
+function intervalText(row) {
+    const i = row.interval;
+    if (!i)
+        return '–';
+    const end = (x) => (x === null ? '∞' : fmt(x, row.unit));
+    return `[${end(i.lower)}, ${end(i.upper)}] (${Math.round(i.confidence * 1000) / 10}%)`;
+}
+function testText(row) {
+    if (!row.test)
+        return row.limit ? `limit ${fmt(row.limit.limit, row.unit)}` : '–';
+    const p = row.test.pValue < 0.0001 ? row.test.pValue.toExponential(1) : row.test.pValue.toFixed(4);
+    return `${row.test.name} p=${p} (α=${row.test.alpha.toExponential(1)})`;
+}
+function judgementTable(j) {
+    return {
+        kind: 'table',
+        columns: ['metric', 'check', 'stable', 'canary', 'effect', 'interval', 'test', 'samples (stable / canary)', 'outcome'],
+        rows: j.rows.map((row) => [
+            row.metric,
+            row.title,
+            fmt(row.stable, row.unit),
+            fmt(row.canary, row.unit),
+            fmt(row.effect, row.unit),
+            intervalText(row),
+            testText(row),
+            `${row.samples.stable ?? '–'} / ${row.samples.canary ?? '–'}`,
+            `${row.outcome}: ${row.reason}`,
+        ]),
+    };
+}
+function looksSection(judgements) {
+    if (judgements.length === 0)
+        return undefined;
+    const blocks = [];
+    for (const { step, weights, judgement } of judgements) {
+        const ext = judgement.look.extension > 0 ? `, extension ${judgement.look.extension}` : '';
+        blocks.push({ kind: 'paragraph', text: `**Step ${step} (canary ${weights.canary}%), look ${judgement.look.index} of ${judgement.look.count}${ext}: ${judgement.decision}.** ${judgement.headline}` });
+        blocks.push(judgementTable(judgement));
+    }
+    const spending = judgements[judgements.length - 1].judgement.spending;
+    blocks.push({
+        kind: 'paragraph',
+        text: `Repeated looks spend α = ${spending.alpha} over the rollout (Lan–DeMets O'Brien–Fleming, ${spending.tests} test(s) sharing it), so a canary no worse than stable is aborted at most ${spending.alpha * 100}% of the time across all looks.`,
+    });
+    return { heading: 'Judge', blocks };
+}
+function decisionLogSection(entries) {
+    return {
+        heading: 'Decision log',
+        blocks: [
+            {
+                kind: 'table',
+                columns: ['time', 'step', 'weights (stable / canary)', 'action', 'detail'],
+                rows: entries.map((e) => [e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), e.step === 0 ? '–' : String(e.step), `${e.weights.stable} / ${e.weights.canary}`, e.action, e.detail]),
+            },
+        ],
+    };
+}
+function weightsChart(entries) {
+    const points = entries.filter((e) => ['verified', 'reapplied', 'rollback', 'promote', 'start'].includes(e.action));
+    if (points.length < 2)
+        return undefined;
+    const xs = points.map((_, i) => `"${i + 1}"`).join(', ');
+    return {
+        kind: 'chart',
+        title: 'Canary weight over the rollout',
+        mermaid: ['xychart-beta', '    title "Canary weight (%) at each traffic change"', `    x-axis "change" [${xs}]`, '    y-axis "canary %" 0 --> 100', `    line [${points.map((p) => p.weights.canary).join(', ')}]`].join('\n'),
+    };
+}
+function stateSection(record, extra) {
+    const r = record.rollout;
+    const entries = [
+        ['environment', record.environment],
+        ['stable', describeVersion(record.stable)],
+        ['rollback point', describeVersion(record.previous)],
+    ];
+    if (r) {
+        entries.push(['rollout', `${r.plan.strategy} of ${describeVersion(r.canary)}: ${r.phase} at step ${Math.min(r.step + 1, r.plan.steps.length)} of ${r.plan.steps.length}`]);
+        entries.push(['weights now', `stable ${r.weights.stable}% / canary ${r.weights.canary}%`]);
+    }
+    for (const [k, v] of extra)
+        entries.push([k, v]);
+    const blocks = [{ kind: 'keyvalue', entries }];
+    return { heading: 'Rollout', blocks };
+}
+function finalWeights(record, weights) {
+    const out = {};
+    if (record.stable)
+        out[record.stable.name] = weights.stable;
+    const canary = record.rollout?.canary;
+    if (canary && canary.name !== record.stable?.name)
+        out[canary.name] = (out[canary.name] ?? 0) + weights.canary;
+    return JSON.stringify(out);
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/steps/steps.js
+// The three rollout steps as doors see them: inputs in, StepResult out. The engine (engine/) does
+// the work; these map inputs to it and its outcome to outputs, a verdict and a report.
+
+
+
+
+
+
+
+
+
+function jobName(env) {
+    if (env.GITHUB_RUN_ID)
+        return `github run ${env.GITHUB_RUN_ID}${env.GITHUB_JOB ? ` job ${env.GITHUB_JOB}` : ''}`;
+    if (env.CI_JOB_ID)
+        return `gitlab job ${env.CI_JOB_ID}`;
+    return undefined;
+}
+function weightsOf(record) {
+    return record.rollout && !['promoted', 'rolled-back'].includes(record.rollout.phase) ? record.rollout.weights : weightsFor(0);
+}
+const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, inputs) => {
+    const started = performance.now();
+    const plan = buildPlan({
+        strategy: inputs.strategy,
+        steps: inputs.steps,
+        bakeMs: inputs.bake,
+        keepWarmMs: inputs['keep-warm'],
+        abHeader: inputs['ab-header'],
+        abCookie: inputs['ab-cookie'],
+        abWeight: inputs['ab-weight'],
+        mirrorPercent: inputs['mirror-percent'],
+        analysis: inputs.analysis,
+    });
+    const judge = buildJudgeConfig({
+        alpha: inputs.alpha,
+        maxExtensions: inputs['max-extensions'],
+        latencyFloor: inputs['latency-floor'],
+        errorFloor: inputs['error-floor'],
+        sloP95Ms: inputs['slo-p95-ms'],
+        sloErrorRate: inputs['slo-error-rate'],
+        minAgreement: inputs['min-agreement'],
+        paired: inputs.analysis === 'synthetic' || plan.strategy === 'shadow',
+    });
+    const canary = versionRef(inputs.version, inputs.endpoints, inputs.digest, 'endpoints');
+    const stableEndpoints = inputs['stable-endpoints'] ?? [];
+    const stable = !inputs['stable-version']
+        ? undefined
+        : stableEndpoints.length > 0
+            ? versionRef(inputs['stable-version'], stableEndpoints, '', 'stable-endpoints')
+            : { name: inputs['stable-version'], endpoints: [] };
+    const target = openTarget(inputs, ctx.cwd, ctx.logger);
+    const base = openSource({ ...inputs, analysis: inputs.analysis }, ctx.cwd);
+    // Shadow: model quality from the requests the router mirrored, not from synthetic ones.
+    const source = plan.strategy === 'shadow' && target instanceof LocalRouterTarget ? new MirroredPairsSource(base, target) : base;
+    try {
+        const outcome = await canaryDeploy(target, {
+            environment: inputs.environment,
+            canary,
+            ...(stable ? { stable } : {}),
+            plan,
+            judge,
+            source,
+            onInconclusive: inputs['on-inconclusive'],
+            onResume: inputs['on-resume'],
+            session: { leaseTtlMs: inputs['lease-ttl'], ...(jobName(ctx.env) ? { job: jobName(ctx.env) } : {}) },
+            verifyTimeoutMs: inputs['verify-timeout'],
+            logger: ctx.logger,
+            signal: ctx.signal,
+        });
+        const record = outcome.record;
+        const rollout = record.rollout;
+        const weights = weightsOf(record);
+        const report = [
+            stateSection(record, [
+                ['target', target.description],
+                ['analysis', source.description],
+                ...(outcome.rollbackMs !== null ? [['rollback', `${Math.round(outcome.rollbackMs)} ms from the decision to verified 100% stable`]] : []),
+            ]),
+        ];
+        const looks = looksSection(outcome.judgements);
+        if (looks)
+            report.push(looks);
+        const log = outcome.noop ? record.decisions.filter((d) => rollout && d.at >= new Date(rollout.startedAt).toISOString()) : outcome.decisions;
+        const chart = weightsChart(log);
+        report.push({ ...decisionLogSection(log), blocks: [...(chart ? [chart] : []), ...decisionLogSection(log).blocks] });
+        const previous = rollout?.phase === 'promoted' ? record.previous : record.stable;
+        return {
+            step: 'canary-deploy',
+            verdict: outcome.verdict,
+            headline: outcome.headline,
+            outputs: {
+                'new-version': canary.name,
+                'new-digest': canary.digest ?? '',
+                'previous-version': previous?.name ?? '',
+                'previous-digest': previous?.digest ?? '',
+                phase: rollout?.phase ?? '',
+                'final-weights': finalWeights(record, weights),
+                'decision-log': JSON.stringify(log.map((d) => ({ at: d.at, step: d.step, canary: d.weights.canary, action: d.action, detail: d.detail }))),
+                'rollback-ms': outcome.rollbackMs === null ? '' : String(Math.round(outcome.rollbackMs)),
+                verdict: outcome.verdict,
+                'report-path': '',
+            },
+            report,
+            findings: [],
+            gates: outcome.judgements.length > 0 ? outcome.judgements[outcome.judgements.length - 1].judgement.rows.filter((r) => r.outcome !== 'info').map((r) => ({ name: `${r.metric}: ${r.title}`, passed: r.outcome === 'pass', value: r.canary === null ? '–' : String(r.canary), threshold: r.floor?.rule ?? r.limit?.rule ?? '', detail: r.reason })) : [],
+            metrics: {
+                rollout_steps_reached: rollout ? Math.min(rollout.step, rollout.plan.steps.length) : 0,
+                canary_weight: weights.canary,
+                ...(outcome.rollbackMs !== null ? { rollback_ms: Math.round(outcome.rollbackMs) } : {}),
+            },
+            durationMs: performance.now() - started,
+        };
+    }
+    finally {
+        await target.close().catch(() => undefined);
+    }
+});
+function releaseReport(outcome, description) {
+    return [stateSection(outcome.record, [['target', description]]), decisionLogSection(outcome.decisions)];
+}
+/** promote and rollback share everything but the move and the names of their outputs. */
+async function releaseStep(ctx, inputs, step, move, outputs) {
+    const started = performance.now();
+    const target = openTarget(inputs, ctx.cwd, ctx.logger);
+    try {
+        const outcome = await move(target, {
+            environment: inputs.environment,
+            session: { leaseTtlMs: inputs['lease-ttl'], ...(jobName(ctx.env) ? { job: jobName(ctx.env) } : {}) },
+            verifyTimeoutMs: inputs['verify-timeout'],
+            logger: ctx.logger,
+        });
+        return {
+            step,
+            verdict: 'pass',
+            headline: outcome.headline,
+            outputs: { ...outputs(outcome), verdict: 'pass', 'report-path': '' },
+            report: releaseReport(outcome, target.description),
+            findings: [],
+            gates: [],
+            metrics: outcome.noop ? {} : { [`${step}_ms`]: Math.round(outcome.elapsedMs) },
+            durationMs: performance.now() - started,
+        };
+    }
+    finally {
+        await target.close().catch(() => undefined);
+    }
+}
+const promoteStep = implementStep(promoteDefinition, (ctx, inputs) => releaseStep(ctx, inputs, 'promote', (target, options) => promote(target, inputs.version || undefined, options), (outcome) => ({
+    'stable-version': outcome.stable.name,
+    'stable-digest': outcome.stable.digest ?? '',
+    'previous-version': outcome.other?.name ?? '',
+    'previous-digest': outcome.other?.digest ?? '',
+    'final-weights': JSON.stringify({ [outcome.stable.name]: 100 }),
+    'decision-log': JSON.stringify(outcome.decisions),
+})));
+const rollbackStep = implementStep(rollbackDefinition, (ctx, inputs) => releaseStep(ctx, inputs, 'rollback', (target, options) => rollback(target, inputs['to-version'] || undefined, options), (outcome) => ({
+    'stable-version': outcome.stable.name,
+    'stable-digest': outcome.stable.digest ?? '',
+    'rolled-back-from': outcome.other?.name ?? '',
+    'final-weights': JSON.stringify({ [outcome.stable.name]: 100 }),
+    'rollback-ms': outcome.noop ? '0' : String(Math.round(outcome.elapsedMs)),
+    'decision-log': JSON.stringify(outcome.decisions),
+})));
+
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -41245,124 +49060,6 @@ function describeDefault(decl) {
     return String(decl.default);
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./packages/core/dist/coerce.js
-// Turns a raw input value (a door's string, or a YAML value from ferry.yml) into its declared type,
-// or throws an InputError that names where the value came from.
-
-
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** Parses `500ms`, `30s`, `2m`, `1h` (or a bare number of seconds) into milliseconds. */
-function parseDuration(text) {
-    const trimmed = text.trim();
-    if (/^\d+(\.\d+)?$/.test(trimmed))
-        return Number(trimmed) * 1000;
-    const m = DURATION.exec(trimmed);
-    if (!m)
-        return undefined;
-    return Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
-}
-function show(value) {
-    return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
-}
-/** True when a raw value means "not set": absent, null or the empty string (GitHub sends '' for unset inputs). */
-function isUnset(value) {
-    return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
-}
-function coerceInput(name, decl, value, source) {
-    const fail = (expected) => {
-        throw new InputError(`${source} must be ${expected}, got ${show(value)}`, { subject: name });
-    };
-    switch (decl.type) {
-        case 'boolean': {
-            if (typeof value === 'boolean')
-                return value;
-            if (typeof value === 'string') {
-                const v = value.trim().toLowerCase();
-                if (v === 'true')
-                    return true;
-                if (v === 'false')
-                    return false;
-            }
-            return fail('true or false');
-        }
-        case 'number':
-        case 'integer': {
-            const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value.trim()) : NaN;
-            if (!Number.isFinite(n))
-                return fail(decl.type === 'integer' ? 'an integer' : 'a number');
-            if (decl.type === 'integer' && !Number.isInteger(n))
-                return fail('an integer');
-            if (decl.min !== undefined && n < decl.min)
-                return fail(`at least ${decl.min}`);
-            if (decl.max !== undefined && n > decl.max)
-                return fail(`at most ${decl.max}`);
-            return n;
-        }
-        case 'duration': {
-            const ms = typeof value === 'number' && Number.isFinite(value) && value >= 0
-                ? value * 1000
-                : typeof value === 'string'
-                    ? parseDuration(value)
-                    : undefined;
-            if (ms === undefined)
-                return fail('a duration such as 500ms, 30s, 2m or 1h');
-            return ms;
-        }
-        case 'list': {
-            let items;
-            if (Array.isArray(value)) {
-                items = value.map((item) => {
-                    if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean')
-                        return String(item).trim();
-                    return fail('a list of plain values');
-                });
-            }
-            else if (typeof value === 'string' || typeof value === 'number') {
-                items = String(value).split(/[\n,]/).map((s) => s.trim());
-            }
-            else {
-                return fail('a list (comma or newline separated, or a YAML sequence)');
-            }
-            items = items.filter((s) => s !== '');
-            if (decl.options) {
-                for (const item of items) {
-                    if (!decl.options.includes(item))
-                        return fail(`a list of ${decl.options.join(', ')}`);
-                }
-            }
-            return items;
-        }
-        case 'object': {
-            let v = value;
-            if (typeof value === 'string') {
-                try {
-                    v = (0,dist/* parse */.qg)(value, { maxAliasCount: 100 });
-                }
-                catch (err) {
-                    return fail(`YAML or JSON (${err instanceof Error ? err.message.split('\n')[0] : 'parse error'})`);
-                }
-            }
-            if (typeof v !== 'object' || v === null)
-                return fail('a mapping or a list');
-            return v;
-        }
-        case 'string':
-        case 'path': {
-            if (typeof value !== 'string' && typeof value !== 'number')
-                return fail('a string');
-            const s = String(value).trim();
-            if (decl.options && !decl.options.includes(s))
-                return fail(`one of ${decl.options.join(', ')}`);
-            if (decl.pattern && !new RegExp(decl.pattern).test(s))
-                return fail(`a value matching ${decl.pattern}`);
-            return s;
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./packages/core/dist/steps/benchmark-on-gpu-runner.js
 // benchmark-on-gpu-runner: how fast and how costly is the model to serve, and did it regress?
 
@@ -41840,32 +49537,32 @@ function parseConfig(doc, file) {
     if (doc === null || doc === undefined)
         return { ...EMPTY_CONFIG, path: file };
     if (!isRecord(doc))
-        throw new InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
+        throw new errors_InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
     const topKeys = ['version', 'defaults', ...STEP_DEFINITIONS.map((s) => s.name)];
     const steps = {};
     const defaults = {};
     for (const [key, value] of Object.entries(doc)) {
         if (!topKeys.includes(key)) {
-            throw new InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
+            throw new errors_InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
                 subject: key,
             });
         }
         if (key === 'version') {
             if (value !== 1)
-                throw new InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
+                throw new errors_InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
             continue;
         }
         if (value === null)
             continue;
         if (!isRecord(value))
-            throw new InputError(`${file}: "${key}" must be a mapping`, { subject: key });
+            throw new errors_InputError(`${file}: "${key}" must be a mapping`, { subject: key });
         if (key === 'defaults') {
             for (const [name, raw] of Object.entries(value)) {
                 const owner = STEP_DEFINITIONS.find((s) => configurableInputs(s.name).includes(name));
                 const decl = owner?.inputs[name];
                 if (!owner || !decl) {
                     const known = [...new Set(STEP_DEFINITIONS.flatMap((s) => configurableInputs(s.name)))];
-                    throw new InputError(`${file}: unknown key "defaults.${name}"${suggest(name, known)}`, { subject: `defaults.${name}` });
+                    throw new errors_InputError(`${file}: unknown key "defaults.${name}"${suggest(name, known)}`, { subject: `defaults.${name}` });
                 }
                 if (raw !== null)
                     defaults[name] = coerceInput(name, decl, raw, `${file}: defaults.${name}`);
@@ -41880,7 +49577,7 @@ function parseConfig(doc, file) {
             const decl = def?.inputs[name];
             if (!decl || !allowed.includes(name)) {
                 const why = decl && !allowed.includes(name) ? ' (it can only be set as an input, never in a file)' : suggest(name, allowed);
-                throw new InputError(`${file}: unknown key "${step}.${name}"${why}`, { subject: `${step}.${name}` });
+                throw new errors_InputError(`${file}: unknown key "${step}.${name}"${why}`, { subject: `${step}.${name}` });
             }
             if (raw !== null)
                 section[name] = coerceInput(name, decl, raw, `${file}: ${step}.${name}`);
@@ -41898,23 +49595,23 @@ function loadConfig(cwd, explicitPath) {
     try {
         const st = (0,external_node_fs_namespaceObject.statSync)(file);
         if (!st.isFile())
-            throw new InputError(`config file ${file} is not a regular file`, { subject: 'config' });
+            throw new errors_InputError(`config file ${file} is not a regular file`, { subject: 'config' });
         size = st.size;
     }
     catch (err) {
-        if (err instanceof InputError)
+        if (err instanceof errors_InputError)
             throw err;
         if (!explicitPath)
             return EMPTY_CONFIG;
-        throw new InputError(`config file ${file} cannot be read: ${errorMessage(err)}`, { subject: 'config' });
+        throw new errors_InputError(`config file ${file} cannot be read: ${errorMessage(err)}`, { subject: 'config' });
     }
     if (size > MAX_CONFIG_BYTES)
-        throw new InputError(`config file ${file} is larger than 1 MiB`, { subject: 'config' });
+        throw new errors_InputError(`config file ${file} is larger than 1 MiB`, { subject: 'config' });
     const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
     const doc = (0,dist/* parseDocument */.Tp)(text, { uniqueKeys: true, prettyErrors: true });
     if (doc.errors.length > 0) {
         const first = doc.errors[0];
-        throw new InputError(`${file}: invalid YAML: ${first?.message.split('\n')[0] ?? 'parse error'}`, { subject: 'config' });
+        throw new errors_InputError(`${file}: invalid YAML: ${first?.message.split('\n')[0] ?? 'parse error'}`, { subject: 'config' });
     }
     return parseConfig(doc.toJS({ maxAliasCount: 100 }), file);
 }
@@ -41928,7 +49625,7 @@ function resolveInputs(def, raw, config) {
     for (const name of Object.keys(raw.values)) {
         const decl = def.inputs[name];
         if (!decl || !appliesTo(decl, raw.platform)) {
-            throw new InputError(`${def.name}: unknown input ${raw.describe(name)}`, { subject: name });
+            throw new errors_InputError(`${def.name}: unknown input ${raw.describe(name)}`, { subject: name });
         }
     }
     const section = config.steps[def.name] ?? {};
@@ -41951,7 +49648,7 @@ function resolveInputs(def, raw, config) {
         }
         else if (decl.required) {
             const where = config.path ? ` or "${name}" under "${def.name}" in ${config.path}` : '';
-            throw new InputError(`${def.name}: missing required ${raw.describe(name)}${where}`, { subject: name });
+            throw new errors_InputError(`${def.name}: missing required ${raw.describe(name)}${where}`, { subject: name });
         }
         else {
             out[name] = decl.type === 'string' || decl.type === 'path' ? (decl.default === '' ? '' : undefined) : undefined;
@@ -41996,7 +49693,7 @@ async function executeStep(step, opts) {
         }
         const hint = err instanceof FerryError && err.hint ? ` (${err.hint})` : '';
         const message = `${def.name}: ${errorMessage(err).replace(new RegExp(`^${def.name}: `), '')}${hint}`;
-        const subject = err instanceof InputError ? err.subject : undefined;
+        const subject = err instanceof errors_InputError ? err.subject : undefined;
         return subject === undefined
             ? { ok: false, message, exitCode: exitCodeOf(err) }
             : { ok: false, message, exitCode: exitCodeOf(err), subject };
@@ -47428,7 +55125,7 @@ async function runAction(step) {
 
 
 async function run() {
-    await runAction(unavailableStep(rollbackDefinition));
+    await runAction(rollbackStep);
 }
 
 

@@ -1,7 +1,7 @@
 // The rollback action: run() is what @github/local-action and the bundle's index.ts call.
-import { rollbackDefinition, unavailableStep } from '@ferry/core';
+import { rollbackStep } from '@ferry/rollout';
 import { runAction } from '@ferry/platform/github';
 
 export async function run(): Promise<void> {
-  await runAction(unavailableStep(rollbackDefinition));
+  await runAction(rollbackStep);
 }

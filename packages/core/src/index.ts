@@ -10,3 +10,4 @@ export * from './step.js';
 export * from './steps/index.js';
 export * from './schema.js';
 export * from './ledger.js';
+export * from './metrics.js';

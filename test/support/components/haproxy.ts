@@ -35,6 +35,8 @@ export interface HaproxyComponent {
   readonly adminSocket: string;
   /** 127.0.0.1:port of the runtime API TCP socket (level admin). */
   readonly adminAddress: string;
+  /** Path of a runtime API unix socket at level operator: it may read state but not change weights or servers. */
+  readonly operatorSocket: string;
   readonly configFile: string;
   readonly logFile: string;
   /** Sends one runtime API command over the unix socket and returns the reply. */
@@ -45,13 +47,14 @@ export interface HaproxyComponent {
   kill(): Promise<void>;
 }
 
-function haproxyConfig(options: HaproxyOptions, frontendPort: number, adminSocket: string, adminPort: number): string {
+function haproxyConfig(options: HaproxyOptions, frontendPort: number, adminSocket: string, adminPort: number, operatorSocket: string): string {
   const [first] = options.backends;
   if (first === undefined) throw new Error('startHaproxy needs at least one backend');
   const lines = [
     'global',
     `  stats socket ${adminSocket} mode 600 level admin`,
     `  stats socket ipv4@127.0.0.1:${adminPort} level admin`,
+    `  stats socket ${operatorSocket} mode 600 level operator`,
     'defaults',
     '  mode http',
     '  timeout connect 2s',
@@ -87,8 +90,9 @@ export async function startHaproxy(options: HaproxyOptions): Promise<HaproxyComp
   const workDir = await makeWorkDir('haproxy');
   const [frontendPort, adminPort] = (await freePorts(2)) as [number, number];
   const adminSocket = join(workDir.path, 'admin.sock');
+  const operatorSocket = join(workDir.path, 'operator.sock');
   const configFile = join(workDir.path, 'haproxy.cfg');
-  await writeFile(configFile, haproxyConfig(options, frontendPort, adminSocket, adminPort));
+  await writeFile(configFile, haproxyConfig(options, frontendPort, adminSocket, adminPort, operatorSocket));
   const runtime = (command: string) => runtimeCommand({ path: adminSocket }, command);
 
   const launch = () =>
@@ -110,6 +114,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<HaproxyComp
     frontendPort,
     adminSocket,
     adminAddress: `127.0.0.1:${adminPort}`,
+    operatorSocket,
     configFile,
     get logFile() {
       return proc.logFile;

@@ -1,0 +1,183 @@
+// The three rollout steps as doors see them: inputs in, StepResult out. The engine (engine/) does
+// the work; these map inputs to it and its outcome to outputs, a verdict and a report.
+import { canaryDeployDefinition, implementStep, promoteDefinition, rollbackDefinition } from '@ferry/core';
+import type { OutputValues, ReportSection, StepContext, StepResult } from '@ferry/core';
+import { canaryDeploy } from '../engine/canary.js';
+import { buildJudgeConfig, buildPlan } from '../engine/plan.js';
+import type { RolloutRecord } from '../engine/record.js';
+import { promote, rollback, type ReleaseOptions, type ReleaseOutcome } from '../engine/release.js';
+import type { Strategy, Target, Weights } from '../target/types.js';
+import { weightsFor } from '../target/types.js';
+import { MirroredPairsSource } from '../analysis/index.js';
+import { LocalRouterTarget } from '../targets/local/index.js';
+import { openSource, openTarget, versionRef, type TargetInputs } from './open.js';
+import { decisionLogSection, finalWeights, looksSection, stateSection, weightsChart } from './report.js';
+
+type CanaryOutputs = OutputValues<(typeof canaryDeployDefinition)['outputs']>;
+type PromoteOutputs = OutputValues<(typeof promoteDefinition)['outputs']>;
+type RollbackOutputs = OutputValues<(typeof rollbackDefinition)['outputs']>;
+
+function jobName(env: StepContext['env']): string | undefined {
+  if (env.GITHUB_RUN_ID) return `github run ${env.GITHUB_RUN_ID}${env.GITHUB_JOB ? ` job ${env.GITHUB_JOB}` : ''}`;
+  if (env.CI_JOB_ID) return `gitlab job ${env.CI_JOB_ID}`;
+  return undefined;
+}
+
+function weightsOf(record: RolloutRecord): Weights {
+  return record.rollout && !['promoted', 'rolled-back'].includes(record.rollout.phase) ? record.rollout.weights : weightsFor(0);
+}
+
+export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, inputs): Promise<StepResult<CanaryOutputs>> => {
+  const started = performance.now();
+  const plan = buildPlan({
+    strategy: inputs.strategy as Strategy,
+    steps: inputs.steps,
+    bakeMs: inputs.bake,
+    keepWarmMs: inputs['keep-warm'],
+    abHeader: inputs['ab-header'],
+    abCookie: inputs['ab-cookie'],
+    abWeight: inputs['ab-weight'],
+    mirrorPercent: inputs['mirror-percent'],
+    analysis: inputs.analysis as 'synthetic' | 'prometheus',
+  });
+  const judge = buildJudgeConfig({
+    alpha: inputs.alpha,
+    maxExtensions: inputs['max-extensions'],
+    latencyFloor: inputs['latency-floor'],
+    errorFloor: inputs['error-floor'],
+    sloP95Ms: inputs['slo-p95-ms'],
+    sloErrorRate: inputs['slo-error-rate'],
+    minAgreement: inputs['min-agreement'],
+    paired: inputs.analysis === 'synthetic' || plan.strategy === 'shadow',
+  });
+  const canary = versionRef(inputs.version, inputs.endpoints, inputs.digest, 'endpoints');
+  const stableEndpoints = inputs['stable-endpoints'] ?? [];
+  const stable = !inputs['stable-version']
+    ? undefined
+    : stableEndpoints.length > 0
+      ? versionRef(inputs['stable-version'], stableEndpoints, '', 'stable-endpoints')
+      : { name: inputs['stable-version'], endpoints: [] };
+  const target = openTarget(inputs, ctx.cwd, ctx.logger);
+  const base = openSource({ ...inputs, analysis: inputs.analysis as 'synthetic' | 'prometheus' }, ctx.cwd);
+  // Shadow: model quality from the requests the router mirrored, not from synthetic ones.
+  const source = plan.strategy === 'shadow' && target instanceof LocalRouterTarget ? new MirroredPairsSource(base, target) : base;
+  try {
+    const outcome = await canaryDeploy(target, {
+      environment: inputs.environment,
+      canary,
+      ...(stable ? { stable } : {}),
+      plan,
+      judge,
+      source,
+      onInconclusive: inputs['on-inconclusive'] as 'abort' | 'hold',
+      onResume: inputs['on-resume'] as 'resume' | 'abort',
+      session: { leaseTtlMs: inputs['lease-ttl'], ...(jobName(ctx.env) ? { job: jobName(ctx.env)! } : {}) },
+      verifyTimeoutMs: inputs['verify-timeout'],
+      logger: ctx.logger,
+      signal: ctx.signal,
+    });
+    const record = outcome.record;
+    const rollout = record.rollout;
+    const weights = weightsOf(record);
+    const report: ReportSection[] = [
+      stateSection(record, [
+        ['target', target.description],
+        ['analysis', source.description],
+        ...(outcome.rollbackMs !== null ? ([['rollback', `${Math.round(outcome.rollbackMs)} ms from the decision to verified 100% stable`]] as const) : []),
+      ]),
+    ];
+    const looks = looksSection(outcome.judgements);
+    if (looks) report.push(looks);
+    const log = outcome.noop ? record.decisions.filter((d) => rollout && d.at >= new Date(rollout.startedAt).toISOString()) : outcome.decisions;
+    const chart = weightsChart(log);
+    report.push({ ...decisionLogSection(log), blocks: [...(chart ? [chart] : []), ...decisionLogSection(log).blocks] });
+    const previous = rollout?.phase === 'promoted' ? record.previous : record.stable;
+    return {
+      step: 'canary-deploy',
+      verdict: outcome.verdict,
+      headline: outcome.headline,
+      outputs: {
+        'new-version': canary.name,
+        'new-digest': canary.digest ?? '',
+        'previous-version': previous?.name ?? '',
+        'previous-digest': previous?.digest ?? '',
+        phase: rollout?.phase ?? '',
+        'final-weights': finalWeights(record, weights),
+        'decision-log': JSON.stringify(log.map((d) => ({ at: d.at, step: d.step, canary: d.weights.canary, action: d.action, detail: d.detail }))),
+        'rollback-ms': outcome.rollbackMs === null ? '' : String(Math.round(outcome.rollbackMs)),
+        verdict: outcome.verdict,
+        'report-path': '',
+      },
+      report,
+      findings: [],
+      gates: outcome.judgements.length > 0 ? outcome.judgements[outcome.judgements.length - 1]!.judgement.rows.filter((r) => r.outcome !== 'info').map((r) => ({ name: `${r.metric}: ${r.title}`, passed: r.outcome === 'pass', value: r.canary === null ? '–' : String(r.canary), threshold: r.floor?.rule ?? r.limit?.rule ?? '', detail: r.reason })) : [],
+      metrics: {
+        rollout_steps_reached: rollout ? Math.min(rollout.step, rollout.plan.steps.length) : 0,
+        canary_weight: weights.canary,
+        ...(outcome.rollbackMs !== null ? { rollback_ms: Math.round(outcome.rollbackMs) } : {}),
+      },
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    await target.close().catch(() => undefined);
+  }
+});
+
+function releaseReport(outcome: ReleaseOutcome, description: string): ReportSection[] {
+  return [stateSection(outcome.record, [['target', description]]), decisionLogSection(outcome.decisions)];
+}
+
+/** promote and rollback share everything but the move and the names of their outputs. */
+async function releaseStep<O extends Record<string, string>>(
+  ctx: StepContext,
+  inputs: TargetInputs & { readonly environment: string; readonly 'lease-ttl': number; readonly 'verify-timeout': number },
+  step: 'promote' | 'rollback',
+  move: (target: Target, options: ReleaseOptions) => Promise<ReleaseOutcome>,
+  outputs: (outcome: ReleaseOutcome) => Omit<O, 'verdict' | 'report-path'>,
+): Promise<StepResult<O>> {
+  const started = performance.now();
+  const target = openTarget(inputs, ctx.cwd, ctx.logger);
+  try {
+    const outcome = await move(target, {
+      environment: inputs.environment,
+      session: { leaseTtlMs: inputs['lease-ttl'], ...(jobName(ctx.env) ? { job: jobName(ctx.env)! } : {}) },
+      verifyTimeoutMs: inputs['verify-timeout'],
+      logger: ctx.logger,
+    });
+    return {
+      step,
+      verdict: 'pass',
+      headline: outcome.headline,
+      outputs: { ...outputs(outcome), verdict: 'pass', 'report-path': '' } as unknown as O,
+      report: releaseReport(outcome, target.description),
+      findings: [],
+      gates: [],
+      metrics: outcome.noop ? {} : { [`${step}_ms`]: Math.round(outcome.elapsedMs) },
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    await target.close().catch(() => undefined);
+  }
+}
+
+export const promoteStep = implementStep(promoteDefinition, (ctx, inputs) =>
+  releaseStep<PromoteOutputs>(ctx, inputs, 'promote', (target, options) => promote(target, inputs.version || undefined, options), (outcome) => ({
+    'stable-version': outcome.stable.name,
+    'stable-digest': outcome.stable.digest ?? '',
+    'previous-version': outcome.other?.name ?? '',
+    'previous-digest': outcome.other?.digest ?? '',
+    'final-weights': JSON.stringify({ [outcome.stable.name]: 100 }),
+    'decision-log': JSON.stringify(outcome.decisions),
+  })),
+);
+
+export const rollbackStep = implementStep(rollbackDefinition, (ctx, inputs) =>
+  releaseStep<RollbackOutputs>(ctx, inputs, 'rollback', (target, options) => rollback(target, inputs['to-version'] || undefined, options), (outcome) => ({
+    'stable-version': outcome.stable.name,
+    'stable-digest': outcome.stable.digest ?? '',
+    'rolled-back-from': outcome.other?.name ?? '',
+    'final-weights': JSON.stringify({ [outcome.stable.name]: 100 }),
+    'rollback-ms': outcome.noop ? '0' : String(Math.round(outcome.elapsedMs)),
+    'decision-log': JSON.stringify(outcome.decisions),
+  })),
+);

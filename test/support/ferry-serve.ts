@@ -1,0 +1,71 @@
+// Real `ferry serve` processes for tests that need model servers (serving, rollouts, analysis):
+// started from the built CLI on a free loopback port, resolved at their "ready" line, killed by
+// stopFerryServes(). makeSmokeModel() writes the small ONNX classifier they serve.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { requirePython } from './python.js';
+import { cleanEnv, CLI, NODE24, REPO_ROOT, run } from './repo.js';
+
+export interface ServeProcess {
+  /** http://127.0.0.1:port */
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly stdoutLines: string[];
+  stderr(): string;
+  readonly exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+const started: ServeProcess[] = [];
+
+/** Starts `ferry serve ARGS` and resolves at its ready line; rejects with its stderr if it exits first. */
+export function startFerryServe(args: readonly string[]): Promise<ServeProcess> {
+  const child = spawn(NODE24, [CLI, 'serve', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdoutLines: string[] = [];
+  let stderr = '';
+  let partial = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ferry serve not ready in 30 s\n${stderr}`)), 30_000);
+    child.stdout.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        stdoutLines.push(line);
+        const event = JSON.parse(line) as { event: string; url: string; port: number };
+        if (event.event === 'ready') {
+          clearTimeout(timer);
+          const proc: ServeProcess = { url: event.url, port: event.port, child, stdoutLines, stderr: () => stderr, exited, stop };
+          started.push(proc);
+          resolve(proc);
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`ferry serve exited ${code} before it was ready\n${stderr}`));
+    });
+  });
+}
+
+/** Stops every process startFerryServe() started. */
+export async function stopFerryServes(): Promise<void> {
+  await Promise.all(started.splice(0).map((p) => p.stop()));
+}
+
+/** Writes test/fixtures/make_smoke_model.py's classifier (model.onnx: input `features` [N,4] FP32) into `dir`; returns its path. */
+export async function makeSmokeModel(dir: string): Promise<string> {
+  const made = await run(requirePython(), [join(REPO_ROOT, 'test/fixtures/make_smoke_model.py'), dir], { timeoutMs: 120_000 });
+  if (made.code !== 0) throw new Error(`make_smoke_model.py failed:\n${made.stderr}`);
+  return join(dir, 'model.onnx');
+}
