@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GitHubDeploymentLedger, githubClient, readGitHubEnvironment } from '@ferry/platform/github';
 import { GitHubFake } from '../support/github-fake/index.js';
-import { cleanEnv, NODE24, REPO_ROOT, run } from '../support/repo.js';
+import { makeSmokeModel, startFerryRouter, startFerryServe, stopFerryRouters, stopFerryServes, type FerryRouter, type ServeProcess } from '../support/ferry-serve.js';
+import { cleanEnv, NODE24, REPO_ROOT, requireBuilt, run } from '../support/repo.js';
 
 const OWNER = 'acme';
 const REPO = 'models';
@@ -141,4 +142,54 @@ describe('GitHub deployment ledger', () => {
     expect(fake.deploymentStatuses(Number(v1.id))[1]?.log_url).toBe('https://github.example/acme/models/actions/runs/42');
     fake.assertNoViolations();
   });
+});
+
+describe('rollout actions record GitHub deployments', () => {
+  let dir: string;
+  let router: FerryRouter;
+  let v2: ServeProcess;
+  beforeAll(async () => {
+    requireBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'ferry-gh-rollout-'));
+    const model = await makeSmokeModel(dir);
+    const serve = (version: string): Promise<ServeProcess> => startFerryServe(['--model-path', model, '--model-name', 'classifier', '--model-version', version, '--port', '0']);
+    const v1 = await serve('v1');
+    v2 = await serve('v2');
+    router = await startFerryRouter(mkdtempSync(join(dir, 'router-')), v1);
+  }, 180_000);
+  afterAll(async () => {
+    await stopFerryRouters();
+    await stopFerryServes();
+  });
+
+  it('canary-deploy marks <env>-canary in progress then successful; promote records the environment; the OpenAPI description holds throughout', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'ferry-ws-'));
+    const canary = await runBundle('canary-deploy', ws, {
+      'router-url': router.adminUrl,
+      version: 'v2',
+      endpoints: v2.url,
+      'model-name': 'classifier',
+      steps: '50,100',
+      bake: '2s',
+      'synthetic-rate': '40',
+      'min-agreement': '0.9',
+      'latency-floor': '0.5',
+      'error-floor': '0.02',
+      'max-extensions': '6',
+    }, 'push');
+    expect(canary.stdout).not.toContain('::error::');
+    expect(canary.code).toBe(0);
+    const [canaryDeployment] = fake.deployments;
+    expect(canaryDeployment).toMatchObject({ environment: 'production-canary', payload: { version: 'v2', tool: 'ferry' } });
+    expect(fake.deploymentStatuses(canaryDeployment!.id).map((s) => s.state)).toEqual(['in_progress', 'success']);
+
+    const promoted = await runBundle('promote', ws, { 'router-url': router.adminUrl, version: 'v2' }, 'push');
+    expect(promoted.stdout).not.toContain('::error::');
+    expect(promoted.code).toBe(0);
+    const production = fake.deployments.find((d) => d.environment === 'production');
+    expect(production).toMatchObject({ payload: { version: 'v2' } });
+    expect(fake.deploymentStatuses(production!.id).map((s) => s.state)).toEqual(['success']);
+    expect(fake.deploymentStatuses(production!.id)[0]?.log_url).toBe('https://github.example/acme/models/actions/runs/42');
+    fake.assertNoViolations();
+  }, 180_000);
 });

@@ -366,15 +366,17 @@ function readRecord(path: string): RecordShape {
   return (JSON.parse(readFileSync(path, 'utf8')) as { data: RecordShape }).data;
 }
 
-async function waitForRecord(path: string, ok: (r: RecordShape) => boolean, timeoutMs = 60_000): Promise<void> {
+async function waitForRecord(path: string, ok: (r: RecordShape) => boolean, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (existsSync(path)) {
+      let record: RecordShape | undefined;
       try {
-        if (ok(readRecord(path))) return;
+        record = readRecord(path);
       } catch {
-        // never half-written: a parse failure would be a defect, but the rename may race the read
+        // the file is renamed into place whole; a read racing the first write may find nothing
       }
+      if (record && ok(record)) return;
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -383,10 +385,19 @@ async function waitForRecord(path: string, ok: (r: RecordShape) => boolean, time
 
 /** Runs canary-deploy and SIGKILLs it once the record shows `when` (no chance to clean up). */
 async function killWhen(args: readonly string[], state: string, when: (r: RecordShape) => boolean): Promise<void> {
-  const child = spawn(NODE24, [CLI, ...args], { cwd: dir, env: cleanEnv(), stdio: 'ignore' });
+  const child = spawn(NODE24, [CLI, ...args, '--json'], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone = false;
+  void exited.then(() => (gone = true));
   try {
-    await waitForRecord(state, when);
+    await waitForRecord(state, (r) => {
+      if (when(r)) return true;
+      if (gone) throw new Error(`canary-deploy ended before the state the test kills it at:\n${output}`);
+      return false;
+    });
   } finally {
     child.kill('SIGKILL');
     await exited;

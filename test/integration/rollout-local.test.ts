@@ -2,13 +2,13 @@
 // processes, driven by the built CLI's canary-deploy, promote and rollback. It covers what HAProxy
 // cannot route (A/B by header, shadow by mirroring), blue-green, Prometheus scraping the router's
 // own per-version metrics, and a job cancelled mid-step.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrometheus, type PrometheusComponent } from '../support/components/index.js';
-import { makeSmokeModel, startFerryServe, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
+import { makeSmokeModel, startFerryRouter, startFerryServe, stopFerryRouters, stopFerryServes, type FerryRouter, type ServeProcess } from '../support/ferry-serve.js';
 import { requirePython } from '../support/python.js';
 import { cleanEnv, CLI, ferryJson, NODE24, REPO_ROOT, requireBuilt, run, type RunResult } from '../support/repo.js';
 
@@ -20,42 +20,10 @@ interface StepJson {
 }
 type Step = RunResult & { json: StepJson };
 
-interface Router {
-  readonly url: string;
-  readonly adminUrl: string;
-  readonly child: ChildProcess;
-  stop(): Promise<void>;
-}
-
 let dir: string;
 const serves: Record<string, ServeProcess> = {};
-const routers: Router[] = [];
 
-function startRouter(stable: ServeProcess): Promise<Router> {
-  const stateDir = mkdtempSync(join(dir, 'router-'));
-  const child = spawn(NODE24, [CLI, 'router', '--state-dir', stateDir, '--port', '0', '--admin-port', '0', '--stable-version', 'v1', '--stable-endpoint', stable.url], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ferry router not ready in 20 s\n${stderr}`)), 20_000);
-    child.stdout!.once('data', (d: Buffer) => {
-      clearTimeout(timer);
-      const ready = JSON.parse(d.toString().split('\n')[0]!) as { url: string; adminUrl: string };
-      const router: Router = {
-        ...ready,
-        child,
-        stop: async () => {
-          if (child.exitCode === null) child.kill('SIGTERM');
-          await exited;
-        },
-      };
-      routers.push(router);
-      resolve(router);
-    });
-    void exited.then(() => reject(new Error(`ferry router exited before it was ready\n${stderr}`)));
-  });
-}
+const startRouter = (stable: ServeProcess): Promise<FerryRouter> => startFerryRouter(mkdtempSync(join(dir, 'router-')), stable);
 
 const body = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0.5, -1.2, 0.3, 2.0] }] });
 
@@ -86,7 +54,7 @@ async function withTraffic<T>(url: string, rate: number, during: () => Promise<T
 
 const step = (args: readonly string[], timeoutMs = 120_000): Promise<Step> => ferryJson<StepJson>(args, { cwd: dir, timeoutMs });
 
-const deploy = (r: Router, canary: ServeProcess, version: string, extra: readonly string[]): string[] => [
+const deploy = (r: FerryRouter, canary: ServeProcess, version: string, extra: readonly string[]): string[] => [
   'canary-deploy',
   '--router-url', r.adminUrl,
   '--version', version,
@@ -108,7 +76,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all(routers.map((r) => r.stop()));
+  await stopFerryRouters();
   await stopFerryServes();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

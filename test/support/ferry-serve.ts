@@ -1,6 +1,7 @@
 // Real `ferry serve` processes for tests that need model servers (serving, rollouts, analysis):
 // started from the built CLI on a free loopback port, resolved at their "ready" line, killed by
-// stopFerryServes(). makeSmokeModel() writes the small ONNX classifier they serve.
+// stopFerryServes(). makeSmokeModel() writes the small ONNX classifier they serve. startFerryRouter()
+// runs `ferry router` in front of one as the stable version v1.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { requirePython } from './python.js';
@@ -68,4 +69,48 @@ export async function makeSmokeModel(dir: string): Promise<string> {
   const made = await run(requirePython(), [join(REPO_ROOT, 'test/fixtures/make_smoke_model.py'), dir], { timeoutMs: 120_000 });
   if (made.code !== 0) throw new Error(`make_smoke_model.py failed:\n${made.stderr}`);
   return join(dir, 'model.onnx');
+}
+
+export interface FerryRouter {
+  /** The data plane: http://127.0.0.1:port */
+  readonly url: string;
+  /** The admin API the rollout steps take as router-url. */
+  readonly adminUrl: string;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const routers: FerryRouter[] = [];
+
+/** Starts `ferry router` on free ports with `stable` as version v1, its state in `stateDir`. */
+export function startFerryRouter(stateDir: string, stable: ServeProcess): Promise<FerryRouter> {
+  const args = [CLI, 'router', '--state-dir', stateDir, '--port', '0', '--admin-port', '0', '--stable-version', 'v1', '--stable-endpoint', stable.url];
+  const child = spawn(NODE24, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ferry router not ready in 20 s\n${stderr}`)), 20_000);
+    child.stdout.once('data', (d: Buffer) => {
+      clearTimeout(timer);
+      const ready = JSON.parse(d.toString().split('\n')[0]!) as { url: string; adminUrl: string };
+      const router: FerryRouter = {
+        url: ready.url,
+        adminUrl: ready.adminUrl,
+        child,
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          await exited;
+        },
+      };
+      routers.push(router);
+      resolve(router);
+    });
+    void exited.then(() => reject(new Error(`ferry router exited before it was ready\n${stderr}`)));
+  });
+}
+
+/** Stops every router startFerryRouter() started. */
+export async function stopFerryRouters(): Promise<void> {
+  await Promise.all(routers.splice(0).map((r) => r.stop()));
 }

@@ -159,3 +159,36 @@ describe.each(templates)('gitlab-templates/%s.yml', (step) => {
     });
   });
 });
+
+describe.each(['canary-deploy', 'promote', 'rollback'])('gitlab-templates/%s.yml as a GitLab deployment', (step) => {
+  const pipeline = stringify({ stages: ['deploy'], include: [{ local: `ci/${step}.yml`, inputs: { ...requiredOnly(STEP_DEFINITIONS.find((d) => d.name === step)!), environment: 'prod-eu' } }] });
+  const listed = async (variables: readonly string[]): Promise<string> => {
+    const ws = makeWorkspace({ '.gitlab-ci.yml': pipeline, [`ci/${step}.yml`]: readFileSync(join(TEMPLATE_DIR, `${step}.yml`)) });
+    try {
+      const r = await gitlabCiLocal(ws, ['--list', ...variables.flatMap((v) => ['--variable', v])]);
+      if (r.code !== 0) throw new Error(`gitlab-ci-local --list failed:\n${r.output}`);
+      return r.stdout;
+    } finally {
+      ws.remove();
+    }
+  };
+
+  it('moves its environment in a resource group of its own', async () => {
+    const ws = makeWorkspace({ '.gitlab-ci.yml': pipeline, [`ci/${step}.yml`]: readFileSync(join(TEMPLATE_DIR, `${step}.yml`)) });
+    let job: Record<string, unknown>;
+    try {
+      const r = await gitlabCiLocal(ws, ['--preview', '--json-schema-validation=false']);
+      if (r.code !== 0) throw new Error(`gitlab-ci-local --preview failed:\n${r.output}`);
+      job = (parse(r.stdout) as Record<string, Record<string, unknown>>)[`ferry-${step}`]!;
+    } finally {
+      ws.remove();
+    }
+    expect(job.environment).toEqual({ name: step === 'canary-deploy' ? 'prod-eu-canary' : 'prod-eu', deployment_tier: step === 'canary-deploy' ? 'staging' : 'production', action: 'start' });
+    expect(job.resource_group).toBe('ferry-prod-eu');
+  });
+
+  it('does not run during a deploy freeze', async () => {
+    expect(await listed([])).toContain(`ferry-${step}`);
+    expect(await listed(['CI_DEPLOY_FREEZE=true'])).not.toContain(`ferry-${step}`);
+  });
+});

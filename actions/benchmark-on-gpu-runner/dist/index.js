@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2907);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3303);
 // Bundle entry for the benchmark-on-gpu-runner action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2907:
+/***/ 3303:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -48457,7 +48457,7 @@ async function executeStep(step, opts) {
         if (config.path)
             opts.logger.info(`settings from ${config.path}`);
         const inputs = resolveInputs(def, opts.raw, config);
-        const result = await step.run({ logger: opts.logger, signal: opts.signal, cwd, env: opts.env }, inputs);
+        const result = await step.run({ logger: opts.logger, signal: opts.signal, cwd, env: opts.env, ...(opts.ledger ? { ledger: opts.ledger } : {}) }, inputs);
         return { ok: true, result, exitCode: exitCodeForVerdict(result), inputs: publicInputs(def, inputs) };
     }
     catch (err) {
@@ -53782,9 +53782,65 @@ function githubClient(token, apiUrl) {
     return getOctokit(token, { baseUrl: apiUrl });
 }
 
+;// CONCATENATED MODULE: ./packages/platform/dist/github/deployments.js
+class GitHubDeploymentLedger {
+    gh;
+    env;
+    constructor(gh, env) {
+        this.gh = gh;
+        this.env = env;
+    }
+    async start(environment, version, description) {
+        const res = await this.gh.rest.repos.createDeployment({
+            owner: this.env.owner,
+            repo: this.env.repo,
+            ref: this.env.headSha || this.env.ref,
+            environment,
+            description: description.slice(0, 140),
+            auto_merge: false,
+            required_contexts: [],
+            transient_environment: environment.endsWith('-canary'),
+            production_environment: !environment.endsWith('-canary'),
+            payload: { version, tool: 'ferry' },
+        });
+        if (!('id' in res.data))
+            throw new Error(`GitHub did not create the deployment: ${res.data.message ?? 'no reason given'}`);
+        const d = res.data;
+        return { id: String(d.id), environment, ref: d.ref, version, state: undefined, createdAt: d.created_at };
+    }
+    async update(record, state, description, environmentUrl) {
+        await this.gh.rest.repos.createDeploymentStatus({
+            owner: this.env.owner,
+            repo: this.env.repo,
+            deployment_id: Number(record.id),
+            state,
+            description: description.slice(0, 140),
+            ...(this.env.runUrl ? { log_url: this.env.runUrl } : {}),
+            ...(environmentUrl ? { environment_url: environmentUrl } : {}),
+            auto_inactive: state === 'success',
+        });
+    }
+    async previousSuccessful(environment, excludeVersion) {
+        const deployments = await this.gh.rest.repos.listDeployments({ owner: this.env.owner, repo: this.env.repo, environment, per_page: 30 });
+        for (const d of deployments.data) {
+            const payload = (typeof d.payload === 'object' && d.payload !== null ? d.payload : {});
+            const version = typeof payload.version === 'string' ? payload.version : '';
+            if (excludeVersion !== undefined && version === excludeVersion)
+                continue;
+            const statuses = await this.gh.rest.repos.listDeploymentStatuses({ owner: this.env.owner, repo: this.env.repo, deployment_id: d.id, per_page: 10 });
+            // Statuses are newest first; a deployment later marked inactive was still successful once.
+            if (statuses.data.some((s) => s.state === 'success' || s.state === 'inactive')) {
+                return { id: String(d.id), environment, ref: d.ref, version, state: statuses.data[0]?.state, createdAt: d.created_at };
+            }
+        }
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./packages/platform/dist/github/action.js
 // The GitHub Action door: read inputs, run the step, then show the result where GitHub shows it
 // (outputs, job summary, check run with annotations, the sticky PR comment). One failure boundary.
+
 
 
 
@@ -53861,7 +53917,10 @@ async function runAction(step) {
         setFailed(`${name}: ${errorMessage(err)}`);
         return;
     }
-    const execution = await executeStep(step, { raw: inputs, cwd: process.cwd(), env: process.env, logger: githubLogger(), signal: controller.signal });
+    // Rollout steps mirror what they did into GitHub Deployments; a ledger failure never stops them.
+    const token = typeof inputs.values['github-token'] === 'string' ? inputs.values['github-token'] : '';
+    const ledger = token && ['canary-deploy', 'promote', 'rollback'].includes(name) && env.owner ? new GitHubDeploymentLedger(githubClient(token, env.apiUrl), env) : undefined;
+    const execution = await executeStep(step, { raw: inputs, cwd: process.cwd(), env: process.env, logger: githubLogger(), signal: controller.signal, ...(ledger ? { ledger } : {}) });
     if (!execution.ok) {
         setOutput('verdict', 'error');
         const markdown = `### ${name}: ❌ error\n\n${execution.message}`;

@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5133);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5628);
 // Bundle entry for the rollback action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5133:
+/***/ 5628:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38223,7 +38223,6 @@ const rollbackDefinition = defineStep({
 });
 
 ;// CONCATENATED MODULE: ./packages/core/dist/context.js
-// What a step gets from its door: a logger with groups and progress, cancellation, and where it runs.
 /** A logger that drops everything, for engine callers that do not want output. */
 const silentLogger = {
     debug: () => undefined,
@@ -42935,6 +42934,8 @@ class CanaryRun {
                 return this.abort(existing, 'fail', `aborted on request after an interrupted job: traffic is back on ${describeVersion(r.stable)}`);
             }
             this.log({ step: existing.step + 1, weights: existing.weights, action: 'resume', detail: `resuming ${existing.phase} rollout of ${existing.canary.name} at step ${existing.step + 1} of ${existing.plan.steps.length}` });
+            await this.repointCanary(existing);
+            await this.o.onStarted?.(existing, true);
             // Re-running a paused rollout is the approval its manual gate waited for.
             return this.steps(existing, existing.phase === 'paused');
         }
@@ -42997,6 +42998,7 @@ class CanaryRun {
         r.rollout = rollout;
         this.log({ step: 0, weights: rollout.weights, action: 'start', detail: `${this.o.plan.strategy} rollout of ${describeVersion(this.o.canary)} against stable ${describeVersion(r.stable)}: steps ${this.o.plan.steps.map((s) => `${s.weight}%`).join(', ')}` });
         await this.session.save();
+        await this.o.onStarted?.(rollout, false);
         return this.steps(rollout, false);
     }
     versions(rollout) {
@@ -43096,6 +43098,17 @@ class CanaryRun {
                 return this.interrupt(rollout);
             throw error;
         }
+    }
+    /**
+     * A killed job may have left the canary slot half-moved (a server still in maintenance, or the
+     * router restarted from its config): before resuming, traffic goes back to stable and the slot is
+     * pointed at the canary again. The steps then re-apply the recorded weight.
+     */
+    async repointCanary(rollout) {
+        const live = await readRouting(this.target);
+        if (live.weights.canary !== 0 || live.routing.kind !== 'weighted')
+            await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
+        await setSlotVersion(this.target, 'canary', rollout.canary);
     }
     advance(rollout) {
         rollout.step += 1;
@@ -43584,6 +43597,40 @@ class LocalRouterTarget {
     }
     async close() {
         this.client.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/steps/ledger.js
+// The deployment records people look at (GitHub Deployments) mirror what the target holds. They
+// are a courtesy: a failure to write one is a warning in the log, never a failed or reversed rollout.
+
+class LedgerMirror {
+    ctx;
+    constructor(ctx) {
+        this.ctx = ctx;
+    }
+    async start(environment, version, description) {
+        const ledger = this.ctx.ledger;
+        if (!ledger)
+            return undefined;
+        try {
+            return await ledger.start(environment, version, description);
+        }
+        catch (error) {
+            this.ctx.logger.warn(`could not create the deployment record for ${environment}: ${errorMessage(error)}`);
+            return undefined;
+        }
+    }
+    async update(record, state, description) {
+        const ledger = this.ctx.ledger;
+        if (!ledger || !record)
+            return;
+        try {
+            await ledger.update(record, state, description);
+        }
+        catch (error) {
+            this.ctx.logger.warn(`could not set the deployment record of ${record.environment} to ${state}: ${errorMessage(error)}`);
+        }
     }
 }
 
@@ -45929,6 +45976,7 @@ function finalWeights(record, weights) {
 
 
 
+
 function jobName(env) {
     if (env.GITHUB_RUN_ID)
         return `github run ${env.GITHUB_RUN_ID}${env.GITHUB_JOB ? ` job ${env.GITHUB_JOB}` : ''}`;
@@ -45973,8 +46021,14 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
     const base = openSource({ ...inputs, analysis: inputs.analysis }, ctx.cwd);
     // Shadow: model quality from the requests the router mirrored, not from synthetic ones.
     const source = plan.strategy === 'shadow' && target instanceof LocalRouterTarget ? new MirroredPairsSource(base, target) : base;
+    const ledger = new LedgerMirror(ctx);
+    let record;
     try {
         const outcome = await canaryDeploy(target, {
+            onStarted: async (rollout, resumed) => {
+                record = await ledger.start(`${inputs.environment}-canary`, canary.name, `${rollout.plan.strategy} rollout of ${canary.name}${resumed ? ` resumed at step ${rollout.step + 1}` : ''}`);
+                await ledger.update(record, 'in_progress', resumed ? `resumed at step ${rollout.step + 1}` : `started: ${rollout.plan.steps.map((st) => `${st.weight}%`).join(', ')}`);
+            },
             environment: inputs.environment,
             canary,
             ...(stable ? { stable } : {}),
@@ -45988,11 +46042,13 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
             logger: ctx.logger,
             signal: ctx.signal,
         });
-        const record = outcome.record;
-        const rollout = record.rollout;
-        const weights = weightsOf(record);
+        const state = outcome.record.rollout?.phase;
+        await ledger.update(record, outcome.verdict === 'pass' && state === 'completed' ? 'success' : state === 'aborted' ? 'failure' : 'in_progress', outcome.headline);
+        const rec = outcome.record;
+        const rollout = rec.rollout;
+        const weights = weightsOf(rec);
         const report = [
-            stateSection(record, [
+            stateSection(rec, [
                 ['target', target.description],
                 ['analysis', source.description],
                 ...(outcome.rollbackMs !== null ? [['rollback', `${Math.round(outcome.rollbackMs)} ms from the decision to verified 100% stable`]] : []),
@@ -46001,10 +46057,10 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
         const looks = looksSection(outcome.judgements);
         if (looks)
             report.push(looks);
-        const log = outcome.noop ? record.decisions.filter((d) => rollout && d.at >= new Date(rollout.startedAt).toISOString()) : outcome.decisions;
+        const log = outcome.noop ? rec.decisions.filter((d) => rollout && d.at >= new Date(rollout.startedAt).toISOString()) : outcome.decisions;
         const chart = weightsChart(log);
         report.push({ ...decisionLogSection(log), blocks: [...(chart ? [chart] : []), ...decisionLogSection(log).blocks] });
-        const previous = rollout?.phase === 'promoted' ? record.previous : record.stable;
+        const previous = rollout?.phase === 'promoted' ? rec.previous : rec.stable;
         return {
             step: 'canary-deploy',
             verdict: outcome.verdict,
@@ -46015,7 +46071,7 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
                 'previous-version': previous?.name ?? '',
                 'previous-digest': previous?.digest ?? '',
                 phase: rollout?.phase ?? '',
-                'final-weights': finalWeights(record, weights),
+                'final-weights': finalWeights(rec, weights),
                 'decision-log': JSON.stringify(log.map((d) => ({ at: d.at, step: d.step, canary: d.weights.canary, action: d.action, detail: d.detail }))),
                 'rollback-ms': outcome.rollbackMs === null ? '' : String(Math.round(outcome.rollbackMs)),
                 verdict: outcome.verdict,
@@ -46031,6 +46087,10 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
             },
             durationMs: performance.now() - started,
         };
+    }
+    catch (error) {
+        await ledger.update(record, 'error', error.message);
+        throw error;
     }
     finally {
         await target.close().catch(() => undefined);
@@ -46050,6 +46110,11 @@ async function releaseStep(ctx, inputs, step, move, outputs) {
             verifyTimeoutMs: inputs['verify-timeout'],
             logger: ctx.logger,
         });
+        if (!outcome.noop) {
+            // The environment's deployment record: success marks the one before it inactive.
+            const ledger = new LedgerMirror(ctx);
+            await ledger.update(await ledger.start(inputs.environment, outcome.stable.name, `${step} to ${outcome.stable.name}`), 'success', outcome.headline);
+        }
         return {
             step,
             verdict: 'pass',
@@ -49684,7 +49749,7 @@ async function executeStep(step, opts) {
         if (config.path)
             opts.logger.info(`settings from ${config.path}`);
         const inputs = resolveInputs(def, opts.raw, config);
-        const result = await step.run({ logger: opts.logger, signal: opts.signal, cwd, env: opts.env }, inputs);
+        const result = await step.run({ logger: opts.logger, signal: opts.signal, cwd, env: opts.env, ...(opts.ledger ? { ledger: opts.ledger } : {}) }, inputs);
         return { ok: true, result, exitCode: exitCodeForVerdict(result), inputs: publicInputs(def, inputs) };
     }
     catch (err) {
@@ -55009,9 +55074,65 @@ function githubClient(token, apiUrl) {
     return getOctokit(token, { baseUrl: apiUrl });
 }
 
+;// CONCATENATED MODULE: ./packages/platform/dist/github/deployments.js
+class GitHubDeploymentLedger {
+    gh;
+    env;
+    constructor(gh, env) {
+        this.gh = gh;
+        this.env = env;
+    }
+    async start(environment, version, description) {
+        const res = await this.gh.rest.repos.createDeployment({
+            owner: this.env.owner,
+            repo: this.env.repo,
+            ref: this.env.headSha || this.env.ref,
+            environment,
+            description: description.slice(0, 140),
+            auto_merge: false,
+            required_contexts: [],
+            transient_environment: environment.endsWith('-canary'),
+            production_environment: !environment.endsWith('-canary'),
+            payload: { version, tool: 'ferry' },
+        });
+        if (!('id' in res.data))
+            throw new Error(`GitHub did not create the deployment: ${res.data.message ?? 'no reason given'}`);
+        const d = res.data;
+        return { id: String(d.id), environment, ref: d.ref, version, state: undefined, createdAt: d.created_at };
+    }
+    async update(record, state, description, environmentUrl) {
+        await this.gh.rest.repos.createDeploymentStatus({
+            owner: this.env.owner,
+            repo: this.env.repo,
+            deployment_id: Number(record.id),
+            state,
+            description: description.slice(0, 140),
+            ...(this.env.runUrl ? { log_url: this.env.runUrl } : {}),
+            ...(environmentUrl ? { environment_url: environmentUrl } : {}),
+            auto_inactive: state === 'success',
+        });
+    }
+    async previousSuccessful(environment, excludeVersion) {
+        const deployments = await this.gh.rest.repos.listDeployments({ owner: this.env.owner, repo: this.env.repo, environment, per_page: 30 });
+        for (const d of deployments.data) {
+            const payload = (typeof d.payload === 'object' && d.payload !== null ? d.payload : {});
+            const version = typeof payload.version === 'string' ? payload.version : '';
+            if (excludeVersion !== undefined && version === excludeVersion)
+                continue;
+            const statuses = await this.gh.rest.repos.listDeploymentStatuses({ owner: this.env.owner, repo: this.env.repo, deployment_id: d.id, per_page: 10 });
+            // Statuses are newest first; a deployment later marked inactive was still successful once.
+            if (statuses.data.some((s) => s.state === 'success' || s.state === 'inactive')) {
+                return { id: String(d.id), environment, ref: d.ref, version, state: statuses.data[0]?.state, createdAt: d.created_at };
+            }
+        }
+        return undefined;
+    }
+}
+
 ;// CONCATENATED MODULE: ./packages/platform/dist/github/action.js
 // The GitHub Action door: read inputs, run the step, then show the result where GitHub shows it
 // (outputs, job summary, check run with annotations, the sticky PR comment). One failure boundary.
+
 
 
 
@@ -55088,7 +55209,10 @@ async function runAction(step) {
         setFailed(`${name}: ${errorMessage(err)}`);
         return;
     }
-    const execution = await executeStep(step, { raw: inputs, cwd: process.cwd(), env: process.env, logger: githubLogger(), signal: controller.signal });
+    // Rollout steps mirror what they did into GitHub Deployments; a ledger failure never stops them.
+    const token = typeof inputs.values['github-token'] === 'string' ? inputs.values['github-token'] : '';
+    const ledger = token && ['canary-deploy', 'promote', 'rollback'].includes(name) && env.owner ? new GitHubDeploymentLedger(githubClient(token, env.apiUrl), env) : undefined;
+    const execution = await executeStep(step, { raw: inputs, cwd: process.cwd(), env: process.env, logger: githubLogger(), signal: controller.signal, ...(ledger ? { ledger } : {}) });
     if (!execution.ok) {
         setOutput('verdict', 'error');
         const markdown = `### ${name}: ❌ error\n\n${execution.message}`;

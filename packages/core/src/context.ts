@@ -1,4 +1,5 @@
 // What a step gets from its door: a logger with groups and progress, cancellation, and where it runs.
+import type { DeploymentLedger } from './ledger.js';
 
 export interface Progress {
   /** Advances to `done` units of `total`. */
@@ -26,6 +27,8 @@ export interface StepContext {
   /** Absolute working directory; relative inputs resolve against it. */
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where rollout steps mirror what they did for people (GitHub Deployments), when the door has one. */
+  readonly ledger?: DeploymentLedger;
 }
 
 /** A logger that drops everything, for engine callers that do not want output. */

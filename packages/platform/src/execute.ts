@@ -9,6 +9,7 @@ import {
   InputError,
   loadConfig,
   resolveInputs,
+  type DeploymentLedger,
   type Logger,
   type RawInputs,
   type AnyStep,
@@ -23,6 +24,8 @@ export interface ExecuteOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** Deployment records for the rollout steps (GitHub Deployments when the action has a token). */
+  readonly ledger?: DeploymentLedger;
 }
 
 export type Execution =
@@ -51,7 +54,7 @@ export async function executeStep(step: AnyStep, opts: ExecuteOptions): Promise<
     const config = loadConfig(cwd, typeof configInput === 'string' && configInput !== '' ? configInput : undefined);
     if (config.path) opts.logger.info(`settings from ${config.path}`);
     const inputs = resolveInputs(def, opts.raw, config);
-    const result = await step.run({ logger: opts.logger, signal: opts.signal, cwd, env: opts.env }, inputs as never);
+    const result = await step.run({ logger: opts.logger, signal: opts.signal, cwd, env: opts.env, ...(opts.ledger ? { ledger: opts.ledger } : {}) }, inputs as never);
     return { ok: true, result, exitCode: exitCodeForVerdict(result), inputs: publicInputs(def, inputs as Record<string, unknown>) };
   } catch (err: unknown) {
     if (opts.signal.aborted && !(err instanceof FerryError)) {

@@ -14,3 +14,4 @@ export { buildPlan, buildJudgeConfig, parseCanarySteps } from './engine/plan.js'
 export { RolloutSession, leaseHeld, SupersededError } from './engine/session.js';
 export * from './engine/record.js';
 export { canaryDeployStep, promoteStep, rollbackStep } from './steps/steps.js';
+export { applyAndVerify, describeWeights } from './engine/traffic.js';

@@ -8,6 +8,26 @@ import { GENERATED_HEADER } from './action-yml.js';
 
 export const CLI_IMAGE_DEFAULT = 'ferry/cli:0.1.0';
 
+const ROLLOUT_STEPS: readonly string[] = ['canary-deploy', 'promote', 'rollback'];
+
+/**
+ * What makes a rollout job a GitLab deployment: the environment it moves (the canary one while
+ * traffic is split), a resource group so two deploys to one environment never overlap, and no run
+ * at all during a deploy freeze ($CI_DEPLOY_FREEZE is set inside a freeze period).
+ */
+function rolloutKeywords(step: string): Record<string, unknown> {
+  const canary = step === 'canary-deploy';
+  return {
+    environment: {
+      name: canary ? '$[[ inputs.environment ]]-canary' : '$[[ inputs.environment ]]',
+      deployment_tier: canary ? 'staging' : 'production',
+      action: 'start',
+    },
+    resource_group: 'ferry-$[[ inputs.environment ]]',
+    rules: [{ if: '$CI_DEPLOY_FREEZE != null', when: 'never' }, { when: 'on_success' }],
+  };
+}
+
 export function gitlabTemplate(def: StepDefinition): string {
   // No runner-tags input: GitLab's CI schema requires `tags` to hold at least one item, so an
   // empty default would make every pipeline that sets no tags invalid; a job override adds them.
@@ -31,7 +51,9 @@ export function gitlabTemplate(def: StepDefinition): string {
     // typed inputs cannot be empty, so booleans and numbers are strings constrained by options/regex.
     // Only the GitLab token defaults to a variable reference: any other secret (a registry
     // password) must never receive the GitLab token by default.
-    if (!decl.required) spec.default = name === 'gitlab-token' ? '$FERRY_GITLAB_TOKEN' : '';
+    // `environment` also names the job's GitLab environment and resource group, which cannot be
+    // empty, so it keeps its declared default here.
+    if (!decl.required) spec.default = name === 'gitlab-token' ? '$FERRY_GITLAB_TOKEN' : name === 'environment' ? String(decl.default ?? '') : '';
     if (decl.type === 'boolean') spec.options = ['', 'true', 'false'];
     else if (decl.options && decl.type !== 'list') spec.options = ['', ...decl.options];
     else if (decl.type === 'number') spec.regex = '^(-?[0-9]+(\\.[0-9]+)?)?$';
@@ -48,13 +70,14 @@ export function gitlabTemplate(def: StepDefinition): string {
   const files = reportFiles(def.name);
   const reports: Record<string, string> = { dotenv: files.dotenv, junit: files.junit, codequality: files.codequality, metrics: files.metrics };
   if (def.name === 'benchmark-on-gpu-runner') reports.load_performance = files.loadPerformance;
-  const job = {
+  const job: Record<string, unknown> = {
     stage: '$[[ inputs.stage ]]',
     image: '$[[ inputs.cli_image ]]',
     variables,
     script: [`ferry ${def.name} --from-env`],
     artifacts: { when: 'always', paths: [`.ferry/${def.name}/`], reports, expire_in: '30 days' },
   };
+  if (ROLLOUT_STEPS.includes(def.name)) Object.assign(job, rolloutKeywords(def.name));
   const header = stringify({ spec: { inputs } }, { lineWidth: 0 });
   const body = stringify({ [`$[[ inputs.job_prefix ]]-${def.name}`]: job }, { lineWidth: 0 });
   return `${GENERATED_HEADER(`packages/core/src/steps (${def.name})`)}${header}---\n${body}`;

@@ -12,6 +12,7 @@ import { upsertReportComment } from './comment.js';
 import { readGitHubEnvironment, type GitHubEnvironment } from './environment.js';
 import { githubLogger } from './logger.js';
 import { githubClient } from './octokit.js';
+import { GitHubDeploymentLedger } from './deployments.js';
 
 /** Reads every declared input; action.yml carries no defaults, so unset means '' and ferry.yml can apply. */
 export function readActionInputs(step: AnyStep): RawInputs {
@@ -76,7 +77,10 @@ export async function runAction(step: AnyStep): Promise<void> {
     core.setFailed(`${name}: ${errorMessage(err)}`);
     return;
   }
-  const execution = await executeStep(step, { raw: inputs, cwd: process.cwd(), env: process.env, logger: githubLogger(), signal: controller.signal });
+  // Rollout steps mirror what they did into GitHub Deployments; a ledger failure never stops them.
+  const token = typeof inputs.values['github-token'] === 'string' ? inputs.values['github-token'] : '';
+  const ledger = token && ['canary-deploy', 'promote', 'rollback'].includes(name) && env.owner ? new GitHubDeploymentLedger(githubClient(token, env.apiUrl), env) : undefined;
+  const execution = await executeStep(step, { raw: inputs, cwd: process.cwd(), env: process.env, logger: githubLogger(), signal: controller.signal, ...(ledger ? { ledger } : {}) });
   if (!execution.ok) {
     core.setOutput('verdict', 'error');
     const markdown = `### ${name}: ❌ error\n\n${execution.message}`;

@@ -39,6 +39,8 @@ export interface CanaryOptions {
   readonly watchIntervalMs?: number;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
+  /** Called once traffic work begins (a new rollout, or a resumed one), never for a no-op. */
+  readonly onStarted?: (rollout: ActiveRollout, resumed: boolean) => Promise<void>;
 }
 
 export interface RolloutOutcome {
@@ -131,6 +133,8 @@ class CanaryRun {
         return this.abort(existing, 'fail', `aborted on request after an interrupted job: traffic is back on ${describeVersion(r.stable)}`);
       }
       this.log({ step: existing.step + 1, weights: existing.weights, action: 'resume', detail: `resuming ${existing.phase} rollout of ${existing.canary.name} at step ${existing.step + 1} of ${existing.plan.steps.length}` });
+      await this.repointCanary(existing);
+      await this.o.onStarted?.(existing, true);
       // Re-running a paused rollout is the approval its manual gate waited for.
       return this.steps(existing, existing.phase === 'paused');
     }
@@ -193,6 +197,7 @@ class CanaryRun {
     r.rollout = rollout;
     this.log({ step: 0, weights: rollout.weights, action: 'start', detail: `${this.o.plan.strategy} rollout of ${describeVersion(this.o.canary)} against stable ${describeVersion(r.stable)}: steps ${this.o.plan.steps.map((s) => `${s.weight}%`).join(', ')}` });
     await this.session.save();
+    await this.o.onStarted?.(rollout, false);
     return this.steps(rollout, false);
   }
 
@@ -292,6 +297,17 @@ class CanaryRun {
       if (this.signal.aborted && !(error instanceof InputError)) return this.interrupt(rollout);
       throw error;
     }
+  }
+
+  /**
+   * A killed job may have left the canary slot half-moved (a server still in maintenance, or the
+   * router restarted from its config): before resuming, traffic goes back to stable and the slot is
+   * pointed at the canary again. The steps then re-apply the recorded weight.
+   */
+  private async repointCanary(rollout: ActiveRollout): Promise<void> {
+    const live = await readRouting(this.target);
+    if (live.weights.canary !== 0 || live.routing.kind !== 'weighted') await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
+    await setSlotVersion(this.target, 'canary', rollout.canary);
   }
 
   private advance(rollout: ActiveRollout): void {

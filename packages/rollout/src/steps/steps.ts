@@ -1,7 +1,7 @@
 // The three rollout steps as doors see them: inputs in, StepResult out. The engine (engine/) does
 // the work; these map inputs to it and its outcome to outputs, a verdict and a report.
 import { canaryDeployDefinition, implementStep, promoteDefinition, rollbackDefinition } from '@ferry/core';
-import type { OutputValues, ReportSection, StepContext, StepResult } from '@ferry/core';
+import type { DeploymentRecord, OutputValues, ReportSection, StepContext, StepResult } from '@ferry/core';
 import { canaryDeploy } from '../engine/canary.js';
 import { buildJudgeConfig, buildPlan } from '../engine/plan.js';
 import type { RolloutRecord } from '../engine/record.js';
@@ -10,6 +10,7 @@ import type { Strategy, Target, Weights } from '../target/types.js';
 import { weightsFor } from '../target/types.js';
 import { MirroredPairsSource } from '../analysis/index.js';
 import { LocalRouterTarget } from '../targets/local/index.js';
+import { LedgerMirror } from './ledger.js';
 import { openSource, openTarget, versionRef, type TargetInputs } from './open.js';
 import { decisionLogSection, finalWeights, looksSection, stateSection, weightsChart } from './report.js';
 
@@ -61,8 +62,14 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
   const base = openSource({ ...inputs, analysis: inputs.analysis as 'synthetic' | 'prometheus' }, ctx.cwd);
   // Shadow: model quality from the requests the router mirrored, not from synthetic ones.
   const source = plan.strategy === 'shadow' && target instanceof LocalRouterTarget ? new MirroredPairsSource(base, target) : base;
+  const ledger = new LedgerMirror(ctx);
+  let record: DeploymentRecord | undefined;
   try {
     const outcome = await canaryDeploy(target, {
+      onStarted: async (rollout, resumed) => {
+        record = await ledger.start(`${inputs.environment}-canary`, canary.name, `${rollout.plan.strategy} rollout of ${canary.name}${resumed ? ` resumed at step ${rollout.step + 1}` : ''}`);
+        await ledger.update(record, 'in_progress', resumed ? `resumed at step ${rollout.step + 1}` : `started: ${rollout.plan.steps.map((st) => `${st.weight}%`).join(', ')}`);
+      },
       environment: inputs.environment,
       canary,
       ...(stable ? { stable } : {}),
@@ -76,11 +83,13 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
       logger: ctx.logger,
       signal: ctx.signal,
     });
-    const record = outcome.record;
-    const rollout = record.rollout;
-    const weights = weightsOf(record);
+    const state = outcome.record.rollout?.phase;
+    await ledger.update(record, outcome.verdict === 'pass' && state === 'completed' ? 'success' : state === 'aborted' ? 'failure' : 'in_progress', outcome.headline);
+    const rec = outcome.record;
+    const rollout = rec.rollout;
+    const weights = weightsOf(rec);
     const report: ReportSection[] = [
-      stateSection(record, [
+      stateSection(rec, [
         ['target', target.description],
         ['analysis', source.description],
         ...(outcome.rollbackMs !== null ? ([['rollback', `${Math.round(outcome.rollbackMs)} ms from the decision to verified 100% stable`]] as const) : []),
@@ -88,10 +97,10 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
     ];
     const looks = looksSection(outcome.judgements);
     if (looks) report.push(looks);
-    const log = outcome.noop ? record.decisions.filter((d) => rollout && d.at >= new Date(rollout.startedAt).toISOString()) : outcome.decisions;
+    const log = outcome.noop ? rec.decisions.filter((d) => rollout && d.at >= new Date(rollout.startedAt).toISOString()) : outcome.decisions;
     const chart = weightsChart(log);
     report.push({ ...decisionLogSection(log), blocks: [...(chart ? [chart] : []), ...decisionLogSection(log).blocks] });
-    const previous = rollout?.phase === 'promoted' ? record.previous : record.stable;
+    const previous = rollout?.phase === 'promoted' ? rec.previous : rec.stable;
     return {
       step: 'canary-deploy',
       verdict: outcome.verdict,
@@ -102,7 +111,7 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
         'previous-version': previous?.name ?? '',
         'previous-digest': previous?.digest ?? '',
         phase: rollout?.phase ?? '',
-        'final-weights': finalWeights(record, weights),
+        'final-weights': finalWeights(rec, weights),
         'decision-log': JSON.stringify(log.map((d) => ({ at: d.at, step: d.step, canary: d.weights.canary, action: d.action, detail: d.detail }))),
         'rollback-ms': outcome.rollbackMs === null ? '' : String(Math.round(outcome.rollbackMs)),
         verdict: outcome.verdict,
@@ -118,6 +127,9 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
       },
       durationMs: performance.now() - started,
     };
+  } catch (error) {
+    await ledger.update(record, 'error', (error as Error).message);
+    throw error;
   } finally {
     await target.close().catch(() => undefined);
   }
@@ -144,6 +156,11 @@ async function releaseStep<O extends Record<string, string>>(
       verifyTimeoutMs: inputs['verify-timeout'],
       logger: ctx.logger,
     });
+    if (!outcome.noop) {
+      // The environment's deployment record: success marks the one before it inactive.
+      const ledger = new LedgerMirror(ctx);
+      await ledger.update(await ledger.start(inputs.environment, outcome.stable.name, `${step} to ${outcome.stable.name}`), 'success', outcome.headline);
+    }
     return {
       step,
       verdict: 'pass',
