@@ -4,7 +4,7 @@
 # the dist check uses to compare a fresh build with the committed one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKAGES=(core stats bench rollout model serve image platform cli)
+PACKAGES=(core stats bench model serve image rollout platform cli)
 packages_only=0
 dist_out=""
 while [ $# -gt 0 ]; do

@@ -176,6 +176,8 @@ describe('rollouts on a real HAProxy, judged from a real Prometheus', () => {
       expect(JSON.parse(out.json.outputs['final-weights']!)).toEqual({ v1: 0, v2: 100 });
       expectSplitFollowsWeights(client, 'v2', out.json, Date.now());
       expect(out.json.report.map((s) => s.heading)).toEqual(expect.arrayContaining(['Rollout', 'Judge', 'Decision log']));
+      // Charts of the weights and of both versions' p95 at each look, for the PR comment.
+      expect(JSON.stringify(out.json.report)).toMatch(/Latency p95 \(ms\) at each look.*Canary weight \(%\) at each traffic change/s);
 
       const again = await step(deployArgs(h, state, serves.v2!.url, 'v2', [...QUICK, ...PROM(prometheus)]));
       expect(again.code).toBe(0);

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrometheus, type PrometheusComponent } from '../support/components/index.js';
+import { bufferSource, MediaType, RegistryClient, sha256Digest, uploadBlob } from '@ferry/image';
+import { startPrometheus, startRegistry, type PrometheusComponent } from '../support/components/index.js';
 import { makeSmokeModel, startFerryRouter, startFerryServe, stopFerryRouters, stopFerryServes, type FerryRouter, type ServeProcess } from '../support/ferry-serve.js';
 import { requirePython } from '../support/python.js';
 import { cleanEnv, CLI, ferryJson, NODE24, REPO_ROOT, requireBuilt, run, type RunResult } from '../support/repo.js';
@@ -146,6 +147,71 @@ describe('rollouts on the local router', () => {
       await prometheus.stop();
     }
   }, 180_000);
+
+  it('promote moves the model registry tag to the promoted digest, once', async () => {
+    const registry = await startRegistry();
+    try {
+      // The candidate as build-serving-image would have pushed it: a manifest addressed by digest.
+      const client = new RegistryClient({ registry: registry.host, plainHttp: true, credentialFiles: false });
+      const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+      const configDigest = sha256Digest(config);
+      await uploadBlob(client, 'models/classifier', configDigest, bufferSource(config));
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciManifest, config: { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length }, layers: [] }));
+      const digest = await client.putManifest('models/classifier', 'v2', MediaType.OciManifest, manifest);
+      client.close();
+
+      const r = await startRouter(serves.v1!);
+      const out = await step(deploy(r, serves.v2!, 'v2', ['--steps', '100', '--digest', digest, ...SYNTH]));
+      expect(out.code, `${out.json.headline}\n${out.stderr}`).toBe(0);
+      expect(out.json.outputs['new-digest']).toBe(digest);
+      const tag = `${registry.host}/models/classifier:production`;
+      const promote = ['promote', '--router-url', r.adminUrl, '--registry-tag', tag, '--insecure-registry'];
+      const promoted = await step(promote);
+      expect(promoted.code, promoted.stderr).toBe(0);
+      expect(promoted.json.outputs.tagged).toBe(`${tag}@${digest}`);
+      expect(promoted.json.outputs['stable-digest']).toBe(digest);
+      const head = await fetch(`${registry.url}/v2/models/classifier/manifests/production`, { method: 'HEAD', headers: { accept: MediaType.OciManifest } });
+      expect(head.headers.get('docker-content-digest')).toBe(digest);
+      const again = await step(promote);
+      expect(again.code).toBe(0);
+      expect(again.json.headline).toMatch(/already promoted/);
+      expect(again.json.outputs.tagged).toBe(`${tag}@${digest}`);
+
+      // A tag that cannot be moved says the promotion itself stands.
+      const down = await step(['promote', '--router-url', r.adminUrl, '--registry-tag', '127.0.0.1:1/models/classifier:production', '--insecure-registry']);
+      expect(down.code).toBe(3);
+      expect(down.json.error).toMatch(/v2 is promoted and serves all traffic, but 127\.0\.0\.1:1\/models\/classifier:production was not moved/);
+    } finally {
+      await registry.stop();
+    }
+  }, 180_000);
+
+  it('a manual gate pauses the rollout at its weight until the job is re-run; on-inconclusive=hold keeps the weights for a human', async () => {
+    const r = await startRouter(serves.v1!);
+    const args = deploy(r, serves.v2!, 'v2', ['--steps', '30,manual,100', ...SYNTH]);
+    const paused = await step(args);
+    expect(paused.code).toBe(1);
+    expect(paused.json.verdict).toBe('inconclusive');
+    expect(paused.json.outputs.phase).toBe('paused');
+    expect(paused.json.headline).toMatch(/paused at the manual gate before step 2 \(100%\)/);
+    const routing = (await (await fetch(`${r.adminUrl}/routing`)).json()) as { weights: { canary: number } };
+    expect(routing.weights.canary).toBe(30);
+    const approved = await step(args);
+    expect(approved.code, `${approved.json.headline}\n${approved.stderr}`).toBe(0);
+    expect(approved.json.outputs.phase).toBe('completed');
+
+    // A canary the judge cannot settle (a one-request bake, no extensions) is held, not aborted.
+    const r2 = await startRouter(serves.v1!);
+    const held = await step(deploy(r2, serves.v2!, 'v2', ['--steps', '40,100', '--bake', '100ms', '--analysis', 'synthetic', '--synthetic-rate', '5', '--max-extensions', '0', '--on-inconclusive', 'hold']));
+    expect(held.code).toBe(1);
+    expect(held.json.verdict).toBe('inconclusive');
+    expect(held.json.outputs.phase).toBe('holding');
+    const heldRouting = (await (await fetch(`${r2.adminUrl}/routing`)).json()) as { weights: { canary: number } };
+    expect(heldRouting.weights.canary).toBe(40);
+    const back = await step(['rollback', '--router-url', r2.adminUrl]);
+    expect(back.code).toBe(0);
+    expect(back.json.outputs['stable-version']).toBe('v1');
+  }, 120_000);
 
   it('a cancelled job puts traffic back on stable and a re-run resumes at the recorded step', async () => {
     const r = await startRouter(serves.v1!);

@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5628);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4087);
 // Bundle entry for the rollback action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5628:
+/***/ 4087:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38193,6 +38193,14 @@ const promoteDefinition = defineStep({
     inputs: {
         ...TARGET_INPUTS,
         version: { type: 'string', description: 'Version expected to be the canary; empty: whatever is canary.', default: '' },
+        'registry-tag': {
+            type: 'string',
+            description: 'An OCI registry used as the model registry: move this tag (registry/repository:production) to the promoted version\'s digest. Empty: no tag is moved.',
+            default: '',
+        },
+        'registry-username': { type: 'string', description: 'Registry user name for registry-tag (with registry-password).', default: '' },
+        'registry-password': { type: 'string', description: 'Registry password or token for registry-tag. Without it, credentials come from the docker config file.', secret: true, default: '' },
+        'insecure-registry': { type: 'boolean', description: 'Plain HTTP to the registry of registry-tag: loopback and test registries only.', default: false },
     },
     outputs: {
         'stable-version': { description: 'Version now stable.' },
@@ -38201,6 +38209,7 @@ const promoteDefinition = defineStep({
         'previous-digest': { description: 'Digest of the rollback point.' },
         'final-weights': { description: 'JSON object of final traffic weights by version.' },
         'decision-log': { description: 'JSON array of the decisions recorded.' },
+        'tagged': { description: 'The registry tag moved to the promoted digest (registry/repository:tag@digest); empty without registry-tag.' },
     },
 });
 const rollbackDefinition = defineStep({
@@ -38221,18 +38230,6 @@ const rollbackDefinition = defineStep({
         'decision-log': { description: 'JSON array of the decisions recorded.' },
     },
 });
-
-;// CONCATENATED MODULE: ./packages/core/dist/context.js
-/** A logger that drops everything, for engine callers that do not want output. */
-const silentLogger = {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: () => undefined,
-    error: () => undefined,
-    group: (_title, fn) => fn(),
-    progress: () => ({ update: () => undefined, end: () => undefined }),
-    setSecret: () => undefined,
-};
 
 ;// CONCATENATED MODULE: ./packages/core/dist/errors.js
 // Typed failures of the engine. Each carries the exit-code class, so the one failure boundary
@@ -38322,6 +38319,18 @@ function throwIfCancelled(signal) {
     if (signal?.aborted)
         throw new CancelledError();
 }
+
+;// CONCATENATED MODULE: ./packages/core/dist/context.js
+/** A logger that drops everything, for engine callers that do not want output. */
+const silentLogger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+    group: (_title, fn) => fn(),
+    progress: () => ({ update: () => undefined, end: () => undefined }),
+    setSecret: () => undefined,
+};
 
 ;// CONCATENATED MODULE: ./packages/rollout/dist/analysis/types.js
 /** The keys sources fill in a JudgeWindow, and the default judge metrics read. */
@@ -43634,8 +43643,1133 @@ class LedgerMirror {
     }
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./packages/image/dist/oci/digest.js
+// Content digests: sha256 only, the algorithm every registry and runtime accepts.
+
+
+const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+function isDigest(value) {
+    return DIGEST_PATTERN.test(value);
+}
+/** The 64 hex characters of a sha256 digest (its file name under blobs/sha256/). */
+function digestHex(digest) {
+    return digest.slice('sha256:'.length);
+}
+function sha256Digest(bytes) {
+    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+}
+/** Passes bytes through unchanged, hashing and counting them on the way. */
+class DigestingStream extends (/* unused pure expression or super */ null && (Transform)) {
+    hash = createHash('sha256');
+    count = 0;
+    _transform(chunk, _encoding, callback) {
+        this.hash.update(chunk);
+        this.count += chunk.length;
+        callback(null, chunk);
+    }
+    /** Valid once the stream has finished. */
+    get digest() {
+        return `sha256:${this.hash.copy().digest('hex')}`;
+    }
+    get size() {
+        return this.count;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/reference.js
+// Image references as users write them: [registry/]repository[:tag][@digest]. A reference without
+// a registry host means Docker Hub, with the "library/" prefix for one-component names.
+
+
+const DOCKER_HUB = 'docker.io';
+/** Where Docker Hub's registry API really answers. */
+const DOCKER_HUB_API = 'registry-1.docker.io';
+const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$/;
+/** Parses a reference; `subject` names the input it came from in the error. */
+function parseReference(text, subject = 'image') {
+    const fail = (why) => {
+        throw new errors_InputError(`${subject} "${text}" is not a valid image reference: ${why}`, { subject });
+    };
+    let rest = text.trim();
+    if (rest === '')
+        fail('it is empty');
+    let digest;
+    const at = rest.indexOf('@');
+    if (at >= 0) {
+        const candidate = rest.slice(at + 1);
+        if (!isDigest(candidate))
+            fail(`"${candidate}" is not a sha256 digest`);
+        digest = candidate;
+        rest = rest.slice(0, at);
+    }
+    let tag;
+    const lastSlash = rest.lastIndexOf('/');
+    const colon = rest.lastIndexOf(':');
+    if (colon > lastSlash) {
+        tag = rest.slice(colon + 1);
+        if (!TAG.test(tag))
+            fail(`"${tag}" is not a valid tag`);
+        rest = rest.slice(0, colon);
+    }
+    const parts = rest.split('/');
+    let registry = DOCKER_HUB;
+    const first = parts[0];
+    if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))) {
+        if (!HOST.test(first))
+            fail(`"${first}" is not a valid registry host`);
+        registry = first;
+        parts.shift();
+    }
+    if (parts.length === 0 || parts.some((part) => !COMPONENT.test(part))) {
+        fail('repository names are lowercase letters, digits and separators (. _ __ -), split by /');
+    }
+    if (registry === DOCKER_HUB && parts.length === 1)
+        parts.unshift('library');
+    return { registry, repository: parts.join('/'), ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
+}
+function formatReference(reference) {
+    let text = `${reference.registry}/${reference.repository}`;
+    if (reference.tag !== undefined)
+        text += `:${reference.tag}`;
+    if (reference.digest !== undefined)
+        text += `@${reference.digest}`;
+    return text;
+}
+/** The host the registry API is reached at. */
+function apiHost(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_API : registry;
+}
+function isValidTag(tag) {
+    return TAG.test(tag);
+}
+/** A repository path as registries accept it: lowercase components split by '/'. */
+function isValidRepository(repository) {
+    return repository.split('/').every((part) => COMPONENT.test(part));
+}
+
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./packages/image/dist/oci/media-types.js
+// Media types of the OCI image spec and of Docker's v2 schema 2, which base images may still use.
+const MediaType = {
+    OciManifest: 'application/vnd.oci.image.manifest.v1+json',
+    OciIndex: 'application/vnd.oci.image.index.v1+json',
+    OciConfig: 'application/vnd.oci.image.config.v1+json',
+    OciLayer: 'application/vnd.oci.image.layer.v1.tar',
+    OciLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    OciLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+    OciLayerNondistributable: 'application/vnd.oci.image.layer.nondistributable.v1.tar',
+    OciLayerNondistributableGzip: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+    DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    DockerConfig: 'application/vnd.docker.container.image.v1+json',
+    DockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    DockerForeignLayerGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+    DockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+    DockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+};
+const MANIFEST_MEDIA_TYPES = [MediaType.OciManifest, MediaType.DockerManifest];
+const INDEX_MEDIA_TYPES = [MediaType.OciIndex, MediaType.DockerManifestList];
+/** What a pull asks for: images and indexes in both formats (schema 1 is refused later, with a reason). */
+const MANIFEST_ACCEPT = [MediaType.OciIndex, MediaType.OciManifest, MediaType.DockerManifestList, MediaType.DockerManifest].join(', ');
+/**
+ * The OCI equivalent of a Docker layer or config media type. The bytes are the same format, so the
+ * blob and its digest are kept; only the descriptor changes. Foreign layers become non-distributable
+ * ones, which keep their URLs and are never uploaded.
+ */
+function ociMediaType(mediaType) {
+    switch (mediaType) {
+        case MediaType.DockerLayerGzip:
+            return MediaType.OciLayerGzip;
+        case MediaType.DockerForeignLayerGzip:
+            return MediaType.OciLayerNondistributableGzip;
+        case MediaType.DockerConfig:
+            return MediaType.OciConfig;
+        case MediaType.DockerManifest:
+            return MediaType.OciManifest;
+        case MediaType.DockerManifestList:
+            return MediaType.OciIndex;
+        default:
+            return mediaType;
+    }
+}
+/** Non-distributable (foreign) layers live elsewhere: registries do not store them, so they are never pushed. */
+function isNondistributable(mediaType) {
+    return mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.') || mediaType === MediaType.DockerForeignLayerGzip;
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/challenge.js
+// WWW-Authenticate challenges (RFC 7235) as registries send them:
+//   Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:team/model:pull"
+//   Basic realm="Registry Realm"
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+// A bare token starts a challenge (its scheme); token=value is a parameter of the current one.
+const ITEM = new RegExp(`\\s*(${TOKEN})(?:\\s*=\\s*("(?:[^"\\\\]|\\\\.)*"|${TOKEN}))?\\s*,?`, 'y');
+/** Every challenge in the header value, in order; token68 forms (unused by registries) are skipped. */
+function parseChallenges(header) {
+    const challenges = [];
+    ITEM.lastIndex = 0;
+    let current;
+    for (let match = ITEM.exec(header); match !== null && match[0] !== ''; match = ITEM.exec(header)) {
+        const [, name, raw] = match;
+        if (raw === undefined) {
+            current = { scheme: name.toLowerCase(), params: {} };
+            challenges.push(current);
+        }
+        else if (current !== undefined) {
+            current.params[name.toLowerCase()] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+        }
+    }
+    return challenges;
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/credentials.js
+// Registry credentials: given explicitly, or found where `docker login` and `podman login` keep
+// them. The values never leave this module except inside an Authorization header.
+
+
+
+
+
+
+/** The auth files to look in, most specific first. */
+function authFilePaths(env) {
+    const home = env.HOME ?? (0,external_node_os_namespaceObject.homedir)();
+    const paths = [];
+    if (env.REGISTRY_AUTH_FILE)
+        paths.push(env.REGISTRY_AUTH_FILE);
+    paths.push((0,external_node_path_namespaceObject.join)(env.DOCKER_CONFIG ?? (0,external_node_path_namespaceObject.join)(home, '.docker'), 'config.json'));
+    if (env.XDG_RUNTIME_DIR)
+        paths.push((0,external_node_path_namespaceObject.join)(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
+    paths.push((0,external_node_path_namespaceObject.join)(env.XDG_CONFIG_HOME ?? (0,external_node_path_namespaceObject.join)(home, '.config'), 'containers', 'auth.json'));
+    return paths;
+}
+/** "https://host:port/v1/" → "host:port": the forms `docker login` writes reduce to the host. */
+function normaliseKey(key) {
+    return key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+}
+function keysFor(registry) {
+    const host = registry.toLowerCase();
+    return host === DOCKER_HUB || host === DOCKER_HUB_API ? [DOCKER_HUB, 'index.docker.io', DOCKER_HUB_API] : [host];
+}
+function entryCredentials(entry, file) {
+    if (entry.identitytoken)
+        return { identityToken: entry.identitytoken };
+    if (entry.registrytoken)
+        return { registryToken: entry.registrytoken };
+    if (entry.auth) {
+        const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+        const colon = decoded.indexOf(':');
+        if (colon < 0)
+            throw new errors_InputError(`an "auth" entry in ${file} is not base64 of user:password`, { subject: file });
+        return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+    }
+    if (entry.username !== undefined && entry.password !== undefined)
+        return { username: entry.username, password: entry.password };
+    return undefined;
+}
+/** Asks `docker-credential-<helper> get`; undefined when the helper is absent or has nothing. */
+function fromHelper(helper, serverUrl) {
+    return new Promise((resolve) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(`docker-credential-${helper}`, ['get'], { stdio: ['pipe', 'pipe', 'ignore'] });
+        const out = [];
+        child.stdout.on('data', (chunk) => out.push(chunk));
+        child.once('error', () => resolve(undefined));
+        child.once('close', (code) => {
+            if (code !== 0)
+                return resolve(undefined);
+            try {
+                const parsed = JSON.parse(Buffer.concat(out).toString('utf8'));
+                if (!parsed.Secret)
+                    return resolve(undefined);
+                resolve(parsed.Username === '<token>' ? { identityToken: parsed.Secret } : { username: parsed.Username ?? '', password: parsed.Secret });
+            }
+            catch {
+                resolve(undefined);
+            }
+        });
+        child.stdin.end(serverUrl);
+    });
+}
+async function readAuthFile(path) {
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        // A broken file is a configuration error, not "no credentials": say which file.
+        throw new errors_InputError(`registry auth file ${path} is not valid JSON`, { subject: path, cause: error });
+    }
+}
+/** Credentials for `registry` from the standard auth files, or undefined (anonymous). */
+async function findCredentials(registry, env = process.env) {
+    const keys = keysFor(registry);
+    for (const path of authFilePaths(env)) {
+        const file = await readAuthFile(path);
+        if (file === undefined)
+            continue;
+        for (const [key, entry] of Object.entries(file.auths ?? {})) {
+            if (!keys.includes(normaliseKey(key)))
+                continue;
+            const credentials = entryCredentials(entry, path);
+            if (credentials)
+                return { credentials, from: path };
+        }
+        const helper = keys.map((key) => file.credHelpers?.[key]).find((name) => name !== undefined) ?? file.credsStore;
+        if (helper) {
+            const serverUrl = keys[0] === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+            const credentials = await fromHelper(helper, serverUrl);
+            if (credentials)
+                return { credentials, from: `docker-credential-${helper}` };
+        }
+    }
+    return undefined;
+}
+/** Every secret string in the credentials, for redaction. */
+function secretsOf(credentials) {
+    if ('password' in credentials) {
+        return [credentials.password, Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')];
+    }
+    if ('identityToken' in credentials)
+        return [credentials.identityToken];
+    return [credentials.registryToken];
+}
+/** Replaces every known secret in `text`, longest first so a secret inside another is not half-shown. */
+function redact(text, secrets) {
+    let result = text;
+    for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+        if (secret !== '')
+            result = result.split(secret).join('***');
+    }
+    return result;
+}
+
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/retry.js
+// Retries with exponential backoff for the failures a registry recovers from: 5xx, 429, timeouts
+// and dropped connections. Anything else fails at once.
+
+
+const DEFAULT_RETRY = { attempts: 6, baseDelayMs: 500, maxDelayMs: 20_000 };
+/** A failure worth another try. */
+class TransientError extends Error {
+    retryAfterMs;
+    constructor(message, retryAfterMs, options) {
+        super(message, options);
+        this.retryAfterMs = retryAfterMs;
+        this.name = 'TransientError';
+    }
+}
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET']);
+function isTransient(error) {
+    if (error instanceof TransientError)
+        return true;
+    const code = error?.code;
+    if (typeof code === 'string' && TRANSIENT_CODES.has(code))
+        return true;
+    // A response cut short ("aborted") or a socket closed under a request.
+    const message = error instanceof Error ? error.message : '';
+    return /socket hang up|aborted|premature close/i.test(message);
+}
+function isAbort(error, signal) {
+    return error instanceof CancelledError || (signal?.aborted === true && error?.name === 'AbortError');
+}
+/** Delay before try `failures + 1`: doubling, capped, with jitter so parallel uploads spread out. */
+function backoffDelay(policy, failures, retryAfterMs) {
+    const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failures - 1));
+    const jittered = exponential / 2 + (Math.random() * exponential) / 2;
+    return retryAfterMs === undefined ? jittered : Math.min(policy.maxDelayMs, Math.max(retryAfterMs, jittered));
+}
+async function backoff(policy, failures, signal, retryAfterMs) {
+    try {
+        await (0,external_node_timers_promises_namespaceObject.setTimeout)(backoffDelay(policy, failures, retryAfterMs), undefined, signal ? { signal } : {});
+    }
+    catch (error) {
+        if (signal?.aborted)
+            throw new CancelledError();
+        throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/errors.js
+// How a registry's answers become Ferry's errors: retryable ones (5xx, 429, 408) become
+// TransientError for the retry loop, refusals of the credentials become InputError (exit 2), and
+// anything else unexpected an InfrastructureError (exit 3) carrying the registry's own error codes.
+
+
+/** An answer the operation did not expect. */
+class RegistryResponseError extends InfrastructureError {
+    status;
+    codes;
+    constructor(message, status, codes, service) {
+        super(message, { service });
+        this.status = status;
+        this.codes = codes;
+    }
+}
+/** The error list of a distribution-spec error body, if the body is one. */
+function parseRegistryErrors(body) {
+    try {
+        const parsed = JSON.parse(body);
+        return Array.isArray(parsed.errors) ? parsed.errors : [];
+    }
+    catch {
+        return [];
+    }
+}
+function retryAfterMs(response) {
+    const header = response.header('retry-after');
+    if (header === undefined)
+        return undefined;
+    const seconds = Number(header);
+    if (Number.isFinite(seconds))
+        return seconds * 1000;
+    const date = Date.parse(header);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+/** Reads the error body and builds the error for an unexpected status. */
+async function unexpectedResponse(response, what, service) {
+    const body = await response.text(8 * 1024).catch(() => '');
+    const errors = parseRegistryErrors(body);
+    const detail = errors.length > 0 ? errors.map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ') : body.trim().slice(0, 200);
+    const message = `${what}: HTTP ${response.status}${detail ? ` (${detail})` : ''}`;
+    if (response.status >= 500 || response.status === 429 || response.status === 408)
+        return new TransientError(message, retryAfterMs(response));
+    return new RegistryResponseError(message, response.status, errors.map((e) => e.code ?? '').filter(Boolean), service);
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/auth.js
+
+
+
+
+
+const basic = (username, password) => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+const scopeKey = (scopes) => [...scopes].sort().join(' ');
+class RegistryAuth {
+    transport;
+    options;
+    scheme;
+    lookup;
+    tokens = new Map();
+    secrets = new Set();
+    constructor(transport, options) {
+        this.transport = transport;
+        this.options = options;
+        if (options.credentials)
+            this.remember(secretsOf(options.credentials));
+    }
+    /** `text` with every known credential and token replaced by ***. */
+    redact(text) {
+        return redact(text, this.secrets);
+    }
+    /** GET /v2/ without credentials: 200 means none needed, 401 carries the challenge. */
+    async discover() {
+        const response = await this.transport.send({ method: 'GET', url: '/v2/' });
+        await response.drain();
+        if (response.status === 200) {
+            this.scheme = { kind: 'none' };
+        }
+        else if (response.status === 401) {
+            this.learn(response.header('www-authenticate'));
+        }
+        else if (response.status >= 500) {
+            throw new TransientError(`GET /v2/: HTTP ${response.status}`);
+        }
+        else {
+            throw new InfrastructureError(`${this.transport.baseUrl.origin} does not answer the registry API (GET /v2/ returned HTTP ${response.status})`, {
+                service: this.transport.registry,
+            });
+        }
+    }
+    /** Takes the challenge of a 401; a bearer challenge's own scope is returned, to be asked for too. */
+    learn(header) {
+        const challenges = parseChallenges(header ?? '');
+        const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+        if (bearer) {
+            this.scheme = { kind: 'bearer', realm: bearer.params.realm, service: bearer.params.service };
+            return bearer.params.scope;
+        }
+        if (challenges.some((c) => c.scheme === 'basic')) {
+            this.scheme = { kind: 'basic' };
+            return undefined;
+        }
+        throw new InfrastructureError(`registry ${this.transport.registry} asks for an unsupported authentication: ${header ?? '(no WWW-Authenticate header)'}`, {
+            service: this.transport.registry,
+        });
+    }
+    /** Drops the cached token for these scopes (the registry refused it). */
+    forget(scopes) {
+        this.tokens.delete(scopeKey(scopes));
+    }
+    /** The Authorization header for a request needing `scopes`, or undefined when none is needed or known. */
+    async header(scopes) {
+        if (this.scheme === undefined)
+            await this.discover();
+        const scheme = this.scheme;
+        if (scheme.kind === 'none')
+            return undefined;
+        const credentials = await this.credentials();
+        if (scheme.kind === 'basic') {
+            if (credentials === undefined)
+                return undefined;
+            if (!('password' in credentials)) {
+                throw new errors_InputError(`registry ${this.transport.registry} asks for a user name and password, but the credentials found are a token`, {
+                    subject: 'registry-password',
+                });
+            }
+            return basic(credentials.username, credentials.password);
+        }
+        if (credentials !== undefined && 'registryToken' in credentials)
+            return `Bearer ${credentials.registryToken}`;
+        return `Bearer ${await this.token(scheme, scopes, credentials)}`;
+    }
+    /** The error for a request the registry still refuses after authenticating. */
+    async denied(method, path, status) {
+        const credentials = await this.credentials();
+        const who = credentials === undefined ? 'anonymous access' : 'the credentials';
+        return new errors_InputError(`registry ${this.transport.registry} refused ${who} for ${method} ${path} (HTTP ${status})`, {
+            subject: 'registry-password',
+            hint: credentials === undefined
+                ? 'give registry credentials as inputs or log in (docker login / podman login) so they are in the docker config file'
+                : 'check that the user may push to this repository',
+        });
+    }
+    credentials() {
+        this.lookup ??= (async () => {
+            if (this.options.credentials)
+                return this.options.credentials;
+            if (this.options.credentialFiles === false)
+                return undefined;
+            const found = await findCredentials(this.transport.registry, this.options.env ?? process.env);
+            if (found === undefined) {
+                this.transport.logger.debug(`registry ${this.transport.registry}: no credentials found, continuing anonymously`);
+                return undefined;
+            }
+            this.remember(secretsOf(found.credentials));
+            this.transport.logger.debug(`registry ${this.transport.registry}: using credentials from ${found.from}`);
+            return found.credentials;
+        })();
+        return this.lookup;
+    }
+    remember(secrets) {
+        for (const secret of secrets) {
+            this.secrets.add(secret);
+            this.transport.logger.setSecret(secret);
+        }
+    }
+    async token(scheme, scopes, credentials) {
+        const key = scopeKey(scopes);
+        const cached = this.tokens.get(key);
+        if (cached !== undefined && cached.expiresAt > Date.now())
+            return cached.value;
+        const realm = new URL(scheme.realm);
+        const registry = this.transport.registry;
+        if (realm.protocol !== 'https:' && credentials !== undefined && !this.options.plainHttp) {
+            throw new errors_InputError(`registry ${registry} sends credentials to a plain-HTTP token service (${realm.origin}); refusing`, { subject: 'registry-password' });
+        }
+        const what = `token from ${realm.origin}${realm.pathname}`;
+        const text = await this.transport.retrying(what, async () => {
+            const url = new URL(realm);
+            const headers = {};
+            let body;
+            if (credentials !== undefined && 'identityToken' in credentials) {
+                // An OAuth2 refresh token is exchanged by POST (the distribution token spec).
+                const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'ferry' });
+                if (scheme.service !== undefined)
+                    form.set('service', scheme.service);
+                if (scopes.length > 0)
+                    form.set('scope', scopes.join(' '));
+                body = Buffer.from(form.toString());
+                headers['content-type'] = 'application/x-www-form-urlencoded';
+                headers['content-length'] = String(body.length);
+            }
+            else {
+                if (scheme.service !== undefined)
+                    url.searchParams.set('service', scheme.service);
+                for (const scope of scopes)
+                    url.searchParams.append('scope', scope);
+                if (credentials !== undefined && 'password' in credentials)
+                    headers.authorization = basic(credentials.username, credentials.password);
+            }
+            const answer = await this.transport.send({ method: body ? 'POST' : 'GET', url, headers, ...(body ? { body } : {}) });
+            if (answer.status === 401 || answer.status === 403) {
+                await answer.drain();
+                throw new errors_InputError(`the token service of registry ${registry} refused ${credentials === undefined ? 'anonymous access' : 'the credentials'} (HTTP ${answer.status})`, {
+                    subject: 'registry-password',
+                    hint: 'check the registry user name and password (or the docker config file they came from)',
+                });
+            }
+            if (answer.status !== 200)
+                throw await unexpectedResponse(answer, what, registry);
+            return answer.text(1024 * 1024);
+        });
+        let parsed;
+        try {
+            parsed = JSON.parse(text);
+        }
+        catch {
+            throw new InfrastructureError(`${what}: the answer is not JSON`, { service: registry });
+        }
+        const value = parsed.token ?? parsed.access_token;
+        if (!value)
+            throw new InfrastructureError(`${what}: the answer holds no token`, { service: registry });
+        this.remember([value]);
+        // Renewed a little early; distribution's default lifetime is 60 s.
+        const lifetime = Math.max(5, (parsed.expires_in ?? 60) - 10);
+        this.tokens.set(key, { value, expiresAt: Date.now() + lifetime * 1000 });
+        return value;
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/http.js
+// One HTTP exchange with a registry, streaming in both directions. An idle timeout (no byte sent or
+// received for `timeoutMs`) catches a stalled upload as well as a server that never answers.
+
+
+
+class HttpTimeoutError extends Error {
+    code = 'ETIMEDOUT';
+    constructor(what, timeoutMs) {
+        super(`${what}: no bytes sent or received for ${timeoutMs} ms`);
+        this.name = 'HttpTimeoutError';
+    }
+}
+class Counter extends external_node_stream_.Transform {
+    onBytes;
+    constructor(onBytes) {
+        super();
+        this.onBytes = onBytes;
+    }
+    _transform(chunk, _encoding, callback) {
+        this.onBytes(chunk.length);
+        callback(null, chunk);
+    }
+}
+function wrap(response) {
+    return {
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        body: response,
+        header(name) {
+            const value = response.headers[name.toLowerCase()];
+            return Array.isArray(value) ? value.join(', ') : value;
+        },
+        async text(limit = 64 * 1024) {
+            const chunks = [];
+            let length = 0;
+            for await (const chunk of response) {
+                if (length < limit)
+                    chunks.push(chunk.subarray(0, limit - length));
+                length += chunk.length;
+            }
+            return Buffer.concat(chunks).toString('utf8');
+        },
+        async drain() {
+            for await (const _chunk of response) {
+                // discarded
+            }
+        },
+    };
+}
+/** Sends one request; resolves with the response headers, whatever the status. */
+function exchange(options) {
+    const { method, url, body, timeoutMs, agent, signal } = options;
+    const send = url.protocol === 'https:' ? external_node_https_namespaceObject.request : external_node_http_.request;
+    return new Promise((resolve, reject) => {
+        const request = send(url, { method, headers: options.headers ?? {}, agent, ...(signal ? { signal } : {}) });
+        let bodyDone = body === undefined || Buffer.isBuffer(body);
+        request.setTimeout(timeoutMs, () => request.destroy(new HttpTimeoutError(`${method} ${url.pathname}`, timeoutMs)));
+        // `on`, not `once`: a timeout after the answer can still raise an error that must not go unheard.
+        request.on('error', (error) => {
+            if (body !== undefined && !Buffer.isBuffer(body))
+                body.destroy();
+            reject(error);
+        });
+        request.once('response', (response) => {
+            if (!bodyDone && body !== undefined && !Buffer.isBuffer(body)) {
+                // The server answered before taking the whole body (an error, usually): stop sending, and
+                // close the connection once the answer is read, since it cannot carry another request.
+                body.unpipe();
+                body.destroy();
+                response.once('end', () => request.destroy());
+            }
+            resolve(wrap(response));
+        });
+        if (body === undefined) {
+            request.end();
+        }
+        else if (Buffer.isBuffer(body)) {
+            options.onBodyBytes?.(body.length);
+            request.end(body);
+        }
+        else {
+            body.once('error', (error) => request.destroy(error));
+            const counted = options.onBodyBytes ? body.pipe(new Counter(options.onBodyBytes)) : body;
+            counted.once('end', () => {
+                bodyDone = true;
+            });
+            counted.pipe(request);
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/remote-blob.js
+// Reading blobs back from a registry: a size-bounded read for small documents, and a check on
+// streamed downloads that skips to a range, stops at its end, and verifies a whole blob's digest.
+
+
+
+
+/** The whole stream, refusing more than `limit` bytes. */
+async function readLimited(stream, limit, what) {
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of stream) {
+        length += chunk.length;
+        if (length > limit) {
+            stream.destroy();
+            throw new InfrastructureError(`${what}: more than ${limit} bytes`);
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+/** Skips, limits and (for whole blobs) verifies a blob download; a short one fails as transient. */
+class BlobCheck extends external_node_stream_.Transform {
+    what;
+    skip;
+    length;
+    digest;
+    skipped = 0;
+    passed = 0;
+    hash;
+    constructor(what, skip, length, digest) {
+        super();
+        this.what = what;
+        this.skip = skip;
+        this.length = length;
+        this.digest = digest;
+        this.hash = digest === undefined ? undefined : (0,external_node_crypto_.createHash)('sha256');
+    }
+    _transform(chunk, _encoding, callback) {
+        let data = chunk;
+        if (this.skipped < this.skip) {
+            const drop = Math.min(this.skip - this.skipped, data.length);
+            this.skipped += drop;
+            data = data.subarray(drop);
+        }
+        data = data.subarray(0, Math.max(0, this.length - this.passed));
+        this.passed += data.length;
+        this.hash?.update(data);
+        callback(null, data.length > 0 ? data : undefined);
+    }
+    _flush(callback) {
+        if (this.passed !== this.length)
+            return callback(new TransientError(`${this.what}: the download ended after ${this.passed} of ${this.length} bytes`));
+        if (this.hash !== undefined && `sha256:${this.hash.digest('hex')}` !== this.digest) {
+            return callback(new InfrastructureError(`${this.what}: the downloaded bytes do not match the digest`));
+        }
+        callback();
+    }
+}
+/** A blob in a registry, readable from any offset (HTTP Range): a base layer to copy elsewhere. */
+class RemoteBlobSource {
+    reader;
+    repository;
+    digest;
+    size;
+    constructor(reader, repository, digest, size) {
+        this.reader = reader;
+        this.repository = repository;
+        this.digest = digest;
+        this.size = size;
+    }
+    open(start = 0, end = this.size) {
+        return this.reader.openBlob(this.repository, this.digest, this.size, start, end);
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/client.js
+// A client for one registry speaking the OCI distribution API: requests with authentication
+// (auth.ts), retries with backoff, and the manifest and blob reads and writes the image build
+// needs. Uploads live in upload.ts. Every error message passes through redaction before it leaves.
+
+
+
+
+
+
+
+
+
+
+
+
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
+const pullScope = (repository) => `repository:${repository}:pull`;
+const pushScope = (repository) => `repository:${repository}:pull,push`;
+class RegistryClient {
+    registry;
+    baseUrl;
+    retry;
+    chunkSize;
+    timeoutMs;
+    logger;
+    signal;
+    stats = { requests: 0, bytesSent: 0 };
+    options;
+    httpAgent = new external_node_http_.Agent({ keepAlive: true });
+    httpsAgent;
+    auth;
+    constructor(options) {
+        this.options = options;
+        this.registry = options.registry;
+        this.baseUrl = new URL(`${options.plainHttp ? 'http' : 'https'}://${apiHost(options.registry)}`);
+        this.retry = { ...DEFAULT_RETRY, ...options.retry };
+        this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+        this.timeoutMs = options.timeoutMs ?? 60_000;
+        this.logger = options.logger ?? silentLogger;
+        this.signal = options.signal;
+        this.httpsAgent = new external_node_https_namespaceObject.Agent({
+            keepAlive: true,
+            rejectUnauthorized: options.insecureSkipVerify !== true,
+            // Node's `ca` replaces the trusted roots; a private CA is added to them instead.
+            ...(options.ca === undefined ? {} : { ca: [...external_node_tls_.rootCertificates, options.ca] }),
+        });
+        this.auth = new RegistryAuth(this, options);
+    }
+    /** Closes idle connections. */
+    close() {
+        this.httpAgent.destroy();
+        this.httpsAgent.destroy();
+    }
+    /** Checks the registry answers the distribution API, and learns how it authenticates. */
+    async ping() {
+        await this.retrying('GET /v2/', () => this.auth.discover());
+    }
+    /** A manifest or index by tag or digest, checked against the digest when one was asked for. */
+    async getManifest(repository, reference) {
+        const what = `GET ${repository} manifest ${reference}`;
+        return this.retrying(what, async () => {
+            const response = await this.request({
+                method: 'GET',
+                url: `/v2/${repository}/manifests/${reference}`,
+                scopes: [pullScope(repository)],
+                headers: { accept: MANIFEST_ACCEPT },
+            });
+            if (response.status === 404) {
+                await response.drain();
+                throw new errors_InputError(`${this.registry}/${repository}:${reference} was not found in the registry`, { subject: 'image' });
+            }
+            if (response.status !== 200)
+                throw await unexpectedResponse(response, what, this.registry);
+            const bytes = await readLimited(response.body, MAX_MANIFEST_BYTES, what);
+            const digest = sha256Digest(bytes);
+            if (isDigest(reference) && digest !== reference) {
+                throw new InfrastructureError(`${what}: the registry returned content with digest ${digest}`, { service: this.registry });
+            }
+            const declared = JSON.parse(bytes.toString('utf8')).mediaType;
+            const contentType = response.header('content-type')?.split(';')[0]?.trim();
+            return { mediaType: declared ?? contentType ?? '', digest, bytes };
+        });
+    }
+    /** Digest and size of a manifest if it exists (HEAD), else undefined. */
+    async manifestDigest(repository, reference) {
+        const what = `HEAD ${repository} manifest ${reference}`;
+        return this.retrying(what, async () => {
+            const response = await this.request({
+                method: 'HEAD',
+                url: `/v2/${repository}/manifests/${reference}`,
+                scopes: [pullScope(repository)],
+                headers: { accept: MANIFEST_ACCEPT },
+            });
+            await response.drain();
+            if (response.status === 404)
+                return undefined;
+            if (response.status !== 200)
+                throw await unexpectedResponse(response, what, this.registry);
+            const digest = response.header('docker-content-digest');
+            return digest !== undefined && isDigest(digest) ? digest : undefined;
+        });
+    }
+    /** Stores a manifest under a digest or a tag; returns the digest the registry computed. */
+    async putManifest(repository, reference, mediaType, bytes, scopes) {
+        return (await this.storeManifest(repository, reference, mediaType, bytes, scopes)).digest;
+    }
+    /**
+     * Stores a manifest and says whether the registry indexed its `subject`: a registry with the
+     * referrers API answers with an OCI-Subject header; without one, the client keeps the
+     * referrers list itself under the fallback tag.
+     */
+    async storeManifest(repository, reference, mediaType, bytes, scopes) {
+        const what = `PUT ${repository} manifest ${reference}`;
+        const expected = sha256Digest(bytes);
+        return this.retrying(what, async () => {
+            const response = await this.request({
+                method: 'PUT',
+                url: `/v2/${repository}/manifests/${reference}`,
+                scopes: scopes ?? [pushScope(repository)],
+                headers: { 'content-type': mediaType, 'content-length': String(bytes.length) },
+                body: async () => bytes,
+            });
+            if (response.status !== 201 && response.status !== 200)
+                throw await unexpectedResponse(response, what, this.registry);
+            await response.drain();
+            const stored = response.header('docker-content-digest');
+            if (stored !== undefined && stored !== expected) {
+                throw new InfrastructureError(`${what}: the registry stored digest ${stored}, expected ${expected}`, { service: this.registry });
+            }
+            return { digest: expected, ociSubject: response.header('oci-subject') };
+        });
+    }
+    /** Size of a blob the repository holds, or undefined when it does not. */
+    async blobSize(repository, digest, scopes) {
+        const what = `HEAD ${repository} blob ${digest}`;
+        return this.retrying(what, async () => {
+            const response = await this.request({
+                method: 'HEAD',
+                url: `/v2/${repository}/blobs/${digest}`,
+                scopes: scopes ?? [pullScope(repository)],
+                followRedirects: true,
+            });
+            await response.drain();
+            if (response.status === 404)
+                return undefined;
+            if (response.status !== 200)
+                throw await unexpectedResponse(response, what, this.registry);
+            return Number(response.header('content-length') ?? -1);
+        });
+    }
+    /**
+     * The bytes [start, end) of a blob as a stream. A full read is checked against the digest, and
+     * a stream that ends early fails instead of looking complete.
+     */
+    async openBlob(repository, digest, size, start = 0, end = size) {
+        const what = `GET ${repository} blob ${digest}`;
+        const partial = start > 0 || end < size;
+        const response = await this.retrying(what, async () => {
+            const attempt = await this.request({
+                method: 'GET',
+                url: `/v2/${repository}/blobs/${digest}`,
+                scopes: [pullScope(repository)],
+                headers: partial ? { range: `bytes=${start}-${end - 1}` } : {},
+                followRedirects: true,
+            });
+            if (attempt.status === 404) {
+                await attempt.drain();
+                throw new errors_InputError(`blob ${digest} is missing from ${this.registry}/${repository}`, { subject: 'image' });
+            }
+            if (attempt.status !== 200 && attempt.status !== 206)
+                throw await unexpectedResponse(attempt, what, this.registry);
+            return attempt;
+        });
+        // A registry that ignores Range answers 200 with the whole blob: skip to the wanted bytes.
+        const skip = partial && response.status === 200 ? start : 0;
+        const check = new BlobCheck(what, skip, end - start, partial ? undefined : digest);
+        // pipe() does not pass errors on: a download cut short must fail the reader, not go unheard.
+        response.body.once('error', (error) => check.destroy(error));
+        return response.body.pipe(check);
+    }
+    /** A small blob (an image config) read whole and checked against its digest. */
+    async readBlob(repository, digest, size) {
+        if (size > MAX_CONFIG_BYTES)
+            throw new InfrastructureError(`blob ${digest} is ${size} bytes, too large to be an image config`, { service: this.registry });
+        const stream = await this.openBlob(repository, digest, size);
+        return readLimited(stream, MAX_CONFIG_BYTES, `GET ${repository} blob ${digest}`);
+    }
+    /** A blob of this registry as a ByteSource, to copy it into another registry or a layout. */
+    blobSource(repository, digest, size) {
+        return new RemoteBlobSource(this, repository, digest, size);
+    }
+    /**
+     * One request with authentication: a 401 learns the challenge, fetches a token (or uses basic
+     * credentials) and tries once more. Returns whatever status the registry answers.
+     * @internal for upload.ts
+     */
+    async request(spec) {
+        throwIfCancelled(this.signal);
+        let scopes = spec.scopes;
+        let response = await this.send(spec, await this.auth.header(scopes));
+        if (response.status !== 401)
+            return response;
+        const challenge = response.header('www-authenticate');
+        await response.drain();
+        const extra = this.auth.learn(challenge);
+        this.auth.forget(scopes);
+        if (extra !== undefined && !scopes.includes(extra))
+            scopes = [...scopes, extra];
+        response = await this.send(spec, await this.auth.header(scopes));
+        if (response.status === 401 || response.status === 403) {
+            await response.drain();
+            throw await this.auth.denied(spec.method, typeof spec.url === 'string' ? spec.url : spec.url.pathname, response.status);
+        }
+        return response;
+    }
+    /**
+     * Runs `attempt` until it succeeds, retrying transient failures with backoff; maps the final
+     * failure to InfrastructureError (exit 3) and removes any secret from the message.
+     * @internal for upload.ts
+     */
+    async retrying(what, attempt) {
+        for (let failures = 0;;) {
+            throwIfCancelled(this.signal);
+            try {
+                return await attempt(failures);
+            }
+            catch (error) {
+                failures++;
+                await this.afterFailure(what, error, failures);
+            }
+        }
+    }
+    /**
+     * Decides what a failure means: cancellation and non-transient errors are thrown (redacted);
+     * a transient one waits the backoff, unless it was the last try, which ends in
+     * InfrastructureError (exit 3).
+     * @internal for upload.ts
+     */
+    async afterFailure(what, error, failures) {
+        if (isAbort(error, this.signal))
+            throw new CancelledError();
+        if (!isTransient(error)) {
+            if (error instanceof FerryError)
+                throw this.redactError(error);
+            // A TLS refusal, a protocol mismatch, a malformed answer: no retry helps, so say what broke.
+            throw new InfrastructureError(`registry ${this.registry}: ${what} failed: ${this.redactText(errorMessage(error))}`, {
+                service: this.registry,
+                cause: error,
+                ...connectionHint(error),
+            });
+        }
+        const message = this.redactText(errorMessage(error));
+        if (failures >= this.retry.attempts) {
+            throw new InfrastructureError(`registry ${this.registry}: ${what} failed after ${failures} tries: ${message}`, {
+                service: this.registry,
+                hint: 'check that the registry is reachable and healthy, then re-run: blobs already pushed are not sent again',
+            });
+        }
+        this.logger.debug(`registry ${this.registry}: ${what} failed (${message}); try ${failures + 1} of ${this.retry.attempts}`);
+        await backoff(this.retry, failures, this.signal, error instanceof TransientError ? error.retryAfterMs : undefined);
+    }
+    /** @internal */
+    redactText(text) {
+        return this.auth.redact(text);
+    }
+    /** @internal */
+    redactError(error) {
+        if (error instanceof Error) {
+            error.message = this.redactText(error.message);
+            if ('hint' in error && typeof error.hint === 'string')
+                error.hint = this.redactText(error.hint);
+        }
+        return error;
+    }
+    /**
+     * One exchange, following redirects when asked; the Authorization header never goes to another host.
+     * @internal for auth.ts
+     */
+    async send(spec, authorization) {
+        let url = typeof spec.url === 'string' ? new URL(spec.url, this.baseUrl) : spec.url;
+        for (let redirects = 0;; redirects++) {
+            const sameOrigin = url.origin === this.baseUrl.origin;
+            const headers = { 'user-agent': this.options.userAgent ?? 'ferry', ...spec.headers };
+            if (authorization !== undefined && sameOrigin)
+                headers.authorization = authorization;
+            this.stats.requests++;
+            const response = await exchange({
+                method: spec.method,
+                url,
+                headers,
+                ...(spec.body === undefined ? {} : { body: Buffer.isBuffer(spec.body) ? spec.body : await spec.body() }),
+                timeoutMs: this.timeoutMs,
+                agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+                ...(this.signal ? { signal: this.signal } : {}),
+                onBodyBytes: (bytes) => {
+                    this.stats.bytesSent += bytes;
+                    spec.onBodyBytes?.(bytes);
+                },
+            });
+            const location = response.header('location');
+            if (!spec.followRedirects || ![301, 302, 303, 307, 308].includes(response.status) || location === undefined || redirects >= 5)
+                return response;
+            await response.drain();
+            url = new URL(location, url);
+        }
+    }
+}
+const CERTIFICATE_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+/** What to do about a connection that failed for a reason retrying cannot fix. */
+function connectionHint(error) {
+    const code = String(error?.code ?? '');
+    const message = error instanceof Error ? error.message : '';
+    if (CERTIFICATE_ERRORS.test(code)) {
+        return { hint: "the registry's TLS certificate is not trusted: give its CA certificate, or skip verification explicitly for a test registry" };
+    }
+    if (code === 'EPROTO' || /wrong version number/i.test(message)) {
+        return { hint: 'the registry does not speak HTTPS here: plain HTTP must be allowed explicitly (insecure registry), for loopback or test registries only' };
+    }
+    return {};
+}
+
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/steps/registry-tag.js
+// promote on an OCI registry used as the model registry: the tag people deploy from (`production`)
+// moves to the digest that was just promoted, by copying the manifest under the tag; nothing is
+// rebuilt or re-pushed. Running it again when the tag is already there does nothing.
+
+
+/** Points `reference`'s tag at `digest` in the same repository; returns "registry/repo:tag@digest" and whether it moved. */
+async function moveTag(m) {
+    const ref = parseReference(m.reference, 'registry-tag');
+    if (!ref.tag || ref.digest)
+        throw new errors_InputError(`registry-tag "${m.reference}" must name a tag (registry/repository:production), without a digest`, { subject: 'registry-tag' });
+    if (!/^sha256:[0-9a-f]{64}$/.test(m.digest)) {
+        throw new errors_InputError(`the promoted version has no image digest to tag (it has "${m.digest || 'none'}"): give canary-deploy the digest build-serving-image printed`, { subject: 'registry-tag' });
+    }
+    if (m.username && !m.password)
+        throw new errors_InputError('registry-username is set but registry-password is not', { subject: 'registry-password' });
+    if (m.password)
+        m.logger.setSecret(m.password);
+    const client = new RegistryClient({
+        registry: ref.registry,
+        ...(m.username && m.password ? { credentials: { username: m.username, password: m.password }, credentialFiles: false } : { credentialFiles: true, env: m.env }),
+        plainHttp: m.plainHttp,
+        logger: m.logger,
+        signal: m.signal,
+        userAgent: 'ferry promote',
+    });
+    const tagged = `${ref.registry}/${ref.repository}:${ref.tag}@${m.digest}`;
+    try {
+        if ((await client.manifestDigest(ref.repository, ref.tag)) === m.digest)
+            return { tagged, moved: false };
+        const manifest = await client.getManifest(ref.repository, m.digest);
+        await client.putManifest(ref.repository, ref.tag, manifest.mediaType, manifest.bytes);
+        m.logger.info(`${ref.registry}/${ref.repository}:${ref.tag} now points at ${m.digest}`);
+        return { tagged, moved: true };
+    }
+    finally {
+        client.close();
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./packages/core/dist/coerce.js
@@ -44174,8 +45308,6 @@ class PrometheusSource {
     }
 }
 
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:perf_hooks"
 var external_node_perf_hooks_ = __nccwpck_require__(643);
 ;// CONCATENATED MODULE: ./packages/bench/dist/protocols/types.js
@@ -44811,7 +45943,7 @@ function signaturePayloads(protocol, options) {
 /** Answers larger than this are not read: no model output of a batch of one is this big. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** Sends one request; never rejects. */
-function exchange(url, method, headers, body, agents, timeoutMs) {
+function oip_exchange_exchange(url, method, headers, body, agents, timeoutMs) {
     const started = external_node_perf_hooks_.performance.now();
     const elapsed = () => external_node_perf_hooks_.performance.now() - started;
     let req;
@@ -45107,7 +46239,7 @@ class SyntheticPairedSource {
             return readJsonl(this.datasetPath);
         const url = join(stable, `/v2/models/${encodeURIComponent(this.options.model)}`);
         const shown = `${url.protocol}//${url.host}${url.pathname}`;
-        const x = exchange(url, 'GET', { ...this.headers, accept: 'application/json' }, undefined, this.agents, this.timeoutMs);
+        const x = oip_exchange_exchange(url, 'GET', { ...this.headers, accept: 'application/json' }, undefined, this.agents, this.timeoutMs);
         this.inFlight.add(x);
         const r = await x.done;
         this.inFlight.delete(x);
@@ -45173,7 +46305,7 @@ class SyntheticPairedSource {
             if (this.stopped)
                 return;
             const sentAtMs = Date.now();
-            const x = exchange(targets[side], 'POST', headers, body, this.agents, this.timeoutMs);
+            const x = oip_exchange_exchange(targets[side], 'POST', headers, body, this.agents, this.timeoutMs);
             this.inFlight.add(x);
             const r = await x.done;
             this.inFlight.delete(x);
@@ -45908,6 +47040,9 @@ function looksSection(judgements) {
         blocks.push({ kind: 'paragraph', text: `**Step ${step} (canary ${weights.canary}%), look ${judgement.look.index} of ${judgement.look.count}${ext}: ${judgement.decision}.** ${judgement.headline}` });
         blocks.push(judgementTable(judgement));
     }
+    const chart = metricsChart(judgements);
+    if (chart)
+        blocks.unshift(chart);
     const spending = judgements[judgements.length - 1].judgement.spending;
     blocks.push({
         kind: 'paragraph',
@@ -45963,10 +47098,36 @@ function finalWeights(record, weights) {
         out[canary.name] = (out[canary.name] ?? 0) + weights.canary;
     return JSON.stringify(out);
 }
+/** Stable's and the canary's latency p95 at each look: the key figure over the rollout, as a chart. */
+function metricsChart(judgements) {
+    const points = judgements
+        .map(({ step, weights, judgement }) => {
+        const p = judgement.rows.find((r) => r.kind === 'latency' && r.detail.percentilesMs)?.detail.percentilesMs;
+        return p?.stable && p.canary ? { label: `${step}:${weights.canary}%`, stable: p.stable.p95, canary: p.canary.p95 } : undefined;
+    })
+        .filter((p) => p !== undefined);
+    if (points.length === 0)
+        return undefined;
+    const top = Math.max(...points.flatMap((p) => [p.stable, p.canary])) * 1.1;
+    const n = (v) => (Math.round(v * 100) / 100).toString();
+    return {
+        kind: 'chart',
+        title: 'Latency p95 at each look, stable and canary',
+        mermaid: [
+            'xychart-beta',
+            '    title "Latency p95 (ms) at each look: stable (first line), canary (second)"',
+            `    x-axis "step:canary weight" [${points.map((p) => `"${p.label}"`).join(', ')}]`,
+            `    y-axis "ms" 0 --> ${n(top)}`,
+            `    line [${points.map((p) => n(p.stable)).join(', ')}]`,
+            `    line [${points.map((p) => n(p.canary)).join(', ')}]`,
+        ].join('\n'),
+    };
+}
 
 ;// CONCATENATED MODULE: ./packages/rollout/dist/steps/steps.js
 // The three rollout steps as doors see them: inputs in, StepResult out. The engine (engine/) does
 // the work; these map inputs to it and its outcome to outputs, a verdict and a report.
+
 
 
 
@@ -46100,7 +47261,7 @@ function releaseReport(outcome, description) {
     return [stateSection(outcome.record, [['target', description]]), decisionLogSection(outcome.decisions)];
 }
 /** promote and rollback share everything but the move and the names of their outputs. */
-async function releaseStep(ctx, inputs, step, move, outputs) {
+async function releaseStep(ctx, inputs, step, move, outputs, after) {
     const started = performance.now();
     const target = openTarget(inputs, ctx.cwd, ctx.logger);
     try {
@@ -46119,7 +47280,7 @@ async function releaseStep(ctx, inputs, step, move, outputs) {
             step,
             verdict: 'pass',
             headline: outcome.headline,
-            outputs: { ...outputs(outcome), verdict: 'pass', 'report-path': '' },
+            outputs: { ...outputs(outcome), ...(after ? await after(outcome) : {}), verdict: 'pass', 'report-path': '' },
             report: releaseReport(outcome, target.description),
             findings: [],
             gates: [],
@@ -46138,7 +47299,30 @@ const promoteStep = implementStep(promoteDefinition, (ctx, inputs) => releaseSte
     'previous-digest': outcome.other?.digest ?? '',
     'final-weights': JSON.stringify({ [outcome.stable.name]: 100 }),
     'decision-log': JSON.stringify(outcome.decisions),
-})));
+}), async (outcome) => {
+    if (!inputs['registry-tag'])
+        return { tagged: '' };
+    try {
+        const { tagged } = await moveTag({
+            reference: inputs['registry-tag'],
+            digest: outcome.stable.digest ?? '',
+            username: inputs['registry-username'],
+            password: inputs['registry-password'],
+            plainHttp: inputs['insecure-registry'],
+            env: ctx.env,
+            logger: ctx.logger,
+            signal: ctx.signal,
+        });
+        return { tagged };
+    }
+    catch (error) {
+        // Traffic is the truth and it did move: say so, so nobody rolls back a good promotion.
+        const message = `${outcome.stable.name} is promoted and serves all traffic, but ${inputs['registry-tag']} was not moved to it: ${errorMessage(error)}; re-run promote to retry the tag`;
+        if (error instanceof errors_InputError)
+            throw new errors_InputError(message, { subject: 'registry-tag' });
+        throw new InfrastructureError(message, { service: 'registry', cause: error });
+    }
+}));
 const rollbackStep = implementStep(rollbackDefinition, (ctx, inputs) => releaseStep(ctx, inputs, 'rollback', (target, options) => rollback(target, inputs['to-version'] || undefined, options), (outcome) => ({
     'stable-version': outcome.stable.name,
     'stable-digest': outcome.stable.digest ?? '',
@@ -49561,7 +50745,7 @@ function isStepName(name) {
 
 
 const CONFIG_FILE_NAME = 'ferry.yml';
-const MAX_CONFIG_BYTES = 1024 * 1024;
+const config_MAX_CONFIG_BYTES = 1024 * 1024;
 const EMPTY_CONFIG = { path: undefined, version: 1, defaults: {}, steps: {} };
 /** Edit distance, for "did you mean" hints on misspelled keys. */
 function distance(a, b) {
@@ -49670,7 +50854,7 @@ function loadConfig(cwd, explicitPath) {
             return EMPTY_CONFIG;
         throw new errors_InputError(`config file ${file} cannot be read: ${errorMessage(err)}`, { subject: 'config' });
     }
-    if (size > MAX_CONFIG_BYTES)
+    if (size > config_MAX_CONFIG_BYTES)
         throw new errors_InputError(`config file ${file} is larger than 1 MiB`, { subject: 'config' });
     const text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
     const doc = (0,dist/* parseDocument */.Tp)(text, { uniqueKeys: true, prettyErrors: true });

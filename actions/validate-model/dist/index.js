@@ -43950,6 +43950,14 @@ const promoteDefinition = defineStep({
     inputs: {
         ...TARGET_INPUTS,
         version: { type: 'string', description: 'Version expected to be the canary; empty: whatever is canary.', default: '' },
+        'registry-tag': {
+            type: 'string',
+            description: 'An OCI registry used as the model registry: move this tag (registry/repository:production) to the promoted version\'s digest. Empty: no tag is moved.',
+            default: '',
+        },
+        'registry-username': { type: 'string', description: 'Registry user name for registry-tag (with registry-password).', default: '' },
+        'registry-password': { type: 'string', description: 'Registry password or token for registry-tag. Without it, credentials come from the docker config file.', secret: true, default: '' },
+        'insecure-registry': { type: 'boolean', description: 'Plain HTTP to the registry of registry-tag: loopback and test registries only.', default: false },
     },
     outputs: {
         'stable-version': { description: 'Version now stable.' },
@@ -43958,6 +43966,7 @@ const promoteDefinition = defineStep({
         'previous-digest': { description: 'Digest of the rollback point.' },
         'final-weights': { description: 'JSON object of final traffic weights by version.' },
         'decision-log': { description: 'JSON array of the decisions recorded.' },
+        'tagged': { description: 'The registry tag moved to the promoted digest (registry/repository:tag@digest); empty without registry-tag.' },
     },
 });
 const rollbackDefinition = defineStep({

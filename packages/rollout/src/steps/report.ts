@@ -51,6 +51,8 @@ export function looksSection(judgements: readonly { step: number; weights: Weigh
     blocks.push({ kind: 'paragraph', text: `**Step ${step} (canary ${weights.canary}%), look ${judgement.look.index} of ${judgement.look.count}${ext}: ${judgement.decision}.** ${judgement.headline}` });
     blocks.push(judgementTable(judgement));
   }
+  const chart = metricsChart(judgements);
+  if (chart) blocks.unshift(chart);
   const spending = judgements[judgements.length - 1]!.judgement.spending;
   blocks.push({
     kind: 'paragraph',
@@ -105,4 +107,29 @@ export function finalWeights(record: RolloutRecord, weights: Weights): string {
   const canary = record.rollout?.canary;
   if (canary && canary.name !== record.stable?.name) out[canary.name] = (out[canary.name] ?? 0) + weights.canary;
   return JSON.stringify(out);
+}
+
+/** Stable's and the canary's latency p95 at each look: the key figure over the rollout, as a chart. */
+export function metricsChart(judgements: readonly { step: number; weights: Weights; judgement: Judgement }[]): ReportBlock | undefined {
+  const points = judgements
+    .map(({ step, weights, judgement }) => {
+      const p = judgement.rows.find((r) => r.kind === 'latency' && r.detail.percentilesMs)?.detail.percentilesMs;
+      return p?.stable && p.canary ? { label: `${step}:${weights.canary}%`, stable: p.stable.p95, canary: p.canary.p95 } : undefined;
+    })
+    .filter((p): p is { label: string; stable: number; canary: number } => p !== undefined);
+  if (points.length === 0) return undefined;
+  const top = Math.max(...points.flatMap((p) => [p.stable, p.canary])) * 1.1;
+  const n = (v: number): string => (Math.round(v * 100) / 100).toString();
+  return {
+    kind: 'chart',
+    title: 'Latency p95 at each look, stable and canary',
+    mermaid: [
+      'xychart-beta',
+      '    title "Latency p95 (ms) at each look: stable (first line), canary (second)"',
+      `    x-axis "step:canary weight" [${points.map((p) => `"${p.label}"`).join(', ')}]`,
+      `    y-axis "ms" 0 --> ${n(top)}`,
+      `    line [${points.map((p) => n(p.stable)).join(', ')}]`,
+      `    line [${points.map((p) => n(p.canary)).join(', ')}]`,
+    ].join('\n'),
+  };
 }

@@ -1,6 +1,6 @@
 // The three rollout steps as doors see them: inputs in, StepResult out. The engine (engine/) does
 // the work; these map inputs to it and its outcome to outputs, a verdict and a report.
-import { canaryDeployDefinition, implementStep, promoteDefinition, rollbackDefinition } from '@ferry/core';
+import { canaryDeployDefinition, errorMessage, implementStep, InfrastructureError, InputError, promoteDefinition, rollbackDefinition } from '@ferry/core';
 import type { DeploymentRecord, OutputValues, ReportSection, StepContext, StepResult } from '@ferry/core';
 import { canaryDeploy } from '../engine/canary.js';
 import { buildJudgeConfig, buildPlan } from '../engine/plan.js';
@@ -11,6 +11,7 @@ import { weightsFor } from '../target/types.js';
 import { MirroredPairsSource } from '../analysis/index.js';
 import { LocalRouterTarget } from '../targets/local/index.js';
 import { LedgerMirror } from './ledger.js';
+import { moveTag } from './registry-tag.js';
 import { openSource, openTarget, versionRef, type TargetInputs } from './open.js';
 import { decisionLogSection, finalWeights, looksSection, stateSection, weightsChart } from './report.js';
 
@@ -145,7 +146,8 @@ async function releaseStep<O extends Record<string, string>>(
   inputs: TargetInputs & { readonly environment: string; readonly 'lease-ttl': number; readonly 'verify-timeout': number },
   step: 'promote' | 'rollback',
   move: (target: Target, options: ReleaseOptions) => Promise<ReleaseOutcome>,
-  outputs: (outcome: ReleaseOutcome) => Omit<O, 'verdict' | 'report-path'>,
+  outputs: (outcome: ReleaseOutcome) => Omit<O, 'verdict' | 'report-path' | 'tagged'>,
+  after?: (outcome: ReleaseOutcome) => Promise<Record<string, string>>,
 ): Promise<StepResult<O>> {
   const started = performance.now();
   const target = openTarget(inputs, ctx.cwd, ctx.logger);
@@ -165,7 +167,7 @@ async function releaseStep<O extends Record<string, string>>(
       step,
       verdict: 'pass',
       headline: outcome.headline,
-      outputs: { ...outputs(outcome), verdict: 'pass', 'report-path': '' } as unknown as O,
+      outputs: { ...outputs(outcome), ...(after ? await after(outcome) : {}), verdict: 'pass', 'report-path': '' } as unknown as O,
       report: releaseReport(outcome, target.description),
       findings: [],
       gates: [],
@@ -185,7 +187,27 @@ export const promoteStep = implementStep(promoteDefinition, (ctx, inputs) =>
     'previous-digest': outcome.other?.digest ?? '',
     'final-weights': JSON.stringify({ [outcome.stable.name]: 100 }),
     'decision-log': JSON.stringify(outcome.decisions),
-  })),
+  }), async (outcome) => {
+    if (!inputs['registry-tag']) return { tagged: '' };
+    try {
+      const { tagged } = await moveTag({
+        reference: inputs['registry-tag'],
+        digest: outcome.stable.digest ?? '',
+        username: inputs['registry-username'],
+        password: inputs['registry-password'],
+        plainHttp: inputs['insecure-registry'],
+        env: ctx.env,
+        logger: ctx.logger,
+        signal: ctx.signal,
+      });
+      return { tagged };
+    } catch (error) {
+      // Traffic is the truth and it did move: say so, so nobody rolls back a good promotion.
+      const message = `${outcome.stable.name} is promoted and serves all traffic, but ${inputs['registry-tag']} was not moved to it: ${errorMessage(error)}; re-run promote to retry the tag`;
+      if (error instanceof InputError) throw new InputError(message, { subject: 'registry-tag' });
+      throw new InfrastructureError(message, { service: 'registry', cause: error });
+    }
+  }),
 );
 
 export const rollbackStep = implementStep(rollbackDefinition, (ctx, inputs) =>
