@@ -176,12 +176,15 @@ describe('rollout actions record GitHub deployments', () => {
       'latency-floor': '0.5',
       'error-floor': '0.02',
       'max-extensions': '6',
+      'environment-url': 'https://models.example/classifier',
     }, 'push');
     expect(canary.stdout).not.toContain('::error::');
     expect(canary.code).toBe(0);
     const [canaryDeployment] = fake.deployments;
     expect(canaryDeployment).toMatchObject({ environment: 'production-canary', payload: { version: 'v2', tool: 'ferry' } });
     expect(fake.deploymentStatuses(canaryDeployment!.id).map((s) => s.state)).toEqual(['in_progress', 'success']);
+    expect(fake.deploymentStatuses(canaryDeployment!.id).map((s) => s.environment_url)).toEqual(['https://models.example/classifier', 'https://models.example/classifier']);
+    expect(readFileSync(join(ws, 'output'), 'utf8')).toMatch(/environment-url<<(\S+)\nhttps:\/\/models\.example\/classifier\n\1/);
 
     const promoted = await runBundle('promote', ws, { 'router-url': router.adminUrl, version: 'v2' }, 'push');
     expect(promoted.stdout).not.toContain('::error::');

@@ -62,6 +62,12 @@ beforeAll(() => {
   requireGitlabCiLocal('preview');
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats.default(ajv);
+  // environment:url is `format: uri` with `pattern: ^(https?://.+|\$[A-Za-z]+)`: the schema itself
+  // admits a variable reference there (GitLab documents `url: $DYNAMIC_ENVIRONMENT_URL` from a
+  // dotenv report), which a strict URI check would refuse. Keep the URI check for everything else.
+  const uri = ajv.formats.uri as { validate?: (s: string) => boolean } | ((s: string) => boolean) | RegExp;
+  const isUri = (v: string): boolean => (typeof uri === 'function' ? uri(v) : uri instanceof RegExp ? uri.test(v) : (uri.validate?.(v) ?? true));
+  ajv.addFormat('uri', (v: string) => /^\$[A-Za-z_][A-Za-z0-9_]*$/.test(v) || isUri(v));
   validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')) as object);
 });
 
@@ -183,7 +189,13 @@ describe.each(['canary-deploy', 'promote', 'rollback'])('gitlab-templates/%s.yml
     } finally {
       ws.remove();
     }
-    expect(job.environment).toEqual({ name: step === 'canary-deploy' ? 'prod-eu-canary' : 'prod-eu', deployment_tier: step === 'canary-deploy' ? 'staging' : 'production', action: 'start' });
+    expect(job.environment).toEqual({
+      name: step === 'canary-deploy' ? 'prod-eu-canary' : 'prod-eu',
+      // The step's environment-url output, read by GitLab from the job's own dotenv report.
+      url: `$FERRY_${step.replace('-', '_').toUpperCase()}_ENVIRONMENT_URL`,
+      deployment_tier: step === 'canary-deploy' ? 'staging' : 'production',
+      action: 'start',
+    });
     expect(job.resource_group).toBe('ferry-prod-eu');
   });
 

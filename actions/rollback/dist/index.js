@@ -38115,6 +38115,11 @@ const TARGET_INPUTS = {
     'haproxy-runtime': { type: 'string', description: 'haproxy target: the runtime API address, a unix socket path or host:port (level admin).', default: '' },
     'haproxy-backend': { type: 'string', description: 'haproxy target: the backend whose servers named stable* and canary* carry the two versions.', default: 'models' },
     'state-file': { type: 'path', description: 'haproxy target: the rollout record, a JSON file next to the router (written atomically).', default: '' },
+    'environment-url': {
+        type: 'string',
+        description: 'Where the environment serves users (https://models.example.com): the deployment records link it (GitHub environment_url, GitLab environment url through dotenv).',
+        default: '',
+    },
     'lease-ttl': { type: 'duration', description: 'How long the lease on the target lasts without renewal; a killed job\'s lease frees itself after this.', default: '60s' },
     'verify-timeout': { type: 'duration', description: 'How long a traffic change may take to show on the router before the step fails (exit 3).', default: '10s' },
 };
@@ -38183,6 +38188,7 @@ const canaryDeployDefinition = defineStep({
         'final-weights': { description: 'JSON object of final traffic weights by version.' },
         'decision-log': { description: 'JSON array of the decisions made at each step.' },
         'rollback-ms': { description: 'Milliseconds from the abort decision to verified 100% stable (aborted rollouts).' },
+        'environment-url': { description: 'The environment-url input, for the deployment records of later jobs.' },
     },
 });
 const promoteDefinition = defineStep({
@@ -38210,6 +38216,7 @@ const promoteDefinition = defineStep({
         'final-weights': { description: 'JSON object of final traffic weights by version.' },
         'decision-log': { description: 'JSON array of the decisions recorded.' },
         'tagged': { description: 'The registry tag moved to the promoted digest (registry/repository:tag@digest); empty without registry-tag.' },
+        'environment-url': { description: 'The environment-url input, for the deployment records of later jobs.' },
     },
 });
 const rollbackDefinition = defineStep({
@@ -38228,6 +38235,7 @@ const rollbackDefinition = defineStep({
         'final-weights': { description: 'JSON object of final traffic weights by version.' },
         'rollback-ms': { description: 'Milliseconds from the start of the rollback to verified 100% on the version returned to.' },
         'decision-log': { description: 'JSON array of the decisions recorded.' },
+        'environment-url': { description: 'The environment-url input, for the deployment records of later jobs.' },
     },
 });
 
@@ -43615,8 +43623,12 @@ class LocalRouterTarget {
 
 class LedgerMirror {
     ctx;
-    constructor(ctx) {
+    url;
+    constructor(ctx, 
+    /** The environment's URL, linked from every status (empty: none). */
+    url = '') {
         this.ctx = ctx;
+        this.url = url;
     }
     async start(environment, version, description) {
         const ledger = this.ctx.ledger;
@@ -43635,7 +43647,7 @@ class LedgerMirror {
         if (!ledger || !record)
             return;
         try {
-            await ledger.update(record, state, description);
+            await ledger.update(record, state, description, this.url || undefined);
         }
         catch (error) {
             this.ctx.logger.warn(`could not set the deployment record of ${record.environment} to ${state}: ${errorMessage(error)}`);
@@ -47182,7 +47194,7 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
     const base = openSource({ ...inputs, analysis: inputs.analysis }, ctx.cwd);
     // Shadow: model quality from the requests the router mirrored, not from synthetic ones.
     const source = plan.strategy === 'shadow' && target instanceof LocalRouterTarget ? new MirroredPairsSource(base, target) : base;
-    const ledger = new LedgerMirror(ctx);
+    const ledger = new LedgerMirror(ctx, inputs['environment-url']);
     let record;
     try {
         const outcome = await canaryDeploy(target, {
@@ -47235,6 +47247,7 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
                 'final-weights': finalWeights(rec, weights),
                 'decision-log': JSON.stringify(log.map((d) => ({ at: d.at, step: d.step, canary: d.weights.canary, action: d.action, detail: d.detail }))),
                 'rollback-ms': outcome.rollbackMs === null ? '' : String(Math.round(outcome.rollbackMs)),
+                'environment-url': inputs['environment-url'],
                 verdict: outcome.verdict,
                 'report-path': '',
             },
@@ -47273,14 +47286,14 @@ async function releaseStep(ctx, inputs, step, move, outputs, after) {
         });
         if (!outcome.noop) {
             // The environment's deployment record: success marks the one before it inactive.
-            const ledger = new LedgerMirror(ctx);
+            const ledger = new LedgerMirror(ctx, inputs['environment-url']);
             await ledger.update(await ledger.start(inputs.environment, outcome.stable.name, `${step} to ${outcome.stable.name}`), 'success', outcome.headline);
         }
         return {
             step,
             verdict: 'pass',
             headline: outcome.headline,
-            outputs: { ...outputs(outcome), ...(after ? await after(outcome) : {}), verdict: 'pass', 'report-path': '' },
+            outputs: { ...outputs(outcome), ...(after ? await after(outcome) : {}), 'environment-url': inputs['environment-url'], verdict: 'pass', 'report-path': '' },
             report: releaseReport(outcome, target.description),
             findings: [],
             gates: [],

@@ -18,6 +18,11 @@ const TARGET_INPUTS = {
   'haproxy-runtime': { type: 'string', description: 'haproxy target: the runtime API address, a unix socket path or host:port (level admin).', default: '' },
   'haproxy-backend': { type: 'string', description: 'haproxy target: the backend whose servers named stable* and canary* carry the two versions.', default: 'models' },
   'state-file': { type: 'path', description: 'haproxy target: the rollout record, a JSON file next to the router (written atomically).', default: '' },
+  'environment-url': {
+    type: 'string',
+    description: 'Where the environment serves users (https://models.example.com): the deployment records link it (GitHub environment_url, GitLab environment url through dotenv).',
+    default: '',
+  },
   'lease-ttl': { type: 'duration', description: 'How long the lease on the target lasts without renewal; a killed job\'s lease frees itself after this.', default: '60s' },
   'verify-timeout': { type: 'duration', description: 'How long a traffic change may take to show on the router before the step fails (exit 3).', default: '10s' },
 } as const satisfies InputDeclarations;
@@ -87,6 +92,7 @@ export const canaryDeployDefinition = defineStep({
     'final-weights': { description: 'JSON object of final traffic weights by version.' },
     'decision-log': { description: 'JSON array of the decisions made at each step.' },
     'rollback-ms': { description: 'Milliseconds from the abort decision to verified 100% stable (aborted rollouts).' },
+    'environment-url': { description: 'The environment-url input, for the deployment records of later jobs.' },
   },
 });
 
@@ -115,6 +121,7 @@ export const promoteDefinition = defineStep({
     'final-weights': { description: 'JSON object of final traffic weights by version.' },
     'decision-log': { description: 'JSON array of the decisions recorded.' },
     'tagged': { description: 'The registry tag moved to the promoted digest (registry/repository:tag@digest); empty without registry-tag.' },
+    'environment-url': { description: 'The environment-url input, for the deployment records of later jobs.' },
   },
 });
 
@@ -134,5 +141,6 @@ export const rollbackDefinition = defineStep({
     'final-weights': { description: 'JSON object of final traffic weights by version.' },
     'rollback-ms': { description: 'Milliseconds from the start of the rollback to verified 100% on the version returned to.' },
     'decision-log': { description: 'JSON array of the decisions recorded.' },
+    'environment-url': { description: 'The environment-url input, for the deployment records of later jobs.' },
   },
 });

@@ -1,8 +1,9 @@
 // Generates gitlab-templates/<step>.yml: a CI/CD component with typed spec:inputs and one job that
 // runs the ferry CLI. Input values travel as job variables, never spliced into the script, so a
 // value holding $(...) or quotes stays inert.
-import { appliesTo, describeDefault, gitlabInputName, inputEnvVar, type StepDefinition } from '@ferry/core';
+import { appliesTo, describeDefault, gitlabInputName, inputEnvVar, type StepDefinition, type StepName } from '@ferry/core';
 import { stringify } from 'yaml';
+import { dotenvName } from '../gitlab/dotenv.js';
 import { reportFiles } from '../gitlab/publish.js';
 import { GENERATED_HEADER } from './action-yml.js';
 
@@ -20,6 +21,8 @@ function rolloutKeywords(step: string): Record<string, unknown> {
   return {
     environment: {
       name: canary ? '$[[ inputs.environment ]]-canary' : '$[[ inputs.environment ]]',
+      // From the job's own dotenv report: GitLab reads the URL after the job ends.
+      url: `$${dotenvName(step as StepName, 'environment-url')}`,
       deployment_tier: canary ? 'staging' : 'production',
       action: 'start',
     },

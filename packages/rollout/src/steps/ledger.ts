@@ -3,7 +3,11 @@
 import { errorMessage, type DeploymentRecord, type DeploymentState, type StepContext } from '@ferry/core';
 
 export class LedgerMirror {
-  constructor(private readonly ctx: StepContext) {}
+  constructor(
+    private readonly ctx: StepContext,
+    /** The environment's URL, linked from every status (empty: none). */
+    private readonly url = '',
+  ) {}
 
   async start(environment: string, version: string, description: string): Promise<DeploymentRecord | undefined> {
     const ledger = this.ctx.ledger;
@@ -20,7 +24,7 @@ export class LedgerMirror {
     const ledger = this.ctx.ledger;
     if (!ledger || !record) return;
     try {
-      await ledger.update(record, state, description);
+      await ledger.update(record, state, description, this.url || undefined);
     } catch (error) {
       this.ctx.logger.warn(`could not set the deployment record of ${record.environment} to ${state}: ${errorMessage(error)}`);
     }

@@ -63,7 +63,7 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
   const base = openSource({ ...inputs, analysis: inputs.analysis as 'synthetic' | 'prometheus' }, ctx.cwd);
   // Shadow: model quality from the requests the router mirrored, not from synthetic ones.
   const source = plan.strategy === 'shadow' && target instanceof LocalRouterTarget ? new MirroredPairsSource(base, target) : base;
-  const ledger = new LedgerMirror(ctx);
+  const ledger = new LedgerMirror(ctx, inputs['environment-url']);
   let record: DeploymentRecord | undefined;
   try {
     const outcome = await canaryDeploy(target, {
@@ -115,6 +115,7 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
         'final-weights': finalWeights(rec, weights),
         'decision-log': JSON.stringify(log.map((d) => ({ at: d.at, step: d.step, canary: d.weights.canary, action: d.action, detail: d.detail }))),
         'rollback-ms': outcome.rollbackMs === null ? '' : String(Math.round(outcome.rollbackMs)),
+        'environment-url': inputs['environment-url'],
         verdict: outcome.verdict,
         'report-path': '',
       },
@@ -143,10 +144,10 @@ function releaseReport(outcome: ReleaseOutcome, description: string): ReportSect
 /** promote and rollback share everything but the move and the names of their outputs. */
 async function releaseStep<O extends Record<string, string>>(
   ctx: StepContext,
-  inputs: TargetInputs & { readonly environment: string; readonly 'lease-ttl': number; readonly 'verify-timeout': number },
+  inputs: TargetInputs & { readonly environment: string; readonly 'environment-url': string; readonly 'lease-ttl': number; readonly 'verify-timeout': number },
   step: 'promote' | 'rollback',
   move: (target: Target, options: ReleaseOptions) => Promise<ReleaseOutcome>,
-  outputs: (outcome: ReleaseOutcome) => Omit<O, 'verdict' | 'report-path' | 'tagged'>,
+  outputs: (outcome: ReleaseOutcome) => Omit<O, 'verdict' | 'report-path' | 'tagged' | 'environment-url'>,
   after?: (outcome: ReleaseOutcome) => Promise<Record<string, string>>,
 ): Promise<StepResult<O>> {
   const started = performance.now();
@@ -160,14 +161,14 @@ async function releaseStep<O extends Record<string, string>>(
     });
     if (!outcome.noop) {
       // The environment's deployment record: success marks the one before it inactive.
-      const ledger = new LedgerMirror(ctx);
+      const ledger = new LedgerMirror(ctx, inputs['environment-url']);
       await ledger.update(await ledger.start(inputs.environment, outcome.stable.name, `${step} to ${outcome.stable.name}`), 'success', outcome.headline);
     }
     return {
       step,
       verdict: 'pass',
       headline: outcome.headline,
-      outputs: { ...outputs(outcome), ...(after ? await after(outcome) : {}), verdict: 'pass', 'report-path': '' } as unknown as O,
+      outputs: { ...outputs(outcome), ...(after ? await after(outcome) : {}), 'environment-url': inputs['environment-url'], verdict: 'pass', 'report-path': '' } as unknown as O,
       report: releaseReport(outcome, target.description),
       findings: [],
       gates: [],
