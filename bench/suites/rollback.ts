@@ -6,11 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { applyAndVerify, HaproxyTarget, weightsFor } from '@ferry/rollout';
+import { freePort } from '@ferry/bench';
+import { applyAndVerify, HaproxyRuntime, HaproxyTarget, weightsFor } from '@ferry/rollout';
 import { formatMs } from '../lib/format.ts';
 import { errorRow, timeBudgetRow, type Row } from '../lib/report.ts';
 import type { Suite, SuiteContext, SuiteResult } from '../lib/suite.ts';
@@ -27,14 +28,6 @@ function versionServer(name: string): Promise<Server> {
 }
 
 const portOf = (s: Server): number => (s.address() as AddressInfo).port;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = portOf(s);
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 function config(dir: string, frontend: number, stable: number, canary: number, weights: { stable: number; canary: number }): string {
   return [
@@ -54,17 +47,6 @@ function config(dir: string, frontend: number, stable: number, canary: number, w
     `  server canary 127.0.0.1:${canary} weight ${weights.canary}`,
     '',
   ].join('\n');
-}
-
-function runtime(socket: string, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = connect({ path: socket });
-    let out = '';
-    c.on('data', (d: Buffer) => (out += d.toString()));
-    c.once('error', reject);
-    c.once('close', () => resolve(out));
-    c.end(`${command}\n`);
-  });
 }
 
 async function answer(url: string): Promise<string> {
@@ -103,9 +85,10 @@ export const rollbackSuite: Suite = {
     try {
       haproxy = spawn('haproxy', ['-W', '-db', '-f', cfg], { stdio: 'ignore' });
       const spawnError = new Promise<Error>((resolve) => haproxy!.once('error', resolve));
+      const runtime = new HaproxyRuntime(socket);
       const deadline = Date.now() + 10_000;
       for (;;) {
-        const up = await Promise.race([runtime(socket, 'show info').then((r) => r.includes('Pid:'), () => false), spawnError.then((e) => Promise.reject(e))]);
+        const up = await Promise.race([runtime.command('show info').then((r) => r.includes('Pid:'), () => false), spawnError.then((e) => Promise.reject(e))]);
         if (up) break;
         if (Date.now() > deadline) throw new Error('haproxy did not open its runtime API in 10 s');
         await sleep(50);

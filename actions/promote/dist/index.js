@@ -42864,6 +42864,19 @@ async function setSlotVersion(target, slot, version) {
         throw error;
     }
 }
+/** Whether the router sends `slot` to exactly `version`'s endpoints. */
+function slotServes(live, slot, version) {
+    return live.endpoints[slot].join(' ') === version.endpoints.join(' ');
+}
+/**
+ * Points the canary slot at `version`. A slot only changes while it carries nothing, so any canary
+ * traffic (or mirroring) goes back to plain stable first, verified.
+ */
+async function pointCanaryAt(target, version, live, timeoutMs) {
+    if (live.weights.canary !== 0 || live.routing.kind !== 'weighted')
+        await applyAndVerify(target, weightsFor(0), { kind: 'weighted' }, timeoutMs);
+    await setSlotVersion(target, 'canary', version);
+}
 
 ;// CONCATENATED MODULE: ./packages/rollout/dist/engine/canary.js
 // canary-deploy's engine: the state machine idle → canary(step k, weight w) → completed | aborted,
@@ -42969,10 +42982,10 @@ class CanaryRun {
     }
     async start() {
         const r = this.record;
+        const live = await readRouting(this.target);
         if (!r.stable) {
             // The first rollout on a target: the stable version is what the router serves now, named by
             // the router itself (the local router knows it) or by stable-version.
-            const live = await readRouting(this.target);
             const named = live.versions?.stable ?? null;
             if (this.o.stable) {
                 r.stable = this.o.stable.endpoints.length > 0 ? this.o.stable : { ...this.o.stable, endpoints: live.endpoints.stable };
@@ -42991,12 +43004,7 @@ class CanaryRun {
         }
         if (r.stable.name === this.o.canary.name)
             throw new errors_InputError(`the canary version ${this.o.canary.name} has the same name as the stable version with different endpoints or digest; give the new version its own name`, { subject: 'version' });
-        // The canary slot may only change while it carries no traffic.
-        const live = await readRouting(this.target);
-        if (live.weights.canary !== 0 || live.routing.kind !== 'weighted') {
-            await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
-        }
-        await setSlotVersion(this.target, 'canary', this.o.canary);
+        await pointCanaryAt(this.target, this.o.canary, live, this.o.verifyTimeoutMs);
         const rollout = {
             id: `${this.o.canary.name}@${new Date().toISOString()}`,
             canary: this.o.canary,
@@ -43122,10 +43130,7 @@ class CanaryRun {
      * pointed at the canary again. The steps then re-apply the recorded weight.
      */
     async repointCanary(rollout) {
-        const live = await readRouting(this.target);
-        if (live.weights.canary !== 0 || live.routing.kind !== 'weighted')
-            await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
-        await setSlotVersion(this.target, 'canary', rollout.canary);
+        await pointCanaryAt(this.target, rollout.canary, await readRouting(this.target), this.o.verifyTimeoutMs);
     }
     advance(rollout) {
         rollout.step += 1;
@@ -43145,24 +43150,22 @@ class CanaryRun {
             if (live instanceof Error) {
                 this.logger.warn(`could not read the routing back: ${live.message}`);
             }
-            else if (live.endpoints.canary.join(' ') !== rollout.canary.endpoints.join(' ')) {
-                // A router restarted from its config may point the canary slot elsewhere: re-point it at 0%.
-                await this.session.renew();
-                lastRenew = Date.now();
-                if (live.weights.canary !== 0)
-                    await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
-                await setSlotVersion(this.target, 'canary', rollout.canary);
-                const ms = await applyAndVerify(this.target, weights, routing, this.o.verifyTimeoutMs);
-                this.log({ step: rollout.step + 1, weights, action: 'reapplied', detail: `${this.target.kind} had the canary slot on ${live.endpoints.canary.join(', ') || 'nothing'}; pointed it back at ${rollout.canary.name} and re-applied ${describeWeights(weights)} in ${Math.round(ms)} ms` });
-                await this.session.save();
-            }
-            else if (!routingMatches(live, weights, routing)) {
-                // Renew first: if another job (a rollback) took the record, this throws and we touch nothing.
-                await this.session.renew();
-                lastRenew = Date.now();
-                const ms = await applyAndVerify(this.target, weights, routing, this.o.verifyTimeoutMs);
-                this.log({ step: rollout.step + 1, weights, action: 'reapplied', detail: `${this.target.kind} showed ${describeWeights(live.weights)} (restarted or changed by hand); ${describeWeights(weights)} re-applied and verified in ${Math.round(ms)} ms` });
-                await this.session.save();
+            else {
+                // A router restarted from its config may point the canary slot elsewhere, or have lost the split.
+                const repoint = !slotServes(live, 'canary', rollout.canary);
+                if (repoint || !routingMatches(live, weights, routing)) {
+                    // Renew first: if another job (a rollback) took the record, this throws and we touch nothing.
+                    await this.session.renew();
+                    lastRenew = Date.now();
+                    if (repoint)
+                        await pointCanaryAt(this.target, rollout.canary, live, this.o.verifyTimeoutMs);
+                    const ms = await applyAndVerify(this.target, weights, routing, this.o.verifyTimeoutMs);
+                    const found = repoint
+                        ? `had the canary slot on ${live.endpoints.canary.join(', ') || 'nothing'}; pointed it back at ${rollout.canary.name} and re-applied ${describeWeights(weights)}`
+                        : `showed ${describeWeights(live.weights)} (restarted or changed by hand); ${describeWeights(weights)} re-applied and verified`;
+                    this.log({ step: rollout.step + 1, weights, action: 'reapplied', detail: `${this.target.kind} ${found} in ${Math.round(ms)} ms` });
+                    await this.session.save();
+                }
             }
             if (Date.now() - lastRenew >= renewEvery) {
                 await this.session.renew();
@@ -43301,14 +43304,11 @@ function buildJudgeConfig(i) {
 async function moveStable(target, record, to, timeoutMs) {
     const started = performance.now();
     const live = await readRouting(target);
-    const onStable = sameVersion(record.stable, to) || (live.endpoints.stable.join(' ') === to.endpoints.join(' ') && live.weights.stable === 100);
+    const onStable = sameVersion(record.stable, to) || (slotServes(live, 'stable', to) && live.weights.stable === 100);
     if (!onStable) {
         // The canary slot takes everything while the stable slot is re-pointed at 0%.
-        if (!(live.endpoints.canary.join(' ') === to.endpoints.join(' '))) {
-            if (live.weights.canary !== 0)
-                await applyAndVerify(target, weightsFor(0), { kind: 'weighted' }, timeoutMs);
-            await setSlotVersion(target, 'canary', to);
-        }
+        if (!slotServes(live, 'canary', to))
+            await pointCanaryAt(target, to, live, timeoutMs);
         await applyAndVerify(target, weightsFor(100), { kind: 'weighted' }, timeoutMs);
         await setSlotVersion(target, 'stable', to);
     }
@@ -47062,10 +47062,13 @@ function looksSection(judgements) {
     });
     return { heading: 'Judge', blocks };
 }
-function decisionLogSection(entries) {
+/** The decision log as a table; with `withChart`, the weights chart goes above it. */
+function decisionLogSection(entries, withChart = false) {
+    const chart = withChart ? weightsChart(entries) : undefined;
     return {
         heading: 'Decision log',
         blocks: [
+            ...(chart ? [chart] : []),
             {
                 kind: 'table',
                 columns: ['time', 'step', 'weights (stable / canary)', 'action', 'detail'],
@@ -47231,8 +47234,7 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
         if (looks)
             report.push(looks);
         const log = outcome.noop ? rec.decisions.filter((d) => rollout && d.at >= new Date(rollout.startedAt).toISOString()) : outcome.decisions;
-        const chart = weightsChart(log);
-        report.push({ ...decisionLogSection(log), blocks: [...(chart ? [chart] : []), ...decisionLogSection(log).blocks] });
+        report.push(decisionLogSection(log, true));
         const previous = rollout?.phase === 'promoted' ? rec.previous : rec.stable;
         return {
             step: 'canary-deploy',

@@ -19,7 +19,7 @@ import {
   type RolloutRecord,
 } from './record.js';
 import { RolloutSession, type SessionOptions } from './session.js';
-import { applyAndVerify, describeWeights, readRouting, routingMatches, setSlotVersion } from './traffic.js';
+import { applyAndVerify, describeWeights, pointCanaryAt, readRouting, routingMatches, slotServes } from './traffic.js';
 
 export interface CanaryOptions {
   readonly environment: string;
@@ -155,10 +155,10 @@ class CanaryRun {
 
   private async start(): Promise<RolloutOutcome> {
     const r = this.record;
+    const live = await readRouting(this.target);
     if (!r.stable) {
       // The first rollout on a target: the stable version is what the router serves now, named by
       // the router itself (the local router knows it) or by stable-version.
-      const live = await readRouting(this.target);
       const named = live.versions?.stable ?? null;
       if (this.o.stable) {
         r.stable = this.o.stable.endpoints.length > 0 ? this.o.stable : { ...this.o.stable, endpoints: live.endpoints.stable };
@@ -173,12 +173,7 @@ class CanaryRun {
       if (r.stable.endpoints.length === 0) throw new InputError(`the stable slot of ${this.target.description} has no servers: give stable-endpoints`, { subject: 'stable-endpoints' });
     }
     if (r.stable.name === this.o.canary.name) throw new InputError(`the canary version ${this.o.canary.name} has the same name as the stable version with different endpoints or digest; give the new version its own name`, { subject: 'version' });
-    // The canary slot may only change while it carries no traffic.
-    const live = await readRouting(this.target);
-    if (live.weights.canary !== 0 || live.routing.kind !== 'weighted') {
-      await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
-    }
-    await setSlotVersion(this.target, 'canary', this.o.canary);
+    await pointCanaryAt(this.target, this.o.canary, live, this.o.verifyTimeoutMs);
     const rollout: ActiveRollout = {
       id: `${this.o.canary.name}@${new Date().toISOString()}`,
       canary: this.o.canary,
@@ -305,9 +300,7 @@ class CanaryRun {
    * pointed at the canary again. The steps then re-apply the recorded weight.
    */
   private async repointCanary(rollout: ActiveRollout): Promise<void> {
-    const live = await readRouting(this.target);
-    if (live.weights.canary !== 0 || live.routing.kind !== 'weighted') await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
-    await setSlotVersion(this.target, 'canary', rollout.canary);
+    await pointCanaryAt(this.target, rollout.canary, await readRouting(this.target), this.o.verifyTimeoutMs);
   }
 
   private advance(rollout: ActiveRollout): void {
@@ -327,22 +320,21 @@ class CanaryRun {
       const live = await readRouting(this.target).catch((error: unknown) => error as Error);
       if (live instanceof Error) {
         this.logger.warn(`could not read the routing back: ${live.message}`);
-      } else if (live.endpoints.canary.join(' ') !== rollout.canary.endpoints.join(' ')) {
-        // A router restarted from its config may point the canary slot elsewhere: re-point it at 0%.
-        await this.session.renew();
-        lastRenew = Date.now();
-        if (live.weights.canary !== 0) await applyAndVerify(this.target, weightsFor(0), { kind: 'weighted' }, this.o.verifyTimeoutMs);
-        await setSlotVersion(this.target, 'canary', rollout.canary);
-        const ms = await applyAndVerify(this.target, weights, routing, this.o.verifyTimeoutMs);
-        this.log({ step: rollout.step + 1, weights, action: 'reapplied', detail: `${this.target.kind} had the canary slot on ${live.endpoints.canary.join(', ') || 'nothing'}; pointed it back at ${rollout.canary.name} and re-applied ${describeWeights(weights)} in ${Math.round(ms)} ms` });
-        await this.session.save();
-      } else if (!routingMatches(live, weights, routing)) {
-        // Renew first: if another job (a rollback) took the record, this throws and we touch nothing.
-        await this.session.renew();
-        lastRenew = Date.now();
-        const ms = await applyAndVerify(this.target, weights, routing, this.o.verifyTimeoutMs);
-        this.log({ step: rollout.step + 1, weights, action: 'reapplied', detail: `${this.target.kind} showed ${describeWeights(live.weights)} (restarted or changed by hand); ${describeWeights(weights)} re-applied and verified in ${Math.round(ms)} ms` });
-        await this.session.save();
+      } else {
+        // A router restarted from its config may point the canary slot elsewhere, or have lost the split.
+        const repoint = !slotServes(live, 'canary', rollout.canary);
+        if (repoint || !routingMatches(live, weights, routing)) {
+          // Renew first: if another job (a rollback) took the record, this throws and we touch nothing.
+          await this.session.renew();
+          lastRenew = Date.now();
+          if (repoint) await pointCanaryAt(this.target, rollout.canary, live, this.o.verifyTimeoutMs);
+          const ms = await applyAndVerify(this.target, weights, routing, this.o.verifyTimeoutMs);
+          const found = repoint
+            ? `had the canary slot on ${live.endpoints.canary.join(', ') || 'nothing'}; pointed it back at ${rollout.canary.name} and re-applied ${describeWeights(weights)}`
+            : `showed ${describeWeights(live.weights)} (restarted or changed by hand); ${describeWeights(weights)} re-applied and verified`;
+          this.log({ step: rollout.step + 1, weights, action: 'reapplied', detail: `${this.target.kind} ${found} in ${Math.round(ms)} ms` });
+          await this.session.save();
+        }
       }
       if (Date.now() - lastRenew >= renewEvery) {
         await this.session.renew();

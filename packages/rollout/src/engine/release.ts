@@ -5,7 +5,7 @@ import { InputError, silentLogger, type Logger } from '@ferry/core';
 import { weightsFor, type Target, type VersionRef } from '../target/types.js';
 import { describeVersion, FINISHED_PHASES, logDecision, logHistory, sameVersion, type DecisionEntry, type RolloutRecord } from './record.js';
 import { RolloutSession, type SessionOptions } from './session.js';
-import { applyAndVerify, readRouting, routingMatches, setSlotVersion } from './traffic.js';
+import { applyAndVerify, pointCanaryAt, readRouting, routingMatches, setSlotVersion, slotServes } from './traffic.js';
 
 export interface ReleaseOptions {
   readonly environment: string;
@@ -31,13 +31,10 @@ export interface ReleaseOutcome {
 async function moveStable(target: Target, record: RolloutRecord, to: VersionRef, timeoutMs: number | undefined): Promise<number> {
   const started = performance.now();
   const live = await readRouting(target);
-  const onStable = sameVersion(record.stable, to) || (live.endpoints.stable.join(' ') === to.endpoints.join(' ') && live.weights.stable === 100);
+  const onStable = sameVersion(record.stable, to) || (slotServes(live, 'stable', to) && live.weights.stable === 100);
   if (!onStable) {
     // The canary slot takes everything while the stable slot is re-pointed at 0%.
-    if (!(live.endpoints.canary.join(' ') === to.endpoints.join(' '))) {
-      if (live.weights.canary !== 0) await applyAndVerify(target, weightsFor(0), { kind: 'weighted' }, timeoutMs);
-      await setSlotVersion(target, 'canary', to);
-    }
+    if (!slotServes(live, 'canary', to)) await pointCanaryAt(target, to, live, timeoutMs);
     await applyAndVerify(target, weightsFor(100), { kind: 'weighted' }, timeoutMs);
     await setSlotVersion(target, 'stable', to);
   }

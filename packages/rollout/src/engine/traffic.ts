@@ -1,7 +1,7 @@
 // Moving traffic and proving it moved: every change is read back from the router until it shows
 // the split asked for. A router that never shows it is an infrastructure failure, not a guess.
 import { InfrastructureError } from '@ferry/core';
-import { sameWeights, TargetUnavailableError, type LiveRouting, type Routing, type Slot, type Target, type VersionRef, type Weights } from '../target/types.js';
+import { sameWeights, TargetUnavailableError, weightsFor, type LiveRouting, type Routing, type Slot, type Target, type VersionRef, type Weights } from '../target/types.js';
 
 export const DEFAULT_VERIFY_TIMEOUT_MS = 10_000;
 
@@ -73,4 +73,18 @@ export async function setSlotVersion(target: Target, slot: Slot, version: Versio
     if (error instanceof TargetUnavailableError) throw infra(target, `point the ${slot} slot at ${version.name} on`, error);
     throw error;
   }
+}
+
+/** Whether the router sends `slot` to exactly `version`'s endpoints. */
+export function slotServes(live: LiveRouting, slot: Slot, version: VersionRef): boolean {
+  return live.endpoints[slot].join(' ') === version.endpoints.join(' ');
+}
+
+/**
+ * Points the canary slot at `version`. A slot only changes while it carries nothing, so any canary
+ * traffic (or mirroring) goes back to plain stable first, verified.
+ */
+export async function pointCanaryAt(target: Target, version: VersionRef, live: LiveRouting, timeoutMs: number | undefined): Promise<void> {
+  if (live.weights.canary !== 0 || live.routing.kind !== 'weighted') await applyAndVerify(target, weightsFor(0), { kind: 'weighted' }, timeoutMs);
+  await setSlotVersion(target, 'canary', version);
 }

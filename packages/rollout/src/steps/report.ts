@@ -61,10 +61,13 @@ export function looksSection(judgements: readonly { step: number; weights: Weigh
   return { heading: 'Judge', blocks };
 }
 
-export function decisionLogSection(entries: readonly DecisionEntry[]): ReportSection {
+/** The decision log as a table; with `withChart`, the weights chart goes above it. */
+export function decisionLogSection(entries: readonly DecisionEntry[], withChart = false): ReportSection {
+  const chart = withChart ? weightsChart(entries) : undefined;
   return {
     heading: 'Decision log',
     blocks: [
+      ...(chart ? [chart] : []),
       {
         kind: 'table',
         columns: ['time', 'step', 'weights (stable / canary)', 'action', 'detail'],

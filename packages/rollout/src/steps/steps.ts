@@ -13,7 +13,7 @@ import { LocalRouterTarget } from '../targets/local/index.js';
 import { LedgerMirror } from './ledger.js';
 import { moveTag } from './registry-tag.js';
 import { openSource, openTarget, versionRef, type TargetInputs } from './open.js';
-import { decisionLogSection, finalWeights, looksSection, stateSection, weightsChart } from './report.js';
+import { decisionLogSection, finalWeights, looksSection, stateSection } from './report.js';
 
 type CanaryOutputs = OutputValues<(typeof canaryDeployDefinition)['outputs']>;
 type PromoteOutputs = OutputValues<(typeof promoteDefinition)['outputs']>;
@@ -99,8 +99,7 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
     const looks = looksSection(outcome.judgements);
     if (looks) report.push(looks);
     const log = outcome.noop ? rec.decisions.filter((d) => rollout && d.at >= new Date(rollout.startedAt).toISOString()) : outcome.decisions;
-    const chart = weightsChart(log);
-    report.push({ ...decisionLogSection(log), blocks: [...(chart ? [chart] : []), ...decisionLogSection(log).blocks] });
+    report.push(decisionLogSection(log, true));
     const previous = rollout?.phase === 'promoted' ? rec.previous : rec.stable;
     return {
       step: 'canary-deploy',
