@@ -235,6 +235,28 @@ describe('benchmark-on-gpu-runner: an endpoint that is already running', () => {
     expect(r.json.outputs['baseline-outcome']).toBe('invalid');
     section(r.json, /Invalid run/);
   }, 60_000);
+
+  // Seen on a GPU runner: a streaming server that stopped answering under concurrency 8 gave a load
+  // point with no answer at all, and the step used to pass it on an empty histogram.
+  it('a load point where every request failed fails the step (exit 1), naming the load and the error', async () => {
+    // The route answers for 2.5 s from the first request (the step's first-inference probe), then only
+    // 500s: with 1 s warm-ups and 1 s measurements, concurrency 1 is measured by 2 s and concurrency 2
+    // from 3 s, so the first point is all good and the second all bad.
+    await scripted.reset();
+    const r = await bench(['--endpoint', scripted.url, '--protocol', 'http-template', '--request-method', 'GET', '--request-path', '/fail-after?ms=2500', '--concurrencies', '1,2', '--warmup', '1s', ...QUICK.slice(2), '--results', 'all-failed.json']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.verdict).toBe('fail');
+    expect(r.json.headline).toMatch(/^no request succeeded at concurrency 2: all \d+ failed \(http5xx: HTTP 500\)/);
+  }, 60_000);
+
+  it('a closed loop whose requests outlast the measurement is inconclusive, never a pass, and says why', async () => {
+    // Each answer takes 4 s; warm-up plus measurement last 1.3 s, so no user gets to send in a window.
+    const r = await bench(['--endpoint', scripted.url, '--protocol', 'http-template', '--request-method', 'GET', '--request-path', '/fixed?ms=4000', '--concurrency', '2', ...QUICK, '--results', 'stalled.json']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.json.verdict).toBe('inconclusive');
+    expect(r.json.headline).toMatch(/^inconclusive: no request was sent during the measurement: all 2 users were still waiting/);
+    section(r.json, /Inconclusive run: the server answered nothing to measure/);
+  }, 60_000);
 });
 
 describe('benchmark-on-gpu-runner: inputs and GPUs', () => {

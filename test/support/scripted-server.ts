@@ -12,6 +12,7 @@
 //   ANY  /stalling[?ms=5]          200 after ms, except that nothing is answered during a stall armed
 //                                  with POST /__stall?after=A&duration=D (held until the stall ends)
 //   ANY  /errors[?every=10&status=500&ms=0]  every n-th request answers `status`, the rest 200
+//   ANY  /fail-after[?ms=1000&status=500]  200 until ms after the first request on the route, then status
 //   ANY  /reset                    destroys the connection without answering
 //   ANY  /garbage                  answers bytes that are not HTTP
 //   ANY  /status/<code>            answers that status
@@ -147,6 +148,7 @@ function serve(): void {
   let inFlight = 0;
   let maxInFlight = 0;
   let errorCounter = 0;
+  let failAfterStart: number | undefined;
   /** Arrival times of the last requests (monotonic ms), for checks on the offered schedule. */
   const arrivals: number[] = [];
   const stalls: { start: number; end: number }[] = [];
@@ -223,6 +225,7 @@ function serve(): void {
         requests = 0;
         maxInFlight = inFlight;
         errorCounter = 0;
+        failAfterStart = undefined;
         stalls.length = 0;
         arrivals.length = 0;
         reply(res, 200, '{}', 'application/json');
@@ -245,6 +248,11 @@ function serve(): void {
         const every = num(q, 'every', 10);
         const fail = ++errorCounter % every === 0;
         at(arrived + num(q, 'ms', 0), () => reply(res, fail ? num(q, 'status', 500) : 200, fail ? 'injected failure' : 'ok'));
+      } else if (path === '/fail-after') {
+        // 200 until `ms` after the first request on this route (since the last /__reset), then `status`.
+        failAfterStart ??= arrived;
+        const fail = arrived - failAfterStart > num(q, 'ms', 1000);
+        reply(res, fail ? num(q, 'status', 500) : 200, fail ? 'failing from now on' : 'ok');
       } else if (path === '/reset') {
         req.socket.destroy();
       } else if (path === '/garbage') {

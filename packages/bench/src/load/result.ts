@@ -67,7 +67,7 @@ export interface WindowSummary {
 }
 
 export interface ValidityReason {
-  readonly code: 'send-lag' | 'rate-shortfall' | 'generator-cpu' | 'dropped' | 'aborted';
+  readonly code: 'send-lag' | 'rate-shortfall' | 'generator-cpu' | 'dropped' | 'aborted' | 'stalled';
   readonly message: string;
 }
 

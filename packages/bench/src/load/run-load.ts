@@ -210,7 +210,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       pending.delete(rec.index);
       if (rec.index < 0) {
         warmup = entry.agg;
-        options.onProgress?.({ type: 'warmup-done', point: p, repeat: r, message: `warm-up done: ${entry.agg.ok} ok, ${entry.agg.sent - entry.agg.ok} not` });
+        options.onProgress?.({ type: 'warmup-done', point: p, repeat: r, message: `warm-up done: ${entry.agg.ok} ok, ${entry.agg.sent - entry.agg.ok} not${entry.agg.errorSamples.length > 0 ? ` (${entry.agg.errorSamples[0]})` : ''}` });
         return;
       }
       if (stoppedAt !== undefined && rec.index > stoppedAt) return;

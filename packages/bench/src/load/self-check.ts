@@ -25,6 +25,14 @@ export function selfCheck(a: {
   } else if (lag99 !== undefined && lag99 > limits.maxLagP99Ms) {
     reasons.push({ code: 'send-lag', message: `requests went out late: send lag p99 ${fmt(lag99)} ms is above ${limits.maxLagP99Ms} ms (the generator fell behind its schedule)` });
   }
+  // A closed loop sends a user's next request only when the last one is answered: nothing sent in
+  // the whole measurement means every user was still waiting, so there is nothing to measure.
+  if (!a.aborted && a.load.mode === 'closed' && a.load.concurrency > 0 && s.requests.sent === 0) {
+    reasons.push({
+      code: 'stalled',
+      message: `no request was sent during the measurement: all ${a.load.concurrency} users were still waiting for answers to earlier requests (the server stopped answering, or one request takes longer than the measurement; see timeout and duration)`,
+    });
+  }
   let ratio: number | undefined;
   if (a.load.mode === 'open' && s.requests.scheduled > 0) {
     ratio = s.requests.sent / s.requests.scheduled;

@@ -140,12 +140,16 @@ export function validitySection(load: LoadResult): ReportSection | undefined {
   }
   if (items.length === 0) return undefined;
   const invalid = !load.valid;
+  // A stalled closed loop is the server's doing (no answers to measure), not the generator's.
+  const codes = new Set(load.points.flatMap((pt) => pt.validity.reasons.map((r) => r.code)));
+  const stalledOnly = codes.size === 1 && codes.has('stalled');
+  const why = stalledOnly
+    ? 'No answer came back within the measurement, so there is nothing to judge: the run is inconclusive, never a pass. Check the server log below, or raise timeout and duration if one request takes longer than the measurement.'
+    : 'These figures describe the runner, not the server: the run is marked invalid and is never reported as a server regression. Give the runner more CPU, lower the rate, or shard the load over more runners.';
   return {
-    heading: invalid ? 'Invalid run: the load generator could not keep its schedule' : 'Load generator notes',
+    heading: !invalid ? 'Load generator notes' : stalledOnly ? 'Inconclusive run: the server answered nothing to measure' : 'Invalid run: the load generator could not keep its schedule',
     blocks: [
-      ...(invalid
-        ? [{ kind: 'paragraph' as const, text: 'These figures describe the runner, not the server: the run is marked invalid and is never reported as a server regression. Give the runner more CPU, lower the rate, or shard the load over more runners.' }]
-        : []),
+      ...(invalid ? [{ kind: 'paragraph' as const, text: why }] : []),
       { kind: 'list', items },
     ],
   };

@@ -196,8 +196,9 @@ function headlineOf(load: LoadResult, failedGates: readonly GateResult[], compar
   const s = pt.summary;
   const figures = `p95 ${fmtMs(s.latencyMs.corrected.p95)}, p99 ${fmtMs(s.latencyMs.corrected.p99)}, ${s.throughput.toFixed(1)} req/s, ${pct(s.errorRate)} errors at ${pointLabel(pt.load)}`;
   if (!load.valid) {
-    const reason = load.points.flatMap((p) => p.validity.reasons)[0]?.message ?? 'the generator fell behind';
-    return `invalid run, not a server regression: ${reason}`;
+    const first = load.points.flatMap((p) => p.validity.reasons)[0];
+    if (first?.code === 'stalled') return `inconclusive: ${first.message}`;
+    return `invalid run, not a server regression: ${first?.message ?? 'the generator fell behind'}`;
   }
   if (serverFailed) return `${serverFailed}; ${figures}`;
   if (failedGates.length > 0) return `${failedGates.length} gate(s) failed: ${failedGates.map((g) => `${g.name} ${g.value} (${g.threshold})`).join('; ')}`;
@@ -277,7 +278,14 @@ export const benchmarkStep = implementStep(benchmarkDefinition, async (ctx, inpu
 
   // A started server that died part-way fails the run, whatever the gates say; its log explains why.
   const pt = headPoint(load);
-  const serverFailed = died ? `the server ${died} during the run` : undefined;
+  // So does a load point where every request sent failed: there is no latency to judge, and no
+  // gate may pass on an empty histogram.
+  const silent = load.points.find((p) => p.summary.requests.sent > 0 && p.summary.requests.ok === 0);
+  const serverFailed = died
+    ? `the server ${died} during the run`
+    : silent
+      ? `no request succeeded at ${pointLabel(silent.load)}: all ${silent.summary.requests.sent} failed${silent.summary.errorSamples[0] ? ` (${silent.summary.errorSamples[0]})` : ''}`
+      : undefined;
 
   const verdict: StepResult['verdict'] = !load.valid ? 'inconclusive' : failedGates.length > 0 || (comparison?.counts.regression ?? 0) > 0 || serverFailed ? 'fail' : 'pass';
   const report: ReportSection[] = [];
