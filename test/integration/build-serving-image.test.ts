@@ -786,7 +786,7 @@ describe('build-serving-image: the action bundle and the GitLab template', () =>
       include: [
         {
           local: 'ci/build-serving-image.yml',
-          inputs: { model_path: 'models/classifier', runtime: 'triton', base_image: 'scratch', image: `${registry.host}/gitlab/classifier`, insecure_registry: 'true', cache_dir: '.ferry-cache', job_prefix: 'pack' },
+          inputs: { model_path: 'models/classifier', runtime: 'triton', base_image: 'scratch', image: `${registry.host}/gitlab/classifier`, insecure_registry: 'true', cache_dir: '.ferry-cache', job_prefix: 'pack', runner_tags: ['ferry-test-runner'] },
         },
       ],
       'use-image': { stage: 'verify', needs: ['pack-build-serving-image'], script: ['echo "image=$FERRY_BUILD_SERVING_IMAGE_IMAGE"', 'echo "uploaded=$FERRY_BUILD_SERVING_IMAGE_BYTES_UPLOADED"'] },

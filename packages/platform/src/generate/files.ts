@@ -3,16 +3,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ferryConfigSchema, STEP_DEFINITIONS } from '@ferry/core';
 import { actionYml } from './action-yml.js';
-import { gitlabTemplate } from './gitlab-template.js';
+import { ferryVersion, gitlabTemplates } from './gitlab-template.js';
 import { spliceReadme } from './readme-tables.js';
 
 /** Every generated file, relative path → expected content. */
 export function generatedFiles(root: string): Map<string, string> {
   const files = new Map<string, string>();
-  for (const def of STEP_DEFINITIONS) {
-    files.set(`actions/${def.name}/action.yml`, actionYml(def));
-    files.set(`gitlab-templates/${def.name}.yml`, gitlabTemplate(def));
-  }
+  for (const def of STEP_DEFINITIONS) files.set(`actions/${def.name}/action.yml`, actionYml(def));
+  for (const [name, text] of gitlabTemplates({ kind: 'include', version: ferryVersion(root) })) files.set(`gitlab-templates/${name}.yml`, text);
   files.set('schema/ferry.schema.json', `${JSON.stringify(ferryConfigSchema(), null, 2)}\n`);
   const readmePath = join(root, 'README.md');
   files.set('README.md', spliceReadme(readFileSync(readmePath, 'utf8'), STEP_DEFINITIONS));
