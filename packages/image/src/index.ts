@@ -16,3 +16,5 @@ export { ferryBaseRecipe, sharedLibraries, type FerryBaseOptions, type FerryBase
 export { FERRY_BASE_REFERENCE, FERRY_CLI, NODE as FERRY_NODE, APP_DIR as FERRY_APP_DIR } from './ferry-base/layout.js';
 export { findBuilder, type Builder } from './dockerfile.js';
 export { checkDiskSpace, freeBytes, type DiskCheck } from './disk-space.js';
+export { cliImageRecipe, CLI_IMAGE_NAME, type CliImageOptions, type CliImageRecipe } from './cli-image/recipe.js';
+export { publishTags, registryCredentialsFromEnv, releaseTag } from './cli-image/publish.js';

@@ -114,6 +114,8 @@ export interface PodmanRunOptions {
   /** Published on 127.0.0.1 only; needs network "bridge". */
   publish?: { hostPort: number; containerPort: number }[];
   env?: Record<string, string>;
+  /** Host directories mounted read-only: host path → path in the container. */
+  volumes?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -124,6 +126,7 @@ export async function podmanRun(image: string, command: readonly string[], optio
   const args = ['run', '--rm', '--name', name, `--network=${options.network ?? 'host'}`];
   for (const { hostPort, containerPort } of options.publish ?? []) args.push('--publish', `127.0.0.1:${hostPort}:${containerPort}`);
   for (const [key, value] of Object.entries(options.env ?? {})) args.push('--env', `${key}=${value}`);
+  for (const [host, inside] of Object.entries(options.volumes ?? {})) args.push('--volume', `${host}:${inside}:ro`);
   try {
     return await runCommand(podman, [...args, image, ...command], { timeoutMs: options.timeoutMs ?? 60_000 });
   } catch (error) {
@@ -133,9 +136,10 @@ export async function podmanRun(image: string, command: readonly string[], optio
 }
 
 /** Pulls from a plain-HTTP loopback registry; the local copy is removed by stopAll(). */
-export async function podmanPull(reference: string): Promise<LocalImage> {
+export async function podmanPull(reference: string, options: { creds?: string } = {}): Promise<LocalImage> {
   const podman = await requirePodman();
-  const id = (await checkedCommand(podman, ['pull', '--quiet', '--tls-verify=false', reference])).trim();
+  const creds = options.creds === undefined ? [] : ['--creds', options.creds];
+  const id = (await checkedCommand(podman, ['pull', '--quiet', '--tls-verify=false', ...creds, reference])).trim();
   return trackImage(podman, reference, id);
 }
 
