@@ -1,7 +1,7 @@
 // How results look to people: the sticky report's sections, markdown, terminal output and progress.
 import { describe, expect, it } from 'vitest';
 import type { StepResult } from '@ferry/core';
-import { parseSections, renderTerminal, stepMarkdown, terminalProgress, upsertSection, REPORT_MARKER } from '@ferry/platform';
+import { parseSections, renderTerminal, reportRun, stepMarkdown, terminalProgress, upsertSection, REPORT_MARKER } from '@ferry/platform';
 
 const result = (over: Partial<StepResult> = {}): StepResult => ({
   step: 'validate-model',
@@ -27,6 +27,21 @@ describe('pipeline report sections', () => {
       ['canary-deploy', 'canary v2'],
     ]);
     expect(body.match(/ferry:step:canary-deploy:start/g)).toHaveLength(1);
+  });
+
+  it('starts afresh for a new run, so an earlier run’s later steps never show beside a later run that stopped early', () => {
+    let body = upsertSection(undefined, 'validate-model', 'validate: pass', { run: 'pipeline-7' });
+    body = upsertSection(body, 'canary-deploy', 'canary: pass', { run: 'pipeline-7' });
+    body = upsertSection(body, 'promote', 'promote: pass', { run: 'pipeline-7' });
+    expect([...parseSections(body).keys()]).toEqual(['validate-model', 'canary-deploy', 'promote']);
+    // The next pipeline fails at validate-model: its note holds that section alone.
+    body = upsertSection(body, 'validate-model', 'validate: fail', { run: 'pipeline-8' });
+    expect([...parseSections(body).entries()]).toEqual([['validate-model', 'validate: fail']]);
+    expect(reportRun(body)).toBe('pipeline-8');
+    // A note written before runs were recorded counts as another run.
+    expect([...parseSections(upsertSection(upsertSection(undefined, 'promote', 'old'), 'validate-model', 'new', { run: 'pipeline-9' })).keys()]).toEqual(['validate-model']);
+    // Without a run (no pipeline id), sections are kept as before.
+    expect([...parseSections(upsertSection(body, 'promote', 'p')).keys()]).toEqual(['validate-model', 'promote']);
   });
 
   it('caps a huge section so the whole comment stays under GitHub’s 65,536 characters', () => {

@@ -12,6 +12,12 @@ async function findReportComment(gh: GitHubClient, env: GitHubEnvironment, pull:
 }
 
 /**
+ * A pull request's steps may run in several workflows, all at the head commit: the comment starts
+ * afresh at a new commit, not at a new workflow run.
+ */
+const commentRun = (env: GitHubEnvironment): string | undefined => (env.headSha ? `commit-${env.headSha}` : undefined);
+
+/**
  * Writes `markdown` as the step's section of the report comment. Parallel jobs may race, so after
  * writing, the comment is read back and the write repeated if another job's update replaced ours.
  */
@@ -20,11 +26,11 @@ export async function upsertReportComment(gh: GitHubClient, env: GitHubEnvironme
     const existing = await findReportComment(gh, env, pull);
     let id: number;
     if (existing) {
-      const body = upsertSection(existing.body, step, markdown);
+      const body = upsertSection(existing.body, step, markdown, { run: commentRun(env) });
       if (body !== existing.body) await gh.rest.issues.updateComment({ owner: env.owner, repo: env.repo, comment_id: existing.id, body });
       id = existing.id;
     } else {
-      const created = await gh.rest.issues.createComment({ owner: env.owner, repo: env.repo, issue_number: pull, body: upsertSection(undefined, step, markdown) });
+      const created = await gh.rest.issues.createComment({ owner: env.owner, repo: env.repo, issue_number: pull, body: upsertSection(undefined, step, markdown, { run: commentRun(env) }) });
       id = created.data.id;
     }
     const check = await gh.rest.issues.getComment({ owner: env.owner, repo: env.repo, comment_id: id });

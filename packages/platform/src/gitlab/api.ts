@@ -63,6 +63,9 @@ async function findReportNote(api: GitLabClient, env: GitLabEnvironment, iid: nu
   return undefined;
 }
 
+/** One pipeline holds every step on GitLab: a note from an earlier pipeline starts afresh. */
+const noteRun = (env: GitLabEnvironment): string | undefined => (env.pipelineId !== undefined ? `pipeline-${env.pipelineId}` : undefined);
+
 /** Writes the step's section of the one pipeline note on the merge request, updated in place. */
 export async function upsertMergeRequestNote(api: GitLabClient, env: GitLabEnvironment, step: StepName, markdown: string): Promise<number> {
   const iid = env.mergeRequestIid;
@@ -72,10 +75,10 @@ export async function upsertMergeRequestNote(api: GitLabClient, env: GitLabEnvir
     let id: number;
     if (existing) {
       id = existing.id;
-      const body = upsertSection(existing.body, step, markdown);
+      const body = upsertSection(existing.body, step, markdown, { run: noteRun(env) });
       if (body !== existing.body) await api.MergeRequestNotes.edit(env.projectId, iid, id, { body });
     } else {
-      id = (await api.MergeRequestNotes.create(env.projectId, iid, upsertSection(undefined, step, markdown))).id;
+      id = (await api.MergeRequestNotes.create(env.projectId, iid, upsertSection(undefined, step, markdown, { run: noteRun(env) }))).id;
     }
     // Parallel jobs of one pipeline may race (read, then write the whole body): read back, and
     // write again if another job's edit replaced this step's section.

@@ -32,11 +32,25 @@ function capSection(markdown: string): string {
   return text + note;
 }
 
-/** Replaces (or adds) one step's section, keeping the others, in pipeline order. */
-export function upsertSection(existing: string | undefined, step: StepName, markdown: string, title = 'Ferry model pipeline'): string {
-  const sections = existing ? parseSections(existing) : new Map<string, string>();
+const RUN = /^<!-- ferry:run:([^\s>]*) -->$/m;
+
+/** The run a report body was last written for (see upsertSection), if it records one. */
+export function reportRun(body: string): string | undefined {
+  return RUN.exec(body)?.[1];
+}
+
+/**
+ * Replaces (or adds) one step's section, keeping the others, in pipeline order. With `run` (the
+ * GitLab pipeline, or the commit a GitHub pull request was built at), sections written for another
+ * run are dropped first, so a later run that stops early never shows the verdicts of an earlier
+ * one's later steps as if they were its own.
+ */
+export function upsertSection(existing: string | undefined, step: StepName, markdown: string, options: { title?: string; run?: string } = {}): string {
+  const run = options.run?.replace(/[^\w.:-]/g, '');
+  const fresh = existing === undefined || (run !== undefined && reportRun(existing) !== run);
+  const sections = fresh ? new Map<string, string>() : parseSections(existing);
   sections.set(step, capSection(markdown));
   const ordered = [...STEP_NAMES.filter((s) => sections.has(s)), ...[...sections.keys()].filter((s) => !STEP_NAMES.includes(s as StepName))];
   const body = ordered.map((s) => `${start(s)}\n${sections.get(s) ?? ''}\n${end(s)}`).join('\n\n');
-  return `${REPORT_MARKER}\n## ${title}\n\n${body}\n`;
+  return `${REPORT_MARKER}\n${run ? `<!-- ferry:run:${run} -->\n` : ''}## ${options.title ?? 'Ferry model pipeline'}\n\n${body}\n`;
 }
