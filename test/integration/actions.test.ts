@@ -80,6 +80,18 @@ describe('action bundles', () => {
     const resultFile = JSON.parse(readFileSync(join(out, 'ferry/validate-model.json'), 'utf8')) as { verdict: string };
     expect(resultFile.verdict).toBe('pass');
   });
+
+  // ncc once rewrote `<cwd>/ferry.yml` into a copy of examples/classifier/ferry.yml bundled beside
+  // the action, because a file of that name existed in the checkout at build time.
+  it("reads the ferry.yml of the workspace it runs in, and nothing bundled from Ferry's checkout", async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'ferry-gh-ws-'));
+    writeFileSync(join(ws, 'ferry.yml'), 'validate-model:\n  model-path: no-such-model\n');
+    writeFileSync(join(ws, 'output'), '');
+    const r = await run(NODE24, [join(REPO_ROOT, 'actions/validate-model/dist/index.js')], { cwd: ws, env: { ...cleanEnv(), GITHUB_OUTPUT: join(ws, 'output'), RUNNER_TEMP: ws } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/::error::.*no-such-model/);
+    for (const step of steps) expect(listFiles(join(REPO_ROOT, 'actions', step, 'dist')).filter((f) => f.endsWith('ferry.yml'))).toEqual([]);
+  });
 });
 
 describe('benchmark-on-gpu-runner bundle', () => {

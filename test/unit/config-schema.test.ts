@@ -18,6 +18,11 @@ const docs: { name: string; text: string; valid: boolean }[] = [
   { name: 'bad enum', text: 'build-serving-image:\n  runtime: docker\n', valid: false },
   { name: 'bad boolean', text: 'build-serving-image:\n  insecure-registry: "maybe"\n', valid: false },
   { name: 'secret in file', text: 'build-serving-image:\n  registry-password: hunter2\n', valid: false },
+  { name: 'pipeline', text: 'pipeline:\n  model-name: m\n  stable: {version: v1, model-path: a}\n  candidates:\n    v2: {model-path: b, expect: promoted}\n    v3: {endpoints: [http://10.0.0.7:8080], expect: canary-deploy}\n', valid: true },
+  { name: 'pipeline: unknown key', text: 'pipeline:\n  stable: {version: v1, model-path: a}\n  candidates: {v2: {modelpath: b}}\n', valid: false },
+  { name: 'pipeline: candidate without a model', text: 'pipeline:\n  stable: {version: v1, model-path: a}\n  candidates: {v2: {expect: promoted}}\n', valid: false },
+  { name: 'pipeline: bad expectation', text: 'pipeline:\n  stable: {version: v1, model-path: a}\n  candidates: {v2: {model-path: b, expect: maybe}}\n', valid: false },
+  { name: 'pipeline: no stable', text: 'pipeline:\n  candidates: {v2: {model-path: b}}\n', valid: false },
 ];
 
 describe('ferry.yml schema', () => {

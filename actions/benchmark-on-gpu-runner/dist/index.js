@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3303);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8996);
 // Bundle entry for the benchmark-on-gpu-runner action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 3303:
+/***/ 8996:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -43065,6 +43065,14 @@ function selfCheck(a) {
     else if (lag99 !== undefined && lag99 > limits.maxLagP99Ms) {
         reasons.push({ code: 'send-lag', message: `requests went out late: send lag p99 ${fmt(lag99)} ms is above ${limits.maxLagP99Ms} ms (the generator fell behind its schedule)` });
     }
+    // A closed loop sends a user's next request only when the last one is answered: nothing sent in
+    // the whole measurement means every user was still waiting, so there is nothing to measure.
+    if (!a.aborted && a.load.mode === 'closed' && a.load.concurrency > 0 && s.requests.sent === 0) {
+        reasons.push({
+            code: 'stalled',
+            message: `no request was sent during the measurement: all ${a.load.concurrency} users were still waiting for answers to earlier requests (the server stopped answering, or one request takes longer than the measurement; see timeout and duration)`,
+        });
+    }
     let ratio;
     if (a.load.mode === 'open' && s.requests.scheduled > 0) {
         ratio = s.requests.sent / s.requests.scheduled;
@@ -43316,7 +43324,7 @@ async function runLoad(options) {
             pending.delete(rec.index);
             if (rec.index < 0) {
                 warmup = entry.agg;
-                options.onProgress?.({ type: 'warmup-done', point: p, repeat: r, message: `warm-up done: ${entry.agg.ok} ok, ${entry.agg.sent - entry.agg.ok} not` });
+                options.onProgress?.({ type: 'warmup-done', point: p, repeat: r, message: `warm-up done: ${entry.agg.ok} ok, ${entry.agg.sent - entry.agg.ok} not${entry.agg.errorSamples.length > 0 ? ` (${entry.agg.errorSamples[0]})` : ''}` });
                 return;
             }
             if (stoppedAt !== undefined && rec.index > stoppedAt)
@@ -44018,12 +44026,16 @@ function validitySection(load) {
     if (items.length === 0)
         return undefined;
     const invalid = !load.valid;
+    // A stalled closed loop is the server's doing (no answers to measure), not the generator's.
+    const codes = new Set(load.points.flatMap((pt) => pt.validity.reasons.map((r) => r.code)));
+    const stalledOnly = codes.size === 1 && codes.has('stalled');
+    const why = stalledOnly
+        ? 'No answer came back within the measurement, so there is nothing to judge: the run is inconclusive, never a pass. Check the server log below, or raise timeout and duration if one request takes longer than the measurement.'
+        : 'These figures describe the runner, not the server: the run is marked invalid and is never reported as a server regression. Give the runner more CPU, lower the rate, or shard the load over more runners.';
     return {
-        heading: invalid ? 'Invalid run: the load generator could not keep its schedule' : 'Load generator notes',
+        heading: !invalid ? 'Load generator notes' : stalledOnly ? 'Inconclusive run: the server answered nothing to measure' : 'Invalid run: the load generator could not keep its schedule',
         blocks: [
-            ...(invalid
-                ? [{ kind: 'paragraph', text: 'These figures describe the runner, not the server: the run is marked invalid and is never reported as a server regression. Give the runner more CPU, lower the rate, or shard the load over more runners.' }]
-                : []),
+            ...(invalid ? [{ kind: 'paragraph', text: why }] : []),
             { kind: 'list', items },
         ],
     };
@@ -44560,8 +44572,10 @@ function headlineOf(load, failedGates, comparison, serverFailed) {
     const s = pt.summary;
     const figures = `p95 ${format_fmtMs(s.latencyMs.corrected.p95)}, p99 ${format_fmtMs(s.latencyMs.corrected.p99)}, ${s.throughput.toFixed(1)} req/s, ${format_pct(s.errorRate)} errors at ${pointLabel(pt.load)}`;
     if (!load.valid) {
-        const reason = load.points.flatMap((p) => p.validity.reasons)[0]?.message ?? 'the generator fell behind';
-        return `invalid run, not a server regression: ${reason}`;
+        const first = load.points.flatMap((p) => p.validity.reasons)[0];
+        if (first?.code === 'stalled')
+            return `inconclusive: ${first.message}`;
+        return `invalid run, not a server regression: ${first?.message ?? 'the generator fell behind'}`;
     }
     if (serverFailed)
         return `${serverFailed}; ${figures}`;
@@ -44642,7 +44656,14 @@ const benchmarkStep = implementStep(benchmarkDefinition, async (ctx, inputs) => 
     const cost = costFigures(inputs['gpu-hourly-price'], load.points);
     // A started server that died part-way fails the run, whatever the gates say; its log explains why.
     const pt = headPoint(load);
-    const serverFailed = died ? `the server ${died} during the run` : undefined;
+    // So does a load point where every request sent failed: there is no latency to judge, and no
+    // gate may pass on an empty histogram.
+    const silent = load.points.find((p) => p.summary.requests.sent > 0 && p.summary.requests.ok === 0);
+    const serverFailed = died
+        ? `the server ${died} during the run`
+        : silent
+            ? `no request succeeded at ${pointLabel(silent.load)}: all ${silent.summary.requests.sent} failed${silent.summary.errorSamples[0] ? ` (${silent.summary.errorSamples[0]})` : ''}`
+            : undefined;
     const verdict = !load.valid ? 'inconclusive' : failedGates.length > 0 || (comparison?.counts.regression ?? 0) > 0 || serverFailed ? 'fail' : 'pass';
     const report = [];
     const facts = [
@@ -47802,6 +47823,135 @@ function coerceInput(name, decl, value, source) {
     }
 }
 
+;// CONCATENATED MODULE: ./packages/core/dist/pipeline-config.js
+// The `pipeline` section of ferry.yml: which version is stable, which candidates `ferry pipeline`
+// can carry through the steps, and what each is expected to end as. Step settings stay under the
+// step names; this section only says what to run them on.
+
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const EXPECTATIONS = ['promoted', ...STEP_NAMES];
+const VERSION_KEYS = ['version', 'model-path', 'endpoints'];
+const CANDIDATE_KEYS = [...VERSION_KEYS, 'expect'];
+const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir'];
+const VERSION_PROPERTIES = {
+    version: { type: 'string', pattern: NAME.source, description: 'Version label.' },
+    'model-path': { type: 'string', description: 'Model file or directory; ferry pipeline serves it with ferry serve on this machine.' },
+    endpoints: {
+        oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
+        description: 'Base URLs of already running servers of this version (real infrastructure) instead of model-path.',
+    },
+};
+/** JSON schema of the section, for editors (schema/ferry.schema.json). The loader below checks the same rules. */
+const PIPELINE_SCHEMA = {
+    type: ['object', 'null'],
+    description: 'What `ferry pipeline` runs the steps on: the stable version and the candidates. Step settings stay under the step names.',
+    additionalProperties: false,
+    properties: {
+        'model-name': { type: 'string', pattern: NAME.source, default: 'model', description: 'Name the model is served under (/v2/models/<name>).' },
+        'report-dir': { type: 'string', default: '.ferry/pipeline', description: 'Where the report, images and results go.' },
+        stable: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['version'],
+            anyOf: [{ required: ['model-path'] }, { required: ['endpoints'] }],
+            properties: VERSION_PROPERTIES,
+            description: 'The version serving now.',
+        },
+        candidates: {
+            type: 'object',
+            description: 'Candidates by name (what --candidate takes).',
+            propertyNames: { pattern: NAME.source },
+            additionalProperties: {
+                type: 'object',
+                additionalProperties: false,
+                anyOf: [{ required: ['model-path'] }, { required: ['endpoints'] }],
+                properties: {
+                    ...VERSION_PROPERTIES,
+                    version: { ...VERSION_PROPERTIES.version, description: 'Version label; default: the candidate name.' },
+                    expect: { enum: [...EXPECTATIONS], description: 'What the candidate should end as: promoted, or rejected at this step. Runs of several candidates pass when each meets its expectation.' },
+                },
+            },
+        },
+    },
+    required: ['stable', 'candidates'],
+};
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function bad(file, key, message) {
+    throw new errors_InputError(`${file}: ${key} ${message}`, { subject: key });
+}
+function pipeline_config_name(file, key, v) {
+    if (typeof v !== 'string' || !NAME.test(v))
+        bad(file, key, `must be a name of letters, digits, _ . - (at most 128), got ${JSON.stringify(v)}`);
+    return v;
+}
+function endpoints(file, key, v) {
+    if (v === undefined || v === null)
+        return [];
+    const list = typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v;
+    if (!Array.isArray(list))
+        bad(file, key, 'must be a list of URLs');
+    return list.map((e, i) => {
+        if (typeof e !== 'string' || !/^https?:\/\/[^\s/]+/.test(e))
+            bad(file, `${key}[${i}]`, `must be a base URL like http://10.0.0.7:8080, got ${JSON.stringify(e)}`);
+        return e;
+    });
+}
+function version(file, key, raw, allowed, fallbackVersion) {
+    if (!isRecord(raw))
+        bad(file, key, 'must be a mapping');
+    for (const k of Object.keys(raw))
+        if (!allowed.includes(k))
+            bad(file, `${key}.${k}`, `is not a known key; allowed: ${allowed.join(', ')}`);
+    const v = raw.version ?? fallbackVersion;
+    if (v === undefined)
+        bad(file, `${key}.version`, 'is required');
+    const modelPath = raw['model-path'];
+    if (modelPath !== undefined && (typeof modelPath !== 'string' || modelPath === ''))
+        bad(file, `${key}.model-path`, 'must be a path');
+    const eps = endpoints(file, `${key}.endpoints`, raw.endpoints);
+    if (modelPath === undefined && eps.length === 0)
+        bad(file, key, 'needs model-path (served here by ferry serve) or endpoints (servers already running)');
+    const expect = raw.expect;
+    if (expect !== undefined && !EXPECTATIONS.includes(expect))
+        bad(file, `${key}.expect`, `must be one of ${EXPECTATIONS.join(', ')}, got ${JSON.stringify(expect)}`);
+    return {
+        version: pipeline_config_name(file, `${key}.version`, v),
+        ...(modelPath !== undefined ? { modelPath: modelPath } : {}),
+        endpoints: eps,
+        ...(expect !== undefined ? { expect: expect } : {}),
+    };
+}
+/** Checks the `pipeline` section; every message names the file and the key path. */
+function parsePipelineSection(raw, file) {
+    if (raw === null || raw === undefined)
+        return undefined;
+    if (!isRecord(raw))
+        bad(file, 'pipeline', 'must be a mapping');
+    for (const k of Object.keys(raw))
+        if (!TOP_KEYS.includes(k))
+            bad(file, `pipeline.${k}`, `is not a known key; allowed: ${TOP_KEYS.join(', ')}`);
+    const modelName = raw['model-name'] === undefined ? 'model' : pipeline_config_name(file, 'pipeline.model-name', raw['model-name']);
+    const reportDir = raw['report-dir'] ?? '.ferry/pipeline';
+    if (typeof reportDir !== 'string' || reportDir === '')
+        bad(file, 'pipeline.report-dir', 'must be a path');
+    if (raw.stable === undefined)
+        bad(file, 'pipeline.stable', 'is required: the version serving now ({version, model-path})');
+    const stable = version(file, 'pipeline.stable', raw.stable, VERSION_KEYS);
+    if (!isRecord(raw.candidates) || Object.keys(raw.candidates).length === 0)
+        bad(file, 'pipeline.candidates', 'must map at least one candidate name to {model-path | endpoints, version, expect}');
+    const candidates = Object.entries(raw.candidates).map(([key, c]) => {
+        pipeline_config_name(file, `pipeline.candidates.${key}`, key);
+        const parsed = version(file, `pipeline.candidates.${key}`, c, CANDIDATE_KEYS, key);
+        if (parsed.version === stable.version)
+            bad(file, `pipeline.candidates.${key}.version`, `is ${parsed.version}, the stable version's label; a candidate needs a label of its own`);
+        return { name: key, ...parsed };
+    });
+    return { modelName, stable, candidates, reportDir };
+}
+
 ;// CONCATENATED MODULE: ./packages/core/dist/steps/build-serving-image.js
 // build-serving-image: an OCI image that serves the model on a chosen runtime, pushed with a digest.
 
@@ -48285,6 +48435,7 @@ function isStepName(name) {
 
 
 
+
 const CONFIG_FILE_NAME = 'ferry.yml';
 const MAX_CONFIG_BYTES = 1024 * 1024;
 const EMPTY_CONFIG = { path: undefined, version: 1, defaults: {}, steps: {} };
@@ -48314,7 +48465,7 @@ function suggest(key, known) {
     }
     return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best}"?)` : '';
 }
-function isRecord(v) {
+function config_isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 /** Configurable input names of a step. */
@@ -48326,11 +48477,12 @@ function configurableInputs(step) {
 function parseConfig(doc, file) {
     if (doc === null || doc === undefined)
         return { ...EMPTY_CONFIG, path: file };
-    if (!isRecord(doc))
+    if (!config_isRecord(doc))
         throw new errors_InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
-    const topKeys = ['version', 'defaults', ...STEP_DEFINITIONS.map((s) => s.name)];
+    const topKeys = ['version', 'defaults', 'pipeline', ...STEP_DEFINITIONS.map((s) => s.name)];
     const steps = {};
     const defaults = {};
+    let pipeline;
     for (const [key, value] of Object.entries(doc)) {
         if (!topKeys.includes(key)) {
             throw new errors_InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
@@ -48342,9 +48494,13 @@ function parseConfig(doc, file) {
                 throw new errors_InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
             continue;
         }
+        if (key === 'pipeline') {
+            pipeline = parsePipelineSection(value, file);
+            continue;
+        }
         if (value === null)
             continue;
-        if (!isRecord(value))
+        if (!config_isRecord(value))
             throw new errors_InputError(`${file}: "${key}" must be a mapping`, { subject: key });
         if (key === 'defaults') {
             for (const [name, raw] of Object.entries(value)) {
@@ -48374,13 +48530,16 @@ function parseConfig(doc, file) {
         }
         steps[step] = section;
     }
-    return { path: file, version: 1, defaults, steps };
+    return { path: file, version: 1, defaults, steps, ...(pipeline ? { pipeline } : {}) };
 }
 /**
  * Reads ferry.yml. With `explicitPath` the file must exist; otherwise `<cwd>/ferry.yml` is used when present.
  */
 function loadConfig(cwd, explicitPath) {
-    const file = explicitPath ? ((0,external_node_path_namespaceObject.isAbsolute)(explicitPath) ? explicitPath : (0,external_node_path_namespaceObject.resolve)(cwd, explicitPath)) : (0,external_node_path_namespaceObject.resolve)(cwd, CONFIG_FILE_NAME);
+    // Not resolve(cwd, CONFIG_FILE_NAME): ncc's asset relocator reads that expression at bundle time,
+    // finds a ferry.yml in the checkout (examples/classifier) and rewrites the path to a copy bundled
+    // beside the action, so the action would read the example's file instead of the user's.
+    const file = explicitPath ? ((0,external_node_path_namespaceObject.isAbsolute)(explicitPath) ? explicitPath : (0,external_node_path_namespaceObject.resolve)(cwd, explicitPath)) : [(0,external_node_path_namespaceObject.resolve)(cwd), CONFIG_FILE_NAME].join(external_node_path_namespaceObject.sep);
     let size;
     try {
         const st = (0,external_node_fs_namespaceObject.statSync)(file);
@@ -48636,13 +48795,25 @@ function capSection(markdown) {
         text += '\n```';
     return text + note;
 }
-/** Replaces (or adds) one step's section, keeping the others, in pipeline order. */
-function upsertSection(existing, step, markdown, title = 'Ferry model pipeline') {
-    const sections = existing ? parseSections(existing) : new Map();
+const RUN = /^<!-- ferry:run:([^\s>]*) -->$/m;
+/** The run a report body was last written for (see upsertSection), if it records one. */
+function reportRun(body) {
+    return RUN.exec(body)?.[1];
+}
+/**
+ * Replaces (or adds) one step's section, keeping the others, in pipeline order. With `run` (the
+ * GitLab pipeline, or the commit a GitHub pull request was built at), sections written for another
+ * run are dropped first, so a later run that stops early never shows the verdicts of an earlier
+ * one's later steps as if they were its own.
+ */
+function upsertSection(existing, step, markdown, options = {}) {
+    const run = options.run?.replace(/[^\w.:-]/g, '');
+    const fresh = existing === undefined || (run !== undefined && reportRun(existing) !== run);
+    const sections = fresh ? new Map() : parseSections(existing);
     sections.set(step, capSection(markdown));
     const ordered = [...STEP_NAMES.filter((s) => sections.has(s)), ...[...sections.keys()].filter((s) => !STEP_NAMES.includes(s))];
     const body = ordered.map((s) => `${start(s)}\n${sections.get(s) ?? ''}\n${end(s)}`).join('\n\n');
-    return `${REPORT_MARKER}\n## ${title}\n\n${body}\n`;
+    return `${REPORT_MARKER}\n${run ? `<!-- ferry:run:${run} -->\n` : ''}## ${options.title ?? 'Ferry model pipeline'}\n\n${body}\n`;
 }
 
 ;// CONCATENATED MODULE: ./packages/platform/dist/github/comment.js
@@ -48654,6 +48825,11 @@ async function findReportComment(gh, env, pull) {
     return found ? { id: found.id, body: found.body ?? '' } : undefined;
 }
 /**
+ * A pull request's steps may run in several workflows, all at the head commit: the comment starts
+ * afresh at a new commit, not at a new workflow run.
+ */
+const commentRun = (env) => (env.headSha ? `commit-${env.headSha}` : undefined);
+/**
  * Writes `markdown` as the step's section of the report comment. Parallel jobs may race, so after
  * writing, the comment is read back and the write repeated if another job's update replaced ours.
  */
@@ -48662,13 +48838,13 @@ async function upsertReportComment(gh, env, pull, step, markdown) {
         const existing = await findReportComment(gh, env, pull);
         let id;
         if (existing) {
-            const body = upsertSection(existing.body, step, markdown);
+            const body = upsertSection(existing.body, step, markdown, { run: commentRun(env) });
             if (body !== existing.body)
                 await gh.rest.issues.updateComment({ owner: env.owner, repo: env.repo, comment_id: existing.id, body });
             id = existing.id;
         }
         else {
-            const created = await gh.rest.issues.createComment({ owner: env.owner, repo: env.repo, issue_number: pull, body: upsertSection(undefined, step, markdown) });
+            const created = await gh.rest.issues.createComment({ owner: env.owner, repo: env.repo, issue_number: pull, body: upsertSection(undefined, step, markdown, { run: commentRun(env) }) });
             id = created.data.id;
         }
         const check = await gh.rest.issues.getComment({ owner: env.owner, repo: env.repo, comment_id: id });

@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(917);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2379);
 // Bundle entry for the promote action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 917:
+/***/ 2379:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -47261,6 +47261,7 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
                 canary_weight: weights.canary,
                 ...(outcome.rollbackMs !== null ? { rollback_ms: Math.round(outcome.rollbackMs) } : {}),
             },
+            details: { looks: outcome.judgements.map(({ step, weights, judgement }) => ({ step, weights, judgement })) },
             durationMs: performance.now() - started,
         };
     }
@@ -50324,6 +50325,135 @@ function describeDefault(decl) {
     return String(decl.default);
 }
 
+;// CONCATENATED MODULE: ./packages/core/dist/pipeline-config.js
+// The `pipeline` section of ferry.yml: which version is stable, which candidates `ferry pipeline`
+// can carry through the steps, and what each is expected to end as. Step settings stay under the
+// step names; this section only says what to run them on.
+
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const EXPECTATIONS = ['promoted', ...STEP_NAMES];
+const VERSION_KEYS = ['version', 'model-path', 'endpoints'];
+const CANDIDATE_KEYS = [...VERSION_KEYS, 'expect'];
+const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir'];
+const VERSION_PROPERTIES = {
+    version: { type: 'string', pattern: NAME.source, description: 'Version label.' },
+    'model-path': { type: 'string', description: 'Model file or directory; ferry pipeline serves it with ferry serve on this machine.' },
+    endpoints: {
+        oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
+        description: 'Base URLs of already running servers of this version (real infrastructure) instead of model-path.',
+    },
+};
+/** JSON schema of the section, for editors (schema/ferry.schema.json). The loader below checks the same rules. */
+const PIPELINE_SCHEMA = {
+    type: ['object', 'null'],
+    description: 'What `ferry pipeline` runs the steps on: the stable version and the candidates. Step settings stay under the step names.',
+    additionalProperties: false,
+    properties: {
+        'model-name': { type: 'string', pattern: NAME.source, default: 'model', description: 'Name the model is served under (/v2/models/<name>).' },
+        'report-dir': { type: 'string', default: '.ferry/pipeline', description: 'Where the report, images and results go.' },
+        stable: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['version'],
+            anyOf: [{ required: ['model-path'] }, { required: ['endpoints'] }],
+            properties: VERSION_PROPERTIES,
+            description: 'The version serving now.',
+        },
+        candidates: {
+            type: 'object',
+            description: 'Candidates by name (what --candidate takes).',
+            propertyNames: { pattern: NAME.source },
+            additionalProperties: {
+                type: 'object',
+                additionalProperties: false,
+                anyOf: [{ required: ['model-path'] }, { required: ['endpoints'] }],
+                properties: {
+                    ...VERSION_PROPERTIES,
+                    version: { ...VERSION_PROPERTIES.version, description: 'Version label; default: the candidate name.' },
+                    expect: { enum: [...EXPECTATIONS], description: 'What the candidate should end as: promoted, or rejected at this step. Runs of several candidates pass when each meets its expectation.' },
+                },
+            },
+        },
+    },
+    required: ['stable', 'candidates'],
+};
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function pipeline_config_bad(file, key, message) {
+    throw new errors_InputError(`${file}: ${key} ${message}`, { subject: key });
+}
+function pipeline_config_name(file, key, v) {
+    if (typeof v !== 'string' || !NAME.test(v))
+        pipeline_config_bad(file, key, `must be a name of letters, digits, _ . - (at most 128), got ${JSON.stringify(v)}`);
+    return v;
+}
+function endpoints(file, key, v) {
+    if (v === undefined || v === null)
+        return [];
+    const list = typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v;
+    if (!Array.isArray(list))
+        pipeline_config_bad(file, key, 'must be a list of URLs');
+    return list.map((e, i) => {
+        if (typeof e !== 'string' || !/^https?:\/\/[^\s/]+/.test(e))
+            pipeline_config_bad(file, `${key}[${i}]`, `must be a base URL like http://10.0.0.7:8080, got ${JSON.stringify(e)}`);
+        return e;
+    });
+}
+function version(file, key, raw, allowed, fallbackVersion) {
+    if (!isRecord(raw))
+        pipeline_config_bad(file, key, 'must be a mapping');
+    for (const k of Object.keys(raw))
+        if (!allowed.includes(k))
+            pipeline_config_bad(file, `${key}.${k}`, `is not a known key; allowed: ${allowed.join(', ')}`);
+    const v = raw.version ?? fallbackVersion;
+    if (v === undefined)
+        pipeline_config_bad(file, `${key}.version`, 'is required');
+    const modelPath = raw['model-path'];
+    if (modelPath !== undefined && (typeof modelPath !== 'string' || modelPath === ''))
+        pipeline_config_bad(file, `${key}.model-path`, 'must be a path');
+    const eps = endpoints(file, `${key}.endpoints`, raw.endpoints);
+    if (modelPath === undefined && eps.length === 0)
+        pipeline_config_bad(file, key, 'needs model-path (served here by ferry serve) or endpoints (servers already running)');
+    const expect = raw.expect;
+    if (expect !== undefined && !EXPECTATIONS.includes(expect))
+        pipeline_config_bad(file, `${key}.expect`, `must be one of ${EXPECTATIONS.join(', ')}, got ${JSON.stringify(expect)}`);
+    return {
+        version: pipeline_config_name(file, `${key}.version`, v),
+        ...(modelPath !== undefined ? { modelPath: modelPath } : {}),
+        endpoints: eps,
+        ...(expect !== undefined ? { expect: expect } : {}),
+    };
+}
+/** Checks the `pipeline` section; every message names the file and the key path. */
+function parsePipelineSection(raw, file) {
+    if (raw === null || raw === undefined)
+        return undefined;
+    if (!isRecord(raw))
+        pipeline_config_bad(file, 'pipeline', 'must be a mapping');
+    for (const k of Object.keys(raw))
+        if (!TOP_KEYS.includes(k))
+            pipeline_config_bad(file, `pipeline.${k}`, `is not a known key; allowed: ${TOP_KEYS.join(', ')}`);
+    const modelName = raw['model-name'] === undefined ? 'model' : pipeline_config_name(file, 'pipeline.model-name', raw['model-name']);
+    const reportDir = raw['report-dir'] ?? '.ferry/pipeline';
+    if (typeof reportDir !== 'string' || reportDir === '')
+        pipeline_config_bad(file, 'pipeline.report-dir', 'must be a path');
+    if (raw.stable === undefined)
+        pipeline_config_bad(file, 'pipeline.stable', 'is required: the version serving now ({version, model-path})');
+    const stable = version(file, 'pipeline.stable', raw.stable, VERSION_KEYS);
+    if (!isRecord(raw.candidates) || Object.keys(raw.candidates).length === 0)
+        pipeline_config_bad(file, 'pipeline.candidates', 'must map at least one candidate name to {model-path | endpoints, version, expect}');
+    const candidates = Object.entries(raw.candidates).map(([key, c]) => {
+        pipeline_config_name(file, `pipeline.candidates.${key}`, key);
+        const parsed = version(file, `pipeline.candidates.${key}`, c, CANDIDATE_KEYS, key);
+        if (parsed.version === stable.version)
+            pipeline_config_bad(file, `pipeline.candidates.${key}.version`, `is ${parsed.version}, the stable version's label; a candidate needs a label of its own`);
+        return { name: key, ...parsed };
+    });
+    return { modelName, stable, candidates, reportDir };
+}
+
 ;// CONCATENATED MODULE: ./packages/core/dist/steps/benchmark-on-gpu-runner.js
 // benchmark-on-gpu-runner: how fast and how costly is the model to serve, and did it regress?
 
@@ -50759,6 +50889,7 @@ function isStepName(name) {
 
 
 
+
 const CONFIG_FILE_NAME = 'ferry.yml';
 const config_MAX_CONFIG_BYTES = 1024 * 1024;
 const EMPTY_CONFIG = { path: undefined, version: 1, defaults: {}, steps: {} };
@@ -50788,7 +50919,7 @@ function suggest(key, known) {
     }
     return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best}"?)` : '';
 }
-function isRecord(v) {
+function config_isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 /** Configurable input names of a step. */
@@ -50800,11 +50931,12 @@ function configurableInputs(step) {
 function parseConfig(doc, file) {
     if (doc === null || doc === undefined)
         return { ...EMPTY_CONFIG, path: file };
-    if (!isRecord(doc))
+    if (!config_isRecord(doc))
         throw new errors_InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
-    const topKeys = ['version', 'defaults', ...STEP_DEFINITIONS.map((s) => s.name)];
+    const topKeys = ['version', 'defaults', 'pipeline', ...STEP_DEFINITIONS.map((s) => s.name)];
     const steps = {};
     const defaults = {};
+    let pipeline;
     for (const [key, value] of Object.entries(doc)) {
         if (!topKeys.includes(key)) {
             throw new errors_InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
@@ -50816,9 +50948,13 @@ function parseConfig(doc, file) {
                 throw new errors_InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
             continue;
         }
+        if (key === 'pipeline') {
+            pipeline = parsePipelineSection(value, file);
+            continue;
+        }
         if (value === null)
             continue;
-        if (!isRecord(value))
+        if (!config_isRecord(value))
             throw new errors_InputError(`${file}: "${key}" must be a mapping`, { subject: key });
         if (key === 'defaults') {
             for (const [name, raw] of Object.entries(value)) {
@@ -50848,13 +50984,16 @@ function parseConfig(doc, file) {
         }
         steps[step] = section;
     }
-    return { path: file, version: 1, defaults, steps };
+    return { path: file, version: 1, defaults, steps, ...(pipeline ? { pipeline } : {}) };
 }
 /**
  * Reads ferry.yml. With `explicitPath` the file must exist; otherwise `<cwd>/ferry.yml` is used when present.
  */
 function loadConfig(cwd, explicitPath) {
-    const file = explicitPath ? ((0,external_node_path_namespaceObject.isAbsolute)(explicitPath) ? explicitPath : (0,external_node_path_namespaceObject.resolve)(cwd, explicitPath)) : (0,external_node_path_namespaceObject.resolve)(cwd, CONFIG_FILE_NAME);
+    // Not resolve(cwd, CONFIG_FILE_NAME): ncc's asset relocator reads that expression at bundle time,
+    // finds a ferry.yml in the checkout (examples/classifier) and rewrites the path to a copy bundled
+    // beside the action, so the action would read the example's file instead of the user's.
+    const file = explicitPath ? ((0,external_node_path_namespaceObject.isAbsolute)(explicitPath) ? explicitPath : (0,external_node_path_namespaceObject.resolve)(cwd, explicitPath)) : [(0,external_node_path_namespaceObject.resolve)(cwd), CONFIG_FILE_NAME].join(external_node_path_namespaceObject.sep);
     let size;
     try {
         const st = (0,external_node_fs_namespaceObject.statSync)(file);
@@ -51110,13 +51249,25 @@ function capSection(markdown) {
         text += '\n```';
     return text + note;
 }
-/** Replaces (or adds) one step's section, keeping the others, in pipeline order. */
-function upsertSection(existing, step, markdown, title = 'Ferry model pipeline') {
-    const sections = existing ? parseSections(existing) : new Map();
+const RUN = /^<!-- ferry:run:([^\s>]*) -->$/m;
+/** The run a report body was last written for (see upsertSection), if it records one. */
+function reportRun(body) {
+    return RUN.exec(body)?.[1];
+}
+/**
+ * Replaces (or adds) one step's section, keeping the others, in pipeline order. With `run` (the
+ * GitLab pipeline, or the commit a GitHub pull request was built at), sections written for another
+ * run are dropped first, so a later run that stops early never shows the verdicts of an earlier
+ * one's later steps as if they were its own.
+ */
+function upsertSection(existing, step, markdown, options = {}) {
+    const run = options.run?.replace(/[^\w.:-]/g, '');
+    const fresh = existing === undefined || (run !== undefined && reportRun(existing) !== run);
+    const sections = fresh ? new Map() : parseSections(existing);
     sections.set(step, capSection(markdown));
     const ordered = [...STEP_NAMES.filter((s) => sections.has(s)), ...[...sections.keys()].filter((s) => !STEP_NAMES.includes(s))];
     const body = ordered.map((s) => `${start(s)}\n${sections.get(s) ?? ''}\n${end(s)}`).join('\n\n');
-    return `${REPORT_MARKER}\n## ${title}\n\n${body}\n`;
+    return `${REPORT_MARKER}\n${run ? `<!-- ferry:run:${run} -->\n` : ''}## ${options.title ?? 'Ferry model pipeline'}\n\n${body}\n`;
 }
 
 ;// CONCATENATED MODULE: ./packages/platform/dist/github/comment.js
@@ -51128,6 +51279,11 @@ async function findReportComment(gh, env, pull) {
     return found ? { id: found.id, body: found.body ?? '' } : undefined;
 }
 /**
+ * A pull request's steps may run in several workflows, all at the head commit: the comment starts
+ * afresh at a new commit, not at a new workflow run.
+ */
+const commentRun = (env) => (env.headSha ? `commit-${env.headSha}` : undefined);
+/**
  * Writes `markdown` as the step's section of the report comment. Parallel jobs may race, so after
  * writing, the comment is read back and the write repeated if another job's update replaced ours.
  */
@@ -51136,13 +51292,13 @@ async function upsertReportComment(gh, env, pull, step, markdown) {
         const existing = await findReportComment(gh, env, pull);
         let id;
         if (existing) {
-            const body = upsertSection(existing.body, step, markdown);
+            const body = upsertSection(existing.body, step, markdown, { run: commentRun(env) });
             if (body !== existing.body)
                 await gh.rest.issues.updateComment({ owner: env.owner, repo: env.repo, comment_id: existing.id, body });
             id = existing.id;
         }
         else {
-            const created = await gh.rest.issues.createComment({ owner: env.owner, repo: env.repo, issue_number: pull, body: upsertSection(undefined, step, markdown) });
+            const created = await gh.rest.issues.createComment({ owner: env.owner, repo: env.repo, issue_number: pull, body: upsertSection(undefined, step, markdown, { run: commentRun(env) }) });
             id = created.data.id;
         }
         const check = await gh.rest.issues.getComment({ owner: env.owner, repo: env.repo, comment_id: id });

@@ -2,6 +2,7 @@
 // their own flags and are listed apart from the steps in `ferry --help`.
 import type { ExitCode } from '@ferry/core';
 import type { CliIo } from './main.js';
+import { pipelineCommand } from './pipeline.js';
 import { routerCommand } from './router.js';
 import { serveCommand } from './serve.js';
 
@@ -12,7 +13,7 @@ export interface UtilityCommand {
   run(io: CliIo, argv: readonly string[], version: string): Promise<ExitCode>;
 }
 
-export const UTILITY_COMMANDS: readonly UtilityCommand[] = [serveCommand, routerCommand];
+export const UTILITY_COMMANDS: readonly UtilityCommand[] = [pipelineCommand, serveCommand, routerCommand];
 
 export function utilityCommand(name: string): UtilityCommand | undefined {
   return UTILITY_COMMANDS.find((c) => c.name === name);

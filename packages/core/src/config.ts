@@ -1,10 +1,11 @@
 // Loads and checks ferry.yml: settings per step (and shared defaults) that door inputs override.
 import { readFileSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import { coerceInput, type InputValue } from './coerce.js';
 import { errorMessage, InputError } from './errors.js';
 import { isConfigurable } from './inputs.js';
+import { parsePipelineSection, type PipelineSettings } from './pipeline-config.js';
 import { STEP_DEFINITIONS, type StepName } from './steps/index.js';
 
 export const CONFIG_FILE_NAME = 'ferry.yml';
@@ -17,6 +18,8 @@ export interface FerryConfig {
   /** Values shared by every step that declares the input. */
   readonly defaults: Readonly<Record<string, InputValue>>;
   readonly steps: Readonly<Partial<Record<StepName, Readonly<Record<string, InputValue>>>>>;
+  /** What `ferry pipeline` runs the steps on; absent when the file has no `pipeline` section. */
+  readonly pipeline?: PipelineSettings;
 }
 
 export const EMPTY_CONFIG: FerryConfig = { path: undefined, version: 1, defaults: {}, steps: {} };
@@ -63,9 +66,10 @@ function configurableInputs(step: StepName): string[] {
 export function parseConfig(doc: unknown, file: string): FerryConfig {
   if (doc === null || doc === undefined) return { ...EMPTY_CONFIG, path: file };
   if (!isRecord(doc)) throw new InputError(`${file}: the top level must be a mapping of keys to settings`, { subject: file });
-  const topKeys = ['version', 'defaults', ...STEP_DEFINITIONS.map((s) => s.name)];
+  const topKeys = ['version', 'defaults', 'pipeline', ...STEP_DEFINITIONS.map((s) => s.name)];
   const steps: Partial<Record<StepName, Record<string, InputValue>>> = {};
   const defaults: Record<string, InputValue> = {};
+  let pipeline: PipelineSettings | undefined;
   for (const [key, value] of Object.entries(doc)) {
     if (!topKeys.includes(key)) {
       throw new InputError(`${file}: unknown key "${key}"${suggest(key, topKeys)}; allowed: ${topKeys.join(', ')}`, {
@@ -74,6 +78,10 @@ export function parseConfig(doc: unknown, file: string): FerryConfig {
     }
     if (key === 'version') {
       if (value !== 1) throw new InputError(`${file}: version must be 1, got ${JSON.stringify(value)}`, { subject: 'version' });
+      continue;
+    }
+    if (key === 'pipeline') {
+      pipeline = parsePipelineSection(value, file);
       continue;
     }
     if (value === null) continue;
@@ -104,14 +112,17 @@ export function parseConfig(doc: unknown, file: string): FerryConfig {
     }
     steps[step] = section;
   }
-  return { path: file, version: 1, defaults, steps };
+  return { path: file, version: 1, defaults, steps, ...(pipeline ? { pipeline } : {}) };
 }
 
 /**
  * Reads ferry.yml. With `explicitPath` the file must exist; otherwise `<cwd>/ferry.yml` is used when present.
  */
 export function loadConfig(cwd: string, explicitPath?: string): FerryConfig {
-  const file = explicitPath ? (isAbsolute(explicitPath) ? explicitPath : resolve(cwd, explicitPath)) : resolve(cwd, CONFIG_FILE_NAME);
+  // Not resolve(cwd, CONFIG_FILE_NAME): ncc's asset relocator reads that expression at bundle time,
+  // finds a ferry.yml in the checkout (examples/classifier) and rewrites the path to a copy bundled
+  // beside the action, so the action would read the example's file instead of the user's.
+  const file = explicitPath ? (isAbsolute(explicitPath) ? explicitPath : resolve(cwd, explicitPath)) : [resolve(cwd), CONFIG_FILE_NAME].join(sep);
   let size: number;
   try {
     const st = statSync(file);

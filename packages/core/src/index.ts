@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './inputs.js';
 export * from './coerce.js';
 export * from './config.js';
+export * from './pipeline-config.js';
 export * from './resolve.js';
 export * from './result.js';
 export * from './context.js';

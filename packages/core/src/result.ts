@@ -67,6 +67,8 @@ export interface StepResult<O extends Record<string, string> = Record<string, st
   readonly metrics: Readonly<Record<string, number>>;
   /** Set by steps that send load: written as GitLab's load_performance report. */
   readonly loadPerformance?: LoadPerformance;
+  /** Plain data behind the report (a canary's judgement at every look), for reports drawn from JSON. */
+  readonly details?: Readonly<Record<string, unknown>>;
   readonly durationMs: number;
 }
 

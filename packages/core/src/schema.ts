@@ -1,5 +1,6 @@
 // The ferry.yml JSON schema, derived from the step declarations (editors and CI linters use it).
 import { isConfigurable, type InputDeclaration } from './inputs.js';
+import { PIPELINE_SCHEMA } from './pipeline-config.js';
 import { STEP_DEFINITIONS } from './steps/index.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -73,6 +74,7 @@ export function ferryConfigSchema(): JsonSchema {
         additionalProperties: false,
         properties: defaults,
       },
+      pipeline: PIPELINE_SCHEMA,
       ...steps,
     },
   };

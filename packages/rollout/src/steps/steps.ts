@@ -126,6 +126,7 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
         canary_weight: weights.canary,
         ...(outcome.rollbackMs !== null ? { rollback_ms: Math.round(outcome.rollbackMs) } : {}),
       },
+      details: { looks: outcome.judgements.map(({ step, weights, judgement }) => ({ step, weights, judgement })) },
       durationMs: performance.now() - started,
     };
   } catch (error) {
