@@ -18,5 +18,6 @@ fi
 bash scripts/install-system-deps.sh
 bash scripts/install-python-deps.sh
 bash scripts/install-model-servers.sh
+bash scripts/install-kube-apiserver.sh
 bash scripts/build.sh --packages-only
 FERRY_SKIP_BUILD=1 vitest run "$@"

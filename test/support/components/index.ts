@@ -2,6 +2,7 @@
 export * from './binaries.js';
 export * from './command.js';
 export * from './haproxy.js';
+export * from './kube-apiserver.js';
 export * from './podman.js';
 export * from './poll.js';
 export * from './ports.js';

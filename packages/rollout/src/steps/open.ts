@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { PrometheusSource, SyntheticPairedSource } from '../analysis/index.js';
 import type { AnalysisSource } from '../analysis/types.js';
 import { HaproxyTarget } from '../targets/haproxy/index.js';
+import { GatewayApiTarget } from '../targets/kubernetes/index.js';
 import { LocalRouterTarget } from '../targets/local/index.js';
 import type { Target, VersionRef } from '../target/types.js';
 
@@ -15,6 +16,15 @@ export interface TargetInputs {
   readonly 'haproxy-runtime': string;
   readonly 'haproxy-backend': string;
   readonly 'state-file': string;
+  readonly kubeconfig: string;
+  readonly 'kube-context': string;
+  readonly namespace: string;
+  readonly route: string;
+  readonly gateway: string;
+  readonly image: string;
+  readonly 'container-port': number;
+  readonly replicas: number;
+  readonly 'ready-timeout': number;
 }
 
 export function openTarget(i: TargetInputs, cwd: string, logger: Logger): Target {
@@ -35,8 +45,24 @@ export function openTarget(i: TargetInputs, cwd: string, logger: Logger): Target
       if (!i['state-file']) throw new InputError('the haproxy target needs state-file: where the rollout record lives next to HAProxy', { subject: 'state-file' });
       return new HaproxyTarget({ runtime: i['haproxy-runtime'], backend: i['haproxy-backend'], stateFile: resolve(cwd, i['state-file']) });
     }
+    case 'gateway-api': {
+      for (const input of ['route', 'gateway', 'image'] as const) {
+        if (!i[input]) throw new InputError(`the gateway-api target needs ${input}`, { subject: input });
+      }
+      if (i.kubeconfig) logger.setSecret(i.kubeconfig);
+      return new GatewayApiTarget({
+        credentials: i.kubeconfig ? { kubeconfig: i.kubeconfig, ...(i['kube-context'] ? { context: i['kube-context'] } : {}) } : i['kube-context'] ? { context: i['kube-context'] } : {},
+        namespace: i.namespace || 'default',
+        name: i.route,
+        gateway: i.gateway,
+        image: i.image,
+        port: i['container-port'],
+        replicas: i.replicas,
+        readyTimeoutMs: i['ready-timeout'],
+      });
+    }
     default:
-      throw new InputError(`the ${i.target} target is not included in this build of Ferry (local and haproxy are)`, { subject: 'target' });
+      throw new InputError(`the ${i.target} target is not included in this build of Ferry (local, haproxy and gateway-api are)`, { subject: 'target' });
   }
 }
 
