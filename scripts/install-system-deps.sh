@@ -7,8 +7,10 @@ source "$(dirname "$0")/lib/apt.sh"
 
 # busybox-static: the root filesystem of test base images (nothing can be pulled; it must run
 # without a libc in the image). apache2-utils: htpasswd, for the registry's bcrypt logins; openssl:
-# the test token service's signing certificate and the HTTPS registry's certificate.
-PACKAGES=(docker-registry prometheus haproxy podman runc skopeo umoci uidmap slirp4netns fuse-overlayfs busybox-static rsync apache2-utils openssl wrk)
+# the test token service's signing certificate and the HTTPS registry's certificate. chromium: the
+# headless browser that opens the pipeline's HTML report (driven by playwright-core; nothing is
+# downloaded by playwright itself).
+PACKAGES=(docker-registry prometheus haproxy podman runc skopeo umoci uidmap slirp4netns fuse-overlayfs busybox-static rsync apache2-utils openssl wrk chromium)
 
 ensure_apt_packages system "${PACKAGES[@]}"
 

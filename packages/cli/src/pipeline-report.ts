@@ -1,8 +1,6 @@
 // What `ferry pipeline` leaves behind: the full report as JSON (the source of the markdown here and
-// of any richer rendering), the same as markdown for a PR comment or job summary, and the compact
-// terminal summary.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+// of the HTML page in pipeline-html.ts), the same as markdown for a PR comment or job summary, and
+// the compact terminal summary.
 import type { ExitCode, GateResult } from '@ferry/core';
 import { markdownTable, stepMarkdown } from '@ferry/platform';
 import type { CandidateRun, StepRecord } from './pipeline-run.js';
@@ -34,7 +32,8 @@ export function metExpectation(run: CandidateRun): boolean | undefined {
   return run.expect === 'promoted' ? run.outcome === 'promoted' : run.outcome === 'rejected' && run.stoppedAt === run.expect;
 }
 
-function ms(n: number): string {
+/** A duration as people read it: 840 ms, 4.1 s, 35 s. */
+export function ms(n: number): string {
   return n >= 10_000 ? `${(n / 1000).toFixed(0)} s` : n >= 1000 ? `${(n / 1000).toFixed(1)} s` : `${Math.round(n)} ms`;
 }
 
@@ -73,7 +72,8 @@ export function keyFigures(s: StepRecord): string {
   }
 }
 
-function outcomeText(run: CandidateRun): string {
+/** PROMOTED, or REJECTED (FAILED, ...) at the step that stopped the run. */
+export function outcomeText(run: CandidateRun): string {
   switch (run.outcome) {
     case 'promoted':
       return 'PROMOTED';
@@ -102,7 +102,7 @@ export function terminalSummary(report: PipelineReport, reportPath: string): str
     if (run.outcome !== 'promoted') lines.push(`  reason: ${run.reason}`);
     if (run.canary?.phase === 'aborted') lines.push(`  traffic: back on ${run.deployment.stable.version} (${JSON.stringify(run.canary.finalWeights)})`);
   }
-  lines.push('', `report: ${reportPath} (and .md)`);
+  lines.push('', `report: ${reportPath} (and .md, .html)`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -126,18 +126,4 @@ export function markdownReport(report: PipelineReport): string {
     }
   }
   return `${out.join('\n').trimEnd()}\n`;
-}
-
-function writeAtomically(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.partial-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
-
-export function writeReports(report: PipelineReport, jsonPath: string): string {
-  const mdPath = jsonPath.replace(/\.json$/, '.md');
-  writeAtomically(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-  writeAtomically(mdPath, markdownReport(report));
-  return mdPath;
 }

@@ -1,13 +1,15 @@
 // `ferry pipeline`: carries candidates from ferry.yml through validate → build → benchmark →
 // canary → promote (rolling back on abort), prints a compact summary and writes the full report.
 // With no infrastructure named in ferry.yml it runs on an embedded local deployment.
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { CONFIG_FILE_NAME, errorMessage, ExitCode, exitCodeOf, InputError, loadConfig, suggest, type FerryConfig, type Logger, type PipelineCandidate } from '@ferry/core';
 import { terminalLogger } from '@ferry/platform';
 import type { UtilityCommand } from './commands.js';
 import type { CliIo } from './main.js';
 import type { LocalDeployment } from './pipeline-local.js';
-import { metExpectation, PIPELINE_REPORT_SCHEMA, terminalSummary, writeReports, type PipelineReport } from './pipeline-report.js';
+import { writeRenderings, writeReports } from './pipeline-files.js';
+import { metExpectation, PIPELINE_REPORT_SCHEMA, terminalSummary, type PipelineReport } from './pipeline-report.js';
 import { runCandidate, type CandidateRun } from './pipeline-run.js';
 
 export const PIPELINE_SUMMARY = 'Run the whole chain from ferry.yml for one or more candidates: validate, build, benchmark, canary, promote (rollback on abort).';
@@ -16,7 +18,8 @@ const VALUE_FLAGS = {
   '--candidate': { repeat: true, text: 'candidate from pipeline.candidates (repeat for several; default: all of them, in file order)' },
   '--config': { repeat: false, text: 'ferry.yml to read, relative to the working directory (default: ferry.yml)' },
   '--working-directory': { repeat: false, text: 'directory that ferry.yml and its relative paths are in (default: .)' },
-  '--report': { repeat: false, text: 'where to write the JSON report; the markdown goes beside it (default: <pipeline.report-dir>/report.json)' },
+  '--report': { repeat: false, text: 'where to write the JSON report; report.md and report.html go beside it (default: <pipeline.report-dir>/report.json)' },
+  '--render': { repeat: false, text: 'run nothing: write report.md and report.html again beside this existing report.json' },
 } as const;
 type ValueFlag = keyof typeof VALUE_FLAGS;
 
@@ -71,6 +74,7 @@ export function pipelineHelp(): string {
 
 Usage:
   ferry pipeline [--working-directory DIR] [--candidate NAME ...] [--keep-serving] [--json]
+  ferry pipeline --render REPORT.json
 
 ferry.yml says what to run on (the pipeline section) and how to judge it (the step sections):
 
@@ -100,6 +104,12 @@ instead of model-path; nothing else changes.
 
 Every process it starts is stopped at the end, and on SIGINT/SIGTERM (traffic is left on stable).
 
+The report: report.json holds everything (every step's result, the benchmark's histograms, the
+judge at every look); report.md is the same for a PR comment or job summary; report.html is one
+self-contained page (inline CSS and SVG charts, no scripts, nothing loaded from anywhere) with the
+gate table, latency distribution and percentiles, throughput per window, GPU use, the canary's
+weights and the judge's intervals against their floors at every look, and the decision log.
+
 Options:
 ${rows.map(([a, b]) => `  ${a.padEnd(width)}  ${b}`).join('\n')}
 
@@ -123,6 +133,19 @@ function indented(base: Logger): Logger {
     progress: (label, total, unit) => base.progress(`    ${label}`, total, unit),
     setSecret: (v) => base.setSecret(v),
   };
+}
+
+/** A report.json written by ferry pipeline, for --render. */
+function readReport(path: string): PipelineReport {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err: unknown) {
+    throw new InputError(`--render: cannot read ${path} as JSON: ${errorMessage(err)}`, { subject: '--render' });
+  }
+  const schema = (value as { schema?: unknown } | null)?.schema;
+  if (schema !== PIPELINE_REPORT_SCHEMA) throw new InputError(`--render: ${path} is not a ferry pipeline report (schema ${JSON.stringify(schema)}, expected ${PIPELINE_REPORT_SCHEMA})`, { subject: '--render' });
+  return value as PipelineReport;
 }
 
 function selectCandidates(config: FerryConfig, names: readonly string[] | undefined): PipelineCandidate[] {
@@ -157,6 +180,12 @@ async function runPipeline(io: CliIo, argv: readonly string[]): Promise<ExitCode
     args = parsePipelineArgs(argv);
     if (args.switches.has('--help')) {
       io.stdout.write(pipelineHelp());
+      return ExitCode.Pass;
+    }
+    const render = args.values['--render']?.[0];
+    if (render !== undefined) {
+      const paths = writeRenderings(readReport(resolve(io.cwd, render)), resolve(io.cwd, render));
+      io.stdout.write(`${paths.markdown}\n${paths.html}\n`);
       return ExitCode.Pass;
     }
     cwd = resolve(io.cwd, args.values['--working-directory']?.[0] ?? '.');
