@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2379);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1724);
 // Bundle entry for the promote action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2379:
+/***/ 1724:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38103,7 +38103,7 @@ function defineStep(def) {
 
 const TARGETS = ['local', 'haproxy', 'kserve', 'gateway-api'];
 const TARGET_INPUTS = {
-    target: { type: 'string', description: 'Where the model is served: the local Ferry router or HAProxy (kserve and gateway-api come with the Kubernetes targets).', options: TARGETS, default: 'local' },
+    target: { type: 'string', description: 'Where the model is served: the local Ferry router, HAProxy, or Kubernetes Deployments behind a Gateway API HTTPRoute (gateway-api); kserve is not included yet.', options: TARGETS, default: 'local' },
     environment: {
         type: 'string',
         description: 'Environment name; deployment records use <name> and <name>-canary. One router or state file serves one environment.',
@@ -38115,6 +38115,24 @@ const TARGET_INPUTS = {
     'haproxy-runtime': { type: 'string', description: 'haproxy target: the runtime API address, a unix socket path or host:port (level admin).', default: '' },
     'haproxy-backend': { type: 'string', description: 'haproxy target: the backend whose servers named stable* and canary* carry the two versions.', default: 'models' },
     'state-file': { type: 'path', description: 'haproxy target: the rollout record, a JSON file next to the router (written atomically).', default: '' },
+    kubeconfig: {
+        type: 'string',
+        description: 'gateway-api target: kubeconfig text for the cluster (masked); empty: the pod\'s service account in-cluster, else $KUBECONFIG or ~/.kube/config.',
+        secret: true,
+        default: '',
+    },
+    'kube-context': { type: 'string', description: 'gateway-api target: the kubeconfig context to use; empty: its current-context.', default: '' },
+    namespace: { type: 'string', description: 'gateway-api target: the namespace of the HTTPRoute, Deployments and Services.', default: 'default' },
+    route: {
+        type: 'string',
+        description: 'gateway-api target: the HTTPRoute that splits traffic; the Deployments and Services are <route>-stable and <route>-canary, and the rollout record lives in its annotations.',
+        default: '',
+    },
+    gateway: { type: 'string', description: 'gateway-api target: the Gateway the HTTPRoute attaches to, as name or namespace/name.', default: '' },
+    image: { type: 'string', description: 'gateway-api target: image repository of the model server; a version runs <image>@<digest>, or <image>:<version> without a digest.', default: '' },
+    'container-port': { type: 'integer', description: 'gateway-api target: the port the model server listens on, also the Services\' port.', default: 8080, min: 1, max: 65535 },
+    replicas: { type: 'integer', description: 'gateway-api target: replicas of each Deployment.', default: 1, min: 1, max: 1000 },
+    'ready-timeout': { type: 'duration', description: 'gateway-api target: how long a Deployment may take to become available with a new version before the step fails (traffic stays on stable).', default: '5m' },
     'environment-url': {
         type: 'string',
         description: 'Where the environment serves users (https://models.example.com): the deployment records link it (GitHub environment_url, GitLab environment url through dotenv).',
@@ -46937,9 +46955,952 @@ function parseServerConnections(reply, name) {
     return { open: at('used_cur') + at('idle_cur') + at('safe_nb') + at('unsafe_nb'), purgeDelayMs: at('purge_delay') || 5_000 };
 }
 
+;// CONCATENATED MODULE: ./node_modules/@kubernetes/client-node/dist/config_types.js
+
+const ActionOnInvalid = {
+    THROW: 'throw',
+    FILTER: 'filter',
+};
+function defaultNewConfigOptions() {
+    return {
+        onInvalidEntry: ActionOnInvalid.THROW,
+    };
+}
+function newClusters(a, opts) {
+    if (!Array.isArray(a)) {
+        return [];
+    }
+    const options = Object.assign(defaultNewConfigOptions(), opts || {});
+    return a.map(clusterIterator(options.onInvalidEntry)).filter(Boolean);
+}
+function exportCluster(cluster) {
+    return {
+        name: cluster.name,
+        cluster: {
+            server: cluster.server,
+            'certificate-authority-data': cluster.caData,
+            'certificate-authority': cluster.caFile,
+            'insecure-skip-tls-verify': cluster.skipTLSVerify,
+            'tls-server-name': cluster.tlsServerName,
+            'proxy-url': cluster.proxyUrl,
+        },
+    };
+}
+function clusterIterator(onInvalidEntry) {
+    return (elt, i, list) => {
+        try {
+            if (!elt.name) {
+                throw new Error(`clusters[${i}].name is missing`);
+            }
+            if (!elt.cluster) {
+                throw new Error(`clusters[${i}].cluster is missing`);
+            }
+            if (!elt.cluster.server) {
+                throw new Error(`clusters[${i}].cluster.server is missing`);
+            }
+            return {
+                caData: elt.cluster['certificate-authority-data'],
+                caFile: elt.cluster['certificate-authority'],
+                name: elt.name,
+                server: elt.cluster.server.replace(/\/$/, ''),
+                skipTLSVerify: elt.cluster['insecure-skip-tls-verify'] === true,
+                tlsServerName: elt.cluster['tls-server-name'],
+                proxyUrl: elt.cluster['proxy-url'],
+            };
+        }
+        catch (err) {
+            switch (onInvalidEntry) {
+                case ActionOnInvalid.FILTER:
+                    return null;
+                default:
+                case ActionOnInvalid.THROW:
+                    throw err;
+            }
+        }
+    };
+}
+function newUsers(a, opts) {
+    if (!Array.isArray(a)) {
+        return [];
+    }
+    const options = Object.assign(defaultNewConfigOptions(), opts || {});
+    return a.map(userIterator(options.onInvalidEntry)).filter(Boolean);
+}
+function exportUser(user) {
+    return {
+        name: user.name,
+        user: {
+            as: user.impersonateUser,
+            'auth-provider': user.authProvider,
+            'client-certificate-data': user.certData,
+            'client-certificate': user.certFile,
+            exec: user.exec,
+            'client-key-data': user.keyData,
+            'client-key': user.keyFile,
+            token: user.token,
+            password: user.password,
+            username: user.username,
+        },
+    };
+}
+function userIterator(onInvalidEntry) {
+    return (elt, i, list) => {
+        try {
+            if (!elt.name) {
+                throw new Error(`users[${i}].name is missing`);
+            }
+            return {
+                authProvider: elt.user ? elt.user['auth-provider'] : null,
+                certData: elt.user ? elt.user['client-certificate-data'] : null,
+                certFile: elt.user ? elt.user['client-certificate'] : null,
+                exec: elt.user ? elt.user.exec : null,
+                keyData: elt.user ? elt.user['client-key-data'] : null,
+                keyFile: elt.user ? elt.user['client-key'] : null,
+                name: elt.name,
+                token: findToken(elt.user),
+                password: elt.user ? elt.user.password : null,
+                username: elt.user ? elt.user.username : null,
+                impersonateUser: elt.user ? elt.user.as : null,
+            };
+        }
+        catch (err) {
+            switch (onInvalidEntry) {
+                case ActionOnInvalid.FILTER:
+                    return null;
+                default:
+                case ActionOnInvalid.THROW:
+                    throw err;
+            }
+        }
+    };
+}
+function findToken(user) {
+    if (user) {
+        if (user.token) {
+            return user.token;
+        }
+        if (user['token-file']) {
+            return external_node_fs_namespaceObject.readFileSync(user['token-file']).toString();
+        }
+    }
+}
+function newContexts(a, opts) {
+    if (!Array.isArray(a)) {
+        return [];
+    }
+    const options = Object.assign(defaultNewConfigOptions(), opts || {});
+    return a.map(contextIterator(options.onInvalidEntry)).filter(Boolean);
+}
+function exportContext(ctx) {
+    return {
+        name: ctx.name,
+        context: ctx,
+    };
+}
+function contextIterator(onInvalidEntry) {
+    return (elt, i, list) => {
+        try {
+            if (!elt.name) {
+                throw new Error(`contexts[${i}].name is missing`);
+            }
+            if (!elt.context) {
+                throw new Error(`contexts[${i}].context is missing`);
+            }
+            if (!elt.context.cluster) {
+                throw new Error(`contexts[${i}].context.cluster is missing`);
+            }
+            return {
+                cluster: elt.context.cluster,
+                name: elt.name,
+                user: elt.context.user || undefined,
+                namespace: elt.context.namespace || undefined,
+            };
+        }
+        catch (err) {
+            switch (onInvalidEntry) {
+                case ActionOnInvalid.FILTER:
+                    return null;
+                default:
+                case ActionOnInvalid.THROW:
+                    throw err;
+            }
+        }
+    };
+}
+//# sourceMappingURL=config_types.js.map
+;// CONCATENATED MODULE: ./node_modules/@kubernetes/client-node/dist/exec_auth.js
+
+class ExecAuth {
+    constructor() {
+        this.tokenCache = {};
+        this.execFn = external_node_child_process_namespaceObject.spawn;
+    }
+    isAuthProvider(user) {
+        if (!user) {
+            return false;
+        }
+        if (user.exec) {
+            return true;
+        }
+        if (!user.authProvider) {
+            return false;
+        }
+        return (user.authProvider.name === 'exec' || !!(user.authProvider.config && user.authProvider.config.exec));
+    }
+    async applyAuthentication(user, opts) {
+        const credential = await this.getCredential(user);
+        if (!credential) {
+            return;
+        }
+        if (credential.status.clientCertificateData) {
+            opts.cert = credential.status.clientCertificateData;
+        }
+        if (credential.status.clientKeyData) {
+            opts.key = credential.status.clientKeyData;
+        }
+        const token = this.getToken(credential);
+        if (token) {
+            if (!opts.headers) {
+                opts.headers = {};
+            }
+            opts.headers['Authorization'] = `Bearer ${token}`;
+        }
+    }
+    getToken(credential) {
+        if (!credential) {
+            return null;
+        }
+        if (credential.status.token) {
+            return credential.status.token;
+        }
+        return null;
+    }
+    async getCredential(user) {
+        // TODO: Add a unit test for token caching.
+        const cachedToken = this.tokenCache[user.name];
+        if (cachedToken) {
+            if (!cachedToken.status.expirationTimestamp) {
+                return cachedToken;
+            }
+            const date = Date.parse(cachedToken.status.expirationTimestamp);
+            if (date > Date.now()) {
+                return cachedToken;
+            }
+            this.tokenCache[user.name] = null;
+        }
+        let exec = null;
+        if (user.authProvider && user.authProvider.config) {
+            exec = user.authProvider.config.exec;
+        }
+        if (user.exec) {
+            exec = user.exec;
+        }
+        if (!exec) {
+            return null;
+        }
+        if (!exec.command) {
+            throw new Error('No command was specified for exec authProvider!');
+        }
+        let opts = {};
+        if (exec.env) {
+            const env = { ...process.env };
+            exec.env.forEach((elt) => (env[elt.name] = elt.value));
+            opts = { ...opts, env };
+        }
+        return new Promise((resolve, reject) => {
+            let stdoutData = '';
+            let stderrData = '';
+            let savedError = undefined;
+            const subprocess = this.execFn(exec.command, exec.args, opts);
+            subprocess.stdout.setEncoding('utf8');
+            subprocess.stderr.setEncoding('utf8');
+            subprocess.stdout.on('data', (data) => {
+                stdoutData += data;
+            });
+            subprocess.stderr.on('data', (data) => {
+                stderrData += data;
+            });
+            subprocess.on('error', (error) => {
+                savedError = error;
+            });
+            subprocess.on('close', (code) => {
+                if (savedError) {
+                    reject(savedError);
+                    return;
+                }
+                if (code !== 0) {
+                    reject(new Error(stderrData));
+                    return;
+                }
+                try {
+                    const obj = JSON.parse(stdoutData);
+                    this.tokenCache[user.name] = obj;
+                    resolve(obj);
+                }
+                catch (error) {
+                    reject(error);
+                }
+            });
+        });
+    }
+}
+//# sourceMappingURL=exec_auth.js.map
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/credentials.js
+// Kubernetes credentials for the rollout targets, read with @kubernetes/client-node's own kubeconfig
+// model (config_types: clusters, users, contexts, token files) and exec-plugin runner (exec_auth),
+// but not through its KubeConfig class: that module pulls in the whole generated API client, which
+// made each rollout action's bundle 19 MB bigger for what is, here, reading one file.
+// Sources, in order: the `kubeconfig` input's text; in a pod, the service account; else $KUBECONFIG
+// (the first file that names the current context wins, as kubectl merges) or ~/.kube/config.
+
+
+
+
+
+
+
+
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+function parseKubeconfig(text, source, baseDir) {
+    let doc;
+    try {
+        doc = (0,dist/* parse */.qg)(text);
+    }
+    catch (error) {
+        throw new TargetUnavailableError(`${source} is not valid YAML: ${error.message}`);
+    }
+    if (doc === null || typeof doc !== 'object')
+        throw new TargetUnavailableError(`${source} is not a kubeconfig (no clusters, users and contexts)`);
+    const d = doc;
+    let clusters, users, contexts;
+    try {
+        clusters = newClusters(d['clusters']);
+        users = newUsers(d['users']);
+        contexts = newContexts(d['contexts']);
+    }
+    catch (error) {
+        throw new TargetUnavailableError(`${source}: ${error.message}`);
+    }
+    // Paths in a kubeconfig file are relative to that file, as kubectl reads them.
+    const abs = (p) => (p && baseDir && !(0,external_node_path_namespaceObject.isAbsolute)(p) ? (0,external_node_path_namespaceObject.join)(baseDir, p) : p);
+    for (const c of clusters)
+        c.caFile = abs(c.caFile);
+    for (const u of users) {
+        u.certFile = abs(u.certFile);
+        u.keyFile = abs(u.keyFile);
+    }
+    const current = typeof d['current-context'] === 'string' && d['current-context'] !== '' ? d['current-context'] : undefined;
+    return { clusters, users, contexts, ...(current ? { current } : {}), source };
+}
+function loadDefault(env) {
+    const files = env.KUBECONFIG ? env.KUBECONFIG.split(external_node_path_namespaceObject.delimiter).filter((f) => f !== '') : [(0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.kube', 'config')];
+    const loaded = files.filter((f) => (0,external_node_fs_namespaceObject.existsSync)(f)).map((f) => parseKubeconfig((0,external_node_fs_namespaceObject.readFileSync)(f, 'utf8'), f, (0,external_node_path_namespaceObject.dirname)(f)));
+    if (loaded.length === 0) {
+        throw new TargetUnavailableError(`no Kubernetes credentials: give the kubeconfig input, run in a pod, or write ${files.join(' or ')}`);
+    }
+    // kubectl's merge: the first file to define a name wins, and the first current-context set wins.
+    const firstByName = (lists) => {
+        const seen = new Map();
+        for (const list of lists)
+            for (const item of list)
+                if (!seen.has(item.name))
+                    seen.set(item.name, item);
+        return [...seen.values()];
+    };
+    const current = loaded.find((l) => l.current !== undefined)?.current;
+    return {
+        clusters: firstByName(loaded.map((l) => l.clusters)),
+        users: firstByName(loaded.map((l) => l.users)),
+        contexts: firstByName(loaded.map((l) => l.contexts)),
+        ...(current ? { current } : {}),
+        source: loaded.map((l) => l.source).join(external_node_path_namespaceObject.delimiter),
+    };
+}
+function inCluster(env) {
+    const host = env.KUBERNETES_SERVICE_HOST;
+    const port = env.KUBERNETES_SERVICE_PORT ?? '443';
+    const server = `https://${(0,external_node_net_.isIPv6)(host) ? `[${host}]` : host}:${port}`;
+    return {
+        clusters: newClusters([{ name: 'in-cluster', cluster: { server, 'certificate-authority': (0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'ca.crt') } }]),
+        users: newUsers([{ name: 'service-account', user: {} }]),
+        contexts: newContexts([{ name: 'in-cluster', context: { cluster: 'in-cluster', user: 'service-account' } }]),
+        current: 'in-cluster',
+        source: `the pod's service account (${SERVICE_ACCOUNT_DIR})`,
+    };
+}
+const fileOrData = (file, data) => data ? Buffer.from(data, 'base64') : file ? (0,external_node_fs_namespaceObject.readFileSync)(file) : undefined;
+/** Reads the credentials a rollout target connects with, failing with TargetUnavailableError (exit 3) and the reason. */
+function loadCredentials(input, env = process.env) {
+    const given = input.kubeconfig !== undefined && input.kubeconfig.trim() !== '';
+    const cfg = given ? parseKubeconfig(input.kubeconfig, 'the kubeconfig input', undefined) : env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG ? inCluster(env) : loadDefault(env);
+    const name = input.context || cfg.current;
+    if (!name)
+        throw new TargetUnavailableError(`${cfg.source} sets no current-context: give kube-context`);
+    const context = cfg.contexts.find((c) => c.name === name);
+    if (!context)
+        throw new TargetUnavailableError(`${cfg.source} has no context ${JSON.stringify(name)} (contexts: ${cfg.contexts.map((c) => c.name).join(', ') || 'none'})`);
+    const cluster = cfg.clusters.find((c) => c.name === context.cluster);
+    if (!cluster)
+        throw new TargetUnavailableError(`${cfg.source}: context ${name} names cluster ${JSON.stringify(context.cluster)}, which it does not define`);
+    const user = cfg.users.find((u) => u.name === context.user);
+    if (!user && context.user)
+        throw new TargetUnavailableError(`${cfg.source}: context ${name} names user ${JSON.stringify(context.user)}, which it does not define`);
+    if (user?.authProvider && !(user.authProvider.name === 'exec' || user.authProvider.config?.exec)) {
+        throw new TargetUnavailableError(`${cfg.source}: user ${user.name} uses the auth-provider ${JSON.stringify(user.authProvider.name)}, which Ferry does not run; use an exec credential plugin (users[].user.exec) or a token`);
+    }
+    let server;
+    try {
+        server = new URL(cluster.server);
+    }
+    catch {
+        throw new TargetUnavailableError(`${cfg.source}: cluster ${cluster.name} has no valid server URL (${JSON.stringify(cluster.server)})`);
+    }
+    const exec = new ExecAuth();
+    const inPod = cfg.current === 'in-cluster' && !given && cfg.source.startsWith("the pod's");
+    const refresh = async () => {
+        const opts = { headers: {} };
+        try {
+            const ca = fileOrData(cluster.caFile, cluster.caData);
+            if (ca)
+                opts.ca = ca;
+            if (cluster.skipTLSVerify)
+                opts.rejectUnauthorized = false;
+            if (cluster.tlsServerName)
+                opts.servername = cluster.tlsServerName;
+            if (user) {
+                const cert = fileOrData(user.certFile, user.certData);
+                const key = fileOrData(user.keyFile, user.keyData);
+                if (cert)
+                    opts.cert = cert;
+                if (key)
+                    opts.key = key;
+                if (user.token)
+                    opts.headers['Authorization'] = `Bearer ${user.token.trim()}`;
+                else if (user.username)
+                    opts.auth = `${user.username}:${user.password ?? ''}`;
+                if (user.impersonateUser)
+                    opts.headers['Impersonate-User'] = user.impersonateUser;
+                if (exec.isAuthProvider(user))
+                    await exec.applyAuthentication(user, opts);
+            }
+            // The service account token is rotated on disk: read it for every connection.
+            if (inPod)
+                opts.headers['Authorization'] = `Bearer ${(0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'token'), 'utf8').trim()}`;
+        }
+        catch (error) {
+            throw new TargetUnavailableError(`cannot load the Kubernetes credentials from ${cfg.source}: ${error.message}`);
+        }
+        return opts;
+    };
+    return { server, options: {}, source: cfg.source, ...(context.namespace ? { namespace: context.namespace } : {}), refresh };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/client.js
+// A small REST client for the Kubernetes API: credentials.ts reads the credentials with
+// @kubernetes/client-node's kubeconfig model (a kubeconfig given as input, in-cluster service
+// account, or the runner's default kubeconfig, with exec plugins and token files), and requests go out over node:https so every call can say exactly
+// what it means: server-side apply under the `ferry` field manager with Strict field validation,
+// merge patches with resourceVersion preconditions, and status codes kept for the caller.
+
+
+
+
+const FIELD_MANAGER = 'ferry';
+/** An answer of the API server with an error status; `reason` is the Status reason (Conflict, NotFound, Invalid…). */
+class KubeApiError extends Error {
+    status;
+    reason;
+    name = 'KubeApiError';
+    constructor(status, reason, message) {
+        super(message);
+        this.status = status;
+        this.reason = reason;
+    }
+}
+const TRANSIENT = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+class KubeClient {
+    credentials;
+    timeoutMs;
+    connection;
+    /** For messages: the API server's URL once known. */
+    server = '';
+    constructor(credentials = {}, timeoutMs = 15_000) {
+        this.credentials = credentials;
+        this.timeoutMs = timeoutMs;
+    }
+    connect() {
+        this.connection ??= (async () => {
+            const creds = loadCredentials(this.credentials);
+            this.server = creds.server.href;
+            return { server: creds.server, refresh: creds.refresh };
+        })();
+        return this.connection;
+    }
+    /** One request; returns the parsed body. Transport errors are retried three times, then TargetUnavailableError. */
+    async request(method, path, options = {}) {
+        const { server, refresh } = await this.connect();
+        // Per request: an exec plugin's token or a pod's rotated service-account token may have changed.
+        const auth = await refresh();
+        const url = new URL(server.pathname.replace(/\/$/, '') + path, server);
+        for (const [key, value] of Object.entries(options.query ?? {}))
+            url.searchParams.set(key, value);
+        const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+        for (let attempt = 1;; attempt++) {
+            try {
+                const { status, text } = await this.send(url, method, auth, payload, options.contentType ?? 'application/json');
+                let body = undefined;
+                try {
+                    body = text === '' ? undefined : JSON.parse(text);
+                }
+                catch {
+                    body = text;
+                }
+                if (status >= 400) {
+                    const s = body;
+                    const message = typeof s === 'object' && s?.message ? s.message : String(text).slice(0, 300);
+                    // Server-side apply reports a manifest its schema refuses as a 500; it is bad input, not an outage.
+                    const refused = message.includes('failed to create typed patch object');
+                    if (status >= 500 && !refused && attempt < 3)
+                        throw Object.assign(new Error(message), { code: 'ECONNRESET' });
+                    const reason = refused ? 'Invalid' : typeof s === 'object' && s?.reason ? s.reason : String(status);
+                    throw new KubeApiError(status, reason, `${method} ${url.pathname}: HTTP ${status}: ${message}`);
+                }
+                return body;
+            }
+            catch (error) {
+                if (error instanceof KubeApiError)
+                    throw error;
+                const code = error.code ?? '';
+                if (attempt >= 3 || !TRANSIENT.has(code)) {
+                    throw new TargetUnavailableError(`the Kubernetes API at ${server.origin} did not answer ${method} ${url.pathname}: ${error.message}`);
+                }
+                await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+            }
+        }
+    }
+    send(url, method, auth, payload, contentType) {
+        const send = url.protocol === 'http:' ? external_node_http_.request : external_node_https_namespaceObject.request;
+        return new Promise((resolve, reject) => {
+            const req = send(url, {
+                ...auth,
+                method,
+                headers: {
+                    ...auth.headers,
+                    accept: 'application/json',
+                    ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) }),
+                },
+                timeout: this.timeoutMs,
+            }, (res) => {
+                const chunks = [];
+                res.on('data', (c) => chunks.push(c));
+                res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+                res.on('error', reject);
+            });
+            req.on('timeout', () => req.destroy(Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+            req.on('error', reject);
+            req.end(payload);
+        });
+    }
+    /** The object, or null when it does not exist. */
+    async get(path) {
+        try {
+            return await this.request('GET', path);
+        }
+        catch (error) {
+            if (error instanceof KubeApiError && error.status === 404)
+                return null;
+            throw error;
+        }
+    }
+    /** Server-side apply under the `ferry` field manager; unknown fields are refused (Strict). */
+    apply(path, object, options = {}) {
+        return this.request('PATCH', path, {
+            body: object,
+            contentType: 'application/apply-patch+yaml',
+            query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', ...(options.force ? { force: 'true' } : {}), ...(options.dryRun ? { dryRun: 'All' } : {}) },
+        });
+    }
+    /** JSON merge patch; a metadata.resourceVersion in the patch makes it conditional (409 when it moved on). */
+    mergePatch(path, patch, subresource = '') {
+        return this.request('PATCH', path + subresource, { body: patch, contentType: 'application/merge-patch+json', query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' } });
+    }
+    create(collectionPath, object) {
+        return this.request('POST', collectionPath, { body: object, query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' } });
+    }
+    async delete(path) {
+        try {
+            await this.request('DELETE', path);
+            return true;
+        }
+        catch (error) {
+            if (error instanceof KubeApiError && error.status === 404)
+                return false;
+            throw error;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/state.js
+// The rollout record of a Kubernetes target, kept with the deployment itself: two annotations on
+// the managed object (the HTTPRoute, the InferenceService), written with a resourceVersion
+// precondition. A 409 only means the object changed (a controller wrote status, someone edited a
+// label): it is re-read, and the write retried unless the record itself moved on. The record's
+// lease is mirrored into a coordination.k8s.io/v1 Lease, so `kubectl get lease` shows who is
+// rolling out, and a holder the record does not know about (another Ferry, another tool) blocks.
+
+
+const RECORD_ANNOTATION = 'ferry.dev/rollout';
+const REVISION_ANNOTATION = 'ferry.dev/rollout-revision';
+const MAX_RETRIES = 5;
+function leaseOf(data) {
+    const lease = data?.lease;
+    if (!lease || typeof lease.holder !== 'string' || typeof lease.expiresAt !== 'number')
+        return null;
+    return { holder: lease.holder, acquiredAt: lease.acquiredAt ?? new Date().toISOString(), expiresAt: lease.expiresAt };
+}
+/** Micro-second times, as the Lease API writes them. */
+function microTime(ms) {
+    return new Date(ms).toISOString().replace(/Z$/, '000Z');
+}
+class AnnotationStateStore {
+    client;
+    objectPath;
+    objectName;
+    namespace;
+    leaseName;
+    location;
+    constructor(client, 
+    /** API path of the object that carries the record (/apis/…/namespaces/ns/httproutes/name). */
+    objectPath, 
+    /** "HTTPRoute models/classifier", for messages. */
+    objectName, namespace, leaseName) {
+        this.client = client;
+        this.objectPath = objectPath;
+        this.objectName = objectName;
+        this.namespace = namespace;
+        this.leaseName = leaseName;
+        this.location = `annotations of ${objectName}`;
+    }
+    parse(object) {
+        const annotations = object.metadata.annotations ?? {};
+        const text = annotations[RECORD_ANNOTATION];
+        if (text === undefined)
+            return null;
+        const revision = Number(annotations[REVISION_ANNOTATION]);
+        let data;
+        try {
+            data = JSON.parse(text);
+        }
+        catch (error) {
+            throw new StateCorruptError(`annotation ${RECORD_ANNOTATION} of ${this.objectName} is not valid JSON (${error.message}); remove it to start over`);
+        }
+        if (!Number.isInteger(revision) || revision < 1)
+            throw new StateCorruptError(`annotation ${REVISION_ANNOTATION} of ${this.objectName} is not a revision number`);
+        return { data, revision };
+    }
+    async read() {
+        const object = await this.client.get(this.objectPath);
+        return object === null ? null : this.parse(object);
+    }
+    async write(data, expected) {
+        for (let attempt = 1;; attempt++) {
+            const object = await this.client.get(this.objectPath);
+            if (object === null) {
+                throw new StateCorruptError(`${this.objectName} does not exist, so the rollout record cannot be kept on it; deploy the stable version first`);
+            }
+            const stored = this.parse(object);
+            const current = stored?.revision ?? 0;
+            if (current !== expected)
+                throw new StateConflictError(this.location, expected, current);
+            await this.syncLease(data, leaseOf(stored?.data));
+            try {
+                await this.client.mergePatch(this.objectPath, {
+                    metadata: {
+                        resourceVersion: object.metadata.resourceVersion,
+                        annotations: { [RECORD_ANNOTATION]: JSON.stringify(data), [REVISION_ANNOTATION]: String(expected + 1) },
+                    },
+                });
+                return expected + 1;
+            }
+            catch (error) {
+                // 409: the object changed since the read. Re-read; the revision check above decides.
+                if (!(error instanceof KubeApiError && error.status === 409) || attempt >= MAX_RETRIES) {
+                    if (error instanceof KubeApiError && error.status === 409)
+                        throw new StateConflictError(this.location, expected, -1);
+                    throw error;
+                }
+            }
+        }
+    }
+    /** Mirrors the record's lease into the Lease object; refuses when an unknown holder has it. */
+    async syncLease(data, previous) {
+        const wanted = leaseOf(data);
+        const path = `/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases/${this.leaseName}`;
+        for (let attempt = 1;; attempt++) {
+            const lease = await this.client.get(path);
+            const holder = lease?.spec?.holderIdentity ?? '';
+            const renewed = Date.parse(lease?.spec?.renewTime ?? '') || 0;
+            const live = holder !== '' && renewed + (lease?.spec?.leaseDurationSeconds ?? 0) * 1000 > Date.now();
+            if (live && holder !== wanted?.holder && holder !== previous?.holder) {
+                throw new StateConflictError(`Lease ${this.namespace}/${this.leaseName} (held by ${holder})`, -1, -1);
+            }
+            const spec = wanted
+                ? {
+                    holderIdentity: wanted.holder,
+                    leaseDurationSeconds: Math.max(1, Math.ceil((wanted.expiresAt - Date.now()) / 1000)),
+                    acquireTime: microTime(Date.parse(wanted.acquiredAt) || Date.now()),
+                    renewTime: microTime(Date.now()),
+                }
+                : { holderIdentity: null, leaseDurationSeconds: null, acquireTime: null, renewTime: null };
+            try {
+                if (lease === null) {
+                    if (!wanted)
+                        return;
+                    await this.client.create(`/apis/coordination.k8s.io/v1/namespaces/${this.namespace}/leases`, {
+                        apiVersion: 'coordination.k8s.io/v1',
+                        kind: 'Lease',
+                        metadata: { name: this.leaseName, labels: { 'app.kubernetes.io/managed-by': 'ferry' } },
+                        spec,
+                    });
+                }
+                else {
+                    await this.client.mergePatch(path, { metadata: { resourceVersion: lease.metadata.resourceVersion }, spec });
+                }
+                return;
+            }
+            catch (error) {
+                const conflict = error instanceof KubeApiError && (error.status === 409 || error.reason === 'AlreadyExists');
+                if (!conflict || attempt >= MAX_RETRIES)
+                    throw error;
+            }
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/gateway-api.js
+// The gateway-api rollout target: a stable and a canary Deployment, each behind its own Service,
+// and a Gateway API HTTPRoute whose weighted backendRefs split the traffic. Portable across the
+// Gateway API implementations (Istio, Envoy Gateway, Cilium, NGINX Gateway Fabric). A slot only
+// counts as serving a version once its Deployment reports that version available, and a split
+// only counts as live once the gateway has accepted the route's current generation.
+
+
+
+
+const VERSION_ANNOTATION = 'ferry.dev/version';
+const ENDPOINTS_ANNOTATION = 'ferry.dev/endpoints';
+const DIGEST_ANNOTATION = 'ferry.dev/digest';
+const SLOT_LABEL = 'ferry.dev/slot';
+const NAME_LABEL = 'app.kubernetes.io/name';
+const gateway_api_UNSUPPORTED = {
+    ab: 'the gateway-api target splits by weight only; header- or cookie-sticky A/B routing needs the local target',
+    shadow: 'the gateway-api target does not mirror requests yet (RequestMirror percentages are experimental in Gateway API); shadow runs need the local target',
+};
+class GatewayApiTarget {
+    kind = 'gateway-api';
+    description;
+    state;
+    client;
+    o;
+    gatewayRef;
+    constructor(options) {
+        for (const key of ['namespace', 'name', 'gateway', 'image']) {
+            if (!options[key])
+                throw new errors_InputError(`the gateway-api target needs ${key}`, { subject: key });
+        }
+        if (!/^[a-z0-9]([-a-z0-9]{0,53}[a-z0-9])?$/.test(options.name)) {
+            throw new errors_InputError(`"${options.name}" is not a usable name: lower-case letters, digits and '-', at most 55 characters (it gets a -stable/-canary suffix)`, { subject: 'name' });
+        }
+        this.o = { port: 8080, replicas: 1, readyTimeoutMs: 300_000, pollIntervalMs: 1_000, ...options };
+        const [gwNamespace, gwName] = options.gateway.includes('/') ? options.gateway.split('/', 2) : [undefined, options.gateway];
+        this.gatewayRef = { name: gwName, ...(gwNamespace ? { namespace: gwNamespace } : {}) };
+        this.client = new KubeClient(options.credentials ?? {});
+        this.description = `HTTPRoute ${options.namespace}/${options.name}`;
+        this.state = new AnnotationStateStore(this.client, this.routePath(), this.description, options.namespace, `ferry-${options.name}`);
+    }
+    routePath() {
+        return `/apis/gateway.networking.k8s.io/v1/namespaces/${this.o.namespace}/httproutes/${this.o.name}`;
+    }
+    deploymentPath(slot) {
+        return `/apis/apps/v1/namespaces/${this.o.namespace}/deployments/${this.o.name}-${slot}`;
+    }
+    servicePath(slot) {
+        return `/api/v1/namespaces/${this.o.namespace}/services/${this.o.name}-${slot}`;
+    }
+    supports(strategy) {
+        return gateway_api_UNSUPPORTED[strategy] ?? true;
+    }
+    /** The image a version runs. */
+    imageOf(version) {
+        return version.digest ? `${this.o.image}@${version.digest}` : `${this.o.image}:${version.name}`;
+    }
+    /** The objects setVersion applies, for a dry-run listing. */
+    manifestsFor(slot, version) {
+        const labels = { [NAME_LABEL]: this.o.name, [SLOT_LABEL]: slot };
+        const annotations = { [VERSION_ANNOTATION]: version.name, [ENDPOINTS_ANNOTATION]: JSON.stringify(version.endpoints), [DIGEST_ANNOTATION]: version.digest ?? '' };
+        const name = `${this.o.name}-${slot}`;
+        return [
+            {
+                apiVersion: 'apps/v1',
+                kind: 'Deployment',
+                metadata: { name, namespace: this.o.namespace, labels: { ...labels, 'app.kubernetes.io/managed-by': 'ferry' }, annotations },
+                spec: {
+                    replicas: this.o.replicas,
+                    selector: { matchLabels: labels },
+                    template: {
+                        metadata: { labels, annotations: { [VERSION_ANNOTATION]: version.name } },
+                        spec: {
+                            containers: [
+                                {
+                                    name: 'model',
+                                    image: this.imageOf(version),
+                                    ports: [{ name: 'http', containerPort: this.o.port }],
+                                    readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 2 },
+                                },
+                            ],
+                        },
+                    },
+                },
+            },
+            {
+                apiVersion: 'v1',
+                kind: 'Service',
+                metadata: { name, namespace: this.o.namespace, labels: { ...labels, 'app.kubernetes.io/managed-by': 'ferry' } },
+                spec: { selector: labels, ports: [{ name: 'http', port: this.o.port, targetPort: 'http' }] },
+            },
+        ];
+    }
+    /** The HTTPRoute setRouting applies. */
+    routeFor(weights) {
+        return {
+            apiVersion: 'gateway.networking.k8s.io/v1',
+            kind: 'HTTPRoute',
+            metadata: { name: this.o.name, namespace: this.o.namespace, labels: { [NAME_LABEL]: this.o.name, 'app.kubernetes.io/managed-by': 'ferry' } },
+            spec: {
+                parentRefs: [this.gatewayRef],
+                rules: [
+                    {
+                        backendRefs: [
+                            { name: `${this.o.name}-stable`, port: this.o.port, weight: weights.stable },
+                            { name: `${this.o.name}-canary`, port: this.o.port, weight: weights.canary },
+                        ],
+                    },
+                ],
+            },
+        };
+    }
+    async setVersion(slot, version) {
+        const [deployment, service] = this.manifestsFor(slot, version);
+        await this.call(`apply the ${slot} Deployment`, () => this.client.apply(this.deploymentPath(slot), deployment, { force: true }));
+        await this.call(`apply the ${slot} Service`, () => this.client.apply(this.servicePath(slot), service, { force: true }));
+        // No traffic moves to a Deployment that is not available with this version.
+        const deadline = Date.now() + this.o.readyTimeoutMs;
+        let why = 'not read yet';
+        for (;;) {
+            const live = await this.client.get(this.deploymentPath(slot));
+            why = live === null ? 'it was deleted' : (notAvailable(live) ?? '');
+            if (why === '')
+                return;
+            if (Date.now() >= deadline) {
+                throw new TargetUnavailableError(`Deployment ${this.o.namespace}/${this.o.name}-${slot} did not become available with ${version.name} within ${Math.round(this.o.readyTimeoutMs / 1000)} s: ${why}`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, this.o.pollIntervalMs));
+        }
+    }
+    async setRouting(weights, routing) {
+        if (routing.kind !== 'weighted') {
+            throw new errors_InputError(`${this.description} cannot apply ${routing.kind} routing: ${routing.kind === 'sticky' ? gateway_api_UNSUPPORTED.ab : gateway_api_UNSUPPORTED.shadow}`, { subject: 'strategy' });
+        }
+        await this.call('apply the HTTPRoute weights', () => this.client.apply(this.routePath(), this.routeFor(weights), { force: true }));
+    }
+    async readRouting() {
+        const route = await this.call('read the HTTPRoute', () => this.client.get(this.routePath()));
+        if (route === null)
+            throw new TargetUnavailableError(`${this.description} does not exist`);
+        const generation = route.metadata.generation ?? 0;
+        const parents = (route.status?.parents ?? []);
+        const ours = parents.find((p) => p.parentRef.name === this.gatewayRef.name && (p.parentRef.namespace ?? this.o.namespace) === (this.gatewayRef.namespace ?? this.o.namespace));
+        const accepted = ours?.conditions?.find((c) => c.type === 'Accepted');
+        if (accepted?.status !== 'True' || (accepted.observedGeneration ?? -1) < generation) {
+            const seen = accepted ? `Accepted=${accepted.status} at generation ${accepted.observedGeneration ?? '?'}${accepted.message ? ` (${accepted.message})` : ''}` : 'no status from the gateway';
+            throw new TargetUnavailableError(`gateway ${this.gatewayRef.namespace ? `${this.gatewayRef.namespace}/` : ''}${this.gatewayRef.name} has not accepted generation ${generation} of ${this.description}: ${seen}`);
+        }
+        const refs = (route.spec?.rules ?? []).flatMap((r) => r.backendRefs ?? []);
+        const weightOf = (slot) => refs.filter((r) => r.name === `${this.o.name}-${slot}`).reduce((sum, r) => sum + (r.weight ?? 1), 0);
+        const others = refs.filter((r) => r.name !== `${this.o.name}-stable` && r.name !== `${this.o.name}-canary` && (r.weight ?? 1) > 0);
+        if (others.length > 0) {
+            throw new errors_InputError(`${this.description} also sends traffic to ${others.map((r) => r.name).join(', ')}, neither ${this.o.name}-stable nor ${this.o.name}-canary: the split between the two cannot be read`, { subject: 'name' });
+        }
+        const stable = weightOf('stable');
+        const canary = weightOf('canary');
+        if (stable + canary === 0)
+            throw new TargetUnavailableError(`${this.description} sends traffic nowhere: both backends have weight 0`);
+        const canaryShare = Math.round((100 * canary) / (stable + canary));
+        const [stableSlot, canarySlot] = await Promise.all(['stable', 'canary'].map((slot) => this.slotVersion(slot)));
+        return {
+            weights: { stable: 100 - canaryShare, canary: canaryShare },
+            routing: { kind: 'weighted' },
+            endpoints: { stable: stableSlot?.endpoints ?? [], canary: canarySlot?.endpoints ?? [] },
+            versions: { stable: stableSlot, canary: canarySlot },
+        };
+    }
+    /** The version a slot's Deployment serves, only once it is available with it. */
+    async slotVersion(slot) {
+        const deployment = await this.call(`read the ${slot} Deployment`, () => this.client.get(this.deploymentPath(slot)));
+        if (deployment === null || notAvailable(deployment) !== undefined)
+            return null;
+        const a = deployment.metadata.annotations ?? {};
+        if (!a[VERSION_ANNOTATION])
+            return null;
+        let endpoints = [];
+        try {
+            endpoints = JSON.parse(a[ENDPOINTS_ANNOTATION] ?? '[]');
+        }
+        catch {
+            endpoints = [];
+        }
+        return { name: a[VERSION_ANNOTATION], endpoints, ...(a[DIGEST_ANNOTATION] ? { digest: a[DIGEST_ANNOTATION] } : {}) };
+    }
+    async call(what, work) {
+        try {
+            return await work();
+        }
+        catch (error) {
+            if (error instanceof KubeApiError) {
+                if (error.status === 401 || error.status === 403) {
+                    throw new errors_InputError(`could not ${what} of ${this.description}: ${error.message}`, { subject: 'kubeconfig', hint: 'the credentials need the Role in the README (Deployments, Services, HTTPRoutes, Leases)' });
+                }
+                if (error.status === 422 || error.status === 400 || error.reason === 'Invalid')
+                    throw new errors_InputError(`the API server refused to ${what} of ${this.description}: ${error.message}`, { subject: 'target' });
+                throw new TargetUnavailableError(`could not ${what} of ${this.description}: ${error.message}`);
+            }
+            throw error;
+        }
+    }
+    async close() {
+        // One request at a time over node:https; nothing stays open.
+    }
+}
+/** Why a Deployment is not available with its current spec, or undefined when it is. */
+function notAvailable(deployment) {
+    const status = deployment.status ?? {};
+    const wanted = deployment.spec?.replicas ?? 1;
+    if ((status.observedGeneration ?? 0) < (deployment.metadata.generation ?? 0))
+        return `the controller has not seen generation ${deployment.metadata.generation} yet`;
+    if ((status.updatedReplicas ?? 0) < wanted)
+        return `${status.updatedReplicas ?? 0} of ${wanted} replicas run the new template`;
+    if ((status.availableReplicas ?? 0) < wanted)
+        return `${status.availableReplicas ?? 0} of ${wanted} replicas are available`;
+    const progressing = (status.conditions ?? []).find((c) => c.type === 'Progressing');
+    if (progressing?.status === 'False')
+        return `progress stopped: ${progressing.reason ?? ''} ${progressing.message ?? ''}`.trim();
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./packages/rollout/dist/steps/open.js
 // From step inputs to the parts the engine drives: the target the inputs name, and the analysis
 // source. Missing or contradictory inputs are refused here, naming the input.
+
 
 
 
@@ -46968,8 +47929,26 @@ function openTarget(i, cwd, logger) {
                 throw new errors_InputError('the haproxy target needs state-file: where the rollout record lives next to HAProxy', { subject: 'state-file' });
             return new HaproxyTarget({ runtime: i['haproxy-runtime'], backend: i['haproxy-backend'], stateFile: (0,external_node_path_namespaceObject.resolve)(cwd, i['state-file']) });
         }
+        case 'gateway-api': {
+            for (const input of ['route', 'gateway', 'image']) {
+                if (!i[input])
+                    throw new errors_InputError(`the gateway-api target needs ${input}`, { subject: input });
+            }
+            if (i.kubeconfig)
+                logger.setSecret(i.kubeconfig);
+            return new GatewayApiTarget({
+                credentials: i.kubeconfig ? { kubeconfig: i.kubeconfig, ...(i['kube-context'] ? { context: i['kube-context'] } : {}) } : i['kube-context'] ? { context: i['kube-context'] } : {},
+                namespace: i.namespace || 'default',
+                name: i.route,
+                gateway: i.gateway,
+                image: i.image,
+                port: i['container-port'],
+                replicas: i.replicas,
+                readyTimeoutMs: i['ready-timeout'],
+            });
+        }
         default:
-            throw new errors_InputError(`the ${i.target} target is not included in this build of Ferry (local and haproxy are)`, { subject: 'target' });
+            throw new errors_InputError(`the ${i.target} target is not included in this build of Ferry (local, haproxy and gateway-api are)`, { subject: 'target' });
     }
 }
 function versionRef(name, endpoints, digest, input) {

@@ -43989,7 +43989,7 @@ const buildServingImageDefinition = defineStep({
 
 const TARGETS = ['local', 'haproxy', 'kserve', 'gateway-api'];
 const TARGET_INPUTS = {
-    target: { type: 'string', description: 'Where the model is served: the local Ferry router or HAProxy (kserve and gateway-api come with the Kubernetes targets).', options: TARGETS, default: 'local' },
+    target: { type: 'string', description: 'Where the model is served: the local Ferry router, HAProxy, or Kubernetes Deployments behind a Gateway API HTTPRoute (gateway-api); kserve is not included yet.', options: TARGETS, default: 'local' },
     environment: {
         type: 'string',
         description: 'Environment name; deployment records use <name> and <name>-canary. One router or state file serves one environment.',
@@ -44001,6 +44001,24 @@ const TARGET_INPUTS = {
     'haproxy-runtime': { type: 'string', description: 'haproxy target: the runtime API address, a unix socket path or host:port (level admin).', default: '' },
     'haproxy-backend': { type: 'string', description: 'haproxy target: the backend whose servers named stable* and canary* carry the two versions.', default: 'models' },
     'state-file': { type: 'path', description: 'haproxy target: the rollout record, a JSON file next to the router (written atomically).', default: '' },
+    kubeconfig: {
+        type: 'string',
+        description: 'gateway-api target: kubeconfig text for the cluster (masked); empty: the pod\'s service account in-cluster, else $KUBECONFIG or ~/.kube/config.',
+        secret: true,
+        default: '',
+    },
+    'kube-context': { type: 'string', description: 'gateway-api target: the kubeconfig context to use; empty: its current-context.', default: '' },
+    namespace: { type: 'string', description: 'gateway-api target: the namespace of the HTTPRoute, Deployments and Services.', default: 'default' },
+    route: {
+        type: 'string',
+        description: 'gateway-api target: the HTTPRoute that splits traffic; the Deployments and Services are <route>-stable and <route>-canary, and the rollout record lives in its annotations.',
+        default: '',
+    },
+    gateway: { type: 'string', description: 'gateway-api target: the Gateway the HTTPRoute attaches to, as name or namespace/name.', default: '' },
+    image: { type: 'string', description: 'gateway-api target: image repository of the model server; a version runs <image>@<digest>, or <image>:<version> without a digest.', default: '' },
+    'container-port': { type: 'integer', description: 'gateway-api target: the port the model server listens on, also the Services\' port.', default: 8080, min: 1, max: 65535 },
+    replicas: { type: 'integer', description: 'gateway-api target: replicas of each Deployment.', default: 1, min: 1, max: 1000 },
+    'ready-timeout': { type: 'duration', description: 'gateway-api target: how long a Deployment may take to become available with a new version before the step fails (traffic stays on stable).', default: '5m' },
     'environment-url': {
         type: 'string',
         description: 'Where the environment serves users (https://models.example.com): the deployment records link it (GitHub environment_url, GitLab environment url through dotenv).',

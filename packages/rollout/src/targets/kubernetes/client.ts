@@ -1,11 +1,12 @@
-// A small REST client for the Kubernetes API: @kubernetes/client-node loads the credentials (a
-// kubeconfig given as input, in-cluster service account, or the runner's default kubeconfig, with
-// exec plugins and token files), and requests go out over node:https so every call can say exactly
+// A small REST client for the Kubernetes API: credentials.ts reads the credentials with
+// @kubernetes/client-node's kubeconfig model (a kubeconfig given as input, in-cluster service
+// account, or the runner's default kubeconfig, with exec plugins and token files), and requests go out over node:https so every call can say exactly
 // what it means: server-side apply under the `ferry` field manager with Strict field validation,
 // merge patches with resourceVersion preconditions, and status codes kept for the caller.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { TargetUnavailableError } from '../../target/types.js';
+import { loadCredentials } from './credentials.js';
 
 export const FIELD_MANAGER = 'ferry';
 
@@ -46,7 +47,7 @@ export interface KubeObject {
 
 interface Connection {
   readonly server: URL;
-  readonly options: RequestOptions;
+  readonly refresh: () => Promise<RequestOptions>;
 }
 
 const TRANSIENT = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
@@ -63,30 +64,18 @@ export class KubeClient {
 
   private connect(): Promise<Connection> {
     this.connection ??= (async () => {
-      // Loaded on first use: the client library is large and most steps never talk to a cluster.
-      const { KubeConfig } = await import('@kubernetes/client-node');
-      const kc = new KubeConfig();
-      try {
-        if (this.credentials.kubeconfig !== undefined && this.credentials.kubeconfig.trim() !== '') kc.loadFromString(this.credentials.kubeconfig);
-        else if (process.env.KUBERNETES_SERVICE_HOST && !process.env.KUBECONFIG) kc.loadFromCluster();
-        else kc.loadFromDefault();
-        if (this.credentials.context) kc.setCurrentContext(this.credentials.context);
-      } catch (error) {
-        throw new TargetUnavailableError(`cannot load the Kubernetes credentials: ${(error as Error).message}`);
-      }
-      const cluster = kc.getCurrentCluster();
-      if (!cluster) throw new TargetUnavailableError('the kubeconfig names no current cluster (set current-context, or give the kubeconfig input)');
-      const options: RequestOptions = {};
-      await kc.applyToHTTPSOptions(options);
-      this.server = cluster.server;
-      return { server: new URL(cluster.server), options };
+      const creds = loadCredentials(this.credentials);
+      this.server = creds.server.href;
+      return { server: creds.server, refresh: creds.refresh };
     })();
     return this.connection;
   }
 
   /** One request; returns the parsed body. Transport errors are retried three times, then TargetUnavailableError. */
   async request<T = unknown>(method: string, path: string, options: { body?: unknown; contentType?: string; query?: Record<string, string> } = {}): Promise<T> {
-    const { server, options: auth } = await this.connect();
+    const { server, refresh } = await this.connect();
+    // Per request: an exec plugin's token or a pod's rotated service-account token may have changed.
+    const auth = await refresh();
     const url = new URL(server.pathname.replace(/\/$/, '') + path, server);
     for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
