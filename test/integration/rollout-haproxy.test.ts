@@ -11,6 +11,7 @@ import { startHaproxy, startPrometheus, type HaproxyComponent, type PrometheusCo
 import { makeSmokeModel, startFerryServe, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
 import { requirePython } from '../support/python.js';
 import { cleanEnv, CLI, ferry, ferryJson, NODE24, REPO_ROOT, requireBuilt, run, type RunResult } from '../support/repo.js';
+import { TrafficClient } from '../support/traffic-client.js';
 
 interface StepJson {
   verdict: string;
@@ -21,43 +22,6 @@ interface StepJson {
   report: { heading: string }[];
 }
 type Step = RunResult & { json: StepJson };
-
-interface Answer {
-  /** When the request was sent: the router routes it then, whenever the answer comes back. */
-  readonly t: number;
-  readonly version: string;
-  readonly status: number;
-}
-
-/** Steady client traffic through the router, every answer's version and status kept with its time. */
-class Client {
-  readonly answers: Answer[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  constructor(
-    private readonly url: string,
-    private readonly rate: number,
-  ) {}
-  start(): void {
-    const body = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0.5, -1.2, 0.3, 2.0] }] });
-    this.timer = setInterval(() => {
-      const t = Date.now();
-      void fetch(`${this.url}/v2/models/classifier/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
-        .then(async (res) => {
-          const json = (await res.json().catch(() => ({}))) as { model_version?: string };
-          this.answers.push({ t, version: json.model_version ?? `status-${res.status}`, status: res.status });
-        })
-        .catch(() => this.answers.push({ t, version: 'failed', status: 0 }));
-    }, 1000 / this.rate);
-  }
-  stop(): void {
-    clearInterval(this.timer);
-  }
-  /** Share of answers from `version` between two times. */
-  share(version: string, from: number, to: number): { share: number; n: number } {
-    const inWindow = this.answers.filter((a) => a.t >= from && a.t < to && a.status > 0);
-    return { share: inWindow.filter((a) => a.version === version).length / Math.max(1, inWindow.length), n: inWindow.length };
-  }
-}
 
 let dir: string;
 let model: string;
@@ -117,7 +81,7 @@ function changes(out: StepJson): { at: number; canary: number }[] {
 }
 
 /** The measured canary share of each traffic step after 300 ms of warm-up, against its weight. */
-function expectSplitFollowsWeights(client: Client, canaryVersion: string, out: StepJson, until: number): void {
+function expectSplitFollowsWeights(client: TrafficClient, canaryVersion: string, out: StepJson, until: number): void {
   const list = changes(out);
   expect(list.length).toBeGreaterThan(0);
   list.forEach((c, i) => {
@@ -164,7 +128,7 @@ afterAll(async () => {
 describe('rollouts on a real HAProxy, judged from a real Prometheus', () => {
   it('promotes a good canary step by step, with the measured split following the weights; promote and rollback verify and are idempotent', async () => {
     const h = await haproxyFor(serves.v2!);
-    const client = new Client(h.url, 150);
+    const client = new TrafficClient(h.url, 150);
     const state = join(dir, 'good.rollout.json');
     try {
       client.start();
@@ -218,7 +182,7 @@ describe('rollouts on a real HAProxy, judged from a real Prometheus', () => {
   ] as const)('aborts a bad canary (%s) and puts 100%% of traffic back on stable', async (key, version, reason) => {
     const canary = serves[key]!;
     const h = await haproxyFor(canary);
-    const client = new Client(h.url, 150);
+    const client = new TrafficClient(h.url, 150);
     try {
       client.start();
       const out = await step(deployArgs(h, join(dir, `${key}.rollout.json`), canary.url, version, [...QUICK, ...PROM(prometheus)]));
@@ -256,7 +220,7 @@ describe('rollout faults', () => {
   it('Prometheus stopped mid-rollout: no promotion, traffic back on stable, exit 3', async () => {
     const own = await startPrometheus({ scrapeTargets: [hostPort(serves.v1!), hostPort(serves.v2!)], scrapeInterval: '1s' });
     const h = await haproxyFor(serves.v2!);
-    const client = new Client(h.url, 60);
+    const client = new TrafficClient(h.url, 60);
     const state = join(dir, 'prom-down.rollout.json');
     try {
       client.start();
@@ -337,7 +301,7 @@ describe('rollout faults', () => {
   it('HAProxy restarted mid-step: the lost weights are re-applied and the rollout goes on', async () => {
     const h = await haproxyFor(serves.v2!);
     const state = join(dir, 'restart.rollout.json');
-    const client = new Client(h.url, 60);
+    const client = new TrafficClient(h.url, 60);
     try {
       client.start();
       const child = ferry([...deployArgs(h, state, serves.v2!.url, 'v2', ['--steps', '30,100', '--bake', '5s', ...SYNTH]), '--json'], { cwd: dir, timeoutMs: 120_000 });

@@ -41,4 +41,10 @@ export class TrafficClient {
     for (const a of this.answers) if (a.t >= from && a.t < to) counts[a.version] = (counts[a.version] ?? 0) + 1;
     return counts;
   }
+
+  /** Share of answered requests (failed connections left out) from `version` between two times. */
+  share(version: string, from: number, to: number): { share: number; n: number } {
+    const inWindow = this.answers.filter((a) => a.t >= from && a.t < to && a.status > 0);
+    return { share: inWindow.filter((a) => a.version === version).length / Math.max(1, inWindow.length), n: inWindow.length };
+  }
 }
