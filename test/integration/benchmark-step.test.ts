@@ -168,16 +168,19 @@ describe('benchmark-on-gpu-runner: an endpoint that is already running', () => {
   }, 60_000);
 
   it('judges a slower server against its baseline as a regression, an equal one as no change', async () => {
-    // Service times of tens of ms, as models have: on two shared cores the scheduling jitter is a few ms,
-    // which is within the 10% effect floor of a 60 ms server but not of a 5 ms one.
+    // Service times of tens of ms, as models have. On two cores shared with the rest of the suite, the
+    // p95 of an unchanged 60 ms server has read 10% apart between two 1 s runs (63.1 → 69.5 ms, seen in
+    // CI): the run-to-run spread a within-run test cannot see. The effect floor is set to 25%, as a user
+    // on a noisy runner would; the slower server (+67%) stays far beyond it.
+    const floor = ['--regression-threshold', '0.25'];
     const base = await bench([...fixed(60), '--rate', '50', ...QUICK, '--results', 'baseline.json']);
     expect(base.code, base.stderr).toBe(0);
-    const slower = await bench([...fixed(100), '--rate', '50', ...QUICK, '--baseline', 'baseline.json', '--results', 'slower.json']);
+    const slower = await bench([...fixed(100), '--rate', '50', ...QUICK, ...floor, '--baseline', 'baseline.json', '--results', 'slower.json']);
     expect(slower.code, slower.stderr).toBe(1);
     expect(slower.json.outputs['baseline-outcome']).toBe('regression');
     expect(slower.json.headline).toMatch(/regress/i);
     section(slower.json, /[Bb]aseline/);
-    const same = await bench([...fixed(60), '--rate', '50', ...QUICK, '--baseline', 'baseline.json', '--results', 'same.json']);
+    const same = await bench([...fixed(60), '--rate', '50', ...QUICK, ...floor, '--baseline', 'baseline.json', '--results', 'same.json']);
     expect(same.code, `${same.json.headline}\n${same.stderr}`).toBe(0);
     expect(same.json.outputs['baseline-outcome']).toBe('no-change');
   }, 120_000);
