@@ -16,9 +16,10 @@ import { memoryGrowthSuite } from './suites/memory-growth.ts';
 import { perfAnalyzerSuite } from './suites/perf-analyzer.ts';
 import { pickleScanSuite } from './suites/pickle-scan.ts';
 import { rollbackSuite } from './suites/rollback.ts';
+import { rollbackK8sSuite } from './suites/rollback-k8s.ts';
 import { structureSuite } from './suites/structure.ts';
 
-const SUITES: readonly Suite[] = [hashingSuite, coldStartSuite, structureSuite, pickleScanSuite, memoryGrowthSuite, imagePushSuite, loadGeneratorSuite, perfAnalyzerSuite, judgeSuite, rollbackSuite];
+const SUITES: readonly Suite[] = [hashingSuite, coldStartSuite, structureSuite, pickleScanSuite, memoryGrowthSuite, imagePushSuite, loadGeneratorSuite, perfAnalyzerSuite, judgeSuite, rollbackSuite, rollbackK8sSuite];
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite>[,<suite>…]]
   --quick          smaller files and fewer runs (a quick look, not figures to quote)

@@ -18,15 +18,27 @@ set -euo pipefail
 source "$(dirname "$0")/lib/apt.sh"
 
 K8S_VERSION="${FERRY_K8S_VERSION:-v1.34.4}"
-KSERVE_VERSION="${FERRY_KSERVE_VERSION:-v0.16.0}"
+KSERVE_VERSION="${FERRY_KSERVE_VERSION:-v0.20.0}"
 GATEWAY_API_VERSION="${FERRY_GATEWAY_API_VERSION:-v1.3.0}"
 CACHE="${FERRY_K8S_CACHE:-/var/cache/ferry/k8s}/$K8S_VERSION"
-STAMP="$CACHE/.ferry-stamp"
-STAMP_VALUE="kubernetes=$K8S_VERSION kserve=$KSERVE_VERSION gateway-api=$GATEWAY_API_VERSION"
+# The CRDs and the binary are cached apart: a new KServe or Gateway API version downloads CRDs
+# again (seconds) without rebuilding kube-apiserver (minutes).
+# KServe's newest CRD (with spec.canary for RawDeployment canaries) is installed by default; the
+# older one, without it, is kept beside it for the tests of clusters on older KServe releases.
+KSERVE_OLD_VERSION="${FERRY_KSERVE_OLD_VERSION:-v0.16.0}"
+CRD_STAMP="$CACHE/crds/.ferry-stamp"
+CRD_STAMP_VALUE="kserve=$KSERVE_VERSION kserve-old=$KSERVE_OLD_VERSION gateway-api=$GATEWAY_API_VERSION"
 
 ensure_apt_packages kube-apiserver etcd-server openssl
 
-if [ "$(cat "$STAMP" 2>/dev/null)" = "$STAMP_VALUE" ] && [ -x "$CACHE/kube-apiserver" ]; then
+binary_ready() {
+  [ -x "$CACHE/kube-apiserver" ] && "$CACHE/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $K8S_VERSION"
+}
+crds_ready() {
+  [ "$(cat "$CRD_STAMP" 2>/dev/null)" = "$CRD_STAMP_VALUE" ]
+}
+
+if binary_ready && crds_ready; then
   echo "kube-apiserver $K8S_VERSION and CRDs ready in $CACHE (cached)"
   exit 0
 fi
@@ -66,16 +78,26 @@ module_dir() {
   (cd "$work" && go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 }
 
-echo "downloading the CRDs: KServe $KSERVE_VERSION, Gateway API $GATEWAY_API_VERSION"
-kserve_dir=$(module_dir "github.com/kserve/kserve@$KSERVE_VERSION")
-gateway_dir=$(module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
-rm -rf "$CACHE/crds.tmp" && mkdir -p "$CACHE/crds.tmp"
-cp "$kserve_dir/config/crd/full/serving.kserve.io_inferenceservices.yaml" "$CACHE/crds.tmp/"
-for kind in gatewayclasses gateways httproutes referencegrants; do
-  cp "$gateway_dir/config/crd/standard/gateway.networking.k8s.io_$kind.yaml" "$CACHE/crds.tmp/"
-done
-chmod -R u+w "$CACHE/crds.tmp"
-rm -rf "$CACHE/crds" && mv "$CACHE/crds.tmp" "$CACHE/crds"
+if ! crds_ready; then
+  echo "downloading the CRDs: KServe $KSERVE_VERSION (and $KSERVE_OLD_VERSION), Gateway API $GATEWAY_API_VERSION"
+  kserve_dir=$(module_dir "github.com/kserve/kserve@$KSERVE_VERSION")
+  kserve_old_dir=$(module_dir "github.com/kserve/kserve@$KSERVE_OLD_VERSION")
+  gateway_dir=$(module_dir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
+  rm -rf "$CACHE/crds.tmp" && mkdir -p "$CACHE/crds.tmp/kserve-$KSERVE_OLD_VERSION"
+  cp "$kserve_dir/config/crd/full/serving.kserve.io_inferenceservices.yaml" "$CACHE/crds.tmp/"
+  cp "$kserve_old_dir/config/crd/full/serving.kserve.io_inferenceservices.yaml" "$CACHE/crds.tmp/kserve-$KSERVE_OLD_VERSION/"
+  for kind in gatewayclasses gateways httproutes referencegrants; do
+    cp "$gateway_dir/config/crd/standard/gateway.networking.k8s.io_$kind.yaml" "$CACHE/crds.tmp/"
+  done
+  chmod -R u+w "$CACHE/crds.tmp"
+  echo "$CRD_STAMP_VALUE" >"$CACHE/crds.tmp/.ferry-stamp"
+  rm -rf "$CACHE/crds" && mv "$CACHE/crds.tmp" "$CACHE/crds"
+fi
+
+if binary_ready; then
+  echo "kube-apiserver $K8S_VERSION and CRDs ready in $CACHE (binary cached)"
+  exit 0
+fi
 
 echo "building kube-apiserver $K8S_VERSION from the Kubernetes Go module (first run only; about 11 minutes on 2 cores)"
 staging="v0.${K8S_VERSION#v1.}"
@@ -106,5 +128,4 @@ retry "$log" go mod tidy
 retry "$log" nice -n 19 go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)" -o "$CACHE/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
 mv "$CACHE/kube-apiserver.tmp" "$CACHE/kube-apiserver"
 "$CACHE/kube-apiserver" --version
-echo "$STAMP_VALUE" >"$STAMP"
 echo "kube-apiserver $K8S_VERSION and CRDs ready in $CACHE ($((SECONDS - started)) s)"

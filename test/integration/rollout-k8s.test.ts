@@ -10,15 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayApiTarget, AnnotationStateStore, KubeClient, REVISION_ANNOTATION, RECORD_ANNOTATION } from '../../packages/rollout/src/targets/kubernetes/index.js';
 import { StateConflictError } from '../../packages/rollout/src/state/store.js';
 import { startKubeApiserver, type KubeApiserverComponent } from '../support/components/index.js';
-import { makeSmokeModel, startFerryServe, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
-import { requirePython } from '../support/python.js';
-import { CLI, cleanEnv, ferryJson, NODE24, REPO_ROOT, requireBuilt, run, type RunResult } from '../support/repo.js';
+import { bindReadmeRole, userKubeconfig } from '../support/kube-rbac.js';
+import { startKubeController, type KubeController } from '../support/kube-controller.js';
+import { startCanaryServes, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
+import { CLI, cleanEnv, ferryJson, NODE24, requireBuilt, type RunResult } from '../support/repo.js';
 
 interface StepJson {
   verdict: string;
   headline: string;
   outputs: Record<string, string>;
   error?: string;
+  report?: { heading: string; blocks: { kind: string; text?: string }[] }[];
 }
 type Step = RunResult & { json: StepJson };
 
@@ -30,7 +32,7 @@ let dir: string;
 const serves: Record<string, ServeProcess> = {};
 /** Deployments the simulated controller never makes available. */
 const neverReady = new Set<string>();
-let controller: { stop: () => Promise<void> } | undefined;
+let controller: KubeController | undefined;
 
 const SYNTH = ['--model-name', 'classifier', '--bake', '2s', '--analysis', 'synthetic', '--synthetic-rate', '40', '--min-agreement', '0.9', '--latency-floor', '0.5', '--error-floor', '0.02', '--max-extensions', '4'];
 
@@ -40,71 +42,6 @@ function targetArgs(route: string): string[] {
 
 const step = (args: readonly string[], timeoutMs = 120_000): Promise<Step> => ferryJson<StepJson>(args, { cwd: dir, timeoutMs });
 
-/** Plays the Deployment controller and the gateway: status follows spec a moment after each change. */
-function startController(): { stop: () => Promise<void> } {
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      try {
-        await reconcile();
-      } catch (error) {
-        // The API server going away at the end of the run; anything else shows in the steps' results.
-        if (running) console.warn(`test controller: ${(error as Error).message}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  })();
-  async function reconcile(): Promise<void> {
-    const deployments = await kube.request('GET', `/apis/apps/v1/namespaces/${NS}/deployments`, { query: { labelSelector: 'app.kubernetes.io/managed-by=ferry' } });
-    for (const d of deployments.body?.items ?? []) {
-      if ((d.status?.observedGeneration ?? 0) >= d.metadata.generation) continue;
-      const replicas = d.spec.replicas ?? 1;
-      const ready = !neverReady.has(d.metadata.name);
-      await kube.request('PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/${d.metadata.name}/status`, {
-        body: {
-          status: {
-            observedGeneration: d.metadata.generation,
-            replicas,
-            updatedReplicas: replicas,
-            readyReplicas: ready ? replicas : 0,
-            availableReplicas: ready ? replicas : 0,
-            unavailableReplicas: ready ? 0 : replicas,
-            conditions: [{ type: 'Available', status: ready ? 'True' : 'False', reason: ready ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: ready ? 'ok' : 'readiness probe failed' }],
-          },
-        },
-      });
-    }
-    const routes = await kube.request('GET', `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes`);
-    for (const r of routes.body?.items ?? []) {
-      const accepted = r.status?.parents?.[0]?.conditions?.find((c: { type: string }) => c.type === 'Accepted');
-      if ((accepted?.observedGeneration ?? 0) >= r.metadata.generation) continue;
-      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-      await kube.request('PATCH', `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/${r.metadata.name}/status`, {
-        body: {
-          status: {
-            parents: [
-              {
-                parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: GATEWAY },
-                controllerName: 'example.com/test-gateway',
-                conditions: [
-                  { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'accepted by the test gateway', observedGeneration: r.metadata.generation, lastTransitionTime: now },
-                  { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'ok', observedGeneration: r.metadata.generation, lastTransitionTime: now },
-                ],
-              },
-            ],
-          },
-        },
-      });
-    }
-  }
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
-}
-
 async function route(name: string): Promise<{ weights: Record<string, number>; annotations: Record<string, string>; record: { rollout?: { phase: string }; stable?: { name: string }; decisions?: unknown[] } }> {
   const got = await kube.request('GET', `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/${name}`);
   expect(got.status).toBe(200);
@@ -113,6 +50,16 @@ async function route(name: string): Promise<{ weights: Record<string, number>; a
   const annotations = got.body.metadata.annotations ?? {};
   return { weights, annotations, record: JSON.parse(annotations[RECORD_ANNOTATION] ?? '{}') };
 }
+
+async function status(path: string): Promise<number> {
+  return (await kube.request('GET', path)).status;
+}
+
+/** The code blocks of a step's report (a dry run's diff). */
+const reportCode = (s: Step): string => (s.json.report ?? []).flatMap((r) => r.blocks).filter((b) => b.kind === 'code').map((b) => b.text ?? '').join('\n');
+
+const deploymentPath = (name: string): string => `/apis/apps/v1/namespaces/${NS}/deployments/${name}`;
+const autoscalerPath = (name: string): string => `/apis/autoscaling/v2/namespaces/${NS}/horizontalpodautoscalers/${name}`;
 
 async function image(deployment: string): Promise<string> {
   const got = await kube.request('GET', `/apis/apps/v1/namespaces/${NS}/deployments/${deployment}`);
@@ -130,13 +77,8 @@ beforeAll(async () => {
   requireBuilt();
   dir = mkdtempSync(join(tmpdir(), 'ferry-rollout-k8s-'));
   kube = await startKubeApiserver();
-  controller = startController();
-  const model = await makeSmokeModel(dir);
-  const made = await run(requirePython(), [join(REPO_ROOT, 'test/fixtures/make_canary_models.py'), dir], { timeoutMs: 120_000 });
-  if (made.code !== 0) throw new Error(`make_canary_models.py failed:\n${made.stderr}`);
-  const args = (m: string, version: string): string[] => ['--model-path', m, '--model-name', 'classifier', '--model-version', version, '--port', '0', '--inject-latency-ms', '20'];
-  const [v1, v2, disagree] = await Promise.all([startFerryServe(args(model, 'v1')), startFerryServe(args(model, 'v2')), startFerryServe(args(join(dir, 'canary-rotated', 'model.onnx'), 'v2-disagree'))]);
-  Object.assign(serves, { v1, v2, disagree });
+  controller = startKubeController(kube, { namespace: NS, gateway: GATEWAY, neverReady });
+  Object.assign(serves, await startCanaryServes(dir, 'v2-disagree'));
 }, 300_000);
 
 afterAll(async () => {
@@ -165,6 +107,8 @@ describe('gateway-api target on a real kube-apiserver', () => {
     expect(await image('promote-stable')).toBe(`${IMAGE}@sha256:${'a'.repeat(64)}`);
     expect(after.record.stable?.name).toBe('v2');
     expect(after.record.rollout?.phase).toBe('promoted');
+    // The canary slot is retired: its Deployment holds no capacity once stable runs the new version.
+    expect(await status(deploymentPath('promote-canary'))).toBe(404);
     // Every change went through server-side apply under the ferry field manager.
     const managed = (await kube.request('GET', `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/promote`)).body.metadata.managedFields;
     expect(managed.filter((f: { operation: string }) => f.operation === 'Apply').map((f: { manager: string }) => f.manager)).toEqual(['ferry']);
@@ -176,11 +120,14 @@ describe('gateway-api target on a real kube-apiserver', () => {
     expect(good.code, `${good.json.headline}\n${good.stderr}`).toBe(0);
     expect((await step(['promote', ...targetArgs('abort')])).code).toBe(0);
     expect(await image('abort-stable')).toBe(`${IMAGE}:v2`);
+    expect(await status(deploymentPath('abort-canary'))).toBe(404);
 
     const out = await step(['canary-deploy', ...targetArgs('abort'), '--version', 'v3-disagree', '--endpoints', serves.disagree!.url, '--steps', '50,100', ...SYNTH]);
     expect(out.code, `${out.json.headline}\n${out.stderr}`).toBe(1);
     expect(out.json.outputs.phase).toBe('aborted');
     expect(out.json.headline).toMatch(/agreement/);
+    // The aborted canary's Deployment is freed too, once traffic is verified back on stable.
+    expect(await status(deploymentPath('abort-canary'))).toBe(404);
     expect(Number(out.json.outputs['rollback-ms'])).toBeGreaterThan(0);
     expect((await route('abort')).weights).toEqual({ 'abort-stable': 100, 'abort-canary': 0 });
     expect((await route('abort')).record.rollout?.phase).toBe('aborted');
@@ -282,4 +229,134 @@ describe('rollout record in annotations', () => {
     await expect(store.write({ environment: 'conflict', note: 'ours' }, 1)).rejects.toThrow(StateConflictError);
     expect(await store.read()).toEqual({ data: { environment: 'conflict', note: 'theirs' }, revision: 2 });
   }, 60_000);
+});
+
+describe('gateway-api scaling, dry run and RBAC', () => {
+  const canaryArgs = (name: string, version: string, url: string): string[] => ['canary-deploy', ...targetArgs(name), '--stable-version', 'v1', '--stable-endpoints', serves.v1!.url, '--version', version, '--endpoints', url, '--steps', '50,100', ...SYNTH];
+
+  it('max-replicas: an autoscaler per Deployment owns replicas; promote retires the canary; dropping max-replicas deletes ours', async () => {
+    await bootstrap('scaled');
+    const scaling = ['--replicas', '2', '--max-replicas', '4', '--scale-metric', 'memory', '--scale-target', '70', '--canary-replicas', 'proportional'];
+    const out = await step([...canaryArgs('scaled', 'v2', serves.v2!.url), ...scaling]);
+    expect(out.code, `${out.json.headline}\n${out.stderr}`).toBe(0);
+    const hpa = (await kube.request('GET', autoscalerPath('scaled-canary'))).body;
+    expect(hpa.spec).toMatchObject({ scaleTargetRef: { kind: 'Deployment', name: 'scaled-canary' }, minReplicas: 2, maxReplicas: 4 });
+    expect(hpa.spec.metrics[0].resource).toEqual({ name: 'memory', target: { type: 'Utilization', averageUtilization: 70 } });
+    // Ferry's apply leaves spec.replicas to the autoscaler (here played by the test controller).
+    const canary = (await kube.request('GET', deploymentPath('scaled-canary'))).body;
+    expect(canary.spec.replicas).toBe(2);
+    const ferryFields = JSON.stringify(canary.metadata.managedFields.filter((f: { manager: string; operation: string }) => f.manager === 'ferry' && f.operation === 'Apply'));
+    expect(ferryFields).not.toContain('f:replicas');
+
+    const promoted = await step(['promote', ...targetArgs('scaled'), ...scaling]);
+    expect(promoted.code, `${promoted.json.headline}\n${promoted.stderr}`).toBe(0);
+    expect((await kube.request('GET', autoscalerPath('scaled-stable'))).body.spec).toMatchObject({ minReplicas: 2, maxReplicas: 4 });
+    expect(await status(deploymentPath('scaled-canary'))).toBe(404);
+    expect(await status(autoscalerPath('scaled-canary'))).toBe(404);
+    expect((await route('scaled')).weights).toEqual({ 'scaled-stable': 100, 'scaled-canary': 0 });
+
+    // Rollback right after a promote goes through the retired canary slot, which it recreates.
+    const rolled = await step(['rollback', ...targetArgs('scaled')]);
+    expect(rolled.code, `${rolled.json.headline}\n${rolled.stderr}`).toBe(0);
+    expect(await image('scaled-stable')).toBe(`${IMAGE}:v1`);
+    expect(await status(autoscalerPath('scaled-stable'))).toBe(404);
+    expect(await status(deploymentPath('scaled-canary'))).toBe(404);
+    expect((await route('scaled')).weights).toEqual({ 'scaled-stable': 100, 'scaled-canary': 0 });
+  }, 240_000);
+
+  it('proportional canary replicas grow and become available before the weight rises', async () => {
+    await bootstrap('proportional');
+    const routePath = `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/proportional`;
+    const seen: { canary: number; replicas: number; available: number }[] = [];
+    // Records the canary Deployment as the API server has it whenever the route is applied.
+    class Watching extends KubeClient {
+      override async apply<T>(path: string, object: import('../../packages/rollout/src/targets/kubernetes/index.js').KubeObject, options?: { force?: boolean; dryRun?: boolean }): Promise<T> {
+        if (path === routePath) {
+          const d = (await kube.request('GET', deploymentPath('proportional-canary'))).body;
+          seen.push({ canary: object.spec.rules[0].backendRefs[1].weight, replicas: d.spec?.replicas ?? 0, available: d.status?.availableReplicas ?? 0 });
+        }
+        return super.apply(path, object, options) as Promise<T>;
+      }
+    }
+    const target = new GatewayApiTarget({ credentials: { kubeconfig: kube.kubeconfig }, namespace: NS, name: 'proportional', gateway: GATEWAY, image: IMAGE, replicas: 4, canaryReplicas: 'proportional', readyTimeoutMs: 20_000, pollIntervalMs: 100 });
+    Object.defineProperty(target, 'client', { value: new Watching({ kubeconfig: kube.kubeconfig }) });
+    await target.setVersion('canary', { name: 'v2', endpoints: [serves.v2!.url] });
+    for (const canary of [10, 50, 100, 0]) await target.setRouting({ stable: 100 - canary, canary }, { kind: 'weighted' });
+    expect(seen).toEqual([
+      { canary: 10, replicas: 1, available: 1 },
+      { canary: 50, replicas: 2, available: 2 },
+      { canary: 100, replicas: 4, available: 4 },
+      { canary: 0, replicas: 4, available: 4 },
+    ]);
+    // Shrunk after the weight went down.
+    expect((await kube.request('GET', deploymentPath('proportional-canary'))).body.spec.replicas).toBe(1);
+  }, 60_000);
+
+  it('scale-metric rps is refused for gateway-api (exit 2) before anything changes', async () => {
+    await bootstrap('rps');
+    const out = await step([...canaryArgs('rps', 'v2', serves.v2!.url), '--max-replicas', '3', '--scale-metric', 'rps']);
+    expect(out.code).toBe(2);
+    expect(`${out.json.error ?? ''}${out.json.headline}${out.stderr}`).toMatch(/scale-metric.*KServe or a custom-metrics adapter|custom-metrics adapter[\s\S]*scale-metric/);
+    expect(await status(deploymentPath('rps-canary'))).toBe(404);
+  }, 60_000);
+
+  it('dry-run shows the diff the API server validated and changes nothing', async () => {
+    await bootstrap('dry');
+    const before = await route('dry');
+    const planned = await step([...canaryArgs('dry', 'v2', serves.v2!.url), '--dry-run']);
+    expect(planned.code, `${planned.json.headline}\n${planned.stderr}`).toBe(0);
+    expect(planned.json.headline).toMatch(/^dry run/);
+    expect(reportCode(planned)).toMatch(/Deployment default\/dry-canary: create/);
+    expect(reportCode(planned)).toMatch(/HTTPRoute default\/dry: update[\s\S]*- +weight: 0\n\+ +weight: 50/);
+    expect(await status(deploymentPath('dry-canary'))).toBe(404);
+    const after = await route('dry');
+    expect(after.weights).toEqual(before.weights);
+    expect(after.annotations[RECORD_ANNOTATION]).toBeUndefined();
+    expect(await status(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/ferry-dry`)).toBe(404);
+
+    // Nothing to promote yet: the same refusal as the real step.
+    const early = await step(['promote', ...targetArgs('dry'), '--dry-run']);
+    expect(early.code).toBe(2);
+    expect(`${early.json.error ?? ''}${early.json.headline}`).toMatch(/no canary to promote/);
+
+    expect((await step(canaryArgs('dry', 'v2', serves.v2!.url))).code).toBe(0);
+    const promotion = await step(['promote', ...targetArgs('dry'), '--dry-run']);
+    expect(promotion.code, `${promotion.json.headline}\n${promotion.stderr}`).toBe(0);
+    expect(reportCode(promotion)).toMatch(/Deployment default\/dry-stable: update[\s\S]*-\s+- image: registry.example\/models\/classifier:v1\n\+\s+- image: registry.example\/models\/classifier:v2/);
+    expect(reportCode(promotion)).toMatch(/Deployment default\/dry-canary: delete/);
+    expect(await image('dry-stable')).toBe(`${IMAGE}:v1`);
+    expect((await route('dry')).weights).toEqual({ 'dry-stable': 0, 'dry-canary': 100 });
+    expect((await route('dry')).record.rollout?.phase).toBe('completed');
+
+    // The rollback a dry run plans is the one the step would make: an unknown version is refused.
+    const refused = await step(['rollback', ...targetArgs('dry'), '--dry-run', '--to-version', 'v9']);
+    expect(refused.code).toBe(2);
+
+    const local = await step(['canary-deploy', '--target', 'local', '--router-url', 'http://127.0.0.1:9', '--environment', 'dry', '--version', 'v2', '--endpoints', serves.v2!.url, '--dry-run']);
+    expect(local.code).toBe(2);
+    expect(`${local.json.error ?? ''}${local.json.headline}`).toMatch(/dry-run is for the Kubernetes targets/);
+  }, 180_000);
+
+  it("a user bound to the README's Role can canary-deploy and promote; without it the step exits 2 naming the Role", async () => {
+    const user = userKubeconfig(kube);
+    const userArgs = (name: string): string[] => targetArgs(name).map((a) => (a === kube.kubeconfig ? user : a));
+    await bootstrap('rbac');
+
+    const denied = await step(['canary-deploy', ...userArgs('rbac'), '--stable-version', 'v1', '--stable-endpoints', serves.v1!.url, '--version', 'v2', '--endpoints', serves.v2!.url, '--steps', '50,100', ...SYNTH]);
+    expect(denied.code).toBe(2);
+    expect(`${denied.json.error ?? ''}${denied.json.headline}${denied.stderr}`).toMatch(/kubeconfig[\s\S]*Role|Role[\s\S]*kubeconfig/);
+
+    await bindReadmeRole(kube, '## Kubernetes: the `gateway-api` target', NS, 'ferry-rollout-test');
+
+    const out = await step(['canary-deploy', ...userArgs('rbac'), '--stable-version', 'v1', '--stable-endpoints', serves.v1!.url, '--version', 'v2', '--endpoints', serves.v2!.url, '--steps', '50,100', '--max-replicas', '3', ...SYNTH]);
+    expect(out.code, `${out.json.headline}\n${out.stderr}`).toBe(0);
+    const dry = await step(['promote', ...userArgs('rbac'), '--max-replicas', '3', '--dry-run']);
+    expect(dry.code, `${dry.json.headline}\n${dry.stderr}`).toBe(0);
+    const promoted = await step(['promote', ...userArgs('rbac'), '--max-replicas', '3']);
+    expect(promoted.code, `${promoted.json.headline}\n${promoted.stderr}`).toBe(0);
+    expect(promoted.stderr).not.toMatch(/was not freed/);
+    expect(await image('rbac-stable')).toBe(`${IMAGE}:v2`);
+    expect(await status(deploymentPath('rbac-canary'))).toBe(404);
+    expect(await status(autoscalerPath('rbac-stable'))).toBe(200);
+  }, 240_000);
 });

@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, MediaType, RegistryClient, sha256Digest, uploadBlob } from '@ferry/image';
 import { startPrometheus, startRegistry, type PrometheusComponent } from '../support/components/index.js';
-import { makeSmokeModel, startFerryRouter, startFerryServe, stopFerryRouters, stopFerryServes, type FerryRouter, type ServeProcess } from '../support/ferry-serve.js';
-import { requirePython } from '../support/python.js';
-import { cleanEnv, CLI, ferryJson, NODE24, REPO_ROOT, requireBuilt, run, type RunResult } from '../support/repo.js';
+import { startCanaryServes, startFerryRouter, stopFerryRouters, stopFerryServes, type FerryRouter, type ServeProcess } from '../support/ferry-serve.js';
+import { cleanEnv, CLI, ferryJson, NODE24, requireBuilt, type RunResult } from '../support/repo.js';
 
 interface StepJson {
   verdict: string;
@@ -68,12 +67,7 @@ const SYNTH = ['--bake', '3s', '--analysis', 'synthetic', '--synthetic-rate', '4
 beforeAll(async () => {
   requireBuilt();
   dir = mkdtempSync(join(tmpdir(), 'ferry-rollout-local-'));
-  const model = await makeSmokeModel(dir);
-  const made = await run(requirePython(), [join(REPO_ROOT, 'test/fixtures/make_canary_models.py'), dir], { timeoutMs: 120_000 });
-  if (made.code !== 0) throw new Error(`make_canary_models.py failed:\n${made.stderr}`);
-  const args = (m: string, version: string): string[] => ['--model-path', m, '--model-name', 'classifier', '--model-version', version, '--port', '0', '--inject-latency-ms', '20'];
-  const [v1, v2, disagree] = await Promise.all([startFerryServe(args(model, 'v1')), startFerryServe(args(model, 'v2')), startFerryServe(args(join(dir, 'canary-rotated', 'model.onnx'), 'v2-disagree'))]);
-  Object.assign(serves, { v1, v2, disagree });
+  Object.assign(serves, await startCanaryServes(dir, 'v2-disagree'));
 }, 240_000);
 
 afterAll(async () => {

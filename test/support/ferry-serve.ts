@@ -114,3 +114,24 @@ export function startFerryRouter(stateDir: string, stable: ServeProcess): Promis
 export async function stopFerryRouters(): Promise<void> {
   await Promise.all(routers.splice(0).map((r) => r.stop()));
 }
+
+/** Three `ferry serve` processes for rollout tests: v1 and v2 on the same model, and a model that disagrees with them. */
+export interface CanaryServes {
+  readonly v1: ServeProcess;
+  readonly v2: ServeProcess;
+  readonly disagree: ServeProcess;
+}
+
+/**
+ * Writes the smoke model and the canary fixtures (test/fixtures/make_canary_models.py) into `dir`
+ * and serves them, each adding 20 ms a request like real compute; `disagreeVersion` labels the
+ * disagreeing one.
+ */
+export async function startCanaryServes(dir: string, disagreeVersion: string): Promise<CanaryServes> {
+  const model = await makeSmokeModel(dir);
+  const made = await run(requirePython(), [join(REPO_ROOT, 'test/fixtures/make_canary_models.py'), dir], { timeoutMs: 120_000 });
+  if (made.code !== 0) throw new Error(`make_canary_models.py failed:\n${made.stderr}`);
+  const args = (m: string, version: string): string[] => ['--model-path', m, '--model-name', 'classifier', '--model-version', version, '--port', '0', '--inject-latency-ms', '20'];
+  const [v1, v2, disagree] = await Promise.all([startFerryServe(args(model, 'v1')), startFerryServe(args(model, 'v2')), startFerryServe(args(join(dir, 'canary-rotated', 'model.onnx'), disagreeVersion))]);
+  return { v1: v1!, v2: v2!, disagree: disagree! };
+}

@@ -370,6 +370,7 @@ class CanaryRun {
     rollout.rollbackMs = this.rollbackMs;
     this.log({ step: rollout.step + 1, weights: rollout.weights, action: 'rollback', detail: `${describeWeights(rollout.weights)} verified ${Math.round(this.rollbackMs)} ms after the decision` });
     await this.session.save();
+    await this.target.retireCanary?.().catch((error: unknown) => this.logger.warn(`all traffic is on stable, but the canary slot of ${this.target.description} was not freed: ${(error as Error).message}`));
     return this.outcome(verdict, headline);
   }
 

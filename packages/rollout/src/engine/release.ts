@@ -1,7 +1,7 @@
 // promote and rollback: the two moves that end a rollout. Both go through the canary slot while it
 // carries all traffic, so the stable slot is only re-pointed at 0%, and both read the result back
 // before recording it. Both are idempotent: run twice, the second finds the work done.
-import { InputError, silentLogger, type Logger } from '@ferry/core';
+import { errorMessage, InputError, silentLogger, type Logger } from '@ferry/core';
 import { weightsFor, type Target, type VersionRef } from '../target/types.js';
 import { describeVersion, FINISHED_PHASES, logDecision, logHistory, sameVersion, type DecisionEntry, type RolloutRecord } from './record.js';
 import { RolloutSession, type SessionOptions } from './session.js';
@@ -25,6 +25,15 @@ export interface ReleaseOutcome {
   readonly decisions: readonly DecisionEntry[];
   /** Start of the move to verified 100% on the new stable version. */
   readonly elapsedMs: number;
+}
+
+/** Lets the target free the canary slot once the move is verified and recorded; traffic no longer depends on it. */
+async function retireCanary(target: Target, logger: Logger): Promise<void> {
+  try {
+    await target.retireCanary?.();
+  } catch (error) {
+    logger.warn(`all traffic is on the stable slot, but the canary slot of ${target.description} was not freed: ${errorMessage(error)}`);
+  }
 }
 
 /** Moves all traffic to `to` and makes it the stable slot's version; returns the verified time. */
@@ -74,6 +83,7 @@ export async function promote(target: Target, expected: string | undefined, o: R
     decisions.push(logDecision(r, { step: 0, weights: weightsFor(0), action: 'promote', detail }));
     logHistory(r, { at: new Date().toISOString(), event: 'promote', from: previous?.name ?? null, to: rollout.canary.name, detail });
     await session.save();
+    await retireCanary(target, logger);
     logger.info(detail);
     return { noop: false, headline: detail, stable: rollout.canary, other: previous, record: r, decisions, elapsedMs };
   } finally {
@@ -91,6 +101,27 @@ function lastRollbackTo(r: RolloutRecord): string | undefined {
   return last?.event === 'rollback' ? last.to : undefined;
 }
 
+/** The version rollback moves to: `toName`, else stable while a canary is live, else the rollback point. */
+export function rollbackDestination(r: RolloutRecord, toName: string | undefined, description: string): VersionRef {
+  if (!r.stable) throw new InputError(`${description} has no rollout record: there is nothing to roll back to`, { subject: 'to-version' });
+  const rollout = r.rollout;
+  const canaryLive = rollout !== null && !['promoted', 'aborted', 'rolled-back'].includes(rollout.phase);
+  if (toName) {
+    const found = known(r).find((v) => v.name === toName);
+    if (!found) throw new InputError(`version ${toName} is not known on ${description}; known: ${known(r).map((v) => v.name).join(', ')}`, { subject: 'to-version' });
+    return found;
+  } else if (canaryLive) {
+    return r.stable;
+  } else if (lastRollbackTo(r) === r.stable.name) {
+    // Rolled back already: a second rollback must not flip back to the version just taken out.
+    return r.stable;
+  } else if (r.previous) {
+    return r.previous;
+  } else {
+    throw new InputError(`${description} has no previous stable version to roll back to (stable is ${describeVersion(r.stable)})`, { subject: 'to-version' });
+  }
+}
+
 export async function rollback(target: Target, toName: string | undefined, o: ReleaseOptions): Promise<ReleaseOutcome> {
   const logger = o.logger ?? silentLogger;
   // The emergency path wins over a running rollout: that job finds the record changed and stops.
@@ -99,21 +130,7 @@ export async function rollback(target: Target, toName: string | undefined, o: Re
   if (!r.stable) throw new InputError(`${target.description} has no rollout record: there is nothing to roll back to`, { subject: 'to-version' });
   const rollout = r.rollout;
   const canaryLive = rollout !== null && !['promoted', 'aborted', 'rolled-back'].includes(rollout.phase);
-  let to: VersionRef;
-  if (toName) {
-    const found = known(r).find((v) => v.name === toName);
-    if (!found) throw new InputError(`version ${toName} is not known on ${target.description}; known: ${known(r).map((v) => v.name).join(', ')}`, { subject: 'to-version' });
-    to = found;
-  } else if (canaryLive) {
-    to = r.stable;
-  } else if (lastRollbackTo(r) === r.stable.name) {
-    // Rolled back already: a second rollback must not flip back to the version just taken out.
-    to = r.stable;
-  } else if (r.previous) {
-    to = r.previous;
-  } else {
-    throw new InputError(`${target.description} has no previous stable version to roll back to (stable is ${describeVersion(r.stable)})`, { subject: 'to-version' });
-  }
+  const to = rollbackDestination(r, toName, target.description);
   const live = await readRouting(target);
   const from = canaryLive ? rollout!.canary : r.stable;
   if (sameVersion(r.stable, to) && !canaryLive && routingMatches(live, weightsFor(0), { kind: 'weighted' })) {
@@ -137,6 +154,7 @@ export async function rollback(target: Target, toName: string | undefined, o: Re
     decisions.push(logDecision(r, { step: 0, weights: weightsFor(0), action: 'rollback', detail }));
     logHistory(r, { at: new Date().toISOString(), event: 'rollback', from: from?.name ?? null, to: to.name, detail });
     await session.save();
+    await retireCanary(target, logger);
     logger.info(detail);
     return { noop: false, headline: detail, stable: to, other: from, record: r, decisions, elapsedMs };
   } finally {

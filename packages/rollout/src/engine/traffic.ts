@@ -1,6 +1,6 @@
 // Moving traffic and proving it moved: every change is read back from the router until it shows
 // the split asked for. A router that never shows it is an infrastructure failure, not a guess.
-import { InfrastructureError } from '@ferry/core';
+import { InfrastructureError, InputError } from '@ferry/core';
 import { sameWeights, TargetUnavailableError, weightsFor, type LiveRouting, type Routing, type Slot, type Target, type VersionRef, type Weights } from '../target/types.js';
 
 export const DEFAULT_VERIFY_TIMEOUT_MS = 10_000;
@@ -28,8 +28,9 @@ export async function readRouting(target: Target): Promise<LiveRouting> {
   }
 }
 
-function infra(target: Target, what: string, error: unknown): InfrastructureError {
-  if (error instanceof InfrastructureError) return error;
+function infra(target: Target, what: string, error: unknown): InfrastructureError | InputError {
+  // A target that finds its configuration wrong (a missing object, an unsupported mode) says so: exit 2.
+  if (error instanceof InfrastructureError || error instanceof InputError) return error;
   const message = (error as Error).message;
   return new InfrastructureError(`could not ${what} ${target.description}: ${message}`, {
     service: target.kind,

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { PrometheusSource, SyntheticPairedSource } from '../analysis/index.js';
 import type { AnalysisSource } from '../analysis/types.js';
 import { HaproxyTarget } from '../targets/haproxy/index.js';
-import { GatewayApiTarget } from '../targets/kubernetes/index.js';
+import { GatewayApiTarget, KServeTarget, type KubeCredentials, type ScalingOptions } from '../targets/kubernetes/index.js';
 import { LocalRouterTarget } from '../targets/local/index.js';
 import type { Target, VersionRef } from '../target/types.js';
 
@@ -25,6 +25,31 @@ export interface TargetInputs {
   readonly 'container-port': number;
   readonly replicas: number;
   readonly 'ready-timeout': number;
+  readonly 'inference-service': string;
+  readonly 'storage-uri': string;
+  readonly 'model-format': string;
+  readonly 'min-replicas': number;
+  readonly 'max-replicas': number;
+  readonly 'scale-target': number;
+  readonly 'scale-metric': string;
+  readonly 'canary-replicas': string;
+}
+
+function scalingOf(i: TargetInputs): ScalingOptions {
+  if (i['max-replicas'] > 0 && i['min-replicas'] > i['max-replicas']) {
+    throw new InputError(`min-replicas (${i['min-replicas']}) is above max-replicas (${i['max-replicas']})`, { subject: 'min-replicas' });
+  }
+  return {
+    ...(i['min-replicas'] > 0 ? { minReplicas: i['min-replicas'] } : {}),
+    ...(i['max-replicas'] > 0 ? { maxReplicas: i['max-replicas'] } : {}),
+    ...(i['scale-target'] > 0 ? { scaleTarget: i['scale-target'] } : {}),
+    ...(i['scale-metric'] && i['scale-metric'] !== 'auto' ? { scaleMetric: i['scale-metric'] as ScalingOptions['scaleMetric'] } : {}),
+  };
+}
+
+function kubeCredentials(i: TargetInputs, logger: Logger): KubeCredentials {
+  if (i.kubeconfig) logger.setSecret(i.kubeconfig);
+  return i.kubeconfig ? { kubeconfig: i.kubeconfig, ...(i['kube-context'] ? { context: i['kube-context'] } : {}) } : i['kube-context'] ? { context: i['kube-context'] } : {};
 }
 
 export function openTarget(i: TargetInputs, cwd: string, logger: Logger): Target {
@@ -49,9 +74,8 @@ export function openTarget(i: TargetInputs, cwd: string, logger: Logger): Target
       for (const input of ['route', 'gateway', 'image'] as const) {
         if (!i[input]) throw new InputError(`the gateway-api target needs ${input}`, { subject: input });
       }
-      if (i.kubeconfig) logger.setSecret(i.kubeconfig);
       return new GatewayApiTarget({
-        credentials: i.kubeconfig ? { kubeconfig: i.kubeconfig, ...(i['kube-context'] ? { context: i['kube-context'] } : {}) } : i['kube-context'] ? { context: i['kube-context'] } : {},
+        credentials: kubeCredentials(i, logger),
         namespace: i.namespace || 'default',
         name: i.route,
         gateway: i.gateway,
@@ -59,10 +83,27 @@ export function openTarget(i: TargetInputs, cwd: string, logger: Logger): Target
         port: i['container-port'],
         replicas: i.replicas,
         readyTimeoutMs: i['ready-timeout'],
+        scaling: scalingOf(i),
+        canaryReplicas: i['canary-replicas'] === 'proportional' ? 'proportional' : 'full',
+      });
+    }
+    case 'kserve': {
+      if (!i['inference-service']) throw new InputError('the kserve target needs inference-service: the name of the InferenceService', { subject: 'inference-service' });
+      if (!i['storage-uri'] && !i.image) throw new InputError('the kserve target needs storage-uri (where each version\'s model is stored) or image (the serving image)', { subject: 'storage-uri' });
+      return new KServeTarget({
+        credentials: kubeCredentials(i, logger),
+        namespace: i.namespace || 'default',
+        name: i['inference-service'],
+        ...(i['storage-uri'] ? { storageUri: i['storage-uri'] } : {}),
+        modelFormat: i['model-format'] || 'onnx',
+        ...(i.image ? { image: i.image } : {}),
+        port: i['container-port'],
+        readyTimeoutMs: i['ready-timeout'],
+        scaling: scalingOf(i),
       });
     }
     default:
-      throw new InputError(`the ${i.target} target is not included in this build of Ferry (local, haproxy and gateway-api are)`, { subject: 'target' });
+      throw new InputError(`the ${i.target} target is not included in this build of Ferry`, { subject: 'target' });
   }
 }
 

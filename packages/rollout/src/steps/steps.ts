@@ -5,7 +5,10 @@ import type { DeploymentRecord, OutputValues, ReportSection, StepContext, StepRe
 import { canaryDeploy } from '../engine/canary.js';
 import { buildJudgeConfig, buildPlan } from '../engine/plan.js';
 import type { RolloutRecord } from '../engine/record.js';
-import { promote, rollback, type ReleaseOptions, type ReleaseOutcome } from '../engine/release.js';
+import { promote, rollback, rollbackDestination, type ReleaseOptions, type ReleaseOutcome } from '../engine/release.js';
+import { describeVersion } from '../engine/record.js';
+import { RolloutSession } from '../engine/session.js';
+import { dryRun, isDryRunnable, type PlannedMove } from '../targets/kubernetes/dry-run.js';
 import type { Strategy, Target, Weights } from '../target/types.js';
 import { weightsFor } from '../target/types.js';
 import { MirroredPairsSource } from '../analysis/index.js';
@@ -60,6 +63,14 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
       ? versionRef(inputs['stable-version'], stableEndpoints, '', 'stable-endpoints')
       : { name: inputs['stable-version'], endpoints: [] };
   const target = openTarget(inputs, ctx.cwd, ctx.logger);
+  if (inputs['dry-run']) {
+    const first = plan.steps[0]?.weight ?? 0;
+    return dryRunStep<CanaryOutputs>(ctx, target, 'canary-deploy', inputs.environment, async () => ({ step: 'canary-deploy', canary, weights: weightsFor(first) }), {
+      'new-version': canary.name,
+      'new-digest': canary.digest ?? '',
+      'environment-url': inputs['environment-url'],
+    });
+  }
   const base = openSource({ ...inputs, analysis: inputs.analysis as 'synthetic' | 'prometheus' }, ctx.cwd);
   // Shadow: model quality from the requests the router mirrored, not from synthetic ones.
   const source = plan.strategy === 'shadow' && target instanceof LocalRouterTarget ? new MirroredPairsSource(base, target) : base;
@@ -137,6 +148,48 @@ export const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx
   }
 });
 
+/**
+ * A dry run: the objects the step would apply, validated by the API server (server-side apply with
+ * dryRun=All) and diffed against the live ones. No lease, no record write, no deployment record.
+ */
+async function dryRunStep<O extends Record<string, string>>(
+  ctx: StepContext,
+  target: Target,
+  step: 'canary-deploy' | 'promote' | 'rollback',
+  environment: string,
+  move: (record: RolloutRecord) => Promise<PlannedMove>,
+  outputs: Record<string, string>,
+): Promise<StepResult<O>> {
+  const started = performance.now();
+  try {
+    if (!isDryRunnable(target)) {
+      throw new InputError(`dry-run is for the Kubernetes targets (gateway-api, kserve); the ${target.kind} target cannot preview a change without making it`, { subject: 'dry-run' });
+    }
+    // Reads the record without taking the lease: a dry run never writes it.
+    const session = await RolloutSession.open(target, { environment });
+    const plan = await dryRun(target, await move(session.record));
+    ctx.logger.info(plan.text);
+    const [headline, ...rest] = plan.text.split('\n');
+    const changed = plan.changes.filter((c) => c.action !== 'unchanged' && c.action !== 'absent').length;
+    return {
+      step,
+      verdict: 'pass',
+      headline: `${headline!} (${changed} of ${plan.changes.length} objects would change)`,
+      outputs: { ...outputs, verdict: 'pass', 'report-path': '' } as unknown as O,
+      report: [
+        { heading: 'Dry run', blocks: [{ kind: 'paragraph', text: headline! }, { kind: 'code', language: 'diff', text: rest.join('\n').trim() || 'no objects' }] },
+        stateSection(session.record, [['target', target.description]]),
+      ],
+      findings: [],
+      gates: [],
+      metrics: { dry_run_changes: changed },
+      durationMs: performance.now() - started,
+    };
+  } finally {
+    await target.close().catch(() => undefined);
+  }
+}
+
 function releaseReport(outcome: ReleaseOutcome, description: string): ReportSection[] {
   return [stateSection(outcome.record, [['target', description]]), decisionLogSection(outcome.decisions)];
 }
@@ -144,14 +197,18 @@ function releaseReport(outcome: ReleaseOutcome, description: string): ReportSect
 /** promote and rollback share everything but the move and the names of their outputs. */
 async function releaseStep<O extends Record<string, string>>(
   ctx: StepContext,
-  inputs: TargetInputs & { readonly environment: string; readonly 'environment-url': string; readonly 'lease-ttl': number; readonly 'verify-timeout': number },
+  inputs: TargetInputs & { readonly environment: string; readonly 'environment-url': string; readonly 'lease-ttl': number; readonly 'verify-timeout': number; readonly 'dry-run': boolean },
   step: 'promote' | 'rollback',
   move: (target: Target, options: ReleaseOptions) => Promise<ReleaseOutcome>,
   outputs: (outcome: ReleaseOutcome) => Omit<O, 'verdict' | 'report-path' | 'tagged' | 'environment-url'>,
   after?: (outcome: ReleaseOutcome) => Promise<Record<string, string>>,
+  planned?: (record: RolloutRecord, description: string) => PlannedMove,
 ): Promise<StepResult<O>> {
   const started = performance.now();
   const target = openTarget(inputs, ctx.cwd, ctx.logger);
+  if (inputs['dry-run']) {
+    return dryRunStep<O>(ctx, target, step, inputs.environment, async (record) => planned!(record, target.description), { 'environment-url': inputs['environment-url'], ...(step === 'promote' ? { tagged: '' } : {}) });
+  }
   try {
     const outcome = await move(target, {
       environment: inputs.environment,
@@ -208,6 +265,11 @@ export const promoteStep = implementStep(promoteDefinition, (ctx, inputs) =>
       if (error instanceof InputError) throw new InputError(message, { subject: 'registry-tag' });
       throw new InfrastructureError(message, { service: 'registry', cause: error });
     }
+  }, (record, description) => {
+    const rollout = record.rollout;
+    if (!rollout) throw new InputError(`${description} has no canary to promote: no rollout was ever started there`, { subject: 'version' });
+    if (inputs.version && rollout.canary.name !== inputs.version) throw new InputError(`the canary on ${description} is ${describeVersion(rollout.canary)}, not ${inputs.version}`, { subject: 'version' });
+    return { step: 'promote', to: rollout.canary };
   }),
 );
 
@@ -219,5 +281,5 @@ export const rollbackStep = implementStep(rollbackDefinition, (ctx, inputs) =>
     'final-weights': JSON.stringify({ [outcome.stable.name]: 100 }),
     'rollback-ms': outcome.noop ? '0' : String(Math.round(outcome.elapsedMs)),
     'decision-log': JSON.stringify(outcome.decisions),
-  })),
+  }), undefined, (record, description) => ({ step: 'rollback', to: rollbackDestination(record, inputs['to-version'] || undefined, description) })),
 );

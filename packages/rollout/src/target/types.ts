@@ -63,6 +63,13 @@ export interface Target {
   setRouting(weights: Weights, routing: Routing): Promise<void>;
   /** Reads back what the router applies now. Throws TargetUnavailableError when it cannot be reached. */
   readRouting(): Promise<LiveRouting>;
+  /**
+   * Optional: called after a promote, a rollback or an abort was verified with all traffic on the
+   * stable slot and recorded; the target frees what the canary slot still holds, never moving
+   * traffic (gateway-api: the canary Deployment; kserve: the predictor spec goes back to stable's).
+   * The next setVersion('canary', …) must work after it. A failure here is only warned about.
+   */
+  retireCanary?(): Promise<void>;
   /** Releases connections; never changes routing. */
   close(): Promise<void>;
 }

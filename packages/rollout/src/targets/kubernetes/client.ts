@@ -5,6 +5,8 @@
 // merge patches with resourceVersion preconditions, and status codes kept for the caller.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { InputError } from '@ferry/core';
+import type { StateStore } from '../../state/store.js';
 import { TargetUnavailableError } from '../../target/types.js';
 import { loadCredentials } from './credentials.js';
 
@@ -43,6 +45,8 @@ export interface KubeObject {
   };
   spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   status?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** ConfigMaps. */
+  data?: Record<string, string>;
 }
 
 interface Connection {
@@ -174,4 +178,27 @@ export class KubeClient {
       throw error;
     }
   }
+}
+
+/**
+ * What an API error means to a step, for both Kubernetes targets: refused credentials and refused
+ * manifests are bad input (exit 2, naming the kubeconfig or the target), anything else an
+ * unavailable target (exit 3). `objects` lists what the README's Role grants, for the hint.
+ */
+export function kubeStepError(error: unknown, what: string, description: string, objects: string): unknown {
+  if (!(error instanceof KubeApiError)) return error;
+  if (error.status === 401 || error.status === 403) {
+    return new InputError(`could not ${what} of ${description}: ${error.message}`, { subject: 'kubeconfig', hint: `the kubeconfig's user or service account needs the Role in the README (${objects})` });
+  }
+  if (error.status === 422 || error.status === 400 || error.reason === 'Invalid') return new InputError(`the API server refused to ${what} of ${description}: ${error.message}`, { subject: 'target' });
+  return new TargetUnavailableError(`could not ${what} of ${description}: ${error.message}`);
+}
+
+/** The record store with its API errors said as kubeStepError says them: the record is the first thing a step reads. */
+export function translatedStore(store: StateStore, call: <T>(what: string, work: () => Promise<T>) => Promise<T>): StateStore {
+  return {
+    location: store.location,
+    read: () => call('read the rollout record', () => store.read()),
+    write: (data, expected) => call('write the rollout record', () => store.write(data, expected)),
+  };
 }

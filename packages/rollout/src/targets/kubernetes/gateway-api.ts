@@ -7,8 +7,10 @@ import { InputError } from '@ferry/core';
 import type { StateStore } from '../../state/store.js';
 import { TargetUnavailableError } from '../../target/types.js';
 import type { LiveRouting, Routing, Slot, Strategy, Target, VersionRef, Weights } from '../../target/types.js';
-import { KubeApiError, KubeClient, type KubeCredentials, type KubeObject } from './client.js';
+import { KubeApiError, KubeClient, kubeStepError, translatedStore, type KubeCredentials, type KubeObject } from './client.js';
+import type { DryRunnable, PlannedChange, PlannedMove } from './dry-run.js';
 import { AnnotationStateStore } from './state.js';
+import { autoscalerMetric, canaryReplicaCount, DEFAULT_UTILISATION_PERCENT, horizontalPodAutoscaler, type ScalingOptions } from './scaling.js';
 
 export interface GatewayApiTargetOptions {
   readonly credentials?: KubeCredentials;
@@ -27,6 +29,10 @@ export interface GatewayApiTargetOptions {
   readonly readyTimeoutMs?: number;
   /** How often readiness is polled. Default 1 s. */
   readonly pollIntervalMs?: number;
+  /** Autoscaling: with maxReplicas, a HorizontalPodAutoscaler per Deployment (cpu or memory utilisation). */
+  readonly scaling?: ScalingOptions;
+  /** Canary replicas: as many as stable, or stable's times the canary's share (at least 1). Default full. */
+  readonly canaryReplicas?: 'full' | 'proportional';
 }
 
 const VERSION_ANNOTATION = 'ferry.dev/version';
@@ -51,7 +57,7 @@ const UNSUPPORTED: Partial<Record<Strategy, string>> = {
   shadow: 'the gateway-api target does not mirror requests yet (RequestMirror percentages are experimental in Gateway API); shadow runs need the local target',
 };
 
-export class GatewayApiTarget implements Target {
+export class GatewayApiTarget implements Target, DryRunnable {
   readonly kind = 'gateway-api';
   readonly description: string;
   readonly state: StateStore;
@@ -66,12 +72,16 @@ export class GatewayApiTarget implements Target {
     if (!/^[a-z0-9]([-a-z0-9]{0,53}[a-z0-9])?$/.test(options.name)) {
       throw new InputError(`"${options.name}" is not a usable name: lower-case letters, digits and '-', at most 55 characters (it gets a -stable/-canary suffix)`, { subject: 'name' });
     }
-    this.o = { port: 8080, replicas: 1, readyTimeoutMs: 300_000, pollIntervalMs: 1_000, ...options };
+    this.o = { port: 8080, replicas: 1, readyTimeoutMs: 300_000, pollIntervalMs: 1_000, scaling: {}, canaryReplicas: 'full', ...options };
+    // Refused before anything is touched: a metric the autoscalers cannot follow is bad input.
+    if (this.o.scaling.maxReplicas !== undefined) autoscalerMetric(this.o.scaling);
     const [gwNamespace, gwName] = options.gateway.includes('/') ? options.gateway.split('/', 2) : [undefined, options.gateway];
     this.gatewayRef = { name: gwName!, ...(gwNamespace ? { namespace: gwNamespace } : {}) };
     this.client = new KubeClient(options.credentials ?? {});
     this.description = `HTTPRoute ${options.namespace}/${options.name}`;
-    this.state = new AnnotationStateStore(this.client, this.routePath(), this.description, options.namespace, `ferry-${options.name}`);
+    const store = new AnnotationStateStore(this.client, this.routePath(), this.description, options.namespace, `ferry-${options.name}`);
+    // The record is the first thing a step reads: refused credentials must say so there too (exit 2).
+    this.state = translatedStore(store, (what, work) => this.call(what, work));
   }
 
   private routePath(): string {
@@ -86,6 +96,38 @@ export class GatewayApiTarget implements Target {
     return `/api/v1/namespaces/${this.o.namespace}/services/${this.o.name}-${slot}`;
   }
 
+  private autoscalerPath(slot: Slot): string {
+    return `/apis/autoscaling/v2/namespaces/${this.o.namespace}/horizontalpodautoscalers/${this.o.name}-${slot}`;
+  }
+
+  /** With max-replicas, a HorizontalPodAutoscaler owns each Deployment's replicas. */
+  private get autoscaled(): boolean {
+    return this.o.scaling.maxReplicas !== undefined;
+  }
+
+  /** Stable's replica count: its autoscaler's minimum when autoscaled. */
+  private get stableReplicas(): number {
+    return this.autoscaled ? Math.min(this.o.scaling.minReplicas ?? this.o.replicas, this.o.scaling.maxReplicas!) : this.o.replicas;
+  }
+
+  /** Replicas (or the autoscaler's minimum) a slot needs while the canary has `canaryShare` percent. */
+  replicasFor(slot: Slot, canaryShare: number): number {
+    return slot === 'stable' ? this.stableReplicas : canaryReplicaCount(this.stableReplicas, canaryShare, this.o.canaryReplicas);
+  }
+
+  /** The HorizontalPodAutoscaler of a slot's Deployment (only with max-replicas). */
+  autoscalerFor(slot: Slot, minReplicas: number): KubeObject {
+    return horizontalPodAutoscaler({
+      namespace: this.o.namespace,
+      deployment: `${this.o.name}-${slot}`,
+      labels: { [NAME_LABEL]: this.o.name, [SLOT_LABEL]: slot, 'app.kubernetes.io/managed-by': 'ferry' },
+      minReplicas,
+      maxReplicas: this.o.scaling.maxReplicas!,
+      metric: autoscalerMetric(this.o.scaling),
+      utilisationPercent: this.o.scaling.scaleTarget ?? DEFAULT_UTILISATION_PERCENT,
+    });
+  }
+
   supports(strategy: Strategy): true | string {
     return UNSUPPORTED[strategy] ?? true;
   }
@@ -95,8 +137,11 @@ export class GatewayApiTarget implements Target {
     return version.digest ? `${this.o.image}@${version.digest}` : `${this.o.image}:${version.name}`;
   }
 
-  /** The objects setVersion applies, for a dry-run listing. */
-  manifestsFor(slot: Slot, version: VersionRef): KubeObject[] {
+  /**
+   * The Deployment and Service setVersion applies. Autoscaled Deployments leave spec.replicas out,
+   * so the apply never takes the field back from the HorizontalPodAutoscaler.
+   */
+  manifestsFor(slot: Slot, version: VersionRef, replicas = this.replicasFor(slot, 0)): KubeObject[] {
     const labels = { [NAME_LABEL]: this.o.name, [SLOT_LABEL]: slot };
     const annotations = { [VERSION_ANNOTATION]: version.name, [ENDPOINTS_ANNOTATION]: JSON.stringify(version.endpoints), [DIGEST_ANNOTATION]: version.digest ?? '' };
     const name = `${this.o.name}-${slot}`;
@@ -106,7 +151,7 @@ export class GatewayApiTarget implements Target {
         kind: 'Deployment',
         metadata: { name, namespace: this.o.namespace, labels: { ...labels, 'app.kubernetes.io/managed-by': 'ferry' }, annotations },
         spec: {
-          replicas: this.o.replicas,
+          ...(this.autoscaled ? {} : { replicas }),
           selector: { matchLabels: labels },
           template: {
             metadata: { labels, annotations: { [VERSION_ANNOTATION]: version.name } },
@@ -153,28 +198,114 @@ export class GatewayApiTarget implements Target {
   }
 
   async setVersion(slot: Slot, version: VersionRef): Promise<void> {
-    const [deployment, service] = this.manifestsFor(slot, version);
+    // Only ever called at weight 0: a proportional canary starts at its smallest size.
+    const replicas = this.replicasFor(slot, 0);
+    const [deployment, service] = this.manifestsFor(slot, version, replicas);
+    if (this.autoscaled) await this.call(`apply the ${slot} HorizontalPodAutoscaler`, () => this.client.apply(this.autoscalerPath(slot), this.autoscalerFor(slot, replicas), { force: true }));
+    else await this.removeOurs(slot, 'HorizontalPodAutoscaler', this.autoscalerPath(slot));
     await this.call(`apply the ${slot} Deployment`, () => this.client.apply(this.deploymentPath(slot), deployment!, { force: true }));
     await this.call(`apply the ${slot} Service`, () => this.client.apply(this.servicePath(slot), service!, { force: true }));
     // No traffic moves to a Deployment that is not available with this version.
+    await this.waitAvailable(slot, version.name, 0);
+  }
+
+  /** Waits until a slot's Deployment is available with its current spec and at least `atLeast` replicas. */
+  private async waitAvailable(slot: Slot, versionName: string, atLeast: number): Promise<void> {
     const deadline = Date.now() + this.o.readyTimeoutMs;
     let why = 'not read yet';
     for (;;) {
-      const live = await this.client.get(this.deploymentPath(slot));
-      why = live === null ? 'it was deleted' : (notAvailable(live) ?? '');
+      const live = await this.call(`read the ${slot} Deployment`, () => this.client.get(this.deploymentPath(slot)));
+      why = live === null ? 'it was deleted' : (notAvailable(live) ?? ((live.spec?.replicas ?? 1) < atLeast ? `${live.spec?.replicas ?? 1} of ${atLeast} replicas wanted so far` : ''));
       if (why === '') return;
       if (Date.now() >= deadline) {
-        throw new TargetUnavailableError(`Deployment ${this.o.namespace}/${this.o.name}-${slot} did not become available with ${version.name} within ${Math.round(this.o.readyTimeoutMs / 1000)} s: ${why}`);
+        throw new TargetUnavailableError(`Deployment ${this.o.namespace}/${this.o.name}-${slot} did not become available with ${versionName}${atLeast > 1 ? ` at ${atLeast} replicas` : ''} within ${Math.round(this.o.readyTimeoutMs / 1000)} s: ${why}`);
       }
       await new Promise((resolve) => setTimeout(resolve, this.o.pollIntervalMs));
     }
+  }
+
+  /** Deletes one of our objects (labelled managed-by ferry) if it exists; another tool's is left alone. */
+  private async removeOurs(slot: Slot, kind: string, path: string): Promise<void> {
+    const live = await this.call(`read the ${slot} ${kind}`, () => this.readUnlessForbidden(kind, path));
+    if (live === null || live.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'ferry') return;
+    await this.call(`delete the ${slot} ${kind}`, () => this.client.delete(path));
   }
 
   async setRouting(weights: Weights, routing: Routing): Promise<void> {
     if (routing.kind !== 'weighted') {
       throw new InputError(`${this.description} cannot apply ${routing.kind} routing: ${routing.kind === 'sticky' ? UNSUPPORTED.ab : UNSUPPORTED.shadow}`, { subject: 'strategy' });
     }
+    // A proportional canary grows (and is available) before its share rises, and shrinks after it fell.
+    const resize = this.o.canaryReplicas === 'proportional' ? await this.canaryResize(weights.canary) : undefined;
+    if (resize && resize.wanted > resize.current) {
+      await resize.apply();
+      await this.waitAvailable('canary', resize.version, resize.wanted);
+    }
     await this.call('apply the HTTPRoute weights', () => this.client.apply(this.routePath(), this.routeFor(weights), { force: true }));
+    if (resize && resize.wanted < resize.current) await resize.apply();
+  }
+
+  /** How the canary's size would change for `canaryShare`, or undefined when there is no canary Deployment. */
+  private async canaryResize(canaryShare: number): Promise<{ current: number; wanted: number; version: string; apply: () => Promise<unknown> } | undefined> {
+    const live = await this.call('read the canary Deployment', () => this.client.get(this.deploymentPath('canary')));
+    const version = live === null ? null : versionOf(live);
+    if (live === null || version === null) return undefined;
+    const wanted = this.replicasFor('canary', canaryShare);
+    if (this.autoscaled) {
+      const hpa = await this.call('read the canary HorizontalPodAutoscaler', () => this.client.get(this.autoscalerPath('canary')));
+      const current = (hpa?.spec?.minReplicas as number | undefined) ?? 0;
+      return { current, wanted, version: version.name, apply: () => this.call('resize the canary HorizontalPodAutoscaler', () => this.client.apply(this.autoscalerPath('canary'), this.autoscalerFor('canary', wanted), { force: true })) };
+    }
+    const current = (live.spec?.replicas as number | undefined) ?? 1;
+    const [deployment] = this.manifestsFor('canary', version, wanted);
+    return { current, wanted, version: version.name, apply: () => this.call('resize the canary Deployment', () => this.client.apply(this.deploymentPath('canary'), deployment!, { force: true })) };
+  }
+
+  /**
+   * After a verified promote or rollback, the canary slot serves nothing and runs a version the
+   * stable slot runs too: its Deployment and autoscaler go, so they hold no capacity. The Service
+   * and the route's backendRef (weight 0) stay; the next canary-deploy recreates the Deployment.
+   */
+  async retireCanary(): Promise<void> {
+    await this.removeOurs('canary', 'HorizontalPodAutoscaler', this.autoscalerPath('canary'));
+    await this.removeOurs('canary', 'Deployment', this.deploymentPath('canary'));
+  }
+
+  /**
+   * A GET; without max-replicas, credentials that may not read autoscalers (a Role from before
+   * autoscaling) cannot have made one either, so a 403 there reads as "none".
+   */
+  private async readUnlessForbidden(kind: string, path: string): Promise<KubeObject | null> {
+    try {
+      return await this.client.get(path);
+    } catch (error) {
+      if (kind === 'HorizontalPodAutoscaler' && !this.autoscaled && error instanceof KubeApiError && error.status === 403) return null;
+      throw error;
+    }
+  }
+
+  async plannedObjects(move: PlannedMove): Promise<PlannedChange[]> {
+    const changes: PlannedChange[] = [];
+    const slot: Slot = move.step === 'canary-deploy' ? 'canary' : 'stable';
+    const version = move.step === 'canary-deploy' ? move.canary : move.to;
+    const share = move.step === 'canary-deploy' ? move.weights.canary : 0;
+    const replicas = this.replicasFor(slot, share);
+    const [deployment, service] = this.manifestsFor(slot, version, replicas);
+    if (this.autoscaled) changes.push({ path: this.autoscalerPath(slot), object: this.autoscalerFor(slot, replicas) });
+    else if (await this.isOurs(this.autoscalerPath(slot), 'HorizontalPodAutoscaler')) changes.push({ path: this.autoscalerPath(slot), delete: true, kind: 'HorizontalPodAutoscaler', name: `${this.o.namespace}/${this.o.name}-${slot}` });
+    changes.push({ path: this.deploymentPath(slot), object: deployment! }, { path: this.servicePath(slot), object: service! });
+    changes.push({ path: this.routePath(), object: this.routeFor(move.step === 'canary-deploy' ? move.weights : { stable: 100, canary: 0 }) });
+    if (move.step !== 'canary-deploy') {
+      for (const [kind, path] of [['HorizontalPodAutoscaler', this.autoscalerPath('canary')], ['Deployment', this.deploymentPath('canary')]] as const) {
+        if (await this.isOurs(path, kind)) changes.push({ path, delete: true, kind, name: `${this.o.namespace}/${this.o.name}-canary` });
+      }
+    }
+    return changes;
+  }
+
+  private async isOurs(path: string, kind = 'Deployment'): Promise<boolean> {
+    const live = await this.call('read the live objects', () => this.readUnlessForbidden(kind, path));
+    return live !== null && live.metadata.labels?.['app.kubernetes.io/managed-by'] === 'ferry';
   }
 
   async readRouting(): Promise<LiveRouting> {
@@ -211,29 +342,14 @@ export class GatewayApiTarget implements Target {
   private async slotVersion(slot: Slot): Promise<VersionRef | null> {
     const deployment = await this.call(`read the ${slot} Deployment`, () => this.client.get(this.deploymentPath(slot)));
     if (deployment === null || notAvailable(deployment) !== undefined) return null;
-    const a = deployment.metadata.annotations ?? {};
-    if (!a[VERSION_ANNOTATION]) return null;
-    let endpoints: string[] = [];
-    try {
-      endpoints = JSON.parse(a[ENDPOINTS_ANNOTATION] ?? '[]') as string[];
-    } catch {
-      endpoints = [];
-    }
-    return { name: a[VERSION_ANNOTATION], endpoints, ...(a[DIGEST_ANNOTATION] ? { digest: a[DIGEST_ANNOTATION] } : {}) };
+    return versionOf(deployment);
   }
 
   private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof KubeApiError) {
-        if (error.status === 401 || error.status === 403) {
-          throw new InputError(`could not ${what} of ${this.description}: ${error.message}`, { subject: 'kubeconfig', hint: 'the credentials need the Role in the README (Deployments, Services, HTTPRoutes, Leases)' });
-        }
-        if (error.status === 422 || error.status === 400 || error.reason === 'Invalid') throw new InputError(`the API server refused to ${what} of ${this.description}: ${error.message}`, { subject: 'target' });
-        throw new TargetUnavailableError(`could not ${what} of ${this.description}: ${error.message}`);
-      }
-      throw error;
+      throw kubeStepError(error, what, this.description, 'Deployments, Services, HTTPRoutes, HorizontalPodAutoscalers, Leases');
     }
   }
 
@@ -252,4 +368,17 @@ export function notAvailable(deployment: KubeObject): string | undefined {
   const progressing = (status.conditions ?? []).find((c: { type: string }) => c.type === 'Progressing') as { status: string; reason?: string; message?: string } | undefined;
   if (progressing?.status === 'False') return `progress stopped: ${progressing.reason ?? ''} ${progressing.message ?? ''}`.trim();
   return undefined;
+}
+
+/** The version a Deployment of ours was applied with, from its annotations. */
+function versionOf(deployment: KubeObject): VersionRef | null {
+  const a = deployment.metadata.annotations ?? {};
+  if (!a[VERSION_ANNOTATION]) return null;
+  let endpoints: string[] = [];
+  try {
+    endpoints = JSON.parse(a[ENDPOINTS_ANNOTATION] ?? '[]') as string[];
+  } catch {
+    endpoints = [];
+  }
+  return { name: a[VERSION_ANNOTATION], endpoints, ...(a[DIGEST_ANNOTATION] ? { digest: a[DIGEST_ANNOTATION] } : {}) };
 }

@@ -5,3 +5,6 @@ export type { GatewayApiTargetOptions } from './gateway-api.js';
 export { FIELD_MANAGER, KubeApiError, KubeClient } from './client.js';
 export type { KubeCredentials, KubeObject } from './client.js';
 export { AnnotationStateStore, RECORD_ANNOTATION, REVISION_ANNOTATION } from './state.js';
+export { KServeTarget } from './kserve.js';
+export type { KServeTargetOptions } from './kserve.js';
+export type { ScalingOptions } from './scaling.js';

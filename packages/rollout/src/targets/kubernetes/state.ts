@@ -43,6 +43,8 @@ export class AnnotationStateStore implements StateStore {
     private readonly objectName: string,
     private readonly namespace: string,
     private readonly leaseName: string,
+    /** When the carrier object may be missing: creates it (at the first write). Without it, a missing object is an error. */
+    private readonly create?: () => Promise<void>,
   ) {
     this.location = `annotations of ${objectName}`;
   }
@@ -69,7 +71,11 @@ export class AnnotationStateStore implements StateStore {
 
   async write(data: unknown, expected: number): Promise<number> {
     for (let attempt = 1; ; attempt++) {
-      const object = await this.client.get(this.objectPath);
+      let object = await this.client.get(this.objectPath);
+      if (object === null && this.create) {
+        await this.create();
+        object = await this.client.get(this.objectPath);
+      }
       if (object === null) {
         throw new StateCorruptError(`${this.objectName} does not exist, so the rollout record cannot be kept on it; deploy the stable version first`);
       }
