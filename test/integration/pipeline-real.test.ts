@@ -5,18 +5,16 @@
 // What is asserted is what a user would notice: v2 promoted with every client on v2, the registry
 // holding the image at the digest the report names, the judge reading Prometheus; the slow
 // candidate rejected at canary-deploy with clients back on v1.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skopeoInspect, skopeoRawManifest, startHaproxy, startPrometheus, startRegistry, type HaproxyComponent, type PrometheusComponent, type RegistryComponent } from '../support/components/index.js';
 import { startFerryServe, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
-import { cleanEnv, CLI, NODE24, REPO_ROOT, requireBuilt } from '../support/repo.js';
+import { copyExample as copyFromExample, EXAMPLE, editFerryYml, readPipelineReport, runPipeline as runCli } from '../support/pipeline-project.js';
+import { requireBuilt } from '../support/repo.js';
 import { TrafficClient } from '../support/traffic-client.js';
-
-const EXAMPLE = join(REPO_ROOT, 'examples/classifier');
 
 interface StepRecord {
   step: string;
@@ -30,7 +28,7 @@ interface Run {
   stoppedAt?: string;
   reason: string;
   steps: StepRecord[];
-  canary?: { phase: string; finalWeights: Record<string, number>; decisions: { action: string; canary: number }[]; looks: { judgement: { rows: { metric: string; kind: string; outcome: string; samples: unknown }[] } }[] };
+  canary?: { analysis?: unknown; phase: string; finalWeights: Record<string, number>; decisions: { action: string; canary: number }[]; looks: { judgement: { rows: { metric: string; kind: string; outcome: string; samples: unknown }[] } }[] };
   image?: { digest: string; output: string; image: string };
   deployment: { kind: string };
 }
@@ -51,28 +49,22 @@ const serve = (version: string): Promise<ServeProcess> =>
   startFerryServe(['--model-path', join(EXAMPLE, 'models', version), '--model-name', 'classifier', '--model-version', version, '--port', '0', '--inject-latency-ms', '20']);
 const hostPort = (s: ServeProcess): string => `127.0.0.1:${s.port}`;
 
-function copyExample(): string {
-  const to = mkdtempSync(join(dir, 'example-'));
-  cpSync(EXAMPLE, to, { recursive: true, filter: (src) => !relative(EXAMPLE, src).startsWith('.ferry') });
-  return to;
-}
+const copyExample = (): string => copyFromExample(dir);
 
 /** The example's ferry.yml with only the targets changed: registry, HAProxy, Prometheus, running servers. */
 function pointAtRealComponents(project: string, candidate: 'v2' | 'slow', haproxy: HaproxyComponent): { state: string; image: string } {
-  const file = join(project, 'ferry.yml');
   const state = join(project, 'rollout-state.json');
   const image = `${registry.host}/team/classifier`;
-  const original = readFileSync(file, 'utf8');
-  const text = original
-    .replace('stable: {version: v1, model-path: models/v1}', `stable: {version: v1, endpoints: [${serves.v1!.url}]}`)
-    .replace(`${candidate}: {model-path: models/${candidate},`, `${candidate}: {model-path: models/${candidate}, endpoints: [${serves[candidate]!.url}],`)
-    .replace('build-serving-image:\n  runtime: ferry\n', `build-serving-image:\n  runtime: ferry\n  image: ${image}\n  tags: ${candidate}\n  insecure-registry: true\n  base-image: scratch\n`)
-    .replace('canary-deploy:\n', `canary-deploy:\n  target: haproxy\n  haproxy-runtime: ${haproxy.adminSocket}\n  haproxy-backend: models\n  state-file: ${state}\n`)
-    .replace('  analysis: synthetic\n', `  analysis: prometheus\n  prometheus-url: ${prometheus.url}\n`);
+  const text = editFerryYml(project, [
+    ['stable: {version: v1, model-path: models/v1}', `stable: {version: v1, endpoints: [${serves.v1!.url}]}`],
+    [`${candidate}: {model-path: models/${candidate},`, `${candidate}: {model-path: models/${candidate}, endpoints: [${serves[candidate]!.url}],`],
+    ['build-serving-image:\n  runtime: ferry\n', `build-serving-image:\n  runtime: ferry\n  image: ${image}\n  tags: ${candidate}\n  insecure-registry: true\n  base-image: scratch\n`],
+    ['canary-deploy:\n', `canary-deploy:\n  target: haproxy\n  haproxy-runtime: ${haproxy.adminSocket}\n  haproxy-backend: models\n  state-file: ${state}\n`],
+    ['  analysis: synthetic\n', `  analysis: prometheus\n  prometheus-url: ${prometheus.url}\n`],
+  ]);
   // Every edit took: the file the pipeline reads really names the real components.
   for (const part of [serves.v1!.url, serves[candidate]!.url, image, haproxy.adminSocket, prometheus.url]) expect(text).toContain(part);
   expect(text).not.toContain('analysis: synthetic');
-  writeFileSync(file, text);
   return { state, image };
 }
 
@@ -82,18 +74,9 @@ async function haproxyFor(canary: ServeProcess): Promise<HaproxyComponent> {
   });
 }
 
-function runPipeline(project: string, candidate: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE24, [CLI, 'pipeline', '--working-directory', project, '--candidate', candidate, '--quiet'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runPipeline = (project: string, candidate: string) => runCli(['--working-directory', project, '--candidate', candidate, '--quiet']);
 
-const readReport = (project: string): Report => JSON.parse(readFileSync(join(project, '.ferry/pipeline/report.json'), 'utf8')) as Report;
+const readReport = (project: string): Report => readPipelineReport<Report>(project);
 
 /** Who answers `n` client requests through HAProxy now. */
 async function answersNow(h: HaproxyComponent, n = 40): Promise<Set<string>> {
@@ -170,6 +153,8 @@ describe('ferry pipeline on real components: registry, HAProxy, Prometheus', () 
       const canaryStep = run.steps.find((s) => s.step === 'canary-deploy')!;
       expect(canaryStep.inputs?.analysis).toBe('prometheus');
       expect(canaryStep.inputs?.['prometheus-url']).toBe(prometheus.url);
+      // The report says where the judge's data came from.
+      expect(run.canary!.analysis).toEqual({ source: 'prometheus', url: prometheus.url, metrics: 'ferry-serve' });
       expect(run.canary!.decisions.filter((d) => d.action === 'verified').map((d) => d.canary)).toEqual([10, 50, 100]);
       expect(run.canary!.looks.length).toBeGreaterThanOrEqual(3);
       const kinds = new Set(run.canary!.looks.flatMap((l) => l.judgement.rows.map((r) => r.kind)));

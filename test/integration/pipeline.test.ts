@@ -3,17 +3,15 @@
 // candidate is promoted and takes the router's traffic; each bad one is rejected at the step meant
 // to catch it with traffic left on stable; a cancelled run leaves no process behind; a bad ferry.yml
 // exits 2 naming the key. The committed model files are what examples/classifier/train.py writes.
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHaproxy } from '../support/components/index.js';
 import { startFerryServe, stopFerryServes } from '../support/ferry-serve.js';
 import { requirePython } from '../support/python.js';
-import { cleanEnv, CLI, ferry, NODE24, REPO_ROOT, requireBuilt, run } from '../support/repo.js';
-
-const EXAMPLE = join(REPO_ROOT, 'examples/classifier');
+import { copyExample as copyFromExample, EXAMPLE, readPipelineReport, startPipeline } from '../support/pipeline-project.js';
+import { ferry, requireBuilt, run } from '../support/repo.js';
 
 interface Report {
   exitCode: number;
@@ -33,14 +31,8 @@ interface Report {
 
 let dir: string;
 
-/** A fresh copy of the example (without any earlier run's .ferry directory). */
-function copyExample(): string {
-  const to = mkdtempSync(join(dir, 'example-'));
-  cpSync(EXAMPLE, to, { recursive: true, filter: (src) => !relative(EXAMPLE, src).startsWith('.ferry') });
-  return to;
-}
-
-const readReport = (project: string): Report => JSON.parse(readFileSync(join(project, '.ferry/pipeline/report.json'), 'utf8')) as Report;
+const copyExample = (): string => copyFromExample(dir);
+const readReport = (project: string): Report => readPipelineReport<Report>(project);
 
 const alive = (pid: number): boolean => {
   try {
@@ -61,47 +53,6 @@ async function answeredBy(routerUrl: string): Promise<string> {
   } catch {
     return 'failed';
   }
-}
-
-interface LivePipeline {
-  readonly stderr: () => string;
-  readonly stdout: () => string;
-  readonly exited: Promise<number | null>;
-  readonly kill: (sig: NodeJS.Signals) => void;
-  /** Resolves with the first match of `pattern` in stderr. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-}
-
-function startPipeline(args: readonly string[]): LivePipeline {
-  const child = spawn(NODE24, [CLI, 'pipeline', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  const check = (): void => {
-    for (const w of [...waiters]) {
-      const m = (stderr + stdout).match(w.pattern);
-      if (m) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(m);
-      }
-    }
-  };
-  child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), check()));
-  child.stderr.on('data', (d: Buffer) => ((stderr += d.toString()), check()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    stderr: () => stderr,
-    stdout: () => stdout,
-    exited,
-    kill: (sig) => child.kill(sig),
-    waitFor: (pattern, timeoutMs = 120_000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms\n${stderr}`)), timeoutMs);
-        waiters.push({ pattern, resolve: (m) => (clearTimeout(timer), resolve(m)) });
-        void exited.then((code) => reject(new Error(`ferry pipeline exited ${code} before ${pattern}\n${stdout}\n${stderr}`)));
-        check();
-      }),
-  };
 }
 
 /** Sends requests through the router every 25 ms while `during` runs; returns who answered, in order. */
@@ -255,6 +206,7 @@ describe('ferry pipeline on examples/classifier', () => {
   it.each([
     { name: 'a misspelt key in the pipeline section', edit: (t: string) => t.replace('v2: {model-path: models/v2,', 'v2: {modelpath: models/v2,'), message: /ferry\.yml: pipeline\.candidates\.v2\.modelpath is not a known key/ },
     { name: 'a candidate without a model', edit: (t: string) => t.replace('v2: {model-path: models/v2, expect: promoted}', 'v2: {expect: promoted}'), message: /ferry\.yml: pipeline\.candidates\.v2 needs model-path .* or endpoints/ },
+    { name: 'an unknown serve-with', edit: (t: string) => t.replace('  model-name: classifier\n', '  model-name: classifier\n  serve-with: docker\n'), message: /ferry\.yml: pipeline\.serve-with must be one of process, podman, got "docker"/ },
     { name: 'a bad step setting', edit: (t: string) => t.replace('bake: 4s', 'bake: soon'), message: /ferry\.yml: canary-deploy\.bake/ },
     { name: 'no pipeline section', edit: (t: string) => t.replace(/^pipeline:[\s\S]*?\n\n/m, ''), message: /ferry\.yml: no "pipeline" section/ },
   ])('bad ferry.yml, $name: exit 2 naming the file and the key, nothing run', async ({ edit, message }) => {
@@ -268,13 +220,13 @@ describe('ferry pipeline on examples/classifier', () => {
     expect(existsSync(join(project, '.ferry'))).toBe(false);
   });
 
-  it('a configured target with a candidate that has no running servers: exit 2 before any step runs', async () => {
+  it('serve-with: podman on a scratch base (nothing in the image could serve): exit 2 before any step runs', async () => {
     const project = copyExample();
     const file = join(project, 'ferry.yml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('canary-deploy:\n', 'canary-deploy:\n  target: haproxy\n  haproxy-runtime: /run/haproxy/admin.sock\n'));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('  model-name: classifier\n', '  model-name: classifier\n  serve-with: podman\n').replace('  runtime: ferry\n', '  runtime: ferry\n  base-image: scratch\n'));
     const out = await ferry(['pipeline', '--working-directory', project, '--candidate', 'v2'], { timeoutMs: 30_000 });
     expect(out.code).toBe(2);
-    expect(out.stdout).toMatch(/pipeline\.candidates\.v2 needs endpoints .* on target haproxy/);
+    expect(out.stdout).toMatch(/pipeline\.serve-with is podman, but build-serving-image\.base-image is scratch/);
     expect(readReport(project).candidates[0]!.steps).toEqual([]);
   });
 

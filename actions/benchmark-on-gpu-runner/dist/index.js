@@ -47830,13 +47830,14 @@ function coerceInput(name, decl, value, source) {
 
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const SERVE_WITH = ['process', 'podman'];
 const EXPECTATIONS = ['promoted', ...STEP_NAMES];
 const VERSION_KEYS = ['version', 'model-path', 'endpoints'];
 const CANDIDATE_KEYS = [...VERSION_KEYS, 'expect'];
-const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir'];
+const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir', 'serve-with'];
 const VERSION_PROPERTIES = {
     version: { type: 'string', pattern: NAME.source, description: 'Version label.' },
-    'model-path': { type: 'string', description: 'Model file or directory; ferry pipeline serves it with ferry serve on this machine.' },
+    'model-path': { type: 'string', description: 'Model file or directory; ferry pipeline serves it on this machine (see serve-with).' },
     endpoints: {
         oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
         description: 'Base URLs of already running servers of this version (real infrastructure) instead of model-path.',
@@ -47850,6 +47851,11 @@ const PIPELINE_SCHEMA = {
     properties: {
         'model-name': { type: 'string', pattern: NAME.source, default: 'model', description: 'Name the model is served under (/v2/models/<name>).' },
         'report-dir': { type: 'string', default: '.ferry/pipeline', description: 'Where the report, images and results go.' },
+        'serve-with': {
+            enum: [...SERVE_WITH],
+            default: 'process',
+            description: 'How versions given by model-path are served for the benchmark and the canary: process runs `ferry serve` on the model files; podman runs the image build-serving-image built (stable is built the same way) on a loopback port, and removes the containers at the end. podman needs a runnable base-image (the runtime\'s pinned image by default; not scratch).',
+        },
         stable: {
             type: 'object',
             additionalProperties: false,
@@ -47937,6 +47943,9 @@ function parsePipelineSection(raw, file) {
     const reportDir = raw['report-dir'] ?? '.ferry/pipeline';
     if (typeof reportDir !== 'string' || reportDir === '')
         bad(file, 'pipeline.report-dir', 'must be a path');
+    const serveWith = raw['serve-with'] ?? 'process';
+    if (!SERVE_WITH.includes(serveWith))
+        bad(file, 'pipeline.serve-with', `must be one of ${SERVE_WITH.join(', ')}, got ${JSON.stringify(serveWith)}`);
     if (raw.stable === undefined)
         bad(file, 'pipeline.stable', 'is required: the version serving now ({version, model-path})');
     const stable = version(file, 'pipeline.stable', raw.stable, VERSION_KEYS);
@@ -47949,7 +47958,7 @@ function parsePipelineSection(raw, file) {
             bad(file, `pipeline.candidates.${key}.version`, `is ${parsed.version}, the stable version's label; a candidate needs a label of its own`);
         return { name: key, ...parsed };
     });
-    return { modelName, stable, candidates, reportDir };
+    return { modelName, serveWith: serveWith, stable, candidates, reportDir };
 }
 
 ;// CONCATENATED MODULE: ./packages/core/dist/steps/build-serving-image.js
@@ -48097,7 +48106,7 @@ const buildServingImageDefinition = defineStep({
 
 const TARGETS = ['local', 'haproxy', 'kserve', 'gateway-api'];
 const TARGET_INPUTS = {
-    target: { type: 'string', description: 'Where the model is served: the local Ferry router, HAProxy, or Kubernetes Deployments behind a Gateway API HTTPRoute (gateway-api); kserve is not included yet.', options: TARGETS, default: 'local' },
+    target: { type: 'string', description: 'Where the model is served: the local Ferry router, HAProxy, a KServe InferenceService (kserve), or Kubernetes Deployments behind a Gateway API HTTPRoute (gateway-api).', options: TARGETS, default: 'local' },
     environment: {
         type: 'string',
         description: 'Environment name; deployment records use <name> and <name>-canary. One router or state file serves one environment.',
@@ -48111,22 +48120,53 @@ const TARGET_INPUTS = {
     'state-file': { type: 'path', description: 'haproxy target: the rollout record, a JSON file next to the router (written atomically).', default: '' },
     kubeconfig: {
         type: 'string',
-        description: 'gateway-api target: kubeconfig text for the cluster (masked); empty: the pod\'s service account in-cluster, else $KUBECONFIG or ~/.kube/config.',
+        description: 'Kubernetes targets (kserve, gateway-api): kubeconfig text for the cluster (masked); empty: the pod\'s service account in-cluster, else $KUBECONFIG or ~/.kube/config.',
         secret: true,
         default: '',
     },
-    'kube-context': { type: 'string', description: 'gateway-api target: the kubeconfig context to use; empty: its current-context.', default: '' },
-    namespace: { type: 'string', description: 'gateway-api target: the namespace of the HTTPRoute, Deployments and Services.', default: 'default' },
+    'kube-context': { type: 'string', description: 'Kubernetes targets: the kubeconfig context to use; empty: its current-context.', default: '' },
+    namespace: { type: 'string', description: 'Kubernetes targets: the namespace of the InferenceService, or of the HTTPRoute, Deployments and Services.', default: 'default' },
     route: {
         type: 'string',
         description: 'gateway-api target: the HTTPRoute that splits traffic; the Deployments and Services are <route>-stable and <route>-canary, and the rollout record lives in its annotations.',
         default: '',
     },
     gateway: { type: 'string', description: 'gateway-api target: the Gateway the HTTPRoute attaches to, as name or namespace/name.', default: '' },
-    image: { type: 'string', description: 'gateway-api target: image repository of the model server; a version runs <image>@<digest>, or <image>:<version> without a digest.', default: '' },
-    'container-port': { type: 'integer', description: 'gateway-api target: the port the model server listens on, also the Services\' port.', default: 8080, min: 1, max: 65535 },
-    replicas: { type: 'integer', description: 'gateway-api target: replicas of each Deployment.', default: 1, min: 1, max: 1000 },
-    'ready-timeout': { type: 'duration', description: 'gateway-api target: how long a Deployment may take to become available with a new version before the step fails (traffic stays on stable).', default: '5m' },
+    image: { type: 'string', description: 'Kubernetes targets: image repository of the model server (from build-serving-image); a version runs <image>@<digest>, or <image>:<version> without a digest. kserve: used when storage-uri is empty.', default: '' },
+    'container-port': { type: 'integer', description: 'Kubernetes targets: the port the model server listens on (gateway-api: also the Services\' port).', default: 8080, min: 1, max: 65535 },
+    replicas: { type: 'integer', description: 'gateway-api target: replicas of the stable Deployment (and of the canary, see canary-replicas); with max-replicas, the HorizontalPodAutoscaler\'s minimum.', default: 1, min: 1, max: 1000 },
+    'ready-timeout': { type: 'duration', description: 'Kubernetes targets: how long a Deployment or InferenceService may take to become ready with a new version before the step fails (traffic stays on stable).', default: '5m' },
+    'inference-service': {
+        type: 'string',
+        description: 'kserve target: the InferenceService (serving.kserve.io/v1beta1) whose predictor carries the versions; the rollout record lives in its annotations.',
+        default: '',
+    },
+    'storage-uri': {
+        type: 'string',
+        description: 'kserve target: where a version\'s model is stored, with {version} replaced by the version (s3://models/classifier/{version}); empty: the predictor runs the image instead.',
+        default: '',
+    },
+    'model-format': { type: 'string', description: 'kserve target: the predictor\'s modelFormat name for storage-uri (onnx, sklearn, pytorch, …).', default: 'onnx' },
+    'min-replicas': { type: 'integer', description: 'Kubernetes targets: kserve minReplicas of the predictor; gateway-api: the HorizontalPodAutoscaler\'s minimum (default: replicas). 0: not set.', default: 0, min: 0, max: 1000 },
+    'max-replicas': { type: 'integer', description: 'Kubernetes targets: kserve maxReplicas of the predictor; gateway-api: creates a HorizontalPodAutoscaler per Deployment with this maximum. 0: not set (no autoscaler).', default: 0, min: 0, max: 1000 },
+    'scale-target': { type: 'integer', description: 'Kubernetes targets: the autoscaling target value (kserve scaleTarget; gateway-api: average utilisation percent of scale-metric). 0: not set.', default: 0, min: 0, max: 100000 },
+    'scale-metric': {
+        type: 'string',
+        description: 'Kubernetes targets: what autoscaling follows (kserve scaleMetric: concurrency, rps, cpu, memory; gateway-api autoscalers: cpu or memory). auto: the platform default (KServe: concurrency; autoscalers: cpu).',
+        options: ['auto', 'concurrency', 'rps', 'cpu', 'memory'],
+        default: 'auto',
+    },
+    'canary-replicas': {
+        type: 'string',
+        description: 'gateway-api target: replicas of the canary Deployment: full (as many as stable) or proportional (stable\'s replicas times the canary\'s share of traffic, at least 1, raised before each step\'s weight moves).',
+        options: ['full', 'proportional'],
+        default: 'full',
+    },
+    'dry-run': {
+        type: 'boolean',
+        description: 'Kubernetes targets: print what the step would change (the objects, validated by the API server with a server-side dry run, and a diff against the live ones) and change nothing.',
+        default: false,
+    },
     'environment-url': {
         type: 'string',
         description: 'Where the environment serves users (https://models.example.com): the deployment records link it (GitHub environment_url, GitLab environment url through dotenv).',

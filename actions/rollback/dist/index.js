@@ -32073,7 +32073,7 @@ __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 exports.Tp = publicApi.parseDocument;
-__webpack_unused_export__ = publicApi.stringify;
+exports.As = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
 
@@ -37992,7 +37992,7 @@ exports.visitAsync = visitAsync;
 /***/ ((__webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5842);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7793);
 // Bundle entry for the rollback action: only calls run().
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
@@ -38002,7 +38002,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5842:
+/***/ 7793:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38103,7 +38103,7 @@ function defineStep(def) {
 
 const TARGETS = ['local', 'haproxy', 'kserve', 'gateway-api'];
 const TARGET_INPUTS = {
-    target: { type: 'string', description: 'Where the model is served: the local Ferry router, HAProxy, or Kubernetes Deployments behind a Gateway API HTTPRoute (gateway-api); kserve is not included yet.', options: TARGETS, default: 'local' },
+    target: { type: 'string', description: 'Where the model is served: the local Ferry router, HAProxy, a KServe InferenceService (kserve), or Kubernetes Deployments behind a Gateway API HTTPRoute (gateway-api).', options: TARGETS, default: 'local' },
     environment: {
         type: 'string',
         description: 'Environment name; deployment records use <name> and <name>-canary. One router or state file serves one environment.',
@@ -38117,22 +38117,53 @@ const TARGET_INPUTS = {
     'state-file': { type: 'path', description: 'haproxy target: the rollout record, a JSON file next to the router (written atomically).', default: '' },
     kubeconfig: {
         type: 'string',
-        description: 'gateway-api target: kubeconfig text for the cluster (masked); empty: the pod\'s service account in-cluster, else $KUBECONFIG or ~/.kube/config.',
+        description: 'Kubernetes targets (kserve, gateway-api): kubeconfig text for the cluster (masked); empty: the pod\'s service account in-cluster, else $KUBECONFIG or ~/.kube/config.',
         secret: true,
         default: '',
     },
-    'kube-context': { type: 'string', description: 'gateway-api target: the kubeconfig context to use; empty: its current-context.', default: '' },
-    namespace: { type: 'string', description: 'gateway-api target: the namespace of the HTTPRoute, Deployments and Services.', default: 'default' },
+    'kube-context': { type: 'string', description: 'Kubernetes targets: the kubeconfig context to use; empty: its current-context.', default: '' },
+    namespace: { type: 'string', description: 'Kubernetes targets: the namespace of the InferenceService, or of the HTTPRoute, Deployments and Services.', default: 'default' },
     route: {
         type: 'string',
         description: 'gateway-api target: the HTTPRoute that splits traffic; the Deployments and Services are <route>-stable and <route>-canary, and the rollout record lives in its annotations.',
         default: '',
     },
     gateway: { type: 'string', description: 'gateway-api target: the Gateway the HTTPRoute attaches to, as name or namespace/name.', default: '' },
-    image: { type: 'string', description: 'gateway-api target: image repository of the model server; a version runs <image>@<digest>, or <image>:<version> without a digest.', default: '' },
-    'container-port': { type: 'integer', description: 'gateway-api target: the port the model server listens on, also the Services\' port.', default: 8080, min: 1, max: 65535 },
-    replicas: { type: 'integer', description: 'gateway-api target: replicas of each Deployment.', default: 1, min: 1, max: 1000 },
-    'ready-timeout': { type: 'duration', description: 'gateway-api target: how long a Deployment may take to become available with a new version before the step fails (traffic stays on stable).', default: '5m' },
+    image: { type: 'string', description: 'Kubernetes targets: image repository of the model server (from build-serving-image); a version runs <image>@<digest>, or <image>:<version> without a digest. kserve: used when storage-uri is empty.', default: '' },
+    'container-port': { type: 'integer', description: 'Kubernetes targets: the port the model server listens on (gateway-api: also the Services\' port).', default: 8080, min: 1, max: 65535 },
+    replicas: { type: 'integer', description: 'gateway-api target: replicas of the stable Deployment (and of the canary, see canary-replicas); with max-replicas, the HorizontalPodAutoscaler\'s minimum.', default: 1, min: 1, max: 1000 },
+    'ready-timeout': { type: 'duration', description: 'Kubernetes targets: how long a Deployment or InferenceService may take to become ready with a new version before the step fails (traffic stays on stable).', default: '5m' },
+    'inference-service': {
+        type: 'string',
+        description: 'kserve target: the InferenceService (serving.kserve.io/v1beta1) whose predictor carries the versions; the rollout record lives in its annotations.',
+        default: '',
+    },
+    'storage-uri': {
+        type: 'string',
+        description: 'kserve target: where a version\'s model is stored, with {version} replaced by the version (s3://models/classifier/{version}); empty: the predictor runs the image instead.',
+        default: '',
+    },
+    'model-format': { type: 'string', description: 'kserve target: the predictor\'s modelFormat name for storage-uri (onnx, sklearn, pytorch, …).', default: 'onnx' },
+    'min-replicas': { type: 'integer', description: 'Kubernetes targets: kserve minReplicas of the predictor; gateway-api: the HorizontalPodAutoscaler\'s minimum (default: replicas). 0: not set.', default: 0, min: 0, max: 1000 },
+    'max-replicas': { type: 'integer', description: 'Kubernetes targets: kserve maxReplicas of the predictor; gateway-api: creates a HorizontalPodAutoscaler per Deployment with this maximum. 0: not set (no autoscaler).', default: 0, min: 0, max: 1000 },
+    'scale-target': { type: 'integer', description: 'Kubernetes targets: the autoscaling target value (kserve scaleTarget; gateway-api: average utilisation percent of scale-metric). 0: not set.', default: 0, min: 0, max: 100000 },
+    'scale-metric': {
+        type: 'string',
+        description: 'Kubernetes targets: what autoscaling follows (kserve scaleMetric: concurrency, rps, cpu, memory; gateway-api autoscalers: cpu or memory). auto: the platform default (KServe: concurrency; autoscalers: cpu).',
+        options: ['auto', 'concurrency', 'rps', 'cpu', 'memory'],
+        default: 'auto',
+    },
+    'canary-replicas': {
+        type: 'string',
+        description: 'gateway-api target: replicas of the canary Deployment: full (as many as stable) or proportional (stable\'s replicas times the canary\'s share of traffic, at least 1, raised before each step\'s weight moves).',
+        options: ['full', 'proportional'],
+        default: 'full',
+    },
+    'dry-run': {
+        type: 'boolean',
+        description: 'Kubernetes targets: print what the step would change (the objects, validated by the API server with a server-side dry run, and a diff against the live ones) and change nothing.',
+        default: false,
+    },
     'environment-url': {
         type: 'string',
         description: 'Where the environment serves users (https://models.example.com): the deployment records link it (GitHub environment_url, GitLab environment url through dotenv).',
@@ -42833,7 +42864,8 @@ async function readRouting(target) {
     }
 }
 function infra(target, what, error) {
-    if (error instanceof InfrastructureError)
+    // A target that finds its configuration wrong (a missing object, an unsupported mode) says so: exit 2.
+    if (error instanceof InfrastructureError || error instanceof errors_InputError)
         return error;
     const message = error.message;
     return new InfrastructureError(`could not ${what} ${target.description}: ${message}`, {
@@ -43219,6 +43251,7 @@ class CanaryRun {
         rollout.rollbackMs = this.rollbackMs;
         this.log({ step: rollout.step + 1, weights: rollout.weights, action: 'rollback', detail: `${describeWeights(rollout.weights)} verified ${Math.round(this.rollbackMs)} ms after the decision` });
         await this.session.save();
+        await this.target.retireCanary?.().catch((error) => this.logger.warn(`all traffic is on stable, but the canary slot of ${this.target.description} was not freed: ${error.message}`));
         return this.outcome(verdict, headline);
     }
     /** The job was cancelled: traffic back on stable, the step kept, so a re-run resumes. */
@@ -43318,6 +43351,15 @@ function buildJudgeConfig(i) {
 
 
 
+/** Lets the target free the canary slot once the move is verified and recorded; traffic no longer depends on it. */
+async function retireCanary(target, logger) {
+    try {
+        await target.retireCanary?.();
+    }
+    catch (error) {
+        logger.warn(`all traffic is on the stable slot, but the canary slot of ${target.description} was not freed: ${errorMessage(error)}`);
+    }
+}
 /** Moves all traffic to `to` and makes it the stable slot's version; returns the verified time. */
 async function moveStable(target, record, to, timeoutMs) {
     const started = performance.now();
@@ -43367,6 +43409,7 @@ async function promote(target, expected, o) {
         decisions.push(logDecision(r, { step: 0, weights: weightsFor(0), action: 'promote', detail }));
         logHistory(r, { at: new Date().toISOString(), event: 'promote', from: previous?.name ?? null, to: rollout.canary.name, detail });
         await session.save();
+        await retireCanary(target, logger);
         logger.info(detail);
         return { noop: false, headline: detail, stable: rollout.canary, other: previous, record: r, decisions, elapsedMs };
     }
@@ -43382,6 +43425,32 @@ function lastRollbackTo(r) {
     const last = r.history[r.history.length - 1];
     return last?.event === 'rollback' ? last.to : undefined;
 }
+/** The version rollback moves to: `toName`, else stable while a canary is live, else the rollback point. */
+function rollbackDestination(r, toName, description) {
+    if (!r.stable)
+        throw new errors_InputError(`${description} has no rollout record: there is nothing to roll back to`, { subject: 'to-version' });
+    const rollout = r.rollout;
+    const canaryLive = rollout !== null && !['promoted', 'aborted', 'rolled-back'].includes(rollout.phase);
+    if (toName) {
+        const found = known(r).find((v) => v.name === toName);
+        if (!found)
+            throw new errors_InputError(`version ${toName} is not known on ${description}; known: ${known(r).map((v) => v.name).join(', ')}`, { subject: 'to-version' });
+        return found;
+    }
+    else if (canaryLive) {
+        return r.stable;
+    }
+    else if (lastRollbackTo(r) === r.stable.name) {
+        // Rolled back already: a second rollback must not flip back to the version just taken out.
+        return r.stable;
+    }
+    else if (r.previous) {
+        return r.previous;
+    }
+    else {
+        throw new errors_InputError(`${description} has no previous stable version to roll back to (stable is ${describeVersion(r.stable)})`, { subject: 'to-version' });
+    }
+}
 async function rollback(target, toName, o) {
     const logger = o.logger ?? silentLogger;
     // The emergency path wins over a running rollout: that job finds the record changed and stops.
@@ -43391,26 +43460,7 @@ async function rollback(target, toName, o) {
         throw new errors_InputError(`${target.description} has no rollout record: there is nothing to roll back to`, { subject: 'to-version' });
     const rollout = r.rollout;
     const canaryLive = rollout !== null && !['promoted', 'aborted', 'rolled-back'].includes(rollout.phase);
-    let to;
-    if (toName) {
-        const found = known(r).find((v) => v.name === toName);
-        if (!found)
-            throw new errors_InputError(`version ${toName} is not known on ${target.description}; known: ${known(r).map((v) => v.name).join(', ')}`, { subject: 'to-version' });
-        to = found;
-    }
-    else if (canaryLive) {
-        to = r.stable;
-    }
-    else if (lastRollbackTo(r) === r.stable.name) {
-        // Rolled back already: a second rollback must not flip back to the version just taken out.
-        to = r.stable;
-    }
-    else if (r.previous) {
-        to = r.previous;
-    }
-    else {
-        throw new errors_InputError(`${target.description} has no previous stable version to roll back to (stable is ${describeVersion(r.stable)})`, { subject: 'to-version' });
-    }
+    const to = rollbackDestination(r, toName, target.description);
     const live = await readRouting(target);
     const from = canaryLive ? rollout.canary : r.stable;
     if (sameVersion(r.stable, to) && !canaryLive && routingMatches(live, weightsFor(0), { kind: 'weighted' })) {
@@ -43434,12 +43484,775 @@ async function rollback(target, toName, o) {
         decisions.push(logDecision(r, { step: 0, weights: weightsFor(0), action: 'rollback', detail }));
         logHistory(r, { at: new Date().toISOString(), event: 'rollback', from: from?.name ?? null, to: to.name, detail });
         await session.save();
+        await retireCanary(target, logger);
         logger.info(detail);
         return { noop: false, headline: detail, stable: to, other: from, record: r, decisions, elapsedMs };
     }
     finally {
         await session.release().catch(() => undefined);
     }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./node_modules/@kubernetes/client-node/dist/config_types.js
+
+const ActionOnInvalid = {
+    THROW: 'throw',
+    FILTER: 'filter',
+};
+function defaultNewConfigOptions() {
+    return {
+        onInvalidEntry: ActionOnInvalid.THROW,
+    };
+}
+function newClusters(a, opts) {
+    if (!Array.isArray(a)) {
+        return [];
+    }
+    const options = Object.assign(defaultNewConfigOptions(), opts || {});
+    return a.map(clusterIterator(options.onInvalidEntry)).filter(Boolean);
+}
+function exportCluster(cluster) {
+    return {
+        name: cluster.name,
+        cluster: {
+            server: cluster.server,
+            'certificate-authority-data': cluster.caData,
+            'certificate-authority': cluster.caFile,
+            'insecure-skip-tls-verify': cluster.skipTLSVerify,
+            'tls-server-name': cluster.tlsServerName,
+            'proxy-url': cluster.proxyUrl,
+        },
+    };
+}
+function clusterIterator(onInvalidEntry) {
+    return (elt, i, list) => {
+        try {
+            if (!elt.name) {
+                throw new Error(`clusters[${i}].name is missing`);
+            }
+            if (!elt.cluster) {
+                throw new Error(`clusters[${i}].cluster is missing`);
+            }
+            if (!elt.cluster.server) {
+                throw new Error(`clusters[${i}].cluster.server is missing`);
+            }
+            return {
+                caData: elt.cluster['certificate-authority-data'],
+                caFile: elt.cluster['certificate-authority'],
+                name: elt.name,
+                server: elt.cluster.server.replace(/\/$/, ''),
+                skipTLSVerify: elt.cluster['insecure-skip-tls-verify'] === true,
+                tlsServerName: elt.cluster['tls-server-name'],
+                proxyUrl: elt.cluster['proxy-url'],
+            };
+        }
+        catch (err) {
+            switch (onInvalidEntry) {
+                case ActionOnInvalid.FILTER:
+                    return null;
+                default:
+                case ActionOnInvalid.THROW:
+                    throw err;
+            }
+        }
+    };
+}
+function newUsers(a, opts) {
+    if (!Array.isArray(a)) {
+        return [];
+    }
+    const options = Object.assign(defaultNewConfigOptions(), opts || {});
+    return a.map(userIterator(options.onInvalidEntry)).filter(Boolean);
+}
+function exportUser(user) {
+    return {
+        name: user.name,
+        user: {
+            as: user.impersonateUser,
+            'auth-provider': user.authProvider,
+            'client-certificate-data': user.certData,
+            'client-certificate': user.certFile,
+            exec: user.exec,
+            'client-key-data': user.keyData,
+            'client-key': user.keyFile,
+            token: user.token,
+            password: user.password,
+            username: user.username,
+        },
+    };
+}
+function userIterator(onInvalidEntry) {
+    return (elt, i, list) => {
+        try {
+            if (!elt.name) {
+                throw new Error(`users[${i}].name is missing`);
+            }
+            return {
+                authProvider: elt.user ? elt.user['auth-provider'] : null,
+                certData: elt.user ? elt.user['client-certificate-data'] : null,
+                certFile: elt.user ? elt.user['client-certificate'] : null,
+                exec: elt.user ? elt.user.exec : null,
+                keyData: elt.user ? elt.user['client-key-data'] : null,
+                keyFile: elt.user ? elt.user['client-key'] : null,
+                name: elt.name,
+                token: findToken(elt.user),
+                password: elt.user ? elt.user.password : null,
+                username: elt.user ? elt.user.username : null,
+                impersonateUser: elt.user ? elt.user.as : null,
+            };
+        }
+        catch (err) {
+            switch (onInvalidEntry) {
+                case ActionOnInvalid.FILTER:
+                    return null;
+                default:
+                case ActionOnInvalid.THROW:
+                    throw err;
+            }
+        }
+    };
+}
+function findToken(user) {
+    if (user) {
+        if (user.token) {
+            return user.token;
+        }
+        if (user['token-file']) {
+            return external_node_fs_namespaceObject.readFileSync(user['token-file']).toString();
+        }
+    }
+}
+function newContexts(a, opts) {
+    if (!Array.isArray(a)) {
+        return [];
+    }
+    const options = Object.assign(defaultNewConfigOptions(), opts || {});
+    return a.map(contextIterator(options.onInvalidEntry)).filter(Boolean);
+}
+function exportContext(ctx) {
+    return {
+        name: ctx.name,
+        context: ctx,
+    };
+}
+function contextIterator(onInvalidEntry) {
+    return (elt, i, list) => {
+        try {
+            if (!elt.name) {
+                throw new Error(`contexts[${i}].name is missing`);
+            }
+            if (!elt.context) {
+                throw new Error(`contexts[${i}].context is missing`);
+            }
+            if (!elt.context.cluster) {
+                throw new Error(`contexts[${i}].context.cluster is missing`);
+            }
+            return {
+                cluster: elt.context.cluster,
+                name: elt.name,
+                user: elt.context.user || undefined,
+                namespace: elt.context.namespace || undefined,
+            };
+        }
+        catch (err) {
+            switch (onInvalidEntry) {
+                case ActionOnInvalid.FILTER:
+                    return null;
+                default:
+                case ActionOnInvalid.THROW:
+                    throw err;
+            }
+        }
+    };
+}
+//# sourceMappingURL=config_types.js.map
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./node_modules/@kubernetes/client-node/dist/exec_auth.js
+
+class ExecAuth {
+    constructor() {
+        this.tokenCache = {};
+        this.execFn = external_node_child_process_namespaceObject.spawn;
+    }
+    isAuthProvider(user) {
+        if (!user) {
+            return false;
+        }
+        if (user.exec) {
+            return true;
+        }
+        if (!user.authProvider) {
+            return false;
+        }
+        return (user.authProvider.name === 'exec' || !!(user.authProvider.config && user.authProvider.config.exec));
+    }
+    async applyAuthentication(user, opts) {
+        const credential = await this.getCredential(user);
+        if (!credential) {
+            return;
+        }
+        if (credential.status.clientCertificateData) {
+            opts.cert = credential.status.clientCertificateData;
+        }
+        if (credential.status.clientKeyData) {
+            opts.key = credential.status.clientKeyData;
+        }
+        const token = this.getToken(credential);
+        if (token) {
+            if (!opts.headers) {
+                opts.headers = {};
+            }
+            opts.headers['Authorization'] = `Bearer ${token}`;
+        }
+    }
+    getToken(credential) {
+        if (!credential) {
+            return null;
+        }
+        if (credential.status.token) {
+            return credential.status.token;
+        }
+        return null;
+    }
+    async getCredential(user) {
+        // TODO: Add a unit test for token caching.
+        const cachedToken = this.tokenCache[user.name];
+        if (cachedToken) {
+            if (!cachedToken.status.expirationTimestamp) {
+                return cachedToken;
+            }
+            const date = Date.parse(cachedToken.status.expirationTimestamp);
+            if (date > Date.now()) {
+                return cachedToken;
+            }
+            this.tokenCache[user.name] = null;
+        }
+        let exec = null;
+        if (user.authProvider && user.authProvider.config) {
+            exec = user.authProvider.config.exec;
+        }
+        if (user.exec) {
+            exec = user.exec;
+        }
+        if (!exec) {
+            return null;
+        }
+        if (!exec.command) {
+            throw new Error('No command was specified for exec authProvider!');
+        }
+        let opts = {};
+        if (exec.env) {
+            const env = { ...process.env };
+            exec.env.forEach((elt) => (env[elt.name] = elt.value));
+            opts = { ...opts, env };
+        }
+        return new Promise((resolve, reject) => {
+            let stdoutData = '';
+            let stderrData = '';
+            let savedError = undefined;
+            const subprocess = this.execFn(exec.command, exec.args, opts);
+            subprocess.stdout.setEncoding('utf8');
+            subprocess.stderr.setEncoding('utf8');
+            subprocess.stdout.on('data', (data) => {
+                stdoutData += data;
+            });
+            subprocess.stderr.on('data', (data) => {
+                stderrData += data;
+            });
+            subprocess.on('error', (error) => {
+                savedError = error;
+            });
+            subprocess.on('close', (code) => {
+                if (savedError) {
+                    reject(savedError);
+                    return;
+                }
+                if (code !== 0) {
+                    reject(new Error(stderrData));
+                    return;
+                }
+                try {
+                    const obj = JSON.parse(stdoutData);
+                    this.tokenCache[user.name] = obj;
+                    resolve(obj);
+                }
+                catch (error) {
+                    reject(error);
+                }
+            });
+        });
+    }
+}
+//# sourceMappingURL=exec_auth.js.map
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/credentials.js
+// Kubernetes credentials for the rollout targets, read with @kubernetes/client-node's own kubeconfig
+// model (config_types: clusters, users, contexts, token files) and exec-plugin runner (exec_auth),
+// but not through its KubeConfig class: that module pulls in the whole generated API client, which
+// made each rollout action's bundle 19 MB bigger for what is, here, reading one file.
+// Sources, in order: the `kubeconfig` input's text; in a pod, the service account; else $KUBECONFIG
+// (the first file that names the current context wins, as kubectl merges) or ~/.kube/config.
+
+
+
+
+
+
+
+
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+function parseKubeconfig(text, source, baseDir) {
+    let doc;
+    try {
+        doc = (0,dist/* parse */.qg)(text);
+    }
+    catch (error) {
+        throw new TargetUnavailableError(`${source} is not valid YAML: ${error.message}`);
+    }
+    if (doc === null || typeof doc !== 'object')
+        throw new TargetUnavailableError(`${source} is not a kubeconfig (no clusters, users and contexts)`);
+    const d = doc;
+    let clusters, users, contexts;
+    try {
+        clusters = newClusters(d['clusters']);
+        users = newUsers(d['users']);
+        contexts = newContexts(d['contexts']);
+    }
+    catch (error) {
+        throw new TargetUnavailableError(`${source}: ${error.message}`);
+    }
+    // Paths in a kubeconfig file are relative to that file, as kubectl reads them.
+    const abs = (p) => (p && baseDir && !(0,external_node_path_namespaceObject.isAbsolute)(p) ? (0,external_node_path_namespaceObject.join)(baseDir, p) : p);
+    for (const c of clusters)
+        c.caFile = abs(c.caFile);
+    for (const u of users) {
+        u.certFile = abs(u.certFile);
+        u.keyFile = abs(u.keyFile);
+    }
+    const current = typeof d['current-context'] === 'string' && d['current-context'] !== '' ? d['current-context'] : undefined;
+    return { clusters, users, contexts, ...(current ? { current } : {}), source };
+}
+function loadDefault(env) {
+    const files = env.KUBECONFIG ? env.KUBECONFIG.split(external_node_path_namespaceObject.delimiter).filter((f) => f !== '') : [(0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.kube', 'config')];
+    const loaded = files.filter((f) => (0,external_node_fs_namespaceObject.existsSync)(f)).map((f) => parseKubeconfig((0,external_node_fs_namespaceObject.readFileSync)(f, 'utf8'), f, (0,external_node_path_namespaceObject.dirname)(f)));
+    if (loaded.length === 0) {
+        throw new TargetUnavailableError(`no Kubernetes credentials: give the kubeconfig input, run in a pod, or write ${files.join(' or ')}`);
+    }
+    // kubectl's merge: the first file to define a name wins, and the first current-context set wins.
+    const firstByName = (lists) => {
+        const seen = new Map();
+        for (const list of lists)
+            for (const item of list)
+                if (!seen.has(item.name))
+                    seen.set(item.name, item);
+        return [...seen.values()];
+    };
+    const current = loaded.find((l) => l.current !== undefined)?.current;
+    return {
+        clusters: firstByName(loaded.map((l) => l.clusters)),
+        users: firstByName(loaded.map((l) => l.users)),
+        contexts: firstByName(loaded.map((l) => l.contexts)),
+        ...(current ? { current } : {}),
+        source: loaded.map((l) => l.source).join(external_node_path_namespaceObject.delimiter),
+    };
+}
+function inCluster(env) {
+    const host = env.KUBERNETES_SERVICE_HOST;
+    const port = env.KUBERNETES_SERVICE_PORT ?? '443';
+    const server = `https://${(0,external_node_net_.isIPv6)(host) ? `[${host}]` : host}:${port}`;
+    return {
+        clusters: newClusters([{ name: 'in-cluster', cluster: { server, 'certificate-authority': (0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'ca.crt') } }]),
+        users: newUsers([{ name: 'service-account', user: {} }]),
+        contexts: newContexts([{ name: 'in-cluster', context: { cluster: 'in-cluster', user: 'service-account' } }]),
+        current: 'in-cluster',
+        source: `the pod's service account (${SERVICE_ACCOUNT_DIR})`,
+    };
+}
+const fileOrData = (file, data) => data ? Buffer.from(data, 'base64') : file ? (0,external_node_fs_namespaceObject.readFileSync)(file) : undefined;
+/** Reads the credentials a rollout target connects with, failing with TargetUnavailableError (exit 3) and the reason. */
+function loadCredentials(input, env = process.env) {
+    const given = input.kubeconfig !== undefined && input.kubeconfig.trim() !== '';
+    const cfg = given ? parseKubeconfig(input.kubeconfig, 'the kubeconfig input', undefined) : env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG ? inCluster(env) : loadDefault(env);
+    const name = input.context || cfg.current;
+    if (!name)
+        throw new TargetUnavailableError(`${cfg.source} sets no current-context: give kube-context`);
+    const context = cfg.contexts.find((c) => c.name === name);
+    if (!context)
+        throw new TargetUnavailableError(`${cfg.source} has no context ${JSON.stringify(name)} (contexts: ${cfg.contexts.map((c) => c.name).join(', ') || 'none'})`);
+    const cluster = cfg.clusters.find((c) => c.name === context.cluster);
+    if (!cluster)
+        throw new TargetUnavailableError(`${cfg.source}: context ${name} names cluster ${JSON.stringify(context.cluster)}, which it does not define`);
+    const user = cfg.users.find((u) => u.name === context.user);
+    if (!user && context.user)
+        throw new TargetUnavailableError(`${cfg.source}: context ${name} names user ${JSON.stringify(context.user)}, which it does not define`);
+    if (user?.authProvider && !(user.authProvider.name === 'exec' || user.authProvider.config?.exec)) {
+        throw new TargetUnavailableError(`${cfg.source}: user ${user.name} uses the auth-provider ${JSON.stringify(user.authProvider.name)}, which Ferry does not run; use an exec credential plugin (users[].user.exec) or a token`);
+    }
+    let server;
+    try {
+        server = new URL(cluster.server);
+    }
+    catch {
+        throw new TargetUnavailableError(`${cfg.source}: cluster ${cluster.name} has no valid server URL (${JSON.stringify(cluster.server)})`);
+    }
+    const exec = new ExecAuth();
+    const inPod = cfg.current === 'in-cluster' && !given && cfg.source.startsWith("the pod's");
+    const refresh = async () => {
+        const opts = { headers: {} };
+        try {
+            const ca = fileOrData(cluster.caFile, cluster.caData);
+            if (ca)
+                opts.ca = ca;
+            if (cluster.skipTLSVerify)
+                opts.rejectUnauthorized = false;
+            if (cluster.tlsServerName)
+                opts.servername = cluster.tlsServerName;
+            if (user) {
+                const cert = fileOrData(user.certFile, user.certData);
+                const key = fileOrData(user.keyFile, user.keyData);
+                if (cert)
+                    opts.cert = cert;
+                if (key)
+                    opts.key = key;
+                if (user.token)
+                    opts.headers['Authorization'] = `Bearer ${user.token.trim()}`;
+                else if (user.username)
+                    opts.auth = `${user.username}:${user.password ?? ''}`;
+                if (user.impersonateUser)
+                    opts.headers['Impersonate-User'] = user.impersonateUser;
+                if (exec.isAuthProvider(user))
+                    await exec.applyAuthentication(user, opts);
+            }
+            // The service account token is rotated on disk: read it for every connection.
+            if (inPod)
+                opts.headers['Authorization'] = `Bearer ${(0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'token'), 'utf8').trim()}`;
+        }
+        catch (error) {
+            throw new TargetUnavailableError(`cannot load the Kubernetes credentials from ${cfg.source}: ${error.message}`);
+        }
+        return opts;
+    };
+    return { server, options: {}, source: cfg.source, ...(context.namespace ? { namespace: context.namespace } : {}), refresh };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/client.js
+// A small REST client for the Kubernetes API: credentials.ts reads the credentials with
+// @kubernetes/client-node's kubeconfig model (a kubeconfig given as input, in-cluster service
+// account, or the runner's default kubeconfig, with exec plugins and token files), and requests go out over node:https so every call can say exactly
+// what it means: server-side apply under the `ferry` field manager with Strict field validation,
+// merge patches with resourceVersion preconditions, and status codes kept for the caller.
+
+
+
+
+
+const FIELD_MANAGER = 'ferry';
+/** An answer of the API server with an error status; `reason` is the Status reason (Conflict, NotFound, Invalid…). */
+class KubeApiError extends Error {
+    status;
+    reason;
+    name = 'KubeApiError';
+    constructor(status, reason, message) {
+        super(message);
+        this.status = status;
+        this.reason = reason;
+    }
+}
+const TRANSIENT = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+class KubeClient {
+    credentials;
+    timeoutMs;
+    connection;
+    /** For messages: the API server's URL once known. */
+    server = '';
+    constructor(credentials = {}, timeoutMs = 15_000) {
+        this.credentials = credentials;
+        this.timeoutMs = timeoutMs;
+    }
+    connect() {
+        this.connection ??= (async () => {
+            const creds = loadCredentials(this.credentials);
+            this.server = creds.server.href;
+            return { server: creds.server, refresh: creds.refresh };
+        })();
+        return this.connection;
+    }
+    /** One request; returns the parsed body. Transport errors are retried three times, then TargetUnavailableError. */
+    async request(method, path, options = {}) {
+        const { server, refresh } = await this.connect();
+        // Per request: an exec plugin's token or a pod's rotated service-account token may have changed.
+        const auth = await refresh();
+        const url = new URL(server.pathname.replace(/\/$/, '') + path, server);
+        for (const [key, value] of Object.entries(options.query ?? {}))
+            url.searchParams.set(key, value);
+        const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+        for (let attempt = 1;; attempt++) {
+            try {
+                const { status, text } = await this.send(url, method, auth, payload, options.contentType ?? 'application/json');
+                let body = undefined;
+                try {
+                    body = text === '' ? undefined : JSON.parse(text);
+                }
+                catch {
+                    body = text;
+                }
+                if (status >= 400) {
+                    const s = body;
+                    const message = typeof s === 'object' && s?.message ? s.message : String(text).slice(0, 300);
+                    // Server-side apply reports a manifest its schema refuses as a 500; it is bad input, not an outage.
+                    const refused = message.includes('failed to create typed patch object');
+                    if (status >= 500 && !refused && attempt < 3)
+                        throw Object.assign(new Error(message), { code: 'ECONNRESET' });
+                    const reason = refused ? 'Invalid' : typeof s === 'object' && s?.reason ? s.reason : String(status);
+                    throw new KubeApiError(status, reason, `${method} ${url.pathname}: HTTP ${status}: ${message}`);
+                }
+                return body;
+            }
+            catch (error) {
+                if (error instanceof KubeApiError)
+                    throw error;
+                const code = error.code ?? '';
+                if (attempt >= 3 || !TRANSIENT.has(code)) {
+                    throw new TargetUnavailableError(`the Kubernetes API at ${server.origin} did not answer ${method} ${url.pathname}: ${error.message}`);
+                }
+                await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+            }
+        }
+    }
+    send(url, method, auth, payload, contentType) {
+        const send = url.protocol === 'http:' ? external_node_http_.request : external_node_https_namespaceObject.request;
+        return new Promise((resolve, reject) => {
+            const req = send(url, {
+                ...auth,
+                method,
+                headers: {
+                    ...auth.headers,
+                    accept: 'application/json',
+                    ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) }),
+                },
+                timeout: this.timeoutMs,
+            }, (res) => {
+                const chunks = [];
+                res.on('data', (c) => chunks.push(c));
+                res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+                res.on('error', reject);
+            });
+            req.on('timeout', () => req.destroy(Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+            req.on('error', reject);
+            req.end(payload);
+        });
+    }
+    /** The object, or null when it does not exist. */
+    async get(path) {
+        try {
+            return await this.request('GET', path);
+        }
+        catch (error) {
+            if (error instanceof KubeApiError && error.status === 404)
+                return null;
+            throw error;
+        }
+    }
+    /** Server-side apply under the `ferry` field manager; unknown fields are refused (Strict). */
+    apply(path, object, options = {}) {
+        return this.request('PATCH', path, {
+            body: object,
+            contentType: 'application/apply-patch+yaml',
+            query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', ...(options.force ? { force: 'true' } : {}), ...(options.dryRun ? { dryRun: 'All' } : {}) },
+        });
+    }
+    /** JSON merge patch; a metadata.resourceVersion in the patch makes it conditional (409 when it moved on). */
+    mergePatch(path, patch, subresource = '') {
+        return this.request('PATCH', path + subresource, { body: patch, contentType: 'application/merge-patch+json', query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' } });
+    }
+    create(collectionPath, object) {
+        return this.request('POST', collectionPath, { body: object, query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' } });
+    }
+    async delete(path) {
+        try {
+            await this.request('DELETE', path);
+            return true;
+        }
+        catch (error) {
+            if (error instanceof KubeApiError && error.status === 404)
+                return false;
+            throw error;
+        }
+    }
+}
+/**
+ * What an API error means to a step, for both Kubernetes targets: refused credentials and refused
+ * manifests are bad input (exit 2, naming the kubeconfig or the target), anything else an
+ * unavailable target (exit 3). `objects` lists what the README's Role grants, for the hint.
+ */
+function kubeStepError(error, what, description, objects) {
+    if (!(error instanceof KubeApiError))
+        return error;
+    if (error.status === 401 || error.status === 403) {
+        return new errors_InputError(`could not ${what} of ${description}: ${error.message}`, { subject: 'kubeconfig', hint: `the kubeconfig's user or service account needs the Role in the README (${objects})` });
+    }
+    if (error.status === 422 || error.status === 400 || error.reason === 'Invalid')
+        return new errors_InputError(`the API server refused to ${what} of ${description}: ${error.message}`, { subject: 'target' });
+    return new TargetUnavailableError(`could not ${what} of ${description}: ${error.message}`);
+}
+/** The record store with its API errors said as kubeStepError says them: the record is the first thing a step reads. */
+function translatedStore(store, call) {
+    return {
+        location: store.location,
+        read: () => call('read the rollout record', () => store.read()),
+        write: (data, expected) => call('write the rollout record', () => store.write(data, expected)),
+    };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/dry-run.js
+// Dry runs of the Kubernetes targets: the objects a step would apply (or delete), sent through
+// server-side apply with dryRun=All so the API server validates them (schema, RBAC, admission)
+// without storing anything, and shown as a diff against the live objects, as `kubectl diff` does.
+
+
+
+
+function isDryRunnable(target) {
+    return typeof target.plannedObjects === 'function' && target.client !== undefined;
+}
+/** Fields the API server owns; they would only make every diff noisy. */
+const SERVER_FIELDS = ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'];
+/** The object as a person compares it: server-owned metadata and status left out, as YAML. */
+function comparableYaml(object) {
+    if (object === null)
+        return '';
+    const metadata = { ...object.metadata };
+    for (const field of SERVER_FIELDS)
+        delete metadata[field];
+    const annotations = { ...(metadata.annotations ?? {}) };
+    delete annotations['deployment.kubernetes.io/revision'];
+    if (Object.keys(annotations).length > 0)
+        metadata.annotations = annotations;
+    else
+        delete metadata.annotations;
+    const { status: _status, ...rest } = object;
+    return (0,dist/* stringify */.As)({ ...rest, metadata }, { sortMapEntries: true, lineWidth: 0 });
+}
+/** A unified-style line diff (longest common subsequence), with `context` unchanged lines around each change. */
+function unifiedDiff(before, after, context = 3) {
+    const a = before === '' ? [] : before.replace(/\n$/, '').split('\n');
+    const b = after === '' ? [] : after.replace(/\n$/, '').split('\n');
+    const n = a.length;
+    const m = b.length;
+    const lcs = Array.from({ length: n + 1 }, () => new Array(m + 1).fill(0));
+    for (let i = n - 1; i >= 0; i--)
+        for (let j = m - 1; j >= 0; j--)
+            lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    const lines = [];
+    let i = 0;
+    let j = 0;
+    while (i < n || j < m) {
+        if (i < n && j < m && a[i] === b[j]) {
+            lines.push({ op: ' ', text: a[i] });
+            i++;
+            j++;
+        }
+        else if (i < n && (j >= m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+            lines.push({ op: '-', text: a[i] });
+            i++;
+        }
+        else {
+            lines.push({ op: '+', text: b[j] });
+            j++;
+        }
+    }
+    const keep = lines.map((l, k) => l.op !== ' ' || lines.slice(Math.max(0, k - context), k + context + 1).some((x) => x.op !== ' '));
+    const out = [];
+    let skipped = false;
+    lines.forEach((l, k) => {
+        if (keep[k]) {
+            if (skipped && out.length > 0)
+                out.push('@@ … @@');
+            skipped = false;
+            out.push(`${l.op} ${l.text}`);
+        }
+        else
+            skipped = true;
+    });
+    return out.join('\n');
+}
+function nameOf(object) {
+    return `${object.kind ?? 'object'} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
+}
+/**
+ * Sends each planned object through server-side apply with dryRun=All (the API server validates
+ * it and answers with the object it would store) and diffs that against the live object. Nothing
+ * is written. API errors (403 from RBAC, 422 from the schema) are thrown as KubeApiError for the
+ * target to map, with `what` saying which object.
+ */
+async function dryRun(target, move) {
+    const changes = [];
+    for (const change of await target.plannedObjects(move)) {
+        const what = 'delete' in change ? `${change.kind} ${change.name}` : nameOf(change.object);
+        try {
+            changes.push(await dryRunOne(target, change));
+        }
+        catch (error) {
+            throw explain(target, what, error);
+        }
+    }
+    return { changes, text: renderDryRun(target.description, move, changes) };
+}
+/** API errors as the steps report them: refused credentials and invalid objects are input (exit 2). */
+function explain(target, what, error) {
+    if (!(error instanceof KubeApiError))
+        return error;
+    if (error.status === 401 || error.status === 403) {
+        return new errors_InputError(`dry run of ${target.description}: the API server refused ${what}: ${error.message}`, { subject: 'kubeconfig', hint: 'the kubeconfig\'s user or service account needs the Role in the README' });
+    }
+    if (error.status === 422 || error.status === 400 || error.reason === 'Invalid')
+        return new errors_InputError(`dry run of ${target.description}: the API server refused ${what}: ${error.message}`, { subject: 'target' });
+    return new TargetUnavailableError(`dry run of ${target.description}: could not check ${what}: ${error.message}`);
+}
+async function dryRunOne(target, change) {
+    {
+        const live = await target.client.get(change.path);
+        if ('delete' in change) {
+            const object = `${change.kind} ${change.name}`;
+            if (live === null)
+                return { object, action: 'absent', diff: '' };
+            // A dry-run delete checks the right to delete it without deleting.
+            await target.client.request('DELETE', change.path, { query: { dryRun: 'All' } });
+            return { object, action: 'delete', diff: unifiedDiff(comparableYaml(live), '', 0) };
+        }
+        const would = await target.client.apply(change.path, change.object, { force: true, dryRun: true });
+        const before = comparableYaml(live);
+        const after = comparableYaml(would);
+        const action = live === null ? 'create' : before === after ? 'unchanged' : 'update';
+        return { object: nameOf(change.object), action, diff: action === 'unchanged' ? '' : unifiedDiff(before, after) };
+    }
+}
+function describeMove(move) {
+    switch (move.step) {
+        case 'canary-deploy':
+            return `canary-deploy would run ${move.canary.name} in the canary slot and move the route to stable ${move.weights.stable}% / canary ${move.weights.canary}% (the first step)`;
+        case 'promote':
+            return `promote would run ${move.to.name} in the stable slot and send all traffic to it`;
+        case 'rollback':
+            return `rollback would run ${move.to.name} in the stable slot and send all traffic to it`;
+    }
+}
+function renderDryRun(description, move, changes) {
+    const out = [`dry run on ${description}: ${describeMove(move)}; nothing was changed.`];
+    for (const c of changes) {
+        out.push('', `${c.object}: ${c.action === 'absent' ? 'absent, nothing to delete' : c.action}`);
+        if (c.diff)
+            out.push(c.diff);
+    }
+    return out.join('\n');
 }
 
 ;// CONCATENATED MODULE: ./packages/rollout/dist/analysis/mirrored.js
@@ -43476,8 +44289,6 @@ class MirroredPairsSource {
     }
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
 ;// CONCATENATED MODULE: ./packages/rollout/dist/targets/local/target.js
 // The rollout target for Ferry's local router: every call goes through the router's admin API,
 // and the rollout record lives in the router's state directory behind it (compare-and-set), so a
@@ -43781,8 +44592,6 @@ function isValidRepository(repository) {
     return repository.split('/').every((part) => COMPONENT.test(part));
 }
 
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./packages/image/dist/oci/media-types.js
@@ -43859,8 +44668,6 @@ function parseChallenges(header) {
     return challenges;
 }
 
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./packages/image/dist/oci/registry/credentials.js
 // Registry credentials: given explicitly, or found where `docker login` and `podman login` keep
 // them. The values never leave this module except inside an Authorization header.
@@ -44800,8 +45607,6 @@ async function moveTag(m) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./packages/core/dist/coerce.js
 // Turns a raw input value (a door's string, or a YAML value from ferry.yml) into its declared type,
 // or throws an InputError that names where the value came from.
@@ -46365,8 +47170,6 @@ class SyntheticPairedSource {
 
 ;// CONCATENATED MODULE: external "node:dns/promises"
 const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
 ;// CONCATENATED MODULE: ./packages/rollout/dist/targets/haproxy/endpoint.js
 // Version endpoints (http://host:port base URLs) as HAProxy server addresses and back. HAProxy's
 // `set server … addr` takes an IP literal only, so a host name is resolved here, once: HAProxy
@@ -46955,591 +47758,6 @@ function parseServerConnections(reply, name) {
     return { open: at('used_cur') + at('idle_cur') + at('safe_nb') + at('unsafe_nb'), purgeDelayMs: at('purge_delay') || 5_000 };
 }
 
-;// CONCATENATED MODULE: ./node_modules/@kubernetes/client-node/dist/config_types.js
-
-const ActionOnInvalid = {
-    THROW: 'throw',
-    FILTER: 'filter',
-};
-function defaultNewConfigOptions() {
-    return {
-        onInvalidEntry: ActionOnInvalid.THROW,
-    };
-}
-function newClusters(a, opts) {
-    if (!Array.isArray(a)) {
-        return [];
-    }
-    const options = Object.assign(defaultNewConfigOptions(), opts || {});
-    return a.map(clusterIterator(options.onInvalidEntry)).filter(Boolean);
-}
-function exportCluster(cluster) {
-    return {
-        name: cluster.name,
-        cluster: {
-            server: cluster.server,
-            'certificate-authority-data': cluster.caData,
-            'certificate-authority': cluster.caFile,
-            'insecure-skip-tls-verify': cluster.skipTLSVerify,
-            'tls-server-name': cluster.tlsServerName,
-            'proxy-url': cluster.proxyUrl,
-        },
-    };
-}
-function clusterIterator(onInvalidEntry) {
-    return (elt, i, list) => {
-        try {
-            if (!elt.name) {
-                throw new Error(`clusters[${i}].name is missing`);
-            }
-            if (!elt.cluster) {
-                throw new Error(`clusters[${i}].cluster is missing`);
-            }
-            if (!elt.cluster.server) {
-                throw new Error(`clusters[${i}].cluster.server is missing`);
-            }
-            return {
-                caData: elt.cluster['certificate-authority-data'],
-                caFile: elt.cluster['certificate-authority'],
-                name: elt.name,
-                server: elt.cluster.server.replace(/\/$/, ''),
-                skipTLSVerify: elt.cluster['insecure-skip-tls-verify'] === true,
-                tlsServerName: elt.cluster['tls-server-name'],
-                proxyUrl: elt.cluster['proxy-url'],
-            };
-        }
-        catch (err) {
-            switch (onInvalidEntry) {
-                case ActionOnInvalid.FILTER:
-                    return null;
-                default:
-                case ActionOnInvalid.THROW:
-                    throw err;
-            }
-        }
-    };
-}
-function newUsers(a, opts) {
-    if (!Array.isArray(a)) {
-        return [];
-    }
-    const options = Object.assign(defaultNewConfigOptions(), opts || {});
-    return a.map(userIterator(options.onInvalidEntry)).filter(Boolean);
-}
-function exportUser(user) {
-    return {
-        name: user.name,
-        user: {
-            as: user.impersonateUser,
-            'auth-provider': user.authProvider,
-            'client-certificate-data': user.certData,
-            'client-certificate': user.certFile,
-            exec: user.exec,
-            'client-key-data': user.keyData,
-            'client-key': user.keyFile,
-            token: user.token,
-            password: user.password,
-            username: user.username,
-        },
-    };
-}
-function userIterator(onInvalidEntry) {
-    return (elt, i, list) => {
-        try {
-            if (!elt.name) {
-                throw new Error(`users[${i}].name is missing`);
-            }
-            return {
-                authProvider: elt.user ? elt.user['auth-provider'] : null,
-                certData: elt.user ? elt.user['client-certificate-data'] : null,
-                certFile: elt.user ? elt.user['client-certificate'] : null,
-                exec: elt.user ? elt.user.exec : null,
-                keyData: elt.user ? elt.user['client-key-data'] : null,
-                keyFile: elt.user ? elt.user['client-key'] : null,
-                name: elt.name,
-                token: findToken(elt.user),
-                password: elt.user ? elt.user.password : null,
-                username: elt.user ? elt.user.username : null,
-                impersonateUser: elt.user ? elt.user.as : null,
-            };
-        }
-        catch (err) {
-            switch (onInvalidEntry) {
-                case ActionOnInvalid.FILTER:
-                    return null;
-                default:
-                case ActionOnInvalid.THROW:
-                    throw err;
-            }
-        }
-    };
-}
-function findToken(user) {
-    if (user) {
-        if (user.token) {
-            return user.token;
-        }
-        if (user['token-file']) {
-            return external_node_fs_namespaceObject.readFileSync(user['token-file']).toString();
-        }
-    }
-}
-function newContexts(a, opts) {
-    if (!Array.isArray(a)) {
-        return [];
-    }
-    const options = Object.assign(defaultNewConfigOptions(), opts || {});
-    return a.map(contextIterator(options.onInvalidEntry)).filter(Boolean);
-}
-function exportContext(ctx) {
-    return {
-        name: ctx.name,
-        context: ctx,
-    };
-}
-function contextIterator(onInvalidEntry) {
-    return (elt, i, list) => {
-        try {
-            if (!elt.name) {
-                throw new Error(`contexts[${i}].name is missing`);
-            }
-            if (!elt.context) {
-                throw new Error(`contexts[${i}].context is missing`);
-            }
-            if (!elt.context.cluster) {
-                throw new Error(`contexts[${i}].context.cluster is missing`);
-            }
-            return {
-                cluster: elt.context.cluster,
-                name: elt.name,
-                user: elt.context.user || undefined,
-                namespace: elt.context.namespace || undefined,
-            };
-        }
-        catch (err) {
-            switch (onInvalidEntry) {
-                case ActionOnInvalid.FILTER:
-                    return null;
-                default:
-                case ActionOnInvalid.THROW:
-                    throw err;
-            }
-        }
-    };
-}
-//# sourceMappingURL=config_types.js.map
-;// CONCATENATED MODULE: ./node_modules/@kubernetes/client-node/dist/exec_auth.js
-
-class ExecAuth {
-    constructor() {
-        this.tokenCache = {};
-        this.execFn = external_node_child_process_namespaceObject.spawn;
-    }
-    isAuthProvider(user) {
-        if (!user) {
-            return false;
-        }
-        if (user.exec) {
-            return true;
-        }
-        if (!user.authProvider) {
-            return false;
-        }
-        return (user.authProvider.name === 'exec' || !!(user.authProvider.config && user.authProvider.config.exec));
-    }
-    async applyAuthentication(user, opts) {
-        const credential = await this.getCredential(user);
-        if (!credential) {
-            return;
-        }
-        if (credential.status.clientCertificateData) {
-            opts.cert = credential.status.clientCertificateData;
-        }
-        if (credential.status.clientKeyData) {
-            opts.key = credential.status.clientKeyData;
-        }
-        const token = this.getToken(credential);
-        if (token) {
-            if (!opts.headers) {
-                opts.headers = {};
-            }
-            opts.headers['Authorization'] = `Bearer ${token}`;
-        }
-    }
-    getToken(credential) {
-        if (!credential) {
-            return null;
-        }
-        if (credential.status.token) {
-            return credential.status.token;
-        }
-        return null;
-    }
-    async getCredential(user) {
-        // TODO: Add a unit test for token caching.
-        const cachedToken = this.tokenCache[user.name];
-        if (cachedToken) {
-            if (!cachedToken.status.expirationTimestamp) {
-                return cachedToken;
-            }
-            const date = Date.parse(cachedToken.status.expirationTimestamp);
-            if (date > Date.now()) {
-                return cachedToken;
-            }
-            this.tokenCache[user.name] = null;
-        }
-        let exec = null;
-        if (user.authProvider && user.authProvider.config) {
-            exec = user.authProvider.config.exec;
-        }
-        if (user.exec) {
-            exec = user.exec;
-        }
-        if (!exec) {
-            return null;
-        }
-        if (!exec.command) {
-            throw new Error('No command was specified for exec authProvider!');
-        }
-        let opts = {};
-        if (exec.env) {
-            const env = { ...process.env };
-            exec.env.forEach((elt) => (env[elt.name] = elt.value));
-            opts = { ...opts, env };
-        }
-        return new Promise((resolve, reject) => {
-            let stdoutData = '';
-            let stderrData = '';
-            let savedError = undefined;
-            const subprocess = this.execFn(exec.command, exec.args, opts);
-            subprocess.stdout.setEncoding('utf8');
-            subprocess.stderr.setEncoding('utf8');
-            subprocess.stdout.on('data', (data) => {
-                stdoutData += data;
-            });
-            subprocess.stderr.on('data', (data) => {
-                stderrData += data;
-            });
-            subprocess.on('error', (error) => {
-                savedError = error;
-            });
-            subprocess.on('close', (code) => {
-                if (savedError) {
-                    reject(savedError);
-                    return;
-                }
-                if (code !== 0) {
-                    reject(new Error(stderrData));
-                    return;
-                }
-                try {
-                    const obj = JSON.parse(stdoutData);
-                    this.tokenCache[user.name] = obj;
-                    resolve(obj);
-                }
-                catch (error) {
-                    reject(error);
-                }
-            });
-        });
-    }
-}
-//# sourceMappingURL=exec_auth.js.map
-;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/credentials.js
-// Kubernetes credentials for the rollout targets, read with @kubernetes/client-node's own kubeconfig
-// model (config_types: clusters, users, contexts, token files) and exec-plugin runner (exec_auth),
-// but not through its KubeConfig class: that module pulls in the whole generated API client, which
-// made each rollout action's bundle 19 MB bigger for what is, here, reading one file.
-// Sources, in order: the `kubeconfig` input's text; in a pod, the service account; else $KUBECONFIG
-// (the first file that names the current context wins, as kubectl merges) or ~/.kube/config.
-
-
-
-
-
-
-
-
-const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-function parseKubeconfig(text, source, baseDir) {
-    let doc;
-    try {
-        doc = (0,dist/* parse */.qg)(text);
-    }
-    catch (error) {
-        throw new TargetUnavailableError(`${source} is not valid YAML: ${error.message}`);
-    }
-    if (doc === null || typeof doc !== 'object')
-        throw new TargetUnavailableError(`${source} is not a kubeconfig (no clusters, users and contexts)`);
-    const d = doc;
-    let clusters, users, contexts;
-    try {
-        clusters = newClusters(d['clusters']);
-        users = newUsers(d['users']);
-        contexts = newContexts(d['contexts']);
-    }
-    catch (error) {
-        throw new TargetUnavailableError(`${source}: ${error.message}`);
-    }
-    // Paths in a kubeconfig file are relative to that file, as kubectl reads them.
-    const abs = (p) => (p && baseDir && !(0,external_node_path_namespaceObject.isAbsolute)(p) ? (0,external_node_path_namespaceObject.join)(baseDir, p) : p);
-    for (const c of clusters)
-        c.caFile = abs(c.caFile);
-    for (const u of users) {
-        u.certFile = abs(u.certFile);
-        u.keyFile = abs(u.keyFile);
-    }
-    const current = typeof d['current-context'] === 'string' && d['current-context'] !== '' ? d['current-context'] : undefined;
-    return { clusters, users, contexts, ...(current ? { current } : {}), source };
-}
-function loadDefault(env) {
-    const files = env.KUBECONFIG ? env.KUBECONFIG.split(external_node_path_namespaceObject.delimiter).filter((f) => f !== '') : [(0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.kube', 'config')];
-    const loaded = files.filter((f) => (0,external_node_fs_namespaceObject.existsSync)(f)).map((f) => parseKubeconfig((0,external_node_fs_namespaceObject.readFileSync)(f, 'utf8'), f, (0,external_node_path_namespaceObject.dirname)(f)));
-    if (loaded.length === 0) {
-        throw new TargetUnavailableError(`no Kubernetes credentials: give the kubeconfig input, run in a pod, or write ${files.join(' or ')}`);
-    }
-    // kubectl's merge: the first file to define a name wins, and the first current-context set wins.
-    const firstByName = (lists) => {
-        const seen = new Map();
-        for (const list of lists)
-            for (const item of list)
-                if (!seen.has(item.name))
-                    seen.set(item.name, item);
-        return [...seen.values()];
-    };
-    const current = loaded.find((l) => l.current !== undefined)?.current;
-    return {
-        clusters: firstByName(loaded.map((l) => l.clusters)),
-        users: firstByName(loaded.map((l) => l.users)),
-        contexts: firstByName(loaded.map((l) => l.contexts)),
-        ...(current ? { current } : {}),
-        source: loaded.map((l) => l.source).join(external_node_path_namespaceObject.delimiter),
-    };
-}
-function inCluster(env) {
-    const host = env.KUBERNETES_SERVICE_HOST;
-    const port = env.KUBERNETES_SERVICE_PORT ?? '443';
-    const server = `https://${(0,external_node_net_.isIPv6)(host) ? `[${host}]` : host}:${port}`;
-    return {
-        clusters: newClusters([{ name: 'in-cluster', cluster: { server, 'certificate-authority': (0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'ca.crt') } }]),
-        users: newUsers([{ name: 'service-account', user: {} }]),
-        contexts: newContexts([{ name: 'in-cluster', context: { cluster: 'in-cluster', user: 'service-account' } }]),
-        current: 'in-cluster',
-        source: `the pod's service account (${SERVICE_ACCOUNT_DIR})`,
-    };
-}
-const fileOrData = (file, data) => data ? Buffer.from(data, 'base64') : file ? (0,external_node_fs_namespaceObject.readFileSync)(file) : undefined;
-/** Reads the credentials a rollout target connects with, failing with TargetUnavailableError (exit 3) and the reason. */
-function loadCredentials(input, env = process.env) {
-    const given = input.kubeconfig !== undefined && input.kubeconfig.trim() !== '';
-    const cfg = given ? parseKubeconfig(input.kubeconfig, 'the kubeconfig input', undefined) : env.KUBERNETES_SERVICE_HOST && !env.KUBECONFIG ? inCluster(env) : loadDefault(env);
-    const name = input.context || cfg.current;
-    if (!name)
-        throw new TargetUnavailableError(`${cfg.source} sets no current-context: give kube-context`);
-    const context = cfg.contexts.find((c) => c.name === name);
-    if (!context)
-        throw new TargetUnavailableError(`${cfg.source} has no context ${JSON.stringify(name)} (contexts: ${cfg.contexts.map((c) => c.name).join(', ') || 'none'})`);
-    const cluster = cfg.clusters.find((c) => c.name === context.cluster);
-    if (!cluster)
-        throw new TargetUnavailableError(`${cfg.source}: context ${name} names cluster ${JSON.stringify(context.cluster)}, which it does not define`);
-    const user = cfg.users.find((u) => u.name === context.user);
-    if (!user && context.user)
-        throw new TargetUnavailableError(`${cfg.source}: context ${name} names user ${JSON.stringify(context.user)}, which it does not define`);
-    if (user?.authProvider && !(user.authProvider.name === 'exec' || user.authProvider.config?.exec)) {
-        throw new TargetUnavailableError(`${cfg.source}: user ${user.name} uses the auth-provider ${JSON.stringify(user.authProvider.name)}, which Ferry does not run; use an exec credential plugin (users[].user.exec) or a token`);
-    }
-    let server;
-    try {
-        server = new URL(cluster.server);
-    }
-    catch {
-        throw new TargetUnavailableError(`${cfg.source}: cluster ${cluster.name} has no valid server URL (${JSON.stringify(cluster.server)})`);
-    }
-    const exec = new ExecAuth();
-    const inPod = cfg.current === 'in-cluster' && !given && cfg.source.startsWith("the pod's");
-    const refresh = async () => {
-        const opts = { headers: {} };
-        try {
-            const ca = fileOrData(cluster.caFile, cluster.caData);
-            if (ca)
-                opts.ca = ca;
-            if (cluster.skipTLSVerify)
-                opts.rejectUnauthorized = false;
-            if (cluster.tlsServerName)
-                opts.servername = cluster.tlsServerName;
-            if (user) {
-                const cert = fileOrData(user.certFile, user.certData);
-                const key = fileOrData(user.keyFile, user.keyData);
-                if (cert)
-                    opts.cert = cert;
-                if (key)
-                    opts.key = key;
-                if (user.token)
-                    opts.headers['Authorization'] = `Bearer ${user.token.trim()}`;
-                else if (user.username)
-                    opts.auth = `${user.username}:${user.password ?? ''}`;
-                if (user.impersonateUser)
-                    opts.headers['Impersonate-User'] = user.impersonateUser;
-                if (exec.isAuthProvider(user))
-                    await exec.applyAuthentication(user, opts);
-            }
-            // The service account token is rotated on disk: read it for every connection.
-            if (inPod)
-                opts.headers['Authorization'] = `Bearer ${(0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(SERVICE_ACCOUNT_DIR, 'token'), 'utf8').trim()}`;
-        }
-        catch (error) {
-            throw new TargetUnavailableError(`cannot load the Kubernetes credentials from ${cfg.source}: ${error.message}`);
-        }
-        return opts;
-    };
-    return { server, options: {}, source: cfg.source, ...(context.namespace ? { namespace: context.namespace } : {}), refresh };
-}
-
-;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/client.js
-// A small REST client for the Kubernetes API: credentials.ts reads the credentials with
-// @kubernetes/client-node's kubeconfig model (a kubeconfig given as input, in-cluster service
-// account, or the runner's default kubeconfig, with exec plugins and token files), and requests go out over node:https so every call can say exactly
-// what it means: server-side apply under the `ferry` field manager with Strict field validation,
-// merge patches with resourceVersion preconditions, and status codes kept for the caller.
-
-
-
-
-const FIELD_MANAGER = 'ferry';
-/** An answer of the API server with an error status; `reason` is the Status reason (Conflict, NotFound, Invalid…). */
-class KubeApiError extends Error {
-    status;
-    reason;
-    name = 'KubeApiError';
-    constructor(status, reason, message) {
-        super(message);
-        this.status = status;
-        this.reason = reason;
-    }
-}
-const TRANSIENT = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
-class KubeClient {
-    credentials;
-    timeoutMs;
-    connection;
-    /** For messages: the API server's URL once known. */
-    server = '';
-    constructor(credentials = {}, timeoutMs = 15_000) {
-        this.credentials = credentials;
-        this.timeoutMs = timeoutMs;
-    }
-    connect() {
-        this.connection ??= (async () => {
-            const creds = loadCredentials(this.credentials);
-            this.server = creds.server.href;
-            return { server: creds.server, refresh: creds.refresh };
-        })();
-        return this.connection;
-    }
-    /** One request; returns the parsed body. Transport errors are retried three times, then TargetUnavailableError. */
-    async request(method, path, options = {}) {
-        const { server, refresh } = await this.connect();
-        // Per request: an exec plugin's token or a pod's rotated service-account token may have changed.
-        const auth = await refresh();
-        const url = new URL(server.pathname.replace(/\/$/, '') + path, server);
-        for (const [key, value] of Object.entries(options.query ?? {}))
-            url.searchParams.set(key, value);
-        const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-        for (let attempt = 1;; attempt++) {
-            try {
-                const { status, text } = await this.send(url, method, auth, payload, options.contentType ?? 'application/json');
-                let body = undefined;
-                try {
-                    body = text === '' ? undefined : JSON.parse(text);
-                }
-                catch {
-                    body = text;
-                }
-                if (status >= 400) {
-                    const s = body;
-                    const message = typeof s === 'object' && s?.message ? s.message : String(text).slice(0, 300);
-                    // Server-side apply reports a manifest its schema refuses as a 500; it is bad input, not an outage.
-                    const refused = message.includes('failed to create typed patch object');
-                    if (status >= 500 && !refused && attempt < 3)
-                        throw Object.assign(new Error(message), { code: 'ECONNRESET' });
-                    const reason = refused ? 'Invalid' : typeof s === 'object' && s?.reason ? s.reason : String(status);
-                    throw new KubeApiError(status, reason, `${method} ${url.pathname}: HTTP ${status}: ${message}`);
-                }
-                return body;
-            }
-            catch (error) {
-                if (error instanceof KubeApiError)
-                    throw error;
-                const code = error.code ?? '';
-                if (attempt >= 3 || !TRANSIENT.has(code)) {
-                    throw new TargetUnavailableError(`the Kubernetes API at ${server.origin} did not answer ${method} ${url.pathname}: ${error.message}`);
-                }
-                await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-            }
-        }
-    }
-    send(url, method, auth, payload, contentType) {
-        const send = url.protocol === 'http:' ? external_node_http_.request : external_node_https_namespaceObject.request;
-        return new Promise((resolve, reject) => {
-            const req = send(url, {
-                ...auth,
-                method,
-                headers: {
-                    ...auth.headers,
-                    accept: 'application/json',
-                    ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) }),
-                },
-                timeout: this.timeoutMs,
-            }, (res) => {
-                const chunks = [];
-                res.on('data', (c) => chunks.push(c));
-                res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-                res.on('error', reject);
-            });
-            req.on('timeout', () => req.destroy(Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-            req.on('error', reject);
-            req.end(payload);
-        });
-    }
-    /** The object, or null when it does not exist. */
-    async get(path) {
-        try {
-            return await this.request('GET', path);
-        }
-        catch (error) {
-            if (error instanceof KubeApiError && error.status === 404)
-                return null;
-            throw error;
-        }
-    }
-    /** Server-side apply under the `ferry` field manager; unknown fields are refused (Strict). */
-    apply(path, object, options = {}) {
-        return this.request('PATCH', path, {
-            body: object,
-            contentType: 'application/apply-patch+yaml',
-            query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', ...(options.force ? { force: 'true' } : {}), ...(options.dryRun ? { dryRun: 'All' } : {}) },
-        });
-    }
-    /** JSON merge patch; a metadata.resourceVersion in the patch makes it conditional (409 when it moved on). */
-    mergePatch(path, patch, subresource = '') {
-        return this.request('PATCH', path + subresource, { body: patch, contentType: 'application/merge-patch+json', query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' } });
-    }
-    create(collectionPath, object) {
-        return this.request('POST', collectionPath, { body: object, query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' } });
-    }
-    async delete(path) {
-        try {
-            await this.request('DELETE', path);
-            return true;
-        }
-        catch (error) {
-            if (error instanceof KubeApiError && error.status === 404)
-                return false;
-            throw error;
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/state.js
 // The rollout record of a Kubernetes target, kept with the deployment itself: two annotations on
 // the managed object (the HTTPRoute, the InferenceService), written with a resourceVersion
@@ -47568,17 +47786,21 @@ class AnnotationStateStore {
     objectName;
     namespace;
     leaseName;
+    create;
     location;
     constructor(client, 
     /** API path of the object that carries the record (/apis/…/namespaces/ns/httproutes/name). */
     objectPath, 
     /** "HTTPRoute models/classifier", for messages. */
-    objectName, namespace, leaseName) {
+    objectName, namespace, leaseName, 
+    /** When the carrier object may be missing: creates it (at the first write). Without it, a missing object is an error. */
+    create) {
         this.client = client;
         this.objectPath = objectPath;
         this.objectName = objectName;
         this.namespace = namespace;
         this.leaseName = leaseName;
+        this.create = create;
         this.location = `annotations of ${objectName}`;
     }
     parse(object) {
@@ -47604,7 +47826,11 @@ class AnnotationStateStore {
     }
     async write(data, expected) {
         for (let attempt = 1;; attempt++) {
-            const object = await this.client.get(this.objectPath);
+            let object = await this.client.get(this.objectPath);
+            if (object === null && this.create) {
+                await this.create();
+                object = await this.client.get(this.objectPath);
+            }
             if (object === null) {
                 throw new StateCorruptError(`${this.objectName} does not exist, so the rollout record cannot be kept on it; deploy the stable version first`);
             }
@@ -47677,12 +47903,49 @@ class AnnotationStateStore {
     }
 }
 
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/scaling.js
+// Scaling settings both Kubernetes targets pass through to what users already run: KServe's
+// minReplicas/maxReplicas/scaleTarget/scaleMetric, and a HorizontalPodAutoscaler per Deployment for
+// the gateway-api target. Unset fields are left to the platform's defaults.
+
+/** Average utilisation (percent of the pods' requests) a HorizontalPodAutoscaler aims for when scale-target is unset. */
+const DEFAULT_UTILISATION_PERCENT = 80;
+/** The resource a HorizontalPodAutoscaler follows; concurrency and rps are refused (they need request metrics). */
+function autoscalerMetric(scaling) {
+    const metric = scaling.scaleMetric ?? 'cpu';
+    if (metric === 'concurrency' || metric === 'rps') {
+        throw new errors_InputError(`scale-metric ${metric} cannot drive the gateway-api target's HorizontalPodAutoscalers, which follow cpu or memory utilisation: ${metric} needs KServe or a custom-metrics adapter (target: kserve, or prometheus-adapter with an autoscaler of your own)`, { subject: 'scale-metric' });
+    }
+    return metric;
+}
+/** An autoscaling/v2 HorizontalPodAutoscaler for one Deployment. */
+function horizontalPodAutoscaler(s) {
+    return {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: s.deployment, namespace: s.namespace, labels: { ...s.labels } },
+        spec: {
+            scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.deployment },
+            minReplicas: Math.min(s.minReplicas, s.maxReplicas),
+            maxReplicas: s.maxReplicas,
+            metrics: [{ type: 'Resource', resource: { name: s.metric, target: { type: 'Utilization', averageUtilization: s.utilisationPercent } } }],
+        },
+    };
+}
+/** Canary replicas for its share of traffic: as many as stable (full), or stable's times the share, at least 1. */
+function canaryReplicaCount(stableReplicas, canaryShare, mode) {
+    if (mode === 'full')
+        return stableReplicas;
+    return Math.max(1, Math.ceil((stableReplicas * canaryShare) / 100));
+}
+
 ;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/gateway-api.js
 // The gateway-api rollout target: a stable and a canary Deployment, each behind its own Service,
 // and a Gateway API HTTPRoute whose weighted backendRefs split the traffic. Portable across the
 // Gateway API implementations (Istio, Envoy Gateway, Cilium, NGINX Gateway Fabric). A slot only
 // counts as serving a version once its Deployment reports that version available, and a split
 // only counts as live once the gateway has accepted the route's current generation.
+
 
 
 
@@ -47711,12 +47974,17 @@ class GatewayApiTarget {
         if (!/^[a-z0-9]([-a-z0-9]{0,53}[a-z0-9])?$/.test(options.name)) {
             throw new errors_InputError(`"${options.name}" is not a usable name: lower-case letters, digits and '-', at most 55 characters (it gets a -stable/-canary suffix)`, { subject: 'name' });
         }
-        this.o = { port: 8080, replicas: 1, readyTimeoutMs: 300_000, pollIntervalMs: 1_000, ...options };
+        this.o = { port: 8080, replicas: 1, readyTimeoutMs: 300_000, pollIntervalMs: 1_000, scaling: {}, canaryReplicas: 'full', ...options };
+        // Refused before anything is touched: a metric the autoscalers cannot follow is bad input.
+        if (this.o.scaling.maxReplicas !== undefined)
+            autoscalerMetric(this.o.scaling);
         const [gwNamespace, gwName] = options.gateway.includes('/') ? options.gateway.split('/', 2) : [undefined, options.gateway];
         this.gatewayRef = { name: gwName, ...(gwNamespace ? { namespace: gwNamespace } : {}) };
         this.client = new KubeClient(options.credentials ?? {});
         this.description = `HTTPRoute ${options.namespace}/${options.name}`;
-        this.state = new AnnotationStateStore(this.client, this.routePath(), this.description, options.namespace, `ferry-${options.name}`);
+        const store = new AnnotationStateStore(this.client, this.routePath(), this.description, options.namespace, `ferry-${options.name}`);
+        // The record is the first thing a step reads: refused credentials must say so there too (exit 2).
+        this.state = translatedStore(store, (what, work) => this.call(what, work));
     }
     routePath() {
         return `/apis/gateway.networking.k8s.io/v1/namespaces/${this.o.namespace}/httproutes/${this.o.name}`;
@@ -47727,6 +47995,33 @@ class GatewayApiTarget {
     servicePath(slot) {
         return `/api/v1/namespaces/${this.o.namespace}/services/${this.o.name}-${slot}`;
     }
+    autoscalerPath(slot) {
+        return `/apis/autoscaling/v2/namespaces/${this.o.namespace}/horizontalpodautoscalers/${this.o.name}-${slot}`;
+    }
+    /** With max-replicas, a HorizontalPodAutoscaler owns each Deployment's replicas. */
+    get autoscaled() {
+        return this.o.scaling.maxReplicas !== undefined;
+    }
+    /** Stable's replica count: its autoscaler's minimum when autoscaled. */
+    get stableReplicas() {
+        return this.autoscaled ? Math.min(this.o.scaling.minReplicas ?? this.o.replicas, this.o.scaling.maxReplicas) : this.o.replicas;
+    }
+    /** Replicas (or the autoscaler's minimum) a slot needs while the canary has `canaryShare` percent. */
+    replicasFor(slot, canaryShare) {
+        return slot === 'stable' ? this.stableReplicas : canaryReplicaCount(this.stableReplicas, canaryShare, this.o.canaryReplicas);
+    }
+    /** The HorizontalPodAutoscaler of a slot's Deployment (only with max-replicas). */
+    autoscalerFor(slot, minReplicas) {
+        return horizontalPodAutoscaler({
+            namespace: this.o.namespace,
+            deployment: `${this.o.name}-${slot}`,
+            labels: { [NAME_LABEL]: this.o.name, [SLOT_LABEL]: slot, 'app.kubernetes.io/managed-by': 'ferry' },
+            minReplicas,
+            maxReplicas: this.o.scaling.maxReplicas,
+            metric: autoscalerMetric(this.o.scaling),
+            utilisationPercent: this.o.scaling.scaleTarget ?? DEFAULT_UTILISATION_PERCENT,
+        });
+    }
     supports(strategy) {
         return gateway_api_UNSUPPORTED[strategy] ?? true;
     }
@@ -47734,8 +48029,11 @@ class GatewayApiTarget {
     imageOf(version) {
         return version.digest ? `${this.o.image}@${version.digest}` : `${this.o.image}:${version.name}`;
     }
-    /** The objects setVersion applies, for a dry-run listing. */
-    manifestsFor(slot, version) {
+    /**
+     * The Deployment and Service setVersion applies. Autoscaled Deployments leave spec.replicas out,
+     * so the apply never takes the field back from the HorizontalPodAutoscaler.
+     */
+    manifestsFor(slot, version, replicas = this.replicasFor(slot, 0)) {
         const labels = { [NAME_LABEL]: this.o.name, [SLOT_LABEL]: slot };
         const annotations = { [VERSION_ANNOTATION]: version.name, [ENDPOINTS_ANNOTATION]: JSON.stringify(version.endpoints), [DIGEST_ANNOTATION]: version.digest ?? '' };
         const name = `${this.o.name}-${slot}`;
@@ -47745,7 +48043,7 @@ class GatewayApiTarget {
                 kind: 'Deployment',
                 metadata: { name, namespace: this.o.namespace, labels: { ...labels, 'app.kubernetes.io/managed-by': 'ferry' }, annotations },
                 spec: {
-                    replicas: this.o.replicas,
+                    ...(this.autoscaled ? {} : { replicas }),
                     selector: { matchLabels: labels },
                     template: {
                         metadata: { labels, annotations: { [VERSION_ANNOTATION]: version.name } },
@@ -47790,28 +48088,117 @@ class GatewayApiTarget {
         };
     }
     async setVersion(slot, version) {
-        const [deployment, service] = this.manifestsFor(slot, version);
+        // Only ever called at weight 0: a proportional canary starts at its smallest size.
+        const replicas = this.replicasFor(slot, 0);
+        const [deployment, service] = this.manifestsFor(slot, version, replicas);
+        if (this.autoscaled)
+            await this.call(`apply the ${slot} HorizontalPodAutoscaler`, () => this.client.apply(this.autoscalerPath(slot), this.autoscalerFor(slot, replicas), { force: true }));
+        else
+            await this.removeOurs(slot, 'HorizontalPodAutoscaler', this.autoscalerPath(slot));
         await this.call(`apply the ${slot} Deployment`, () => this.client.apply(this.deploymentPath(slot), deployment, { force: true }));
         await this.call(`apply the ${slot} Service`, () => this.client.apply(this.servicePath(slot), service, { force: true }));
         // No traffic moves to a Deployment that is not available with this version.
+        await this.waitAvailable(slot, version.name, 0);
+    }
+    /** Waits until a slot's Deployment is available with its current spec and at least `atLeast` replicas. */
+    async waitAvailable(slot, versionName, atLeast) {
         const deadline = Date.now() + this.o.readyTimeoutMs;
         let why = 'not read yet';
         for (;;) {
-            const live = await this.client.get(this.deploymentPath(slot));
-            why = live === null ? 'it was deleted' : (notAvailable(live) ?? '');
+            const live = await this.call(`read the ${slot} Deployment`, () => this.client.get(this.deploymentPath(slot)));
+            why = live === null ? 'it was deleted' : (notAvailable(live) ?? ((live.spec?.replicas ?? 1) < atLeast ? `${live.spec?.replicas ?? 1} of ${atLeast} replicas wanted so far` : ''));
             if (why === '')
                 return;
             if (Date.now() >= deadline) {
-                throw new TargetUnavailableError(`Deployment ${this.o.namespace}/${this.o.name}-${slot} did not become available with ${version.name} within ${Math.round(this.o.readyTimeoutMs / 1000)} s: ${why}`);
+                throw new TargetUnavailableError(`Deployment ${this.o.namespace}/${this.o.name}-${slot} did not become available with ${versionName}${atLeast > 1 ? ` at ${atLeast} replicas` : ''} within ${Math.round(this.o.readyTimeoutMs / 1000)} s: ${why}`);
             }
             await new Promise((resolve) => setTimeout(resolve, this.o.pollIntervalMs));
         }
+    }
+    /** Deletes one of our objects (labelled managed-by ferry) if it exists; another tool's is left alone. */
+    async removeOurs(slot, kind, path) {
+        const live = await this.call(`read the ${slot} ${kind}`, () => this.readUnlessForbidden(kind, path));
+        if (live === null || live.metadata.labels?.['app.kubernetes.io/managed-by'] !== 'ferry')
+            return;
+        await this.call(`delete the ${slot} ${kind}`, () => this.client.delete(path));
     }
     async setRouting(weights, routing) {
         if (routing.kind !== 'weighted') {
             throw new errors_InputError(`${this.description} cannot apply ${routing.kind} routing: ${routing.kind === 'sticky' ? gateway_api_UNSUPPORTED.ab : gateway_api_UNSUPPORTED.shadow}`, { subject: 'strategy' });
         }
+        // A proportional canary grows (and is available) before its share rises, and shrinks after it fell.
+        const resize = this.o.canaryReplicas === 'proportional' ? await this.canaryResize(weights.canary) : undefined;
+        if (resize && resize.wanted > resize.current) {
+            await resize.apply();
+            await this.waitAvailable('canary', resize.version, resize.wanted);
+        }
         await this.call('apply the HTTPRoute weights', () => this.client.apply(this.routePath(), this.routeFor(weights), { force: true }));
+        if (resize && resize.wanted < resize.current)
+            await resize.apply();
+    }
+    /** How the canary's size would change for `canaryShare`, or undefined when there is no canary Deployment. */
+    async canaryResize(canaryShare) {
+        const live = await this.call('read the canary Deployment', () => this.client.get(this.deploymentPath('canary')));
+        const version = live === null ? null : versionOf(live);
+        if (live === null || version === null)
+            return undefined;
+        const wanted = this.replicasFor('canary', canaryShare);
+        if (this.autoscaled) {
+            const hpa = await this.call('read the canary HorizontalPodAutoscaler', () => this.client.get(this.autoscalerPath('canary')));
+            const current = hpa?.spec?.minReplicas ?? 0;
+            return { current, wanted, version: version.name, apply: () => this.call('resize the canary HorizontalPodAutoscaler', () => this.client.apply(this.autoscalerPath('canary'), this.autoscalerFor('canary', wanted), { force: true })) };
+        }
+        const current = live.spec?.replicas ?? 1;
+        const [deployment] = this.manifestsFor('canary', version, wanted);
+        return { current, wanted, version: version.name, apply: () => this.call('resize the canary Deployment', () => this.client.apply(this.deploymentPath('canary'), deployment, { force: true })) };
+    }
+    /**
+     * After a verified promote or rollback, the canary slot serves nothing and runs a version the
+     * stable slot runs too: its Deployment and autoscaler go, so they hold no capacity. The Service
+     * and the route's backendRef (weight 0) stay; the next canary-deploy recreates the Deployment.
+     */
+    async retireCanary() {
+        await this.removeOurs('canary', 'HorizontalPodAutoscaler', this.autoscalerPath('canary'));
+        await this.removeOurs('canary', 'Deployment', this.deploymentPath('canary'));
+    }
+    /**
+     * A GET; without max-replicas, credentials that may not read autoscalers (a Role from before
+     * autoscaling) cannot have made one either, so a 403 there reads as "none".
+     */
+    async readUnlessForbidden(kind, path) {
+        try {
+            return await this.client.get(path);
+        }
+        catch (error) {
+            if (kind === 'HorizontalPodAutoscaler' && !this.autoscaled && error instanceof KubeApiError && error.status === 403)
+                return null;
+            throw error;
+        }
+    }
+    async plannedObjects(move) {
+        const changes = [];
+        const slot = move.step === 'canary-deploy' ? 'canary' : 'stable';
+        const version = move.step === 'canary-deploy' ? move.canary : move.to;
+        const share = move.step === 'canary-deploy' ? move.weights.canary : 0;
+        const replicas = this.replicasFor(slot, share);
+        const [deployment, service] = this.manifestsFor(slot, version, replicas);
+        if (this.autoscaled)
+            changes.push({ path: this.autoscalerPath(slot), object: this.autoscalerFor(slot, replicas) });
+        else if (await this.isOurs(this.autoscalerPath(slot), 'HorizontalPodAutoscaler'))
+            changes.push({ path: this.autoscalerPath(slot), delete: true, kind: 'HorizontalPodAutoscaler', name: `${this.o.namespace}/${this.o.name}-${slot}` });
+        changes.push({ path: this.deploymentPath(slot), object: deployment }, { path: this.servicePath(slot), object: service });
+        changes.push({ path: this.routePath(), object: this.routeFor(move.step === 'canary-deploy' ? move.weights : { stable: 100, canary: 0 }) });
+        if (move.step !== 'canary-deploy') {
+            for (const [kind, path] of [['HorizontalPodAutoscaler', this.autoscalerPath('canary')], ['Deployment', this.deploymentPath('canary')]]) {
+                if (await this.isOurs(path, kind))
+                    changes.push({ path, delete: true, kind, name: `${this.o.namespace}/${this.o.name}-canary` });
+            }
+        }
+        return changes;
+    }
+    async isOurs(path, kind = 'Deployment') {
+        const live = await this.call('read the live objects', () => this.readUnlessForbidden(kind, path));
+        return live !== null && live.metadata.labels?.['app.kubernetes.io/managed-by'] === 'ferry';
     }
     async readRouting() {
         const route = await this.call('read the HTTPRoute', () => this.client.get(this.routePath()));
@@ -47849,32 +48236,14 @@ class GatewayApiTarget {
         const deployment = await this.call(`read the ${slot} Deployment`, () => this.client.get(this.deploymentPath(slot)));
         if (deployment === null || notAvailable(deployment) !== undefined)
             return null;
-        const a = deployment.metadata.annotations ?? {};
-        if (!a[VERSION_ANNOTATION])
-            return null;
-        let endpoints = [];
-        try {
-            endpoints = JSON.parse(a[ENDPOINTS_ANNOTATION] ?? '[]');
-        }
-        catch {
-            endpoints = [];
-        }
-        return { name: a[VERSION_ANNOTATION], endpoints, ...(a[DIGEST_ANNOTATION] ? { digest: a[DIGEST_ANNOTATION] } : {}) };
+        return versionOf(deployment);
     }
     async call(what, work) {
         try {
             return await work();
         }
         catch (error) {
-            if (error instanceof KubeApiError) {
-                if (error.status === 401 || error.status === 403) {
-                    throw new errors_InputError(`could not ${what} of ${this.description}: ${error.message}`, { subject: 'kubeconfig', hint: 'the credentials need the Role in the README (Deployments, Services, HTTPRoutes, Leases)' });
-                }
-                if (error.status === 422 || error.status === 400 || error.reason === 'Invalid')
-                    throw new errors_InputError(`the API server refused to ${what} of ${this.description}: ${error.message}`, { subject: 'target' });
-                throw new TargetUnavailableError(`could not ${what} of ${this.description}: ${error.message}`);
-            }
-            throw error;
+            throw kubeStepError(error, what, this.description, 'Deployments, Services, HTTPRoutes, HorizontalPodAutoscalers, Leases');
         }
     }
     async close() {
@@ -47896,6 +48265,435 @@ function notAvailable(deployment) {
         return `progress stopped: ${progressing.reason ?? ''} ${progressing.message ?? ''}`.trim();
     return undefined;
 }
+/** The version a Deployment of ours was applied with, from its annotations. */
+function versionOf(deployment) {
+    const a = deployment.metadata.annotations ?? {};
+    if (!a[VERSION_ANNOTATION])
+        return null;
+    let endpoints = [];
+    try {
+        endpoints = JSON.parse(a[ENDPOINTS_ANNOTATION] ?? '[]');
+    }
+    catch {
+        endpoints = [];
+    }
+    return { name: a[VERSION_ANNOTATION], endpoints, ...(a[DIGEST_ANNOTATION] ? { digest: a[DIGEST_ANNOTATION] } : {}) };
+}
+
+;// CONCATENATED MODULE: ./packages/rollout/dist/targets/kubernetes/kserve.js
+// The kserve rollout target: a KServe InferenceService (serving.kserve.io/v1beta1) whose predictor
+// carries the versions, in the form the service's deployment mode supports.
+//
+// - Serverless (Knative): the canary's share goes in spec.predictor.canaryTrafficPercent. KServe
+//   then splits between the latest ready revision (the canary) and the previously rolled-out one
+//   (stable), and reports the split in status.components.predictor.traffic, which is what counts
+//   as live. Promote removes the field (the latest revision takes everything); an abort sets it to 0
+//   and then restores the previous predictor spec, keeping the field at 0 until the restored
+//   revision is ready, since Knative sends "latest" traffic to the latest *ready* revision, which
+//   would otherwise be the rejected canary for a moment.
+// - RawDeployment / Standard: KServe ignores canaryTrafficPercent there, so Ferry never uses it. It
+//   uses spec.canary (KServe 0.20+: a named canary predictor with trafficPercent, reported in
+//   status.canaryStatuses) where the cluster's CRD has it, and otherwise fails with exit 2 before
+//   touching anything.
+//
+// Ferry owns only the fields it applies (server-side apply, field manager `ferry`): the model's
+// storageUri and modelFormat (or the serving container's image), the canary fields and the
+// scaling settings given as inputs. Everything else in the predictor stays the user's.
+//
+// The rollout record and what each slot serves are kept on a ConfigMap `ferry-<name>` owned by the
+// InferenceService, not on the InferenceService itself: KServe copies the service's annotations
+// into the predictor's pod template, so every record write would start a new revision (Serverless)
+// or roll the pods (RawDeployment).
+
+
+
+
+const MODE_ANNOTATION = 'serving.kserve.io/deploymentMode';
+const SLOTS_ANNOTATION = 'ferry.dev/kserve-slots';
+const CONTAINER = 'kserve-container';
+const kserve_UNSUPPORTED = {
+    ab: 'the kserve target splits by weight only; header- or cookie-sticky A/B routing needs the local target',
+    shadow: 'the kserve target does not mirror requests; shadow runs need the local target',
+};
+class KServeTarget {
+    kind = 'kserve';
+    description;
+    state;
+    client;
+    o;
+    mode;
+    constructor(options) {
+        for (const key of ['namespace', 'name']) {
+            if (!options[key])
+                throw new errors_InputError(`the kserve target needs ${key === 'name' ? 'inference-service' : key}`, { subject: key === 'name' ? 'inference-service' : key });
+        }
+        if (!options.storageUri && !options.image)
+            throw new errors_InputError('the kserve target needs storage-uri or image: what the predictor runs for a version', { subject: 'storage-uri' });
+        this.o = { modelFormat: 'onnx', port: 8080, readyTimeoutMs: 300_000, pollIntervalMs: 1_000, scaling: {}, ...options };
+        this.client = new KubeClient(options.credentials ?? {});
+        this.description = `InferenceService ${options.namespace}/${options.name}`;
+        const store = new AnnotationStateStore(this.client, this.configMapPath(), `ConfigMap ${options.namespace}/ferry-${options.name} (of ${this.description})`, options.namespace, `ferry-${options.name}`, () => this.createConfigMap());
+        this.state = translatedStore(store, (what, work) => this.call(what, work));
+    }
+    isvcPath() {
+        return `/apis/serving.kserve.io/v1beta1/namespaces/${this.o.namespace}/inferenceservices/${this.o.name}`;
+    }
+    configMapPath() {
+        return `/api/v1/namespaces/${this.o.namespace}/configmaps/ferry-${this.o.name}`;
+    }
+    supports(strategy) {
+        return kserve_UNSUPPORTED[strategy] ?? true;
+    }
+    /**
+     * The predictor fields Ferry owns for a version (without canary fields). A raw-mode canary
+     * predictor gets no scaling fields: KServe runs it at fixed replicas sized to its traffic share.
+     */
+    predictorFor(version, o = {}) {
+        const s = o.rawCanary ? {} : this.o.scaling;
+        const scaling = {
+            ...(s.minReplicas !== undefined ? { minReplicas: s.minReplicas } : {}),
+            ...(s.maxReplicas !== undefined ? { maxReplicas: s.maxReplicas } : {}),
+            ...(s.scaleTarget !== undefined ? { scaleTarget: s.scaleTarget } : {}),
+            ...(s.scaleMetric !== undefined ? { scaleMetric: s.scaleMetric } : {}),
+        };
+        if (this.o.storageUri) {
+            // A raw canary's model is a container in KServe 0.20's CRD, whose name is required there.
+            const model = { ...(o.rawCanary ? { name: CONTAINER } : {}), modelFormat: { name: this.o.modelFormat }, storageUri: this.o.storageUri.replaceAll('{version}', version.name) };
+            return { model, ...scaling };
+        }
+        const image = version.digest ? `${this.o.image}@${version.digest}` : `${this.o.image}:${version.name}`;
+        return { containers: [{ name: CONTAINER, image, ports: [{ containerPort: this.o.port, protocol: 'TCP' }] }], ...scaling };
+    }
+    /** Name of a version's canary predictor (raw mode): a DNS label derived from the version. */
+    static canaryName(version) {
+        const cleaned = version.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+        const name = /^[a-z]/.test(cleaned) ? cleaned : `v-${cleaned}`;
+        return name.slice(0, 40).replace(/-+$/, '') || 'canary';
+    }
+    /** The InferenceService manifest Ferry applies: only the fields it owns. */
+    manifest(predictor, extra = {}) {
+        const spec = {
+            predictor: { ...predictor, ...(extra.canaryTrafficPercent !== undefined ? { canaryTrafficPercent: extra.canaryTrafficPercent } : {}) },
+            ...(extra.canary ? { canary: extra.canary } : {}),
+        };
+        return { apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', metadata: { name: this.o.name, namespace: this.o.namespace }, spec };
+    }
+    /** The live InferenceService; it must exist (Ferry changes a served model, it does not create the service). */
+    async live() {
+        const isvc = await this.call('read', () => this.client.get(this.isvcPath()));
+        if (isvc === null) {
+            throw new errors_InputError(`${this.description} does not exist: create it serving the stable version first; Ferry changes the model an existing service runs`, { subject: 'inference-service' });
+        }
+        return isvc;
+    }
+    /** The deployment mode, from the annotation or the controller's status; anything unclear is refused. */
+    async deploymentMode(isvc) {
+        if (this.mode)
+            return this.mode;
+        const object = isvc ?? (await this.live());
+        const declared = object.metadata.annotations?.[MODE_ANNOTATION] ?? object.status?.deploymentMode;
+        if (declared === 'Serverless')
+            this.mode = 'serverless';
+        else if (declared === 'RawDeployment' || declared === 'Standard')
+            this.mode = 'raw';
+        else if (declared === 'ModelMesh') {
+            throw new errors_InputError(`${this.description} runs in ModelMesh mode, where KServe has no per-service traffic split; use a Serverless or RawDeployment service, or the gateway-api target`, { subject: 'inference-service' });
+        }
+        else if (declared === undefined) {
+            throw new errors_InputError(`${this.description} names no deployment mode (no ${MODE_ANNOTATION} annotation, and the controller has not reported status.deploymentMode): Ferry will not guess, because canaryTrafficPercent is silently ignored in RawDeployment mode`, { subject: 'inference-service', hint: `set the ${MODE_ANNOTATION} annotation (Serverless, RawDeployment or Standard)` });
+        }
+        else {
+            throw new errors_InputError(`${this.description} has deployment mode "${declared}", which this build of Ferry does not know (Serverless, RawDeployment, Standard)`, { subject: 'inference-service' });
+        }
+        return this.mode;
+    }
+    async createConfigMap() {
+        const isvc = await this.live();
+        try {
+            await this.client.create(`/api/v1/namespaces/${this.o.namespace}/configmaps`, {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: {
+                    name: `ferry-${this.o.name}`,
+                    labels: { 'app.kubernetes.io/managed-by': 'ferry', 'app.kubernetes.io/name': this.o.name },
+                    // Deleted with the InferenceService, never blocking its deletion.
+                    ownerReferences: [{ apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name: this.o.name, uid: isvc.metadata.uid, blockOwnerDeletion: false }],
+                },
+                data: { README: `Ferry's rollout record for ${this.description}: see the ferry.dev/* annotations.` },
+            });
+        }
+        catch (error) {
+            if (!(error instanceof KubeApiError && error.status === 409))
+                throw this.translate('create the ConfigMap for the rollout record', error);
+        }
+    }
+    async readSlots() {
+        const cm = await this.call('read the slots', () => this.client.get(this.configMapPath()));
+        const text = cm?.metadata.annotations?.[SLOTS_ANNOTATION];
+        if (!text)
+            return { stable: null, canary: null };
+        try {
+            const parsed = JSON.parse(text);
+            return { stable: parsed.stable ?? null, canary: parsed.canary ?? null };
+        }
+        catch {
+            throw new TargetUnavailableError(`annotation ${SLOTS_ANNOTATION} of ConfigMap ${this.o.namespace}/ferry-${this.o.name} is not valid JSON; remove it to start over`);
+        }
+    }
+    async writeSlots(slots) {
+        if ((await this.client.get(this.configMapPath())) === null)
+            await this.createConfigMap();
+        await this.call('record the slots', () => this.client.mergePatch(this.configMapPath(), { metadata: { annotations: { [SLOTS_ANNOTATION]: JSON.stringify(slots) } } }));
+    }
+    async apply(what, object) {
+        return this.call(what, () => this.client.apply(this.isvcPath(), object, { force: true }));
+    }
+    async setVersion(slot, version) {
+        const isvc = await this.live();
+        const mode = await this.deploymentMode(isvc);
+        const slots = await this.readSlots();
+        if (slot === 'canary')
+            return mode === 'serverless' ? this.serverlessCanary(isvc, slots, version) : this.rawCanary(isvc, slots, version);
+        // The stable slot is only re-pointed while the canary carries everything (promote, or a
+        // rollback through the canary slot): the version must be the one in the canary slot.
+        if (!slots.canary || slots.canary.version.name !== version.name || slots.canary.revision === '') {
+            throw new TargetUnavailableError(`${this.description} cannot make ${version.name} stable: it is not the ready canary (canary slot: ${slots.canary ? slots.canary.version.name : 'empty'})`);
+        }
+        if (mode === 'serverless') {
+            // Promote: without canaryTrafficPercent the latest revision (the canary's) takes everything.
+            await this.apply('promote the canary revision', this.manifest(this.predictorFor(version)));
+            await this.writeSlots({ stable: { version, revision: slots.canary.revision }, canary: null });
+            return;
+        }
+        // Raw: the stable predictor takes the canary's name, so KServe retargets it to the canary's
+        // Deployment without a restart, and the canary entry goes away.
+        await this.apply('promote the canary predictor', this.manifest({ name: slots.canary.revision, ...this.predictorFor(version) }));
+        await this.writeSlots({ stable: { version, revision: slots.canary.revision }, canary: null });
+    }
+    async serverlessCanary(isvc, slots, version) {
+        const predictorStatus = isvc.status?.components?.predictor ?? {};
+        const stable = slots.stable ?? { version: { name: '', endpoints: [] }, revision: predictorStatus.latestRolledoutRevision ?? '', predictor: this.snapshot(isvc) };
+        if (!stable.revision)
+            throw new TargetUnavailableError(`${this.description} has no rolled-out revision yet (status.components.predictor.latestRolledoutRevision is empty): wait until the stable version serves`);
+        // Intent first, so a job killed after the apply finds the canary slot not ready and re-points it.
+        await this.writeSlots({ stable, canary: { version, revision: '' } });
+        const applied = await this.apply(`point the canary at ${version.name}`, this.manifest(this.predictorFor(version), { canaryTrafficPercent: 0 }));
+        const generation = applied.metadata.generation ?? 0;
+        try {
+            const revision = await this.waitFor(`the predictor revision of ${version.name} to become ready`, (live) => {
+                const p = live.status?.components?.predictor ?? {};
+                if ((live.status?.observedGeneration ?? 0) < generation)
+                    return { wait: `the controller has not seen generation ${generation} yet` };
+                const created = p.latestCreatedRevision;
+                if (!created || created === stable.revision)
+                    return { wait: 'no new revision yet' };
+                if (p.latestReadyRevision === created)
+                    return { done: created };
+                return { wait: `revision ${created} is not ready${conditionText(live, ['PredictorReady', 'LatestDeploymentReady', 'PredictorConfigurationReady'])}` };
+            });
+            await this.writeSlots({ stable, canary: { version, revision } });
+        }
+        catch (error) {
+            // Never ready: the spec goes back to stable. The canary revision never became ready, so the
+            // latest ready revision is still stable's and nothing moves.
+            await this.restoreStableSpec(stable, { keepZero: false }).catch(() => undefined);
+            throw error;
+        }
+    }
+    async rawCanary(isvc, slots, version) {
+        const stable = slots.stable ?? { version: { name: '', endpoints: [] }, revision: isvc.spec?.predictor?.name ?? '', predictor: this.snapshot(isvc) };
+        const name = KServeTarget.canaryName(version.name);
+        if (name === stable.revision)
+            throw new errors_InputError(`version ${version.name} maps to the canary predictor name "${name}", which the stable predictor already has; give the version a different name`, { subject: 'version' });
+        await this.writeSlots({ stable, canary: { version, revision: '' } });
+        let applied;
+        try {
+            applied = await this.apply(`add the canary predictor for ${version.name}`, this.manifest(this.stablePredictor(stable), { canary: [{ trafficPercent: 0, predictor: { name, ...this.predictorFor(version, { rawCanary: true }) } }] }));
+        }
+        catch (error) {
+            if (error instanceof errors_InputError && /canary/.test(error.message) && /not declared|unknown field/.test(error.message)) {
+                await this.writeSlots({ stable, canary: null });
+                throw new errors_InputError(`${this.description} runs in RawDeployment mode, where KServe ignores canaryTrafficPercent, and this cluster's InferenceService CRD has no spec.canary (KServe 0.20 or newer): Ferry cannot split its traffic, and changed nothing`, { subject: 'target', hint: 'upgrade KServe to 0.20+, run the service in Serverless mode, or use the gateway-api target' });
+            }
+            throw error;
+        }
+        const generation = applied.metadata.generation ?? 0;
+        try {
+            await this.waitFor(`canary predictor ${name} (${version.name}) to become ready`, (live) => {
+                if ((live.status?.observedGeneration ?? 0) < generation)
+                    return { wait: `the controller has not seen generation ${generation} yet` };
+                const found = (live.status?.canaryStatuses ?? []).find((c) => c.name === name);
+                if (found?.ready)
+                    return { done: name };
+                return { wait: found ? `canary ${name} is not ready${conditionText(live, ['CanaryReady'])}` : `no status for canary ${name} yet` };
+            });
+            await this.writeSlots({ stable, canary: { version, revision: name } });
+        }
+        catch (error) {
+            await this.apply('remove the canary predictor that never became ready', this.manifest(this.stablePredictor(stable))).catch(() => undefined);
+            await this.writeSlots({ stable, canary: null }).catch(() => undefined);
+            throw error;
+        }
+    }
+    /** Stable's predictor fields as Ferry applies them (raw mode: with its predictor name). */
+    stablePredictor(stable) {
+        const fields = stable.predictor ?? this.predictorFor(stable.version);
+        return this.mode === 'raw' && stable.revision ? { name: stable.revision, ...fields } : fields;
+    }
+    /** The live predictor's model location (storageUri or image), as it is before Ferry's first change. */
+    snapshot(isvc) {
+        const predictor = (isvc.spec?.predictor ?? {});
+        if (predictor.model?.storageUri)
+            return { model: { modelFormat: predictor.model.modelFormat, storageUri: predictor.model.storageUri } };
+        const container = predictor.containers?.find((c) => c.name === CONTAINER) ?? predictor.containers?.[0];
+        if (container?.image)
+            return { containers: [{ name: container.name, image: container.image }] };
+        throw new errors_InputError(`${this.description}'s predictor has neither model.storageUri nor a container image, so Ferry could not put it back after a rollback; give it one of them`, { subject: 'inference-service' });
+    }
+    async setRouting(weights, routing) {
+        if (routing.kind !== 'weighted') {
+            throw new errors_InputError(`${this.description} cannot apply ${routing.kind} routing: ${routing.kind === 'sticky' ? kserve_UNSUPPORTED.ab : kserve_UNSUPPORTED.shadow}`, { subject: 'strategy' });
+        }
+        const mode = await this.deploymentMode();
+        const slots = await this.readSlots();
+        if (!slots.canary || slots.canary.revision === '') {
+            if (weights.canary !== 0)
+                throw new TargetUnavailableError(`${this.description} has no ready canary to send ${weights.canary}% to`);
+            return;
+        }
+        if (mode === 'serverless') {
+            await this.apply(`set canaryTrafficPercent to ${weights.canary}`, this.manifest(this.predictorFor(slots.canary.version), { canaryTrafficPercent: weights.canary }));
+            return;
+        }
+        const stable = slots.stable;
+        await this.apply(`set the canary's trafficPercent to ${weights.canary}`, this.manifest(this.stablePredictor(stable), { canary: [{ trafficPercent: weights.canary, predictor: { name: slots.canary.revision, ...this.predictorFor(slots.canary.version, { rawCanary: true }) } }] }));
+    }
+    async readRouting() {
+        const isvc = await this.live();
+        const mode = await this.deploymentMode(isvc);
+        const slots = await this.readSlots();
+        if ((isvc.status?.observedGeneration ?? 0) < (isvc.metadata.generation ?? 0)) {
+            throw new TargetUnavailableError(`the KServe controller has not reconciled generation ${isvc.metadata.generation} of ${this.description} yet`);
+        }
+        const canaryReady = slots.canary && slots.canary.revision !== '' ? slots.canary : null;
+        let canary = 0;
+        if (mode === 'serverless') {
+            const traffic = (isvc.status?.components?.predictor?.traffic ?? []);
+            const total = traffic.reduce((sum, t) => sum + (t.percent ?? 0), 0);
+            if (traffic.length === 0 || total !== 100) {
+                throw new TargetUnavailableError(`${this.description} reports no complete traffic split in status.components.predictor.traffic (${JSON.stringify(traffic)})`);
+            }
+            const known = [slots.stable?.revision, canaryReady?.revision].filter((r) => !!r);
+            const elsewhere = traffic.filter((t) => (t.percent ?? 0) > 0 && !known.includes(t.revisionName ?? ''));
+            if (slots.stable && elsewhere.length > 0) {
+                throw new TargetUnavailableError(`${this.description} sends ${elsewhere.map((t) => `${t.percent}% to revision ${t.revisionName}`).join(', ')}, which is neither stable's (${slots.stable.revision}) nor the canary's (${canaryReady?.revision ?? 'none'})`);
+            }
+            if (canaryReady)
+                canary = traffic.filter((t) => t.revisionName === canaryReady.revision).reduce((sum, t) => sum + (t.percent ?? 0), 0);
+        }
+        else if (canaryReady) {
+            const found = (isvc.status?.canaryStatuses ?? []).find((c) => c.name === canaryReady.revision);
+            canary = found?.ready ? found.trafficPercent : 0;
+        }
+        return {
+            weights: { stable: 100 - canary, canary },
+            routing: { kind: 'weighted' },
+            endpoints: { stable: slots.stable?.version.endpoints ?? [], canary: canaryReady?.version.endpoints ?? [] },
+            versions: { stable: slots.stable?.version.name ? slots.stable.version : null, canary: canaryReady?.version ?? null },
+        };
+    }
+    /** The InferenceService as the move would leave it, for a dry run (dry-run.ts); reads, never writes. */
+    async plannedObjects(move) {
+        const isvc = await this.live();
+        const mode = await this.deploymentMode(isvc);
+        const slots = await this.readSlots();
+        const path = this.isvcPath();
+        if (move.step === 'canary-deploy') {
+            if (mode === 'serverless')
+                return [{ path, object: this.manifest(this.predictorFor(move.canary), { canaryTrafficPercent: move.weights.canary }) }];
+            const stable = slots.stable ?? { version: { name: '', endpoints: [] }, revision: isvc.spec?.predictor?.name ?? '', predictor: this.snapshot(isvc) };
+            const canary = { trafficPercent: move.weights.canary, predictor: { name: KServeTarget.canaryName(move.canary.name), ...this.predictorFor(move.canary, { rawCanary: true }) } };
+            return [{ path, object: this.manifest(this.stablePredictor(stable), { canary: [canary] }) }];
+        }
+        const fields = this.predictorFor(move.to);
+        return [{ path, object: this.manifest(mode === 'raw' ? { name: KServeTarget.canaryName(move.to.name), ...fields } : fields) }];
+    }
+    /**
+     * After all traffic is verified back on stable (an abort; after promote and rollback the canary
+     * slot is already empty): the predictor spec goes back to stable's. Serverless keeps
+     * canaryTrafficPercent at 0 until stable's new revision is ready, then removes it; raw removes
+     * the canary entry.
+     */
+    async retireCanary() {
+        const slots = await this.readSlots();
+        if (!slots.canary || !slots.stable)
+            return;
+        const live = await this.readRouting();
+        if (live.weights.canary !== 0)
+            return; // a promotion or a held canary: nothing to tidy
+        await this.restoreStableSpec(slots.stable, { keepZero: (await this.deploymentMode()) === 'serverless' });
+    }
+    async restoreStableSpec(stable, o) {
+        if (this.mode === 'raw' || !o.keepZero) {
+            await this.apply('restore the stable predictor', this.manifest(this.stablePredictor(stable)));
+            await this.writeSlots({ stable, canary: null });
+            return;
+        }
+        const applied = await this.apply('restore the stable predictor at 0%', this.manifest(this.stablePredictor(stable), { canaryTrafficPercent: 0 }));
+        await this.writeSlots({ stable, canary: { version: stable.version, revision: '' } });
+        const generation = applied.metadata.generation ?? 0;
+        const revision = await this.waitFor(`the restored stable revision of ${stable.version.name} to become ready`, (isvc) => {
+            const p = isvc.status?.components?.predictor ?? {};
+            if ((isvc.status?.observedGeneration ?? 0) < generation)
+                return { wait: `the controller has not seen generation ${generation} yet` };
+            const created = p.latestCreatedRevision;
+            return created && p.latestReadyRevision === created ? { done: created } : { wait: `revision ${created ?? '?'} is not ready` };
+        });
+        const final = await this.apply('give the restored stable revision all traffic', this.manifest(this.stablePredictor(stable)));
+        await this.writeSlots({ stable: { ...stable, revision }, canary: null });
+        await this.waitFor(`the restored stable revision ${revision} to take all traffic`, (isvc) => {
+            if ((isvc.status?.observedGeneration ?? 0) < (final.metadata.generation ?? 0))
+                return { wait: 'the controller has not seen the change yet' };
+            const traffic = (isvc.status?.components?.predictor?.traffic ?? []);
+            const on = traffic.filter((t) => t.revisionName === revision).reduce((sum, t) => sum + (t.percent ?? 0), 0);
+            return on === 100 ? { done: revision } : { wait: `${on}% on ${revision}` };
+        });
+    }
+    /** Polls the live InferenceService until `check` is done; TargetUnavailableError after ready-timeout. */
+    async waitFor(what, check) {
+        const deadline = Date.now() + this.o.readyTimeoutMs;
+        let why = 'not read yet';
+        for (;;) {
+            const isvc = await this.live();
+            const result = check(isvc);
+            if ('done' in result)
+                return result.done;
+            why = result.wait;
+            if (Date.now() >= deadline)
+                throw new TargetUnavailableError(`waited ${Math.round(this.o.readyTimeoutMs / 1000)} s for ${what} on ${this.description}: ${why}`);
+            await new Promise((resolve) => setTimeout(resolve, this.o.pollIntervalMs));
+        }
+    }
+    translate(what, error) {
+        return kubeStepError(error, what, this.description, 'InferenceServices, ConfigMaps, Leases');
+    }
+    async call(what, work) {
+        try {
+            return await work();
+        }
+        catch (error) {
+            throw this.translate(what, error);
+        }
+    }
+    async close() {
+        // One request at a time over node:https; nothing stays open.
+    }
+}
+function conditionText(isvc, types) {
+    const conditions = (isvc.status?.conditions ?? []);
+    const failing = conditions.filter((c) => types.includes(c.type) && c.status !== 'True');
+    return failing.length === 0 ? '' : ` (${failing.map((c) => `${c.type}=${c.status}${c.reason ? ` ${c.reason}` : ''}${c.message ? `: ${c.message}` : ''}`).join('; ')})`;
+}
 
 ;// CONCATENATED MODULE: ./packages/rollout/dist/steps/open.js
 // From step inputs to the parts the engine drives: the target the inputs name, and the analysis
@@ -47906,6 +48704,22 @@ function notAvailable(deployment) {
 
 
 
+function scalingOf(i) {
+    if (i['max-replicas'] > 0 && i['min-replicas'] > i['max-replicas']) {
+        throw new errors_InputError(`min-replicas (${i['min-replicas']}) is above max-replicas (${i['max-replicas']})`, { subject: 'min-replicas' });
+    }
+    return {
+        ...(i['min-replicas'] > 0 ? { minReplicas: i['min-replicas'] } : {}),
+        ...(i['max-replicas'] > 0 ? { maxReplicas: i['max-replicas'] } : {}),
+        ...(i['scale-target'] > 0 ? { scaleTarget: i['scale-target'] } : {}),
+        ...(i['scale-metric'] && i['scale-metric'] !== 'auto' ? { scaleMetric: i['scale-metric'] } : {}),
+    };
+}
+function kubeCredentials(i, logger) {
+    if (i.kubeconfig)
+        logger.setSecret(i.kubeconfig);
+    return i.kubeconfig ? { kubeconfig: i.kubeconfig, ...(i['kube-context'] ? { context: i['kube-context'] } : {}) } : i['kube-context'] ? { context: i['kube-context'] } : {};
+}
 function openTarget(i, cwd, logger) {
     switch (i.target) {
         case 'local': {
@@ -47934,10 +48748,8 @@ function openTarget(i, cwd, logger) {
                 if (!i[input])
                     throw new errors_InputError(`the gateway-api target needs ${input}`, { subject: input });
             }
-            if (i.kubeconfig)
-                logger.setSecret(i.kubeconfig);
             return new GatewayApiTarget({
-                credentials: i.kubeconfig ? { kubeconfig: i.kubeconfig, ...(i['kube-context'] ? { context: i['kube-context'] } : {}) } : i['kube-context'] ? { context: i['kube-context'] } : {},
+                credentials: kubeCredentials(i, logger),
                 namespace: i.namespace || 'default',
                 name: i.route,
                 gateway: i.gateway,
@@ -47945,10 +48757,29 @@ function openTarget(i, cwd, logger) {
                 port: i['container-port'],
                 replicas: i.replicas,
                 readyTimeoutMs: i['ready-timeout'],
+                scaling: scalingOf(i),
+                canaryReplicas: i['canary-replicas'] === 'proportional' ? 'proportional' : 'full',
+            });
+        }
+        case 'kserve': {
+            if (!i['inference-service'])
+                throw new errors_InputError('the kserve target needs inference-service: the name of the InferenceService', { subject: 'inference-service' });
+            if (!i['storage-uri'] && !i.image)
+                throw new errors_InputError('the kserve target needs storage-uri (where each version\'s model is stored) or image (the serving image)', { subject: 'storage-uri' });
+            return new KServeTarget({
+                credentials: kubeCredentials(i, logger),
+                namespace: i.namespace || 'default',
+                name: i['inference-service'],
+                ...(i['storage-uri'] ? { storageUri: i['storage-uri'] } : {}),
+                modelFormat: i['model-format'] || 'onnx',
+                ...(i.image ? { image: i.image } : {}),
+                port: i['container-port'],
+                readyTimeoutMs: i['ready-timeout'],
+                scaling: scalingOf(i),
             });
         }
         default:
-            throw new errors_InputError(`the ${i.target} target is not included in this build of Ferry (local, haproxy and gateway-api are)`, { subject: 'target' });
+            throw new errors_InputError(`the ${i.target} target is not included in this build of Ferry`, { subject: 'target' });
     }
 }
 function versionRef(name, endpoints, digest, input) {
@@ -48132,6 +48963,9 @@ function metricsChart(judgements) {
 
 
 
+
+
+
 function jobName(env) {
     if (env.GITHUB_RUN_ID)
         return `github run ${env.GITHUB_RUN_ID}${env.GITHUB_JOB ? ` job ${env.GITHUB_JOB}` : ''}`;
@@ -48173,6 +49007,14 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
             ? versionRef(inputs['stable-version'], stableEndpoints, '', 'stable-endpoints')
             : { name: inputs['stable-version'], endpoints: [] };
     const target = openTarget(inputs, ctx.cwd, ctx.logger);
+    if (inputs['dry-run']) {
+        const first = plan.steps[0]?.weight ?? 0;
+        return dryRunStep(ctx, target, 'canary-deploy', inputs.environment, async () => ({ step: 'canary-deploy', canary, weights: weightsFor(first) }), {
+            'new-version': canary.name,
+            'new-digest': canary.digest ?? '',
+            'environment-url': inputs['environment-url'],
+        });
+    }
     const base = openSource({ ...inputs, analysis: inputs.analysis }, ctx.cwd);
     // Shadow: model quality from the requests the router mirrored, not from synthetic ones.
     const source = plan.strategy === 'shadow' && target instanceof LocalRouterTarget ? new MirroredPairsSource(base, target) : base;
@@ -48252,13 +49094,51 @@ const canaryDeployStep = implementStep(canaryDeployDefinition, async (ctx, input
         await target.close().catch(() => undefined);
     }
 });
+/**
+ * A dry run: the objects the step would apply, validated by the API server (server-side apply with
+ * dryRun=All) and diffed against the live ones. No lease, no record write, no deployment record.
+ */
+async function dryRunStep(ctx, target, step, environment, move, outputs) {
+    const started = performance.now();
+    try {
+        if (!isDryRunnable(target)) {
+            throw new errors_InputError(`dry-run is for the Kubernetes targets (gateway-api, kserve); the ${target.kind} target cannot preview a change without making it`, { subject: 'dry-run' });
+        }
+        // Reads the record without taking the lease: a dry run never writes it.
+        const session = await RolloutSession.open(target, { environment });
+        const plan = await dryRun(target, await move(session.record));
+        ctx.logger.info(plan.text);
+        const [headline, ...rest] = plan.text.split('\n');
+        const changed = plan.changes.filter((c) => c.action !== 'unchanged' && c.action !== 'absent').length;
+        return {
+            step,
+            verdict: 'pass',
+            headline: `${headline} (${changed} of ${plan.changes.length} objects would change)`,
+            outputs: { ...outputs, verdict: 'pass', 'report-path': '' },
+            report: [
+                { heading: 'Dry run', blocks: [{ kind: 'paragraph', text: headline }, { kind: 'code', language: 'diff', text: rest.join('\n').trim() || 'no objects' }] },
+                stateSection(session.record, [['target', target.description]]),
+            ],
+            findings: [],
+            gates: [],
+            metrics: { dry_run_changes: changed },
+            durationMs: performance.now() - started,
+        };
+    }
+    finally {
+        await target.close().catch(() => undefined);
+    }
+}
 function releaseReport(outcome, description) {
     return [stateSection(outcome.record, [['target', description]]), decisionLogSection(outcome.decisions)];
 }
 /** promote and rollback share everything but the move and the names of their outputs. */
-async function releaseStep(ctx, inputs, step, move, outputs, after) {
+async function releaseStep(ctx, inputs, step, move, outputs, after, planned) {
     const started = performance.now();
     const target = openTarget(inputs, ctx.cwd, ctx.logger);
+    if (inputs['dry-run']) {
+        return dryRunStep(ctx, target, step, inputs.environment, async (record) => planned(record, target.description), { 'environment-url': inputs['environment-url'], ...(step === 'promote' ? { tagged: '' } : {}) });
+    }
     try {
         const outcome = await move(target, {
             environment: inputs.environment,
@@ -48317,6 +49197,13 @@ const promoteStep = implementStep(promoteDefinition, (ctx, inputs) => releaseSte
             throw new errors_InputError(message, { subject: 'registry-tag' });
         throw new InfrastructureError(message, { service: 'registry', cause: error });
     }
+}, (record, description) => {
+    const rollout = record.rollout;
+    if (!rollout)
+        throw new errors_InputError(`${description} has no canary to promote: no rollout was ever started there`, { subject: 'version' });
+    if (inputs.version && rollout.canary.name !== inputs.version)
+        throw new errors_InputError(`the canary on ${description} is ${describeVersion(rollout.canary)}, not ${inputs.version}`, { subject: 'version' });
+    return { step: 'promote', to: rollout.canary };
 }));
 const rollbackStep = implementStep(rollbackDefinition, (ctx, inputs) => releaseStep(ctx, inputs, 'rollback', (target, options) => rollback(target, inputs['to-version'] || undefined, options), (outcome) => ({
     'stable-version': outcome.stable.name,
@@ -48325,7 +49212,7 @@ const rollbackStep = implementStep(rollbackDefinition, (ctx, inputs) => releaseS
     'final-weights': JSON.stringify({ [outcome.stable.name]: 100 }),
     'rollback-ms': outcome.noop ? '0' : String(Math.round(outcome.elapsedMs)),
     'decision-log': JSON.stringify(outcome.decisions),
-})));
+}), undefined, (record, description) => ({ step: 'rollback', to: rollbackDestination(record, inputs['to-version'] || undefined, description) })));
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
@@ -51311,13 +52198,14 @@ function describeDefault(decl) {
 
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const SERVE_WITH = ['process', 'podman'];
 const EXPECTATIONS = ['promoted', ...STEP_NAMES];
 const VERSION_KEYS = ['version', 'model-path', 'endpoints'];
 const CANDIDATE_KEYS = [...VERSION_KEYS, 'expect'];
-const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir'];
+const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir', 'serve-with'];
 const VERSION_PROPERTIES = {
     version: { type: 'string', pattern: NAME.source, description: 'Version label.' },
-    'model-path': { type: 'string', description: 'Model file or directory; ferry pipeline serves it with ferry serve on this machine.' },
+    'model-path': { type: 'string', description: 'Model file or directory; ferry pipeline serves it on this machine (see serve-with).' },
     endpoints: {
         oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
         description: 'Base URLs of already running servers of this version (real infrastructure) instead of model-path.',
@@ -51331,6 +52219,11 @@ const PIPELINE_SCHEMA = {
     properties: {
         'model-name': { type: 'string', pattern: NAME.source, default: 'model', description: 'Name the model is served under (/v2/models/<name>).' },
         'report-dir': { type: 'string', default: '.ferry/pipeline', description: 'Where the report, images and results go.' },
+        'serve-with': {
+            enum: [...SERVE_WITH],
+            default: 'process',
+            description: 'How versions given by model-path are served for the benchmark and the canary: process runs `ferry serve` on the model files; podman runs the image build-serving-image built (stable is built the same way) on a loopback port, and removes the containers at the end. podman needs a runnable base-image (the runtime\'s pinned image by default; not scratch).',
+        },
         stable: {
             type: 'object',
             additionalProperties: false,
@@ -51418,6 +52311,9 @@ function parsePipelineSection(raw, file) {
     const reportDir = raw['report-dir'] ?? '.ferry/pipeline';
     if (typeof reportDir !== 'string' || reportDir === '')
         pipeline_config_bad(file, 'pipeline.report-dir', 'must be a path');
+    const serveWith = raw['serve-with'] ?? 'process';
+    if (!SERVE_WITH.includes(serveWith))
+        pipeline_config_bad(file, 'pipeline.serve-with', `must be one of ${SERVE_WITH.join(', ')}, got ${JSON.stringify(serveWith)}`);
     if (raw.stable === undefined)
         pipeline_config_bad(file, 'pipeline.stable', 'is required: the version serving now ({version, model-path})');
     const stable = version(file, 'pipeline.stable', raw.stable, VERSION_KEYS);
@@ -51430,7 +52326,7 @@ function parsePipelineSection(raw, file) {
             pipeline_config_bad(file, `pipeline.candidates.${key}.version`, `is ${parsed.version}, the stable version's label; a candidate needs a label of its own`);
         return { name: key, ...parsed };
     });
-    return { modelName, stable, candidates, reportDir };
+    return { modelName, serveWith: serveWith, stable, candidates, reportDir };
 }
 
 ;// CONCATENATED MODULE: ./packages/core/dist/steps/benchmark-on-gpu-runner.js

@@ -1,11 +1,13 @@
-// The embedded local deployment `ferry pipeline` uses when ferry.yml names no infrastructure:
-// `ferry serve` processes for stable and candidate on loopback, and Ferry's weighted router in this
-// process in front of them. Everything started here is stopped by stop(), also after a signal.
+// The embedded local deployment `ferry pipeline` uses for what ferry.yml does not name: stable and
+// candidate served on loopback (`ferry serve` processes, or podman running their built images with
+// serve-with: podman), and, for the local target, Ferry's weighted router in this process in front
+// of them. Everything started here is stopped by stop(), also after a signal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InfrastructureError, type Logger } from '@ferry/core';
 import { startRouter, type RunningRouter } from '@ferry/rollout';
+import { PodmanServers, type ImageSource, type ServedContainer } from './pipeline-podman.js';
 
 /** The `ferry` binary this process runs, so started servers are the same build. */
 export const FERRY_BIN = fileURLToPath(new URL('./bin.js', import.meta.url));
@@ -36,11 +38,25 @@ export class LocalDeployment {
   private readonly servers: ServerProcess[] = [];
   private router: RunningRouter | undefined;
   private stopping: Promise<void> | undefined;
+  private readonly podman: PodmanServers;
 
   constructor(
     private readonly modelName: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.podman = new PodmanServers(modelName, logger);
+  }
+
+  /** Containers started with serve-with: podman and still running. */
+  get containers(): readonly ServedContainer[] {
+    return this.podman.running;
+  }
+
+  /** Runs `version`'s built image with podman on a loopback port; resolves once it is ready. */
+  async serveImage(version: string, source: ImageSource, signal: AbortSignal): Promise<ServedContainer> {
+    if (this.stopping) throw new InfrastructureError('the local deployment is stopping');
+    return this.podman.serve(version, source, signal);
+  }
 
   get routerUrl(): string | undefined {
     return this.router?.url;
@@ -114,13 +130,13 @@ export class LocalDeployment {
     clearTimeout(timer);
   }
 
-  /** Stops the router, then every server; safe to call more than once. */
+  /** Stops the router, then every server and container; safe to call more than once. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       const router = this.router;
       this.router = undefined;
       await router?.close().catch(() => undefined);
-      await Promise.all(this.servers.map((s) => this.kill(s)));
+      await Promise.all([...this.servers.map((s) => this.kill(s)), this.podman.stop()]);
     })();
     return this.stopping;
   }

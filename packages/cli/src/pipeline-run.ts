@@ -4,9 +4,25 @@
 // the digest built) and the embedded local defaults for settings the file leaves out.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { errorMessage, ExitCode, exitCodeOf, type FerryConfig, type Logger, type PipelineCandidate, type RawValue, type StepName, type StepResult } from '@ferry/core';
+import {
+  canaryDeployDefinition,
+  errorMessage,
+  ExitCode,
+  exitCodeOf,
+  InputError,
+  inputEnvVar,
+  promoteDefinition,
+  rollbackDefinition,
+  type FerryConfig,
+  type Logger,
+  type PipelineCandidate,
+  type RawValue,
+  type StepName,
+  type StepResult,
+} from '@ferry/core';
 import { executeStep, type Execution } from '@ferry/platform';
 import { LocalDeployment, serveCommand } from './pipeline-local.js';
+import type { ImageSource, ServedContainer } from './pipeline-podman.js';
 import { STEPS } from './steps.js';
 
 export type Outcome = 'promoted' | 'rejected' | 'bad-input' | 'infrastructure' | 'cancelled';
@@ -39,8 +55,10 @@ export interface CandidateRun {
     readonly kind: 'local' | 'configured';
     readonly routerUrl?: string;
     readonly adminUrl?: string;
-    readonly stable: { readonly version: string; readonly endpoints: readonly string[] };
-    readonly candidate: { readonly version: string; readonly endpoints: readonly string[] };
+    /** How versions given by model-path were served (pipeline.serve-with). */
+    readonly serveWith: 'process' | 'podman';
+    readonly stable: ServedVersion;
+    readonly candidate: ServedVersion;
   };
   readonly steps: readonly StepRecord[];
   /** benchmark-on-gpu-runner's results file as written: load figures with histograms, server start. */
@@ -52,10 +70,31 @@ export interface CandidateRun {
     readonly decisions: readonly { at: string; step: number; canary: number; action: string; detail: string }[];
     /** The judge at every look: each metric with its interval, test, samples and outcome. */
     readonly looks: unknown;
+    readonly analysis?: AnalysisSource;
     readonly rollbackMs?: number;
   };
-  readonly image?: { readonly digest: string; readonly output: string; readonly image: string };
+  readonly image?: BuiltImage;
+  /** serve-with: podman: stable's image, built the same way as the candidate's (not a step of the run). */
+  readonly stableImage?: BuiltImage;
 }
+
+export interface BuiltImage {
+  readonly digest: string;
+  /** The OCI layout written, or empty. */
+  readonly output: string;
+  /** registry/repository@digest pushed, or empty. */
+  readonly image: string;
+}
+
+export interface ServedVersion {
+  readonly version: string;
+  readonly endpoints: readonly string[];
+  /** serve-with: podman: the containers that served it (image digest as podman reports it). */
+  readonly containers?: readonly ServedContainer[];
+}
+
+/** Where the canary's judge got its data: paired synthetic requests to the versions' endpoints, or Prometheus. */
+export type AnalysisSource = { readonly source: 'synthetic'; readonly endpoints: { readonly stable: readonly string[]; readonly canary: readonly string[] } } | { readonly source: 'prometheus'; readonly url: string; readonly metrics: string };
 
 export interface RunContext {
   readonly cwd: string;
@@ -84,8 +123,11 @@ function fileSets(config: FerryConfig, step: StepName, key: string): boolean {
   return config.steps[step]?.[key] !== undefined || config.defaults[key] !== undefined;
 }
 
-/** Where the rollout happens: set once under canary-deploy, and used by promote and rollback too. */
-const TARGET_KEYS = ['target', 'environment', 'router-url', 'haproxy-runtime', 'haproxy-backend', 'state-file', 'environment-url'] as const;
+/**
+ * Where the rollout happens: set once under canary-deploy, and used by promote and rollback too.
+ * Every setting the three steps share (target, HAProxy, Kubernetes: namespace, route, image, ...).
+ */
+const TARGET_KEYS = Object.keys(canaryDeployDefinition.inputs).filter((k) => k in promoteDefinition.inputs && k in rollbackDefinition.inputs);
 
 /** The target settings of canary-deploy in ferry.yml, for promote and rollback where their own sections leave them out. */
 function targetSettings(config: FerryConfig, step: 'promote' | 'rollback'): Record<string, RawValue> {
@@ -93,6 +135,19 @@ function targetSettings(config: FerryConfig, step: 'promote' | 'rollback'): Reco
   for (const key of TARGET_KEYS) {
     const value = config.steps['canary-deploy']?.[key];
     if (value !== undefined && config.steps[step]?.[key] === undefined) out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Secret inputs (kubeconfig, registry-password, router-token) cannot be in ferry.yml: the pipeline
+ * takes them from FERRY_INPUT_<NAME>, as `ferry <step> --from-env` does.
+ */
+function secretsFromEnv(step: StepName, env: Readonly<Record<string, string | undefined>>): Record<string, RawValue> {
+  const out: Record<string, RawValue> = {};
+  for (const [name, decl] of Object.entries(STEPS[step].definition.inputs)) {
+    const value = env[inputEnvVar(name)];
+    if ((decl as { secret?: boolean }).secret === true && value !== undefined && value !== '') out[name] = value;
   }
   return out;
 }
@@ -110,6 +165,41 @@ function parseJson<T>(text: string | undefined, fallback: T): T {
   }
 }
 
+/** The build settings for a version's image: the pipeline's defaults where ferry.yml leaves them out. */
+function buildValues(config: FerryConfig, modelPath: string, version: string, layout: string): Record<string, RawValue> {
+  const pipeline = config.pipeline!;
+  const pushes = fileSets(config, 'build-serving-image', 'image');
+  return {
+    'model-path': modelPath,
+    ...defaultsFor(config, 'build-serving-image', {
+      'model-name': pipeline.modelName,
+      'model-version': version,
+      // Served by podman, the image must run: the runtime's own base (its pinned image), unless the
+      // file names one. Otherwise the model layers alone are enough to record and push.
+      ...(pushes ? {} : { output: layout, ...(pipeline.serveWith === 'podman' ? {} : { 'base-image': 'scratch' }) }),
+    }),
+  };
+}
+
+/** Where podman takes a version's image from: the registry the build pushed to, else its OCI layout. */
+function imageSource(built: BuiltImage, inputs: Record<string, unknown>): ImageSource {
+  const insecure = inputs['insecure-registry'] === true || inputs['tls-verify'] === false;
+  const authFile = typeof inputs['docker-config'] === 'string' && inputs['docker-config'] !== '' ? inputs['docker-config'] : undefined;
+  return built.image ? { pushed: built.image, digest: built.digest, tlsVerify: !insecure, ...(authFile ? { authFile } : {}) } : { layout: built.output, digest: built.digest, tlsVerify: true };
+}
+
+/** serve-with: podman runs the built image; a scratch base has no server in it. */
+function checkServeWith(config: FerryConfig): void {
+  const pipeline = config.pipeline!;
+  if (pipeline.serveWith !== 'podman') return;
+  const base = config.steps['build-serving-image']?.['base-image'] ?? config.defaults['base-image'];
+  if (base === 'scratch') {
+    throw new InputError(`${config.path}: pipeline.serve-with is podman, but build-serving-image.base-image is scratch: the image would hold the model files only, with no server to run; name a runnable base (the runtime's, or oci:DIR:TAG built by scripts/build-ferry-base.sh) or leave base-image out`, {
+      subject: 'pipeline.serve-with',
+    });
+  }
+}
+
 export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate): Promise<CandidateRun> {
   const pipeline = ctx.config.pipeline!;
   const started = Date.now();
@@ -119,20 +209,25 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
   const stablePath = pipeline.stable.modelPath === undefined ? undefined : resolve(ctx.cwd, pipeline.stable.modelPath);
   const canarySettings = ctx.config.steps['canary-deploy'] ?? {};
   const target = String(canarySettings.target ?? ctx.config.defaults.target ?? 'local');
-  // The embedded deployment unless the file points the rollout at a router or target of its own.
+  // The embedded router unless the file points the rollout at a router or target of its own.
   const local = target === 'local' && !fileSets(ctx.config, 'canary-deploy', 'router-url');
-  const deployment = local ? new LocalDeployment(pipeline.modelName, ctx.logger) : undefined;
+  const podman = pipeline.serveWith === 'podman';
+  // Versions given by model-path are served here on any target (their endpoints are what synthetic
+  // analysis compares, and what HAProxy is pointed at); the router only runs for the local target.
+  const deployment = new LocalDeployment(pipeline.modelName, ctx.logger);
   let stableEndpoints = [...pipeline.stable.endpoints];
   let candidateEndpoints = [...candidate.endpoints];
+  const containers: Record<'stable' | 'candidate', ServedContainer[]> = { stable: [], candidate: [] };
   let benchmark: unknown;
   let canary: CandidateRun['canary'];
   let image: CandidateRun['image'];
+  let stableImage: CandidateRun['stableImage'];
 
   const run = async (step: StepName, values: Record<string, RawValue>): Promise<Execution> => {
     ctx.progress(`${candidate.name}: ${step} …`);
     const t0 = performance.now();
     const execution = await executeStep(STEPS[step], {
-      raw: { platform: 'cli', values: { ...values, 'working-directory': ctx.cwd, config: ctx.configPath }, describe: (n) => `${step}.${n} (set by ferry pipeline)` },
+      raw: { platform: 'cli', values: { ...secretsFromEnv(step, ctx.env), ...values, 'working-directory': ctx.cwd, config: ctx.configPath }, describe: (n) => `${step}.${n} (set by ferry pipeline)` },
       cwd: ctx.cwd,
       env: ctx.env,
       logger: ctx.logger,
@@ -147,6 +242,7 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
     return execution;
   };
 
+  const served = (version: string, endpoints: string[], cs: ServedContainer[]): ServedVersion => ({ version, endpoints, ...(cs.length > 0 ? { containers: cs } : {}) });
   const finish = (exitCode: ExitCode, reason: string, stoppedAt?: StepName): CandidateRun => ({
     candidate: candidate.name,
     version: candidate.version,
@@ -160,23 +256,28 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
     durationMs: Date.now() - started,
     deployment: {
       kind: local ? 'local' : 'configured',
-      ...(deployment?.routerUrl ? { routerUrl: deployment.routerUrl, adminUrl: deployment.adminUrl! } : {}),
-      stable: { version: pipeline.stable.version, endpoints: stableEndpoints },
-      candidate: { version: candidate.version, endpoints: candidateEndpoints },
+      ...(deployment.routerUrl ? { routerUrl: deployment.routerUrl, adminUrl: deployment.adminUrl! } : {}),
+      serveWith: pipeline.serveWith,
+      stable: served(pipeline.stable.version, stableEndpoints, containers.stable),
+      candidate: served(candidate.version, candidateEndpoints, containers.candidate),
     },
     steps,
     ...(benchmark !== undefined ? { benchmark } : {}),
     ...(canary ? { canary } : {}),
     ...(image ? { image } : {}),
+    ...(stableImage ? { stableImage } : {}),
   });
 
   /** A step that did not pass ends the run: its exit code and headline say why. */
   const stop = (step: StepName, e: Execution): CandidateRun => finish(e.exitCode, e.ok ? e.result.headline : e.message, step);
 
-  if (!local && candidateEndpoints.length === 0) {
-    // Found before any step runs: the configured target serves only what is already running.
-    return finish(ExitCode.BadInput, `${ctx.configPath}: pipeline.candidates.${candidate.name} needs endpoints (the candidate's running servers) for the canary on target ${target}; only the embedded local deployment starts servers itself`);
+  try {
+    checkServeWith(ctx.config);
+  } catch (err: unknown) {
+    // Found before any step runs.
+    return finish(exitCodeOf(err), errorMessage(err));
   }
+  let imageInputs: Record<string, unknown> = {};
   try {
     // 1. validate-model
     if (modelPath !== undefined) {
@@ -184,18 +285,20 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
       if (!v.ok || v.exitCode !== ExitCode.Pass) return stop('validate-model', v);
 
       // 2. build-serving-image: by default an OCI layout directory, no registry.
-      const b = await run('build-serving-image', {
-        'model-path': modelPath,
-        ...defaultsFor(ctx.config, 'build-serving-image', {
-          'model-name': pipeline.modelName,
-          'model-version': candidate.version,
-          ...(fileSets(ctx.config, 'build-serving-image', 'image') ? {} : { output: join(dir, 'image'), 'base-image': 'scratch' }),
-        }),
-      });
+      const b = await run('build-serving-image', buildValues(ctx.config, modelPath, candidate.version, join(dir, 'image')));
       if (!b.ok || b.exitCode !== ExitCode.Pass) return stop('build-serving-image', b);
       image = { digest: b.result.outputs.digest ?? '', output: String(b.inputs.output ?? ''), image: b.result.outputs.image ?? '' };
+      imageInputs = b.inputs;
     }
     if (ctx.signal.aborted) return finish(ExitCode.Infrastructure, 'cancelled');
+
+    // serve-with: podman: the candidate's built image runs from here on, for the benchmark and the canary.
+    if (podman && candidateEndpoints.length === 0 && image) {
+      ctx.progress(`${candidate.name}: podman runs ${candidate.version}'s image ${image.digest}`);
+      const c = await deployment.serveImage(candidate.version, imageSource(image, imageInputs), ctx.signal);
+      containers.candidate.push(c);
+      candidateEndpoints = [c.url];
+    }
 
     // 3. benchmark-on-gpu-runner: the candidate's own server, started and stopped by the step.
     const serverSet = ['endpoint', 'image', 'command'].some((k) => fileSets(ctx.config, 'benchmark-on-gpu-runner', k));
@@ -207,15 +310,47 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
     if (!m.ok || m.exitCode !== ExitCode.Pass) return stop('benchmark-on-gpu-runner', m);
 
     // 4. canary-deploy against stable: on the embedded router, or the target the file names.
+    if (stableEndpoints.length === 0 || candidateEndpoints.length === 0) {
+      ctx.progress(`${candidate.name}: serving stable ${pipeline.stable.version} and candidate ${candidate.version} (${pipeline.serveWith})`);
+    }
+    if (stableEndpoints.length === 0 && podman) {
+      // Stable's image is built the same way as the candidate's, so both run the same base.
+      ctx.progress(`${candidate.name}: building stable ${pipeline.stable.version}'s image for podman`);
+      const built = await executeStep(STEPS['build-serving-image'], {
+        raw: {
+          platform: 'cli',
+          // Its own tag, so a tag ferry.yml asks for stays on the candidate.
+          values: {
+            ...buildValues(ctx.config, stablePath!, pipeline.stable.version, join(dir, 'stable-image')),
+            ...(fileSets(ctx.config, 'build-serving-image', 'image') ? { tags: pipeline.stable.version, 'tag-rules': 'none' } : {}),
+            'working-directory': ctx.cwd,
+            config: ctx.configPath,
+          },
+          describe: (n) => `build-serving-image.${n} (stable ${pipeline.stable.version}, set by ferry pipeline)`,
+        },
+        cwd: ctx.cwd,
+        env: ctx.env,
+        logger: ctx.logger,
+        signal: ctx.signal,
+      });
+      if (!built.ok || built.exitCode !== ExitCode.Pass) {
+        const why = built.ok ? built.result.headline : built.message;
+        return finish(built.exitCode === ExitCode.Pass ? ExitCode.Infrastructure : built.exitCode, `building stable ${pipeline.stable.version}'s image for podman failed: ${why}`, 'canary-deploy');
+      }
+      stableImage = { digest: built.result.outputs.digest ?? '', output: String(built.inputs.output ?? ''), image: built.result.outputs.image ?? '' };
+      const c = await deployment.serveImage(pipeline.stable.version, imageSource(stableImage, built.inputs), ctx.signal);
+      containers.stable.push(c);
+      stableEndpoints = [c.url];
+    }
+    if (stableEndpoints.length === 0) stableEndpoints = [await deployment.serve(pipeline.stable.version, stablePath!, ctx.signal)];
+    if (candidateEndpoints.length === 0) candidateEndpoints = [await deployment.serve(candidate.version, modelPath!, ctx.signal)];
     let routing: Record<string, RawValue> = {};
-    if (deployment) {
-      ctx.progress(`${candidate.name}: starting the local deployment (stable ${pipeline.stable.version}, candidate ${candidate.version}, router)`);
-      if (stableEndpoints.length === 0) stableEndpoints = [await deployment.serve(pipeline.stable.version, stablePath!, ctx.signal)];
-      if (candidateEndpoints.length === 0) candidateEndpoints = [await deployment.serve(candidate.version, modelPath!, ctx.signal)];
+    if (local) {
       await deployment.startRouter(join(dir, 'router'), { name: pipeline.stable.version, endpoints: stableEndpoints });
       ctx.progress(`${candidate.name}: router ${deployment.routerUrl} (admin ${deployment.adminUrl}) serves ${pipeline.stable.version}`);
       routing = { 'router-url': deployment.adminUrl! };
-    } else if (pipeline.stable.endpoints.length > 0) {
+    } else {
+      // The first rollout on a target learns stable from these; later ones read the target's record.
       routing = { 'stable-version': pipeline.stable.version, 'stable-endpoints': stableEndpoints.join(',') };
     }
     const c = await run('canary-deploy', {
@@ -233,6 +368,7 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
         finalWeights: parseJson(c.result.outputs['final-weights'], {}),
         decisions: parseJson(c.result.outputs['decision-log'], []),
         looks,
+        analysis: analysisSource(c.inputs, stableEndpoints, candidateEndpoints),
         ...(rollbackMs ? { rollbackMs: Number(rollbackMs) } : {}),
       };
     }
@@ -255,10 +391,17 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
     if (!p.ok || p.exitCode !== ExitCode.Pass) return stop('promote', p);
     return finish(ExitCode.Pass, p.result.headline);
   } catch (err: unknown) {
-    // Starting the local deployment failed (steps never throw: executeStep turns failures into results).
+    // Serving a version failed (steps never throw: executeStep turns failures into results).
     const failed = ORDER.find((s) => !steps.some((r) => r.step === s)) ?? 'canary-deploy';
     return finish(exitCodeOf(err), errorMessage(err), failed);
   } finally {
-    if (deployment && !ctx.keepServing?.(deployment)) await deployment.stop();
+    if (!ctx.keepServing?.(deployment)) await deployment.stop();
   }
+}
+
+/** Where the canary's judge read its data, from the step's resolved inputs. */
+function analysisSource(inputs: Record<string, unknown>, stable: readonly string[], canary: readonly string[]): AnalysisSource {
+  return inputs.analysis === 'prometheus'
+    ? { source: 'prometheus', url: String(inputs['prometheus-url'] ?? ''), metrics: String(inputs['prometheus-metrics'] ?? 'ferry-serve') }
+    : { source: 'synthetic', endpoints: { stable: [...stable], canary: [...canary] } };
 }

@@ -98,11 +98,17 @@ Embedded defaults, used for what ferry.yml leaves out:
   benchmark-on-gpu-runner  the step starts \`ferry serve\` on the candidate model itself
   canary-deploy            \`ferry serve\` processes for stable and candidate on loopback, Ferry's router
                            in this process in front of them, synthetic paired analysis
+pipeline.serve-with: podman serves the versions given by model-path with the images built instead:
+stable's image is built the same way, each runs under podman on a loopback port (the runtime's
+pinned base image, or build-serving-image.base-image; not scratch), and the containers are
+removed at the end. The candidate's container is also what the benchmark measures.
 Real infrastructure: set the step settings (build-serving-image.image, canary-deploy.target and its
-haproxy-* or router-url settings, analysis: prometheus ...) and give the versions endpoints
-instead of model-path; nothing else changes.
+haproxy-*, router-url or Kubernetes settings, analysis: prometheus ...); nothing else changes.
+Versions given by model-path are still served here (their endpoints go to the target and to
+synthetic analysis); give a version endpoints instead to use servers already running. Kubernetes
+credentials come from $KUBECONFIG (or ~/.kube/config, or the pod's service account).
 
-Every process it starts is stopped at the end, and on SIGINT/SIGTERM (traffic is left on stable).
+Every process and container it starts is stopped at the end, and on SIGINT/SIGTERM (traffic is left on stable).
 
 The report: report.json holds everything (every step's result, the benchmark's histograms, the
 judge at every look); report.md is the same for a PR comment or job summary; report.html is one
@@ -262,7 +268,7 @@ async function runPipeline(io: CliIo, argv: readonly string[]): Promise<ExitCode
   if (kept) {
     const deployment = kept;
     io.stderr.write(`\nserving until Ctrl-C: send requests to ${deployment.routerUrl}/v2/models/${pipeline.modelName}/infer (admin ${deployment.adminUrl})\n`);
-    io.stdout.write(`${JSON.stringify({ event: 'serving', url: deployment.routerUrl, adminUrl: deployment.adminUrl, pids: deployment.pids })}\n`);
+    io.stdout.write(`${JSON.stringify({ event: 'serving', url: deployment.routerUrl, adminUrl: deployment.adminUrl, pids: deployment.pids, containers: deployment.containers.map((c) => c.name) })}\n`);
     await waitForSignal(io.signal);
     await deployment.stop();
     io.stdout.write(`${JSON.stringify({ event: 'stopped' })}\n`);

@@ -24,9 +24,15 @@ export interface PipelineCandidate extends PipelineVersion {
   readonly expect?: PipelineExpectation;
 }
 
+/** What serves a version given by model-path: `ferry serve` processes, or podman running its built image. */
+export type ServeWith = 'process' | 'podman';
+export const SERVE_WITH: readonly ServeWith[] = ['process', 'podman'];
+
 export interface PipelineSettings {
   /** Name the model is served under (/v2/models/<name>). */
   readonly modelName: string;
+  /** How versions given by model-path are served during the run (default process). */
+  readonly serveWith: ServeWith;
   readonly stable: PipelineVersion;
   readonly candidates: readonly PipelineCandidate[];
   /** Where reports, images and results go, relative to the working directory. */
@@ -36,11 +42,11 @@ export interface PipelineSettings {
 const EXPECTATIONS = ['promoted', ...STEP_NAMES] as const;
 const VERSION_KEYS = ['version', 'model-path', 'endpoints'];
 const CANDIDATE_KEYS = [...VERSION_KEYS, 'expect'];
-const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir'];
+const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir', 'serve-with'];
 
 const VERSION_PROPERTIES = {
   version: { type: 'string', pattern: NAME.source, description: 'Version label.' },
-  'model-path': { type: 'string', description: 'Model file or directory; ferry pipeline serves it with ferry serve on this machine.' },
+  'model-path': { type: 'string', description: 'Model file or directory; ferry pipeline serves it on this machine (see serve-with).' },
   endpoints: {
     oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
     description: 'Base URLs of already running servers of this version (real infrastructure) instead of model-path.',
@@ -55,6 +61,12 @@ export const PIPELINE_SCHEMA = {
   properties: {
     'model-name': { type: 'string', pattern: NAME.source, default: 'model', description: 'Name the model is served under (/v2/models/<name>).' },
     'report-dir': { type: 'string', default: '.ferry/pipeline', description: 'Where the report, images and results go.' },
+    'serve-with': {
+      enum: [...SERVE_WITH],
+      default: 'process',
+      description:
+        'How versions given by model-path are served for the benchmark and the canary: process runs `ferry serve` on the model files; podman runs the image build-serving-image built (stable is built the same way) on a loopback port, and removes the containers at the end. podman needs a runnable base-image (the runtime\'s pinned image by default; not scratch).',
+    },
     stable: {
       type: 'object',
       additionalProperties: false,
@@ -132,6 +144,8 @@ export function parsePipelineSection(raw: unknown, file: string): PipelineSettin
   const modelName = raw['model-name'] === undefined ? 'model' : name(file, 'pipeline.model-name', raw['model-name']);
   const reportDir = raw['report-dir'] ?? '.ferry/pipeline';
   if (typeof reportDir !== 'string' || reportDir === '') bad(file, 'pipeline.report-dir', 'must be a path');
+  const serveWith = raw['serve-with'] ?? 'process';
+  if (!(SERVE_WITH as readonly unknown[]).includes(serveWith)) bad(file, 'pipeline.serve-with', `must be one of ${SERVE_WITH.join(', ')}, got ${JSON.stringify(serveWith)}`);
   if (raw.stable === undefined) bad(file, 'pipeline.stable', 'is required: the version serving now ({version, model-path})');
   const stable = version(file, 'pipeline.stable', raw.stable, VERSION_KEYS);
   if (!isRecord(raw.candidates) || Object.keys(raw.candidates).length === 0) bad(file, 'pipeline.candidates', 'must map at least one candidate name to {model-path | endpoints, version, expect}');
@@ -141,5 +155,5 @@ export function parsePipelineSection(raw: unknown, file: string): PipelineSettin
     if (parsed.version === stable.version) bad(file, `pipeline.candidates.${key}.version`, `is ${parsed.version}, the stable version's label; a candidate needs a label of its own`);
     return { name: key, ...parsed };
   });
-  return { modelName, stable, candidates, reportDir };
+  return { modelName, serveWith: serveWith as ServeWith, stable, candidates, reportDir };
 }
