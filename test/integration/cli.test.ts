@@ -104,6 +104,6 @@ describe('ferry validate-model', () => {
     expect(r.stderr).toContain('the local target needs router-url');
     const k = await ferry(['rollback', '--target', 'kserve']);
     expect(k.code).toBe(2);
-    expect(k.stderr).toContain('the kserve target is not included in this build');
+    expect(k.stderr).toContain('the kserve target needs inference-service');
   });
 });
