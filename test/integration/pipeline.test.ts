@@ -239,7 +239,10 @@ describe('ferry pipeline on examples/classifier', () => {
 
 describe('ferry pipeline on real infrastructure', () => {
   it('the same ferry.yml with only the targets changed: HAProxy in front of running servers', async () => {
-    const serve = (version: string) => startFerryServe(['--model-path', join(EXAMPLE, 'models', version), '--model-name', 'classifier', '--model-version', version, '--port', '0']);
+    // 20 ms a request on top of the model, like real compute, as in pipeline-real.test.ts: two
+    // identical sub-millisecond servers on two shared cores otherwise differ by scheduler wake-ups
+    // alone, which the tail test can read as a regression (seen in CI: p95 1.82 → 2.13 ms).
+    const serve = (version: string) => startFerryServe(['--model-path', join(EXAMPLE, 'models', version), '--model-name', 'classifier', '--model-version', version, '--port', '0', '--inject-latency-ms', '20']);
     const [v1, v2] = await Promise.all([serve('v1'), serve('v2')]);
     const haproxy = await startHaproxy({ backends: [{ name: 'models', servers: [{ name: 'stable', address: `127.0.0.1:${v1.port}`, weight: 100 }, { name: 'canary', address: `127.0.0.1:${v2.port}`, weight: 0 }] }] });
     try {
