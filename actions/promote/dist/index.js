@@ -42577,6 +42577,7 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 
 
 
+
 /** Someone else wrote the record since it was read. */
 class StateConflictError extends Error {
     location;
@@ -42664,7 +42665,7 @@ class FileStateStore {
         for (;;) {
             try {
                 const handle = await (0,promises_namespaceObject.open)(path, 'wx', 0o600);
-                await handle.writeFile(`${process.pid} ${new Date().toISOString()}\n`);
+                await handle.writeFile(`${process.pid} ${new Date().toISOString()} ${(0,external_node_os_namespaceObject.hostname)()}\n`);
                 await handle.close();
                 return () => (0,promises_namespaceObject.rm)(path, { force: true });
             }
@@ -42676,7 +42677,12 @@ class FileStateStore {
                     throw error;
             }
             const age = await (0,promises_namespaceObject.stat)(path).then((s) => Date.now() - s.mtimeMs, () => 0);
-            if (age > LOCK_STALE_MS) {
+            // A lock whose writer (named in it) is no longer running is stale at once: a killed job's
+            // re-run must not wait out the age limit, nor read the wait as another job's write.
+            const [pid, , host] = (await (0,promises_namespaceObject.readFile)(path, 'utf8').catch(() => '')).trim().split(' ');
+            const owner = Number(pid);
+            const deadHere = host === (0,external_node_os_namespaceObject.hostname)() && Number.isInteger(owner) && owner > 0 && owner !== process.pid && !pidRunning(owner);
+            if (age > LOCK_STALE_MS || deadHere) {
                 await (0,promises_namespaceObject.rm)(path, { force: true });
                 continue;
             }
@@ -42698,6 +42704,15 @@ async function syncDirectory(path) {
     }
     finally {
         await handle.close();
+    }
+}
+function pidRunning(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (error) {
+        return error.code === 'EPERM';
     }
 }
 

@@ -5,6 +5,7 @@
 // that is renamed over the old one, under a lock file, so a reader sees the old record or the new
 // one and a killed writer leaves no half-written state.
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -114,7 +115,7 @@ export class FileStateStore implements StateStore {
     for (;;) {
       try {
         const handle = await open(path, 'wx', 0o600);
-        await handle.writeFile(`${process.pid} ${new Date().toISOString()}\n`);
+        await handle.writeFile(`${process.pid} ${new Date().toISOString()} ${hostname()}\n`);
         await handle.close();
         return () => rm(path, { force: true });
       } catch (error) {
@@ -123,7 +124,12 @@ export class FileStateStore implements StateStore {
         if (code !== 'EEXIST') throw error;
       }
       const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > LOCK_STALE_MS) {
+      // A lock whose writer (named in it) is no longer running is stale at once: a killed job's
+      // re-run must not wait out the age limit, nor read the wait as another job's write.
+      const [pid, , host] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
+      const owner = Number(pid);
+      const deadHere = host === hostname() && Number.isInteger(owner) && owner > 0 && owner !== process.pid && !pidRunning(owner);
+      if (age > LOCK_STALE_MS || deadHere) {
         await rm(path, { force: true });
         continue;
       }
@@ -142,5 +148,14 @@ async function syncDirectory(path: string): Promise<void> {
     // Some file systems refuse fsync on a directory; the rename is still atomic.
   } finally {
     await handle.close();
+  }
+}
+
+function pidRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
