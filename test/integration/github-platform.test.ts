@@ -152,7 +152,10 @@ describe('rollout actions record GitHub deployments', () => {
     requireBuilt();
     dir = mkdtempSync(join(tmpdir(), 'ferry-gh-rollout-'));
     const model = await makeSmokeModel(dir);
-    const serve = (version: string): Promise<ServeProcess> => startFerryServe(['--model-path', model, '--model-name', 'classifier', '--model-version', version, '--port', '0']);
+    // 20 ms a request, like the other real-target rollout tests: two sub-millisecond servers on a
+    // shared 2-core runner differ by scheduler wake-ups, which is not what this test is about.
+    const serve = (version: string): Promise<ServeProcess> =>
+      startFerryServe(['--model-path', model, '--model-name', 'classifier', '--model-version', version, '--port', '0', '--inject-latency-ms', '20']);
     const v1 = await serve('v1');
     v2 = await serve('v2');
     router = await startFerryRouter(mkdtempSync(join(dir, 'router-')), v1);

@@ -330,6 +330,19 @@ describe('judgeCanary decisions on seeded synthetic windows', () => {
     expect(r.samples.need).toBe(0);
   });
 
+  it('holds a tail rise against the floor by its estimate: significant, interval past the floor, rise inside it, pass', () => {
+    // p95 +25% on 3,000 requests a version is significant; its interval reaches past a 40% floor
+    // (a p95's interval is wide), while the estimated rise stays inside it.
+    const j = judgeCanary({ metrics: [{ kind: 'latency', name: 'latency', floor: { relative: 0.4 } }] }, { index: 2, count: 4 }, makeWindow(4, { n: 3000 }, { n: 3000, sigma: 0.5 + Math.log(1.25) / 1.645 }));
+    const r = rowOf(j, 'latency p95 tail');
+    expect(r.test!.significant, r.reason).toBe(true);
+    expect(r.interval!.upper!).toBeGreaterThan(r.floor!.threshold);
+    expect(r.effect!).toBeLessThan(r.floor!.threshold);
+    expect(r.floor!.beyond).toBe(false);
+    expect(r.outcome).toBe('pass');
+    expect(r.reason).toMatch(/^tail significantly heavier but within the floor: p95 /);
+  });
+
   it('says how many more requests per version it needs, and that many is enough', () => {
     const small = judgeCanary({ metrics: [{ kind: 'latency', name: 'latency', tails: [] }] }, { index: 1, count: 2 }, makeWindow(16, { n: 30 }, { n: 30 }));
     expect(small.decision).toBe('extend');

@@ -41358,10 +41358,14 @@ function tailCheck(m, pair, q, ctx) {
                 confidence: conf,
             };
         }
-        const beyond = interval === null ? false : beyondFloor(interval.lower, interval.upper, threshold, 'higher');
+        const diff = cq - sq;
+        // The floor is held against the estimated rise, as Kayenta gates on its effect size: a
+        // percentile's interval at the few hundred requests of a canary step is wider than any floor
+        // (p95 ± a millisecond on a 2 ms service), so asking for the whole interval inside it would
+        // abort every canary whose exceedance test wobbles, however small the change.
+        const beyond = diff > threshold;
         const test = { name: 'exceedance', alternative: 'greater', z: finite(t.z), pValue: t.pValue, alpha, significant };
         const floor = { threshold, rule, beyond };
-        const diff = cq - sq;
         const shares = `${format_fmtRate(aboveCanary / canary.count)} of canary requests above stable's p${q} bucket (${format_fmtMs(thresholdMs)} ms) vs ${format_fmtRate(aboveStable / stable.count)}`;
         const pText = `p${q} ${format_fmtMs(sq)} → ${format_fmtMs(cq)} ms (${format_fmtSignedMs(diff)}${sq > 0 ? `, ${format_fmtSignedPct(diff / sq)}` : ''}${interval ? ` ${fmtInterval(interval.lower, interval.upper, format_fmtMs, ' ms')} at ${fmtConfidence(interval.confidence)}` : ''})`;
         const testText = `exceedance test ${format_fmtP(t.pValue)} ${significant ? '<' : '≥'} ${fmtAlpha(alpha)}`;
@@ -41369,7 +41373,7 @@ function tailCheck(m, pair, q, ctx) {
         let reason;
         if (significant && beyond) {
             outcome = 'fail';
-            reason = `canary tail significantly heavier: ${pText}; ${shares}; ${testText}; not within the floor ${format_fmtMs(threshold)} ms (${rule})`;
+            reason = `canary tail significantly heavier: ${pText}; ${shares}; ${testText}; the rise is beyond the floor ${format_fmtMs(threshold)} ms (${rule})`;
         }
         else if (isShort(samples)) {
             outcome = 'need-data';
@@ -42595,8 +42599,12 @@ class StateConflictError extends Error {
 class StateCorruptError extends Error {
     name = 'StateCorruptError';
 }
+/** A lock older than this is stale whoever holds it: a write holds it for milliseconds. */
 const LOCK_STALE_MS = 10_000;
-const LOCK_WAIT_MS = 5_000;
+/** A lock file still empty after this was created by a writer that died before naming itself. */
+const LOCK_EMPTY_STALE_MS = 1_000;
+/** Longer than the stale age, so a wait always outlasts a lock nobody will release. */
+const LOCK_WAIT_MS = LOCK_STALE_MS + 2_000;
 function parseEnvelope(path, text) {
     let parsed;
     try {
@@ -42658,10 +42666,15 @@ class FileStateStore {
             await release();
         }
     }
-    /** An exclusive lock file beside the record; one left by a killed writer goes stale after 10 s. */
+    /**
+     * An exclusive lock file beside the record, naming its writer ("pid time host"). One whose
+     * writer is no longer running on this host is stale at once; one left empty (its writer died
+     * between creating and naming it) after a second; any other after 10 s.
+     */
     async lock() {
         const path = `${this.location}.lock`;
         const deadline = Date.now() + LOCK_WAIT_MS;
+        let holder = '';
         for (;;) {
             try {
                 const handle = await (0,promises_namespaceObject.open)(path, 'wx', 0o600);
@@ -42677,17 +42690,18 @@ class FileStateStore {
                     throw error;
             }
             const age = await (0,promises_namespaceObject.stat)(path).then((s) => Date.now() - s.mtimeMs, () => 0);
-            // A lock whose writer (named in it) is no longer running is stale at once: a killed job's
-            // re-run must not wait out the age limit, nor read the wait as another job's write.
-            const [pid, , host] = (await (0,promises_namespaceObject.readFile)(path, 'utf8').catch(() => '')).trim().split(' ');
+            holder = (await (0,promises_namespaceObject.readFile)(path, 'utf8').catch(() => '')).trim();
+            const [pid, , host] = holder.split(' ');
             const owner = Number(pid);
+            // A killed job's re-run must not wait out the age limit, nor read the wait as another job's write.
             const deadHere = host === (0,external_node_os_namespaceObject.hostname)() && Number.isInteger(owner) && owner > 0 && owner !== process.pid && !pidRunning(owner);
-            if (age > LOCK_STALE_MS || deadHere) {
+            if (age > LOCK_STALE_MS || deadHere || (holder === '' && age > LOCK_EMPTY_STALE_MS)) {
                 await (0,promises_namespaceObject.rm)(path, { force: true });
                 continue;
             }
-            if (Date.now() > deadline)
-                throw new StateConflictError(this.location, -1, -1);
+            if (Date.now() > deadline) {
+                throw new Error(`its lock file ${path} stayed taken for ${LOCK_WAIT_MS / 1000} s (held by ${holder ? `pid ${pid} on ${host ?? 'an unnamed host'}` : 'a writer that never named itself'}): other jobs keep writing this record`);
+            }
             await new Promise((resolve) => setTimeout(resolve, 20));
         }
     }

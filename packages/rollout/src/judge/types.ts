@@ -194,7 +194,10 @@ export interface FloorFacts {
   readonly threshold: number;
   /** How the threshold was set, in words. */
   readonly rule: string;
-  /** Whether the interval's worse-side end lies beyond the threshold (the effect is not shown to be within it). */
+  /**
+   * Whether the effect counts as beyond the threshold: for a shift or a rate, the interval's
+   * worse-side end (the effect is not shown to be within it); for a tail, the estimated rise itself.
+   */
   readonly beyond: boolean;
 }
 

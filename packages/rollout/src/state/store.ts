@@ -44,8 +44,12 @@ export class StateCorruptError extends Error {
   override readonly name = 'StateCorruptError';
 }
 
+/** A lock older than this is stale whoever holds it: a write holds it for milliseconds. */
 const LOCK_STALE_MS = 10_000;
-const LOCK_WAIT_MS = 5_000;
+/** A lock file still empty after this was created by a writer that died before naming itself. */
+const LOCK_EMPTY_STALE_MS = 1_000;
+/** Longer than the stale age, so a wait always outlasts a lock nobody will release. */
+const LOCK_WAIT_MS = LOCK_STALE_MS + 2_000;
 
 interface FileEnvelope {
   readonly schema: 'ferry-state/1';
@@ -108,10 +112,15 @@ export class FileStateStore implements StateStore {
     }
   }
 
-  /** An exclusive lock file beside the record; one left by a killed writer goes stale after 10 s. */
+  /**
+   * An exclusive lock file beside the record, naming its writer ("pid time host"). One whose
+   * writer is no longer running on this host is stale at once; one left empty (its writer died
+   * between creating and naming it) after a second; any other after 10 s.
+   */
   private async lock(): Promise<() => Promise<void>> {
     const path = `${this.location}.lock`;
     const deadline = Date.now() + LOCK_WAIT_MS;
+    let holder = '';
     for (;;) {
       try {
         const handle = await open(path, 'wx', 0o600);
@@ -124,16 +133,18 @@ export class FileStateStore implements StateStore {
         if (code !== 'EEXIST') throw error;
       }
       const age = await stat(path).then((s) => Date.now() - s.mtimeMs, () => 0);
-      // A lock whose writer (named in it) is no longer running is stale at once: a killed job's
-      // re-run must not wait out the age limit, nor read the wait as another job's write.
-      const [pid, , host] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
+      holder = (await readFile(path, 'utf8').catch(() => '')).trim();
+      const [pid, , host] = holder.split(' ');
       const owner = Number(pid);
+      // A killed job's re-run must not wait out the age limit, nor read the wait as another job's write.
       const deadHere = host === hostname() && Number.isInteger(owner) && owner > 0 && owner !== process.pid && !pidRunning(owner);
-      if (age > LOCK_STALE_MS || deadHere) {
+      if (age > LOCK_STALE_MS || deadHere || (holder === '' && age > LOCK_EMPTY_STALE_MS)) {
         await rm(path, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new StateConflictError(this.location, -1, -1);
+      if (Date.now() > deadline) {
+        throw new Error(`its lock file ${path} stayed taken for ${LOCK_WAIT_MS / 1000} s (held by ${holder ? `pid ${pid} on ${host ?? 'an unnamed host'}` : 'a writer that never named itself'}): other jobs keep writing this record`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
