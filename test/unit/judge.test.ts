@@ -330,6 +330,37 @@ describe('judgeCanary decisions on seeded synthetic windows', () => {
     expect(r.samples.need).toBe(0);
   });
 
+  it('holds a shift against the floor by its estimate: significant, interval past the floor, shift inside it, pass', () => {
+    // +7.5% on the median (20 → 21.5 ms) on 5,000 requests a version, against the default 10% floor.
+    const rng = new SeededRandom(3);
+    const stable = latencies(rng, 5000, 20, 0.5);
+    const canary = latencies(rng, 5000, 21.5, 0.5);
+    const j = judgeCanary({ metrics: [{ kind: 'latency', name: 'latency', tails: [] }] }, { index: 2, count: 4 }, { stable: { latency: { latency: stable } }, canary: { latency: { latency: canary } } });
+    const r = rowOf(j, 'latency shift');
+    expect(r.test!.significant, r.reason).toBe(true);
+    expect(r.interval!.upper!).toBeGreaterThan(r.floor!.threshold);
+    expect(r.effect!).toBeGreaterThan(0);
+    expect(r.effect!).toBeLessThan(r.floor!.threshold);
+    expect(r.floor!.beyond).toBe(false);
+    expect(r.outcome).toBe('pass');
+    expect(r.reason).toMatch(/^significantly slower but within the floor: shift \+1\.\d+ ms/);
+  });
+
+  it('holds an error-rate rise against the floor by its estimate at an early look', () => {
+    // 0.10% → 0.45% on 20,000 requests: significant at look 1/4, interval reaching past the 0.5-point floor.
+    const w: JudgeWindow = { stable: { counts: { errors: { requests: 20_000, errors: 20 } } }, canary: { counts: { errors: { requests: 20_000, errors: 90 } } } };
+    const r = rowOf(judgeCanary({ metrics: [{ kind: 'error-rate', name: 'errors' }] }, { index: 1, count: 4 }, w), 'error rate');
+    expect(r.test!.significant, r.reason).toBe(true);
+    expect(r.interval!.upper!).toBeGreaterThan(r.floor!.threshold);
+    expect(r.effect!).toBeCloseTo(0.0035, 6);
+    expect(r.outcome).toBe('pass');
+    // Past the floor, the same test fails: 0.10% → 0.80%.
+    const worse: JudgeWindow = { ...w, canary: { counts: { errors: { requests: 20_000, errors: 160 } } } };
+    const f = rowOf(judgeCanary({ metrics: [{ kind: 'error-rate', name: 'errors' }] }, { index: 1, count: 4 }, worse), 'error rate');
+    expect(f.outcome).toBe('fail');
+    expect(f.reason).toMatch(/; the difference is beyond the floor /);
+  });
+
   it('holds a tail rise against the floor by its estimate: significant, interval past the floor, rise inside it, pass', () => {
     // p95 +25% on 3,000 requests a version is significant; its interval reaches past a 40% floor
     // (a p95's interval is wide), while the estimated rise stays inside it.

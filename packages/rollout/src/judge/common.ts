@@ -58,6 +58,17 @@ export function intervalConfidence(alpha: number, sided: 1 | 2): number | null {
  * can spend an alpha below 1e-16; their interval is reported unbounded (null ends), which keeps
  * the floor from excusing anything.
  */
+/**
+ * Whether a significant change matters: its estimate lies past the floor on the worse side. The
+ * floor is held against the estimate, as Kayenta gates on its effect size, not against the
+ * interval: at the α an early look spends (1e-5 and below) the interval spans nearly every value,
+ * and on histogram buckets it is a bucket wide, so "the interval within the floor" could almost
+ * never hold and every significant wobble, however small, would abort.
+ */
+export function estimateBeyond(estimate: number, threshold: number, worse: 'higher' | 'lower'): boolean {
+  return worse === 'higher' ? estimate > threshold : estimate < -threshold;
+}
+
 export function computable(confidence: number | null): confidence is number {
   return confidence !== null && confidence < 1;
 }

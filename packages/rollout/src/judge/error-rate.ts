@@ -9,6 +9,7 @@ import {
   canaryAlternative,
   checkCount,
   computable,
+  estimateBeyond,
   inputError,
   intervalConfidence,
   isShort,
@@ -96,7 +97,7 @@ export function prepareErrorRate(m: ResolvedErrorRate, window: JudgeWindow, ctx:
     const significant = alpha > 0 && t.pValue < alpha;
     const interval: Interval | null = conf === null ? null : computable(conf) ? { lower: t.lower, upper: t.upper, confidence: conf } : { lower: null, upper: null, confidence: conf };
     const worse = m.direction === 'higher-is-worse' ? 'higher' : m.direction === 'lower-is-worse' ? 'lower' : rc >= rs ? 'higher' : 'lower';
-    const beyond = interval === null ? false : worse === 'higher' ? interval.upper === null || interval.upper > threshold : interval.lower === null || interval.lower < -threshold;
+    const beyond = estimateBeyond(rc - rs, threshold, worse);
     const test: TestFacts = { name: t.test, alternative, z: finite(t.z), pValue: t.pValue, alpha, significant };
     const floor: FloorFacts = { threshold, rule, beyond };
     const rates = `error rate ${fmtRate(rs)} → ${fmtRate(rc)} (${fmtCount(stable.errors)}/${fmtCount(stable.requests)} vs ${fmtCount(canary.errors)}/${fmtCount(canary.requests)}), difference ${fmtPp(rc - rs)}${interval ? ` ${fmtInterval(interval.lower, interval.upper, (x) => fmtPp(x))} at ${fmtConfidence(interval.confidence)}` : ''}`;
@@ -107,7 +108,7 @@ export function prepareErrorRate(m: ResolvedErrorRate, window: JudgeWindow, ctx:
     let reason: string;
     if (significant && beyond) {
       outcome = 'fail';
-      reason = `canary error rate significantly ${worse}: ${rates}; ${testText}; not within the floor ${fmtPp(threshold).slice(1)} (${rule})${codesText}`;
+      reason = `canary error rate significantly ${worse}: ${rates}; ${testText}; the difference is beyond the floor ${fmtPp(threshold).slice(1)} (${rule})${codesText}`;
     } else if (isShort(samples)) {
       outcome = 'need-data';
       reason = `not enough data: ${sampleText(samples)}; need ${fmtCount(samples.need)} more per version. So far ${rates}; ${testText}`;

@@ -15,6 +15,7 @@ import { hodgesLehmannBinned, hodgesLehmannSorted, mannWhitneyBinned, mannWhitne
 import {
   canaryAlternative,
   computable,
+  estimateBeyond,
   inputError,
   intervalConfidence,
   isShort,
@@ -59,11 +60,6 @@ function pairOf(m: ResolvedLatency, stable: Dist, canary: Dist): Pair {
   // Percentiles by binary search over the shared buckets, as the histograms would give them.
   const sides = binnedSides(bins, hs, hc, { stable: stable.dropped, canary: canary.dropped });
   return withSigma({ kind: 'binned' as const, stable: sides.stable, canary: sides.canary, bins, hs, hc });
-}
-
-/** Interval ends beyond a floor, on the worse side(s). */
-function beyondFloor(lower: number | null, upper: number | null, threshold: number, worse: 'higher' | 'lower'): boolean {
-  return worse === 'higher' ? upper === null || upper > threshold : lower === null || lower < -threshold;
 }
 
 function mwAlternative(direction: ResolvedLatency['direction']): Alternative {
@@ -119,7 +115,7 @@ function shiftCheck(m: ResolvedLatency, pair: Pair, ctx: CheckContext): Prepared
     }
     const significant = alpha > 0 && pValue < alpha;
     const worse: 'higher' | 'lower' = m.direction === 'higher-is-worse' ? 'higher' : m.direction === 'lower-is-worse' ? 'lower' : superiorityObserved >= 0.5 ? 'higher' : 'lower';
-    const beyond = beyondFloor(lower, upper, threshold, worse);
+    const beyond = estimateBeyond(estimate, threshold, worse);
     const test: TestFacts = { name: 'mann-whitney', alternative: canaryAlternative(m.direction), z, pValue, alpha, significant };
     const floor: FloorFacts = { threshold, rule, beyond };
     const interval: Interval | null = conf === null ? null : { lower, upper, confidence: conf };
@@ -131,7 +127,7 @@ function shiftCheck(m: ResolvedLatency, pair: Pair, ctx: CheckContext): Prepared
     let reason: string;
     if (significant && beyond) {
       outcome = 'fail';
-      reason = `canary significantly ${slower}: ${shiftText}; ${testText}; the interval is not within the floor ±${fmtMs(threshold)} ms (${rule})`;
+      reason = `canary significantly ${slower}: ${shiftText}; ${testText}; the shift is beyond the floor ±${fmtMs(threshold)} ms (${rule})`;
     } else if (isShort(samples)) {
       outcome = 'need-data';
       reason = `not enough data: ${sampleText(samples)}; need ${fmtCount(samples.need)} more per version. So far ${shiftText}; ${testText}`;
@@ -215,11 +211,7 @@ function tailCheck(m: ResolvedLatency, pair: Pair, q: number, ctx: CheckContext)
       };
     }
     const diff = cq - sq;
-    // The floor is held against the estimated rise, as Kayenta gates on its effect size: a
-    // percentile's interval at the few hundred requests of a canary step is wider than any floor
-    // (p95 ± a millisecond on a 2 ms service), so asking for the whole interval inside it would
-    // abort every canary whose exceedance test wobbles, however small the change.
-    const beyond = diff > threshold;
+    const beyond = estimateBeyond(diff, threshold, 'higher');
     const test: TestFacts = { name: 'exceedance', alternative: 'greater', z: finite(t.z), pValue: t.pValue, alpha, significant };
     const floor: FloorFacts = { threshold, rule, beyond };
     const shares = `${fmtRate(aboveCanary / canary.count)} of canary requests above stable's p${q} bucket (${fmtMs(thresholdMs)} ms) vs ${fmtRate(aboveStable / stable.count)}`;

@@ -194,10 +194,7 @@ export interface FloorFacts {
   readonly threshold: number;
   /** How the threshold was set, in words. */
   readonly rule: string;
-  /**
-   * Whether the effect counts as beyond the threshold: for a shift or a rate, the interval's
-   * worse-side end (the effect is not shown to be within it); for a tail, the estimated rise itself.
-   */
+  /** Whether the estimated effect lies past the threshold on the worse side (a significant one then fails). */
   readonly beyond: boolean;
 }
 
