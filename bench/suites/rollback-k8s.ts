@@ -81,37 +81,29 @@ export const rollbackK8sSuite: Suite = {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       await kserve.setVersion('canary', { name: 'v2', endpoints: ['http://127.0.0.1:9/v2'] });
+      // One measurement for either target: put the canary at 50%, then time the way back to 0.
+      const rollbackOn = (on: Parameters<typeof applyAndVerify>[0], id: string, label: string): Contender => ({
+        id,
+        label,
+        async run() {
+          await applyAndVerify(on, weightsFor(50), { kind: 'weighted' }, 30_000);
+          const t0 = performance.now();
+          await applyAndVerify(on, weightsFor(0), { kind: 'weighted' }, 30_000);
+          return { ms: performance.now() - t0 };
+        },
+      });
       const contenders: Contender[] = [
-        {
-          id: 'ferry',
-          label: 'Ferry (server-side apply, read back until accepted)',
-          async run() {
-            await applyAndVerify(target, weightsFor(50), { kind: 'weighted' }, 30_000);
-            const t0 = performance.now();
-            await applyAndVerify(target, weightsFor(0), { kind: 'weighted' }, 30_000);
-            return { ms: performance.now() - t0 };
-          },
-        },
-        {
-          id: 'kserve',
-          label: 'Ferry kserve (canaryTrafficPercent, read back from the traffic status)',
-          async run() {
-            await applyAndVerify(kserve, weightsFor(50), { kind: 'weighted' }, 30_000);
-            const t0 = performance.now();
-            await applyAndVerify(kserve, weightsFor(0), { kind: 'weighted' }, 30_000);
-            return { ms: performance.now() - t0 };
-          },
-        },
+        rollbackOn(target, 'ferry', 'Ferry (server-side apply, read back until accepted)'),
+        rollbackOn(kserve, 'kserve', 'Ferry kserve (canaryTrafficPercent, read back from the traffic status)'),
       ];
       const runs = ctx.quick ? 5 : 20;
-      ctx.log(`rollback-k8s: ${runs} rollbacks on the gateway-api target`);
+      ctx.log(`rollback-k8s: ${runs} rollbacks on each of the gateway-api and kserve targets`);
       const [ferry, kserveResult] = await measureInterleaved(contenders, { runs, warmups: 1 });
+      const figures = (samplesMs: readonly number[]): [number, number] => [percentile(samplesMs, 50), percentile(samplesMs, 95)];
       const samples = ferry!.time?.samplesMs ?? [];
-      const p50 = percentile(samples, 50);
-      const p95 = percentile(samples, 95);
+      const [p50, p95] = figures(samples);
       const kSamples = kserveResult!.time?.samplesMs ?? [];
-      const k50 = percentile(kSamples, 50);
-      const k95 = percentile(kSamples, 95);
+      const [k50, k95] = figures(kSamples);
       const rows: Row[] = [
         infoRow({ suite: SUITE, measurement: MEASUREMENT, ferry: ferry!, format: () => `p50 ${formatMs(p50)}, p95 ${formatMs(p95)}` }),
         infoRow({ suite: SUITE, measurement: MEASUREMENT_KSERVE, ferry: kserveResult!, format: () => `p50 ${formatMs(k50)}, p95 ${formatMs(k95)}` }),

@@ -15,26 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayApiTarget } from '../../packages/rollout/src/targets/kubernetes/index.js';
 import { skopeoInspect, startKubeApiserver, startRegistry, type KubeApiserverComponent, type RegistryComponent } from '../support/components/index.js';
 import { startKubeController, type KubeController } from '../support/kube-controller.js';
-import { copyExample, editFerryYml, readPipelineReport, runPipeline } from '../support/pipeline-project.js';
+import { copyExample, editFerryYml, EVERY_STEP_PASSED, readPipelineReport, runPipeline, stepVerdicts } from '../support/pipeline-project.js';
 import { cleanEnv, requireBuilt } from '../support/repo.js';
 
 const NS = 'default';
 const GATEWAY = 'models-gateway';
 const RECORD_ANNOTATION = 'ferry.dev/rollout';
-
-interface Run {
-  outcome: string;
-  stoppedAt?: string;
-  reason: string;
-  steps: { step: string; verdict: string; inputs?: Record<string, unknown> }[];
-  image?: { digest: string; image: string };
-  canary?: { phase: string; finalWeights: Record<string, number>; decisions: { action: string; canary: number }[]; analysis?: unknown };
-  deployment: { kind: string; stable: { endpoints: string[] }; candidate: { endpoints: string[] } };
-}
-interface Report {
-  exitCode: number;
-  candidates: Run[];
-}
 
 let dir: string;
 let kube: KubeApiserverComponent;
@@ -109,16 +95,10 @@ describe('ferry pipeline on Kubernetes (gateway-api target on a real kube-apiser
     expect(out.code, `${out.stdout}\n${out.stderr}`).toBe(0);
     expect(out.stdout).toMatch(/v2 \(v2\): PROMOTED/);
 
-    const run = readPipelineReport<Report>(project).candidates[0]!;
+    const run = readPipelineReport(project).candidates[0]!;
     expect(run.outcome).toBe('promoted');
     expect(run.deployment.kind).toBe('configured');
-    expect(run.steps.map((s) => [s.step, s.verdict])).toEqual([
-      ['validate-model', 'pass'],
-      ['build-serving-image', 'pass'],
-      ['benchmark-on-gpu-runner', 'pass'],
-      ['canary-deploy', 'pass'],
-      ['promote', 'pass'],
-    ]);
+    expect(stepVerdicts(run)).toEqual(EVERY_STEP_PASSED);
     // promote ran on the same target without a section of its own.
     expect(run.steps.find((s) => s.step === 'promote')!.inputs).toMatchObject({ target: 'gateway-api', route: 'classifier', image });
     const digest = run.image!.digest;
@@ -151,7 +131,7 @@ describe('ferry pipeline on Kubernetes (gateway-api target on a real kube-apiser
     expect(out.code, `${out.stdout}\n${out.stderr}`).toBe(1);
     expect(out.stdout).toMatch(/slow \(slow\): REJECTED at canary-deploy/);
 
-    const run = readPipelineReport<Report>(project).candidates[0]!;
+    const run = readPipelineReport(project).candidates[0]!;
     expect(run.stoppedAt).toBe('canary-deploy');
     expect(run.canary!.phase).toBe('aborted');
     expect(run.canary!.finalWeights).toEqual({ v1: 100, slow: 0 });

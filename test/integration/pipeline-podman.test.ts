@@ -5,36 +5,28 @@
 // asserted is what a user would notice: the containers run the images at the digests the report
 // names (podman inspect), the benchmark, the judge and the clients were answered by them, v2 is
 // promoted, and no container is left afterwards; a base that cannot run fails with exit 3 naming
-// podman, and a cancelled run stops its containers, again leaving nothing behind.
-import { mkdtempSync, rmSync } from 'node:fs';
+// podman, and a cancelled run stops its containers, again leaving nothing behind. One run puts it
+// all together: containers on the ports ferry.yml names, behind a real HAProxy, judged from a real
+// Prometheus scraping them, with client traffic through HAProxy throughout.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeBaseImage, podmanPush, requirePodman, runCommand, skopeoInspect, startRegistry, type RegistryComponent } from '../support/components/index.js';
-import { copyExample, editFerryYml, readPipelineReport, runPipeline, startPipeline } from '../support/pipeline-project.js';
+import {
+  freePorts,
+  makeBaseImage,
+  podmanPush,
+  requirePodman,
+  runCommand,
+  skopeoInspect,
+  startHaproxy,
+  startPrometheus,
+  startRegistry,
+  type RegistryComponent,
+} from '../support/components/index.js';
+import { copyExample, editFerryYml, EVERY_STEP_PASSED, readPipelineReport, runPipeline, startPipeline, stepVerdicts } from '../support/pipeline-project.js';
 import { REPO_ROOT, requireBuilt, run } from '../support/repo.js';
-
-interface Container {
-  id: string;
-  name: string;
-  reference: string;
-  imageDigest: string;
-  url: string;
-}
-interface Run {
-  outcome: string;
-  stoppedAt?: string;
-  reason: string;
-  steps: { step: string; verdict: string; inputs?: Record<string, unknown> }[];
-  image?: { digest: string; image: string };
-  stableImage?: { digest: string; image: string };
-  canary?: { phase: string; analysis?: unknown };
-  deployment: { serveWith: string; stable: { endpoints: string[]; containers?: Container[] }; candidate: { endpoints: string[]; containers?: Container[] } };
-}
-interface Report {
-  exitCode: number;
-  candidates: Run[];
-}
+import { answeredBy, answersNow, TrafficClient } from '../support/traffic-client.js';
 
 const LABEL = 'ferry.dev/pipeline=classifier';
 let dir: string;
@@ -53,16 +45,6 @@ async function pipelineContainers(): Promise<Map<string, { version: string; imag
     out.set(id, { version, imageDigest, ports: ports.join(' ') });
   }
   return out;
-}
-
-const BODY = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0.5, -1.2, 0.3, 2.0] }] });
-async function answeredBy(url: string): Promise<string> {
-  try {
-    const res = await fetch(`${url}/v2/models/classifier/infer`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } });
-    return ((await res.json()) as { model_version?: string }).model_version ?? `status-${res.status}`;
-  } catch {
-    return 'failed';
-  }
 }
 
 function servedByPodman(project: string, baseImage: string): void {
@@ -95,17 +77,11 @@ describe('ferry pipeline with serve-with: podman', () => {
     try {
       const serving = JSON.parse((await p.waitFor(/\{"event":"serving".*\}/, 240_000))[0]) as { url: string; containers: string[] };
       expect(p.stdout()).toMatch(/v2 \(v2\): PROMOTED/);
-      const report = readPipelineReport<Report>(project);
+      const report = readPipelineReport(project);
       expect(report.exitCode).toBe(0);
       const r = report.candidates[0]!;
       expect(r.outcome).toBe('promoted');
-      expect(r.steps.map((s) => [s.step, s.verdict])).toEqual([
-        ['validate-model', 'pass'],
-        ['build-serving-image', 'pass'],
-        ['benchmark-on-gpu-runner', 'pass'],
-        ['canary-deploy', 'pass'],
-        ['promote', 'pass'],
-      ]);
+      expect(stepVerdicts(r)).toEqual(EVERY_STEP_PASSED);
       expect(r.deployment.serveWith).toBe('podman');
 
       // The registry holds both images, at the digests the report names.
@@ -149,6 +125,76 @@ describe('ferry pipeline with serve-with: podman', () => {
     }
   }, 300_000);
 
+  it('registry, podman, HAProxy and Prometheus in one run: the containers on the ports ferry.yml names, judged from Prometheus, v2 promoted', async () => {
+    // Ports chosen beforehand, as an operator's Prometheus and HAProxy configuration would name them.
+    const [stablePort, candidatePort] = await freePorts(2);
+    const at = (port: number): string => `127.0.0.1:${port}`;
+    const prometheus = await startPrometheus({ scrapeTargets: [at(stablePort!), at(candidatePort!)], scrapeInterval: '1s' });
+    const haproxy = await startHaproxy({
+      backends: [{ name: 'models', servers: [{ name: 'stable', address: at(stablePort!), weight: 100 }, { name: 'canary', address: at(candidatePort!), weight: 0 }] }],
+    });
+    const client = new TrafficClient(haproxy.url, 60);
+    const project = copyExample(dir);
+    const state = join(project, 'rollout-state.json');
+    servedByPodman(project, `oci:${base}:ferry-serve`);
+    editFerryYml(project, [
+      ['stable: {version: v1, model-path: models/v1}', `stable: {version: v1, model-path: models/v1, port: ${stablePort}}`],
+      ['v2: {model-path: models/v2,', `v2: {model-path: models/v2, port: ${candidatePort},`],
+      ['canary-deploy:\n', `canary-deploy:\n  target: haproxy\n  haproxy-runtime: ${haproxy.adminSocket}\n  haproxy-backend: models\n  state-file: ${state}\n`],
+      ['  analysis: synthetic\n', `  analysis: prometheus\n  prometheus-url: ${prometheus.url}\n`],
+    ]);
+    const p = startPipeline(['--working-directory', project, '--candidate', 'v2', '--keep-serving', '--quiet']);
+    try {
+      // Clients go through HAProxy the whole time; before stable's container is up they fail.
+      client.start();
+      const serving = JSON.parse((await p.waitFor(/\{"event":"serving".*\}/, 240_000))[0]) as { url?: string; endpoints: string[]; containers: string[] };
+      client.stop();
+      expect(p.stdout()).toMatch(/v2 \(v2\): PROMOTED/);
+      const r = readPipelineReport(project).candidates[0]!;
+      expect(stepVerdicts(r)).toEqual(EVERY_STEP_PASSED);
+      // No router of its own on a configured target; the containers it started are what it keeps.
+      expect(serving.url).toBeUndefined();
+      expect(serving.endpoints.sort()).toEqual([`v1 http://${at(stablePort!)}`, `v2 http://${at(candidatePort!)}`]);
+
+      // Each container runs its image at the digest the registry holds, published on the port ferry.yml names.
+      const repo = `${registry.host}/team/classifier`;
+      expect((await skopeoInspect(`${repo}:v2`)).Digest).toBe(r.image!.digest);
+      expect((await skopeoInspect(`${repo}:v1`)).Digest).toBe(r.stableImage!.digest);
+      const byVersion = Object.fromEntries([...(await pipelineContainers()).values()].map((c) => [c.version, c]));
+      expect(byVersion.v2!.imageDigest).toBe(r.image!.digest);
+      expect(byVersion.v1!.imageDigest).toBe(r.stableImage!.digest);
+      expect(byVersion.v2!.ports).toContain(`"HostIp":"127.0.0.1","HostPort":"${candidatePort}"`);
+      expect(byVersion.v1!.ports).toContain(`"HostIp":"127.0.0.1","HostPort":"${stablePort}"`);
+
+      // The judge read Prometheus, which scraped the containers themselves.
+      expect(r.canary!.analysis).toEqual({ source: 'prometheus', url: prometheus.url, metrics: 'ferry-serve' });
+      expect(r.canary!.decisions.filter((d) => d.action === 'verified').map((d) => d.canary)).toEqual([10, 50, 100]);
+      expect(new Set(r.canary!.looks.flatMap((l) => l.judgement.rows.map((row) => row.kind)))).toContain('latency');
+      const counted = async (version: string): Promise<number> =>
+        (await prometheus.query(`sum(ferry_serve_inference_request_duration_seconds_count{version="${version}"})`)).reduce((n, s) => n + s.value, 0);
+      expect(await counted('v1')).toBeGreaterThan(0);
+      expect(await counted('v2')).toBeGreaterThan(0);
+
+      // Clients through HAProxy met both containers during the rollout, and only v2 after it.
+      const seen = new Set(client.answers.map((a) => a.version));
+      expect(seen).toContain('v1');
+      expect(seen).toContain('v2');
+      expect(await answersNow(haproxy.url)).toEqual(new Set(['v2']));
+      const record = JSON.parse(readFileSync(state, 'utf8')) as { data: { stable: { name: string } } };
+      expect(record.data.stable.name).toBe('v2');
+
+      p.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      expect((await pipelineContainers()).size).toBe(0);
+    } finally {
+      client.stop();
+      p.kill('SIGKILL');
+      await runCommand(podman, ['rm', '--force', '--time', '0', '--filter', `label=${LABEL}`]);
+      await haproxy.stop();
+      await prometheus.stop();
+    }
+  }, 360_000);
+
   it('SIGTERM mid-canary: exit 3, and the containers are gone', async () => {
     const project = copyExample(dir);
     servedByPodman(project, `oci:${base}:ferry-serve`);
@@ -175,7 +221,7 @@ describe('ferry pipeline with serve-with: podman', () => {
     servedByPodman(project, ref);
     const out = await runPipeline(['--working-directory', project, '--candidate', 'v2', '--quiet']);
     expect(out.code, `${out.stdout}\n${out.stderr}`).toBe(3);
-    const r = readPipelineReport<Report>(project).candidates[0]!;
+    const r = readPipelineReport(project).candidates[0]!;
     expect(r.outcome).toBe('infrastructure');
     expect(r.reason).toMatch(/podman .*v2's container/);
     expect(out.stdout).toMatch(/v2 \(v2\): FAILED \(infrastructure\) at benchmark-on-gpu-runner/);

@@ -12,30 +12,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skopeoInspect, skopeoRawManifest, startHaproxy, startPrometheus, startRegistry, type HaproxyComponent, type PrometheusComponent, type RegistryComponent } from '../support/components/index.js';
 import { startFerryServe, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
-import { copyExample as copyFromExample, EXAMPLE, editFerryYml, readPipelineReport, runPipeline as runCli } from '../support/pipeline-project.js';
+import { copyExample as copyFromExample, EVERY_STEP_PASSED, EXAMPLE, editFerryYml, readPipelineReport, runPipeline as runCli, stepVerdicts, type PipelineReport } from '../support/pipeline-project.js';
 import { requireBuilt } from '../support/repo.js';
-import { TrafficClient } from '../support/traffic-client.js';
-
-interface StepRecord {
-  step: string;
-  verdict: string;
-  inputs?: Record<string, unknown>;
-  result?: { outputs: Record<string, string> };
-}
-interface Run {
-  candidate: string;
-  outcome: string;
-  stoppedAt?: string;
-  reason: string;
-  steps: StepRecord[];
-  canary?: { analysis?: unknown; phase: string; finalWeights: Record<string, number>; decisions: { action: string; canary: number }[]; looks: { judgement: { rows: { metric: string; kind: string; outcome: string; samples: unknown }[] } }[] };
-  image?: { digest: string; output: string; image: string };
-  deployment: { kind: string };
-}
-interface Report {
-  exitCode: number;
-  candidates: Run[];
-}
+import { answersNow, TrafficClient } from '../support/traffic-client.js';
 
 let dir: string;
 let registry: RegistryComponent;
@@ -76,24 +55,12 @@ async function haproxyFor(canary: ServeProcess): Promise<HaproxyComponent> {
 
 const runPipeline = (project: string, candidate: string) => runCli(['--working-directory', project, '--candidate', candidate, '--quiet']);
 
-const readReport = (project: string): Report => readPipelineReport<Report>(project);
-
-/** Who answers `n` client requests through HAProxy now. */
-async function answersNow(h: HaproxyComponent, n = 40): Promise<Set<string>> {
-  const client = new TrafficClient(h.url, 100);
-  client.start();
-  await new Promise((r) => setTimeout(r, (n / 100) * 1000 + 300));
-  client.stop();
-  await new Promise((r) => setTimeout(r, 300));
-  return new Set(client.answers.map((a) => a.version));
-}
+const readReport = (project: string): PipelineReport => readPipelineReport(project);
 
 /** Inference requests Prometheus counted for one version of ferry serve. */
 async function promCount(version: string): Promise<number> {
-  const query = `sum(ferry_serve_inference_request_duration_seconds_count{version="${version}"})`;
-  const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const json = (await res.json()) as { data: { result: { value: [number, string] }[] } };
-  return json.data.result.reduce((sum, r) => sum + Number(r.value[1]), 0);
+  const samples = await prometheus.query(`sum(ferry_serve_inference_request_duration_seconds_count{version="${version}"})`);
+  return samples.reduce((sum, r) => sum + r.value, 0);
 }
 
 beforeAll(async () => {
@@ -131,13 +98,7 @@ describe('ferry pipeline on real components: registry, HAProxy, Prometheus', () 
       const run = report.candidates[0]!;
       expect(run.outcome).toBe('promoted');
       expect(run.deployment.kind).toBe('configured');
-      expect(run.steps.map((s) => [s.step, s.verdict])).toEqual([
-        ['validate-model', 'pass'],
-        ['build-serving-image', 'pass'],
-        ['benchmark-on-gpu-runner', 'pass'],
-        ['canary-deploy', 'pass'],
-        ['promote', 'pass'],
-      ]);
+      expect(stepVerdicts(run)).toEqual(EVERY_STEP_PASSED);
 
       // The registry holds the image at the digest the report names (read back by skopeo).
       expect(run.image!.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -166,7 +127,7 @@ describe('ferry pipeline on real components: registry, HAProxy, Prometheus', () 
       const seen = new Set(client.answers.map((a) => a.version));
       expect(seen).toContain('v1');
       expect(seen).toContain('v2');
-      expect(await answersNow(h)).toEqual(new Set(['v2']));
+      expect(await answersNow(h.url)).toEqual(new Set(['v2']));
       const record = JSON.parse(readFileSync(state, 'utf8')) as { data: { stable: { name: string }; previous: { name: string } } };
       expect([record.data.stable.name, record.data.previous.name]).toEqual(['v2', 'v1']);
     } finally {
@@ -203,7 +164,7 @@ describe('ferry pipeline on real components: registry, HAProxy, Prometheus', () 
 
       // Some clients met the canary; after the abort nobody does.
       expect(new Set(client.answers.map((a) => a.version))).toContain('slow');
-      expect(await answersNow(h)).toEqual(new Set(['v1']));
+      expect(await answersNow(h.url)).toEqual(new Set(['v1']));
     } finally {
       client.stop();
       await h.stop();

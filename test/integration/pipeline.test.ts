@@ -10,29 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHaproxy } from '../support/components/index.js';
 import { startFerryServe, stopFerryServes } from '../support/ferry-serve.js';
 import { requirePython } from '../support/python.js';
-import { copyExample as copyFromExample, EXAMPLE, readPipelineReport, startPipeline } from '../support/pipeline-project.js';
+import { copyExample as copyFromExample, editFerryYml, EVERY_STEP_PASSED, EXAMPLE, readPipelineReport, startPipeline, stepVerdicts, type PipelineReport } from '../support/pipeline-project.js';
 import { ferry, requireBuilt, run } from '../support/repo.js';
-
-interface Report {
-  exitCode: number;
-  expectationsMet?: boolean;
-  candidates: {
-    candidate: string;
-    outcome: string;
-    stoppedAt?: string;
-    reason: string;
-    steps: { step: string; verdict: string; result?: { gates: { name: string; passed: boolean }[]; metrics: Record<string, number> } }[];
-    benchmark?: { load: unknown };
-    canary?: { phase: string; finalWeights: Record<string, number>; decisions: { action: string; canary: number }[]; looks: { judgement: { rows: { metric: string; outcome: string }[] } }[] };
-    image?: { digest: string; output: string };
-    deployment: { kind: string };
-  }[];
-}
+import { answeredBy } from '../support/traffic-client.js';
 
 let dir: string;
 
 const copyExample = (): string => copyFromExample(dir);
-const readReport = (project: string): Report => readPipelineReport<Report>(project);
+const readReport = (project: string): PipelineReport => readPipelineReport(project);
 
 const alive = (pid: number): boolean => {
   try {
@@ -42,18 +27,6 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-
-const BODY = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0.5, -1.2, 0.3, 2.0] }] });
-
-async function answeredBy(routerUrl: string): Promise<string> {
-  try {
-    const res = await fetch(`${routerUrl}/v2/models/classifier/infer`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } });
-    const json = (await res.json()) as { model_version?: string };
-    return json.model_version ?? `status-${res.status}`;
-  } catch {
-    return 'failed';
-  }
-}
 
 /** Sends requests through the router every 25 ms while `during` runs; returns who answered, in order. */
 async function withTraffic(routerUrl: string, during: Promise<unknown>): Promise<string[]> {
@@ -91,13 +64,7 @@ describe('ferry pipeline on examples/classifier', () => {
     expect(report.exitCode).toBe(0);
     const run = report.candidates[0]!;
     expect(run.outcome).toBe('promoted');
-    expect(run.steps.map((s) => [s.step, s.verdict])).toEqual([
-      ['validate-model', 'pass'],
-      ['build-serving-image', 'pass'],
-      ['benchmark-on-gpu-runner', 'pass'],
-      ['canary-deploy', 'pass'],
-      ['promote', 'pass'],
-    ]);
+    expect(stepVerdicts(run)).toEqual(EVERY_STEP_PASSED);
     // The image is an OCI layout directory whose index names the digest the canary recorded.
     const index = JSON.parse(readFileSync(join(run.image!.output, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
     expect(index.manifests.map((m) => m.digest)).toContain(run.image!.digest);
@@ -207,6 +174,9 @@ describe('ferry pipeline on examples/classifier', () => {
     { name: 'a misspelt key in the pipeline section', edit: (t: string) => t.replace('v2: {model-path: models/v2,', 'v2: {modelpath: models/v2,'), message: /ferry\.yml: pipeline\.candidates\.v2\.modelpath is not a known key/ },
     { name: 'a candidate without a model', edit: (t: string) => t.replace('v2: {model-path: models/v2, expect: promoted}', 'v2: {expect: promoted}'), message: /ferry\.yml: pipeline\.candidates\.v2 needs model-path .* or endpoints/ },
     { name: 'an unknown serve-with', edit: (t: string) => t.replace('  model-name: classifier\n', '  model-name: classifier\n  serve-with: docker\n'), message: /ferry\.yml: pipeline\.serve-with must be one of process, podman, got "docker"/ },
+    { name: 'a port that is no port', edit: (t: string) => t.replace('v2: {model-path: models/v2,', 'v2: {model-path: models/v2, port: 70000,'), message: /ferry\.yml: pipeline\.candidates\.v2\.port must be a port number 1-65535, got 70000/ },
+    { name: "a candidate on stable's port", edit: (t: string) => t.replace('stable: {version: v1, model-path: models/v1}', 'stable: {version: v1, model-path: models/v1, port: 18080}').replace('v2: {model-path: models/v2,', 'v2: {model-path: models/v2, port: 18080,'), message: /ferry\.yml: pipeline\.candidates\.v2\.port is 18080, stable's port too/ },
+    { name: 'a port on a version already running', edit: (t: string) => t.replace('stable: {version: v1, model-path: models/v1}', 'stable: {version: v1, endpoints: [http://127.0.0.1:9], port: 18080}'), message: /ferry\.yml: pipeline\.stable\.port applies to a version served here from model-path/ },
     { name: 'a bad step setting', edit: (t: string) => t.replace('bake: 4s', 'bake: soon'), message: /ferry\.yml: canary-deploy\.bake/ },
     { name: 'no pipeline section', edit: (t: string) => t.replace(/^pipeline:[\s\S]*?\n\n/m, ''), message: /ferry\.yml: no "pipeline" section/ },
   ])('bad ferry.yml, $name: exit 2 naming the file and the key, nothing run', async ({ edit, message }) => {
@@ -247,13 +217,12 @@ describe('ferry pipeline on real infrastructure', () => {
     const haproxy = await startHaproxy({ backends: [{ name: 'models', servers: [{ name: 'stable', address: `127.0.0.1:${v1.port}`, weight: 100 }, { name: 'canary', address: `127.0.0.1:${v2.port}`, weight: 0 }] }] });
     try {
       const project = copyExample();
-      const file = join(project, 'ferry.yml');
       const state = join(project, 'rollout-state.json');
-      const text = readFileSync(file, 'utf8')
-        .replace('stable: {version: v1, model-path: models/v1}', `stable: {version: v1, endpoints: [${v1.url}]}`)
-        .replace('v2: {model-path: models/v2, expect: promoted}', `v2: {model-path: models/v2, endpoints: [${v2.url}], expect: promoted}`)
-        .replace('canary-deploy:\n', `canary-deploy:\n  target: haproxy\n  haproxy-runtime: ${haproxy.adminSocket}\n  haproxy-backend: models\n  state-file: ${state}\n`);
-      writeFileSync(file, text);
+      editFerryYml(project, [
+        ['stable: {version: v1, model-path: models/v1}', `stable: {version: v1, endpoints: [${v1.url}]}`],
+        ['v2: {model-path: models/v2, expect: promoted}', `v2: {model-path: models/v2, endpoints: [${v2.url}], expect: promoted}`],
+        ['canary-deploy:\n', `canary-deploy:\n  target: haproxy\n  haproxy-runtime: ${haproxy.adminSocket}\n  haproxy-backend: models\n  state-file: ${state}\n`],
+      ]);
       const p = startPipeline(['--working-directory', project, '--candidate', 'v2', '--quiet']);
       const answers = await withTraffic(haproxy.url, p.exited);
       expect(await p.exited, p.stderr()).toBe(0);

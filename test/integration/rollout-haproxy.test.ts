@@ -10,18 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHaproxy, startPrometheus, type HaproxyComponent, type PrometheusComponent } from '../support/components/index.js';
 import { makeSmokeModel, startFerryServe, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
 import { requirePython } from '../support/python.js';
-import { cleanEnv, CLI, ferry, ferryJson, NODE24, REPO_ROOT, requireBuilt, run, type RunResult } from '../support/repo.js';
+import { cleanEnv, CLI, ferry, stepIn, NODE24, REPO_ROOT, requireBuilt, run, type StepJson, type StepRun } from '../support/repo.js';
 import { TrafficClient } from '../support/traffic-client.js';
 
-interface StepJson {
-  verdict: string;
-  headline: string;
-  outputs: Record<string, string>;
-  exitCode: number;
-  error?: string;
-  report: { heading: string }[];
-}
-type Step = RunResult & { json: StepJson };
 
 let dir: string;
 let model: string;
@@ -64,7 +55,7 @@ function deployArgs(h: HaproxyComponent, stateFile: string, canary: string, vers
   ];
 }
 
-const step = (args: readonly string[], timeoutMs = 180_000): Promise<Step> => ferryJson<StepJson>(args, { cwd: dir, timeoutMs });
+const step = (args: readonly string[], timeoutMs = 180_000): Promise<StepRun> => stepIn(dir, args, timeoutMs);
 
 interface LogEntry {
   at: string;
@@ -139,7 +130,7 @@ describe('rollouts on a real HAProxy, judged from a real Prometheus', () => {
       expect(out.json.outputs['previous-version']).toBe('v1');
       expect(JSON.parse(out.json.outputs['final-weights']!)).toEqual({ v1: 0, v2: 100 });
       expectSplitFollowsWeights(client, 'v2', out.json, Date.now());
-      expect(out.json.report.map((s) => s.heading)).toEqual(expect.arrayContaining(['Rollout', 'Judge', 'Decision log']));
+      expect((out.json.report ?? []).map((s) => s.heading)).toEqual(expect.arrayContaining(['Rollout', 'Judge', 'Decision log']));
       // Charts of the weights and of both versions' p95 at each look, for the PR comment.
       expect(JSON.stringify(out.json.report)).toMatch(/Latency p95 \(ms\) at each look.*Canary weight \(%\) at each traffic change/s);
 

@@ -13,16 +13,8 @@ import { startKubeApiserver, type KubeApiserverComponent } from '../support/comp
 import { bindReadmeRole, userKubeconfig } from '../support/kube-rbac.js';
 import { startKubeController, type KubeController } from '../support/kube-controller.js';
 import { startCanaryServes, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
-import { CLI, cleanEnv, ferryJson, NODE24, requireBuilt, type RunResult } from '../support/repo.js';
+import { CLI, cleanEnv, stepIn, NODE24, requireBuilt, type StepRun } from '../support/repo.js';
 
-interface StepJson {
-  verdict: string;
-  headline: string;
-  outputs: Record<string, string>;
-  error?: string;
-  report?: { heading: string; blocks: { kind: string; text?: string }[] }[];
-}
-type Step = RunResult & { json: StepJson };
 
 const NS = 'default';
 const GATEWAY = 'models-gateway';
@@ -40,7 +32,7 @@ function targetArgs(route: string): string[] {
   return ['--target', 'gateway-api', '--kubeconfig', kube.kubeconfig, '--namespace', NS, '--route', route, '--gateway', GATEWAY, '--image', IMAGE, '--environment', route, '--verify-timeout', '20s'];
 }
 
-const step = (args: readonly string[], timeoutMs = 120_000): Promise<Step> => ferryJson<StepJson>(args, { cwd: dir, timeoutMs });
+const step = (args: readonly string[], timeoutMs = 120_000): Promise<StepRun> => stepIn(dir, args, timeoutMs);
 
 async function route(name: string): Promise<{ weights: Record<string, number>; annotations: Record<string, string>; record: { rollout?: { phase: string }; stable?: { name: string }; decisions?: unknown[] } }> {
   const got = await kube.request('GET', `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/${name}`);
@@ -56,7 +48,7 @@ async function status(path: string): Promise<number> {
 }
 
 /** The code blocks of a step's report (a dry run's diff). */
-const reportCode = (s: Step): string => (s.json.report ?? []).flatMap((r) => r.blocks).filter((b) => b.kind === 'code').map((b) => b.text ?? '').join('\n');
+const reportCode = (s: StepRun): string => (s.json.report ?? []).flatMap((r) => r.blocks).filter((b) => b.kind === 'code').map((b) => b.text ?? '').join('\n');
 
 const deploymentPath = (name: string): string => `/apis/apps/v1/namespaces/${NS}/deployments/${name}`;
 const autoscalerPath = (name: string): string => `/apis/autoscaling/v2/namespaces/${NS}/horizontalpodautoscalers/${name}`;

@@ -13,15 +13,8 @@ import { startKubeApiserver, type KubeApiserverComponent } from '../support/comp
 import { startCanaryServes, stopFerryServes, type ServeProcess } from '../support/ferry-serve.js';
 import { bindReadmeRole, userKubeconfig } from '../support/kube-rbac.js';
 import { startKServeController, type KServeController } from '../support/kserve-controller.js';
-import { CLI, cleanEnv, ferryJson, NODE24, requireBuilt, type RunResult } from '../support/repo.js';
+import { CLI, cleanEnv, stepIn, NODE24, requireBuilt, type StepRun } from '../support/repo.js';
 
-interface StepJson {
-  verdict: string;
-  headline: string;
-  outputs: Record<string, string>;
-  error?: string;
-}
-type Step = RunResult & { json: StepJson };
 
 const NS = 'default';
 const STORAGE = 's3://models/classifier/{version}';
@@ -38,7 +31,7 @@ function targetArgs(isvc: string, o: { storage?: string; readyTimeout?: string }
   return ['--target', 'kserve', '--kubeconfig', kube.kubeconfig, '--namespace', NS, '--inference-service', isvc, '--storage-uri', o.storage ?? STORAGE, '--environment', isvc, '--verify-timeout', '20s', '--ready-timeout', o.readyTimeout ?? '20s'];
 }
 
-const step = (args: readonly string[], timeoutMs = 120_000): Promise<Step> => ferryJson<StepJson>(args, { cwd: dir, timeoutMs });
+const step = (args: readonly string[], timeoutMs = 120_000): Promise<StepRun> => stepIn(dir, args, timeoutMs);
 const isvcPath = (name: string): string => `/apis/serving.kserve.io/v1beta1/namespaces/${NS}/inferenceservices/${name}`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -10,15 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, MediaType, RegistryClient, sha256Digest, uploadBlob } from '@ferry/image';
 import { startPrometheus, startRegistry, type PrometheusComponent } from '../support/components/index.js';
 import { startCanaryServes, startFerryRouter, stopFerryRouters, stopFerryServes, type FerryRouter, type ServeProcess } from '../support/ferry-serve.js';
-import { cleanEnv, CLI, ferryJson, NODE24, requireBuilt, type RunResult } from '../support/repo.js';
+import { cleanEnv, CLI, stepIn, NODE24, requireBuilt, type StepRun } from '../support/repo.js';
 
-interface StepJson {
-  verdict: string;
-  headline: string;
-  outputs: Record<string, string>;
-  error?: string;
-}
-type Step = RunResult & { json: StepJson };
 
 let dir: string;
 const serves: Record<string, ServeProcess> = {};
@@ -52,7 +45,7 @@ async function withTraffic<T>(url: string, rate: number, during: () => Promise<T
   }
 }
 
-const step = (args: readonly string[], timeoutMs = 120_000): Promise<Step> => ferryJson<StepJson>(args, { cwd: dir, timeoutMs });
+const step = (args: readonly string[], timeoutMs = 120_000): Promise<StepRun> => stepIn(dir, args, timeoutMs);
 
 const deploy = (r: FerryRouter, canary: ServeProcess, version: string, extra: readonly string[]): string[] => [
   'canary-deploy',

@@ -30,8 +30,66 @@ export function editFerryYml(project: string, edits: readonly (readonly [string,
   return text;
 }
 
+/** A container report.json records for serve-with: podman. */
+export interface PipelineContainer {
+  version: string;
+  id: string;
+  name: string;
+  reference: string;
+  imageDigest: string;
+  url: string;
+}
+
+/** One candidate's run in report.json, as far as the pipeline tests read it. */
+export interface PipelineRun {
+  candidate: string;
+  outcome: string;
+  stoppedAt?: string;
+  reason: string;
+  steps: {
+    step: string;
+    verdict: string;
+    inputs?: Record<string, unknown>;
+    result?: { outputs: Record<string, string>; gates: { name: string; passed: boolean }[]; metrics: Record<string, number> };
+  }[];
+  benchmark?: { load: unknown };
+  canary?: {
+    phase: string;
+    analysis?: unknown;
+    finalWeights: Record<string, number>;
+    decisions: { action: string; canary: number }[];
+    looks: { judgement: { rows: { metric: string; kind: string; outcome: string; samples: unknown }[] } }[];
+  };
+  image?: { digest: string; output: string; image: string };
+  stableImage?: { digest: string; image: string };
+  deployment: {
+    kind: string;
+    serveWith: string;
+    stable: { endpoints: string[]; containers?: PipelineContainer[] };
+    candidate: { endpoints: string[]; containers?: PipelineContainer[] };
+  };
+}
+
+export interface PipelineReport {
+  exitCode: number;
+  expectationsMet?: boolean;
+  candidates: PipelineRun[];
+}
+
+/** The steps of a promoted candidate's run, each passed, in order. */
+export const EVERY_STEP_PASSED: readonly (readonly [string, string])[] = [
+  ['validate-model', 'pass'],
+  ['build-serving-image', 'pass'],
+  ['benchmark-on-gpu-runner', 'pass'],
+  ['canary-deploy', 'pass'],
+  ['promote', 'pass'],
+];
+
+/** Each step of a run with its verdict, to compare with EVERY_STEP_PASSED. */
+export const stepVerdicts = (run: PipelineRun): [string, string][] => run.steps.map((s) => [s.step, s.verdict]);
+
 /** The report.json the pipeline wrote in the project. */
-export function readPipelineReport<T>(project: string): T {
+export function readPipelineReport<T = PipelineReport>(project: string): T {
   return JSON.parse(readFileSync(join(project, '.ferry/pipeline/report.json'), 'utf8')) as T;
 }
 

@@ -57,6 +57,22 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 /** Runs `ferry ARGS --json` and parses the step result it prints; throws with both streams when there is none. */
+/** What `ferry <step> --json` prints, as far as the step tests read it. */
+export interface StepJson {
+  verdict: string;
+  headline: string;
+  outputs: Record<string, string>;
+  exitCode: number;
+  error?: string;
+  report?: { heading: string; blocks: { kind: string; text?: string }[] }[];
+}
+
+/** A step run to completion, its JSON parsed. */
+export type StepRun = RunResult & { json: StepJson };
+
+/** `ferry ARGS --json` in `cwd`, the printed result parsed as a step's. */
+export const stepIn = (cwd: string, args: readonly string[], timeoutMs = 120_000): Promise<StepRun> => ferryJson<StepJson>(args, { cwd, timeoutMs });
+
 export async function ferryJson<T>(args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult & { json: T }> {
   const result = await ferry([...args, '--json'], opts);
   try {

@@ -8,6 +8,18 @@ export interface Answer {
   readonly status: number;
 }
 
+const BODY = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0.5, -1.2, 0.3, 2.0] }] });
+
+/** The version that answers one inference request at `url` ("status-N" without one, "failed" when none came). */
+export async function answeredBy(url: string, model = 'classifier'): Promise<string> {
+  try {
+    const res = await fetch(`${url}/v2/models/${model}/infer`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } });
+    return ((await res.json().catch(() => ({}))) as { model_version?: string }).model_version ?? `status-${res.status}`;
+  } catch {
+    return 'failed';
+  }
+}
+
 /** Open Inference Protocol v2 requests to `<url>/v2/models/<model>/infer` at a fixed rate. */
 export class TrafficClient {
   readonly answers: Answer[] = [];
@@ -19,7 +31,7 @@ export class TrafficClient {
   ) {}
 
   start(): void {
-    const body = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0.5, -1.2, 0.3, 2.0] }] });
+    const body = BODY;
     this.timer = setInterval(() => {
       const t = Date.now();
       void fetch(`${this.url}/v2/models/${this.model}/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
@@ -47,4 +59,14 @@ export class TrafficClient {
     const inWindow = this.answers.filter((a) => a.t >= from && a.t < to && a.status > 0);
     return { share: inWindow.filter((a) => a.version === version).length / Math.max(1, inWindow.length), n: inWindow.length };
   }
+}
+
+/** Who answers `n` client requests sent to `url` now, at 100 a second. */
+export async function answersNow(url: string, n = 40): Promise<Set<string>> {
+  const client = new TrafficClient(url, 100);
+  client.start();
+  await new Promise((r) => setTimeout(r, (n / 100) * 1000 + 300));
+  client.stop();
+  await new Promise((r) => setTimeout(r, 300));
+  return new Set(client.answers.map((a) => a.version));
 }

@@ -47331,7 +47331,7 @@ function coerceInput(name, decl, value, source) {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const SERVE_WITH = ['process', 'podman'];
 const EXPECTATIONS = ['promoted', ...STEP_NAMES];
-const VERSION_KEYS = ['version', 'model-path', 'endpoints'];
+const VERSION_KEYS = ['version', 'model-path', 'endpoints', 'port'];
 const CANDIDATE_KEYS = [...VERSION_KEYS, 'expect'];
 const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir', 'serve-with'];
 const VERSION_PROPERTIES = {
@@ -47340,6 +47340,12 @@ const VERSION_PROPERTIES = {
     endpoints: {
         oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
         description: 'Base URLs of already running servers of this version (real infrastructure) instead of model-path.',
+    },
+    port: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 65535,
+        description: 'Loopback port ferry pipeline serves model-path on (the ferry serve process, or the container\'s published port); default a free one. Give one when something set up beforehand must reach the version: a Prometheus scraping fixed targets, an HAProxy server address.',
     },
 };
 /** JSON schema of the section, for editors (schema/ferry.schema.json). The loader below checks the same rules. */
@@ -47419,6 +47425,13 @@ function version(file, key, raw, allowed, fallbackVersion) {
     const eps = endpoints(file, `${key}.endpoints`, raw.endpoints);
     if (modelPath === undefined && eps.length === 0)
         bad(file, key, 'needs model-path (served here by ferry serve) or endpoints (servers already running)');
+    const port = raw.port;
+    if (port !== undefined) {
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+            bad(file, `${key}.port`, `must be a port number 1-65535, got ${JSON.stringify(port)}`);
+        if (modelPath === undefined || eps.length > 0)
+            bad(file, `${key}.port`, 'applies to a version served here from model-path; a version given by endpoints is already listening');
+    }
     const expect = raw.expect;
     if (expect !== undefined && !EXPECTATIONS.includes(expect))
         bad(file, `${key}.expect`, `must be one of ${EXPECTATIONS.join(', ')}, got ${JSON.stringify(expect)}`);
@@ -47426,6 +47439,7 @@ function version(file, key, raw, allowed, fallbackVersion) {
         version: pipeline_config_name(file, `${key}.version`, v),
         ...(modelPath !== undefined ? { modelPath: modelPath } : {}),
         endpoints: eps,
+        ...(port !== undefined ? { port: port } : {}),
         ...(expect !== undefined ? { expect: expect } : {}),
     };
 }
@@ -47455,6 +47469,9 @@ function parsePipelineSection(raw, file) {
         const parsed = version(file, `pipeline.candidates.${key}`, c, CANDIDATE_KEYS, key);
         if (parsed.version === stable.version)
             bad(file, `pipeline.candidates.${key}.version`, `is ${parsed.version}, the stable version's label; a candidate needs a label of its own`);
+        // A candidate runs beside stable, never beside another candidate.
+        if (parsed.port !== undefined && parsed.port === stable.port)
+            bad(file, `pipeline.candidates.${key}.port`, `is ${parsed.port}, stable's port too; stable and the candidate are served at the same time`);
         return { name: key, ...parsed };
     });
     return { modelName, serveWith: serveWith, stable, candidates, reportDir };

@@ -39790,6 +39790,16 @@ function intervalConfidence(alpha, sided) {
  * can spend an alpha below 1e-16; their interval is reported unbounded (null ends), which keeps
  * the floor from excusing anything.
  */
+/**
+ * Whether a significant change matters: its estimate lies past the floor on the worse side. The
+ * floor is held against the estimate, as Kayenta gates on its effect size, not against the
+ * interval: at the α an early look spends (1e-5 and below) the interval spans nearly every value,
+ * and on histogram buckets it is a bucket wide, so "the interval within the floor" could almost
+ * never hold and every significant wobble, however small, would abort.
+ */
+function estimateBeyond(estimate, threshold, worse) {
+    return worse === 'higher' ? estimate > threshold : estimate < -threshold;
+}
 function computable(confidence) {
     return confidence !== null && confidence < 1;
 }
@@ -39929,7 +39939,7 @@ function prepareErrorRate(m, window, ctx) {
         const significant = alpha > 0 && t.pValue < alpha;
         const interval = conf === null ? null : computable(conf) ? { lower: t.lower, upper: t.upper, confidence: conf } : { lower: null, upper: null, confidence: conf };
         const worse = m.direction === 'higher-is-worse' ? 'higher' : m.direction === 'lower-is-worse' ? 'lower' : rc >= rs ? 'higher' : 'lower';
-        const beyond = interval === null ? false : worse === 'higher' ? interval.upper === null || interval.upper > threshold : interval.lower === null || interval.lower < -threshold;
+        const beyond = estimateBeyond(rc - rs, threshold, worse);
         const test = { name: t.test, alternative, z: finite(t.z), pValue: t.pValue, alpha, significant };
         const floor = { threshold, rule, beyond };
         const rates = `error rate ${format_fmtRate(rs)} → ${format_fmtRate(rc)} (${fmtCount(stable.errors)}/${fmtCount(stable.requests)} vs ${fmtCount(canary.errors)}/${fmtCount(canary.requests)}), difference ${fmtPp(rc - rs)}${interval ? ` ${fmtInterval(interval.lower, interval.upper, (x) => fmtPp(x))} at ${fmtConfidence(interval.confidence)}` : ''}`;
@@ -39940,7 +39950,7 @@ function prepareErrorRate(m, window, ctx) {
         let reason;
         if (significant && beyond) {
             outcome = 'fail';
-            reason = `canary error rate significantly ${worse}: ${rates}; ${testText}; not within the floor ${fmtPp(threshold).slice(1)} (${rule})${codesText}`;
+            reason = `canary error rate significantly ${worse}: ${rates}; ${testText}; the difference is beyond the floor ${fmtPp(threshold).slice(1)} (${rule})${codesText}`;
         }
         else if (isShort(samples)) {
             outcome = 'need-data';
@@ -41205,10 +41215,6 @@ function pairOf(m, stable, canary) {
     const sides = binnedSides(bins, hs, hc, { stable: stable.dropped, canary: canary.dropped });
     return withSigma({ kind: 'binned', stable: sides.stable, canary: sides.canary, bins, hs, hc });
 }
-/** Interval ends beyond a floor, on the worse side(s). */
-function beyondFloor(lower, upper, threshold, worse) {
-    return worse === 'higher' ? upper === null || upper > threshold : lower === null || lower < -threshold;
-}
 function mwAlternative(direction) {
     // mannWhitney(x = stable, y = canary): 'less' asks whether stable is smaller, i.e. canary higher.
     return direction === 'higher-is-worse' ? 'less' : direction === 'lower-is-worse' ? 'greater' : 'two-sided';
@@ -41261,7 +41267,7 @@ function shiftCheck(m, pair, ctx) {
         }
         const significant = alpha > 0 && pValue < alpha;
         const worse = m.direction === 'higher-is-worse' ? 'higher' : m.direction === 'lower-is-worse' ? 'lower' : superiorityObserved >= 0.5 ? 'higher' : 'lower';
-        const beyond = beyondFloor(lower, upper, threshold, worse);
+        const beyond = estimateBeyond(estimate, threshold, worse);
         const test = { name: 'mann-whitney', alternative: canaryAlternative(m.direction), z, pValue, alpha, significant };
         const floor = { threshold, rule, beyond };
         const interval = conf === null ? null : { lower, upper, confidence: conf };
@@ -41273,7 +41279,7 @@ function shiftCheck(m, pair, ctx) {
         let reason;
         if (significant && beyond) {
             outcome = 'fail';
-            reason = `canary significantly ${slower}: ${shiftText}; ${testText}; the interval is not within the floor ±${format_fmtMs(threshold)} ms (${rule})`;
+            reason = `canary significantly ${slower}: ${shiftText}; ${testText}; the shift is beyond the floor ±${format_fmtMs(threshold)} ms (${rule})`;
         }
         else if (isShort(samples)) {
             outcome = 'need-data';
@@ -41359,11 +41365,7 @@ function tailCheck(m, pair, q, ctx) {
             };
         }
         const diff = cq - sq;
-        // The floor is held against the estimated rise, as Kayenta gates on its effect size: a
-        // percentile's interval at the few hundred requests of a canary step is wider than any floor
-        // (p95 ± a millisecond on a 2 ms service), so asking for the whole interval inside it would
-        // abort every canary whose exceedance test wobbles, however small the change.
-        const beyond = diff > threshold;
+        const beyond = estimateBeyond(diff, threshold, 'higher');
         const test = { name: 'exceedance', alternative: 'greater', z: finite(t.z), pValue: t.pValue, alpha, significant };
         const floor = { threshold, rule, beyond };
         const shares = `${format_fmtRate(aboveCanary / canary.count)} of canary requests above stable's p${q} bucket (${format_fmtMs(thresholdMs)} ms) vs ${format_fmtRate(aboveStable / stable.count)}`;
@@ -52229,7 +52231,7 @@ function describeDefault(decl) {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const SERVE_WITH = ['process', 'podman'];
 const EXPECTATIONS = ['promoted', ...STEP_NAMES];
-const VERSION_KEYS = ['version', 'model-path', 'endpoints'];
+const VERSION_KEYS = ['version', 'model-path', 'endpoints', 'port'];
 const CANDIDATE_KEYS = [...VERSION_KEYS, 'expect'];
 const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir', 'serve-with'];
 const VERSION_PROPERTIES = {
@@ -52238,6 +52240,12 @@ const VERSION_PROPERTIES = {
     endpoints: {
         oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
         description: 'Base URLs of already running servers of this version (real infrastructure) instead of model-path.',
+    },
+    port: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 65535,
+        description: 'Loopback port ferry pipeline serves model-path on (the ferry serve process, or the container\'s published port); default a free one. Give one when something set up beforehand must reach the version: a Prometheus scraping fixed targets, an HAProxy server address.',
     },
 };
 /** JSON schema of the section, for editors (schema/ferry.schema.json). The loader below checks the same rules. */
@@ -52317,6 +52325,13 @@ function version(file, key, raw, allowed, fallbackVersion) {
     const eps = endpoints(file, `${key}.endpoints`, raw.endpoints);
     if (modelPath === undefined && eps.length === 0)
         pipeline_config_bad(file, key, 'needs model-path (served here by ferry serve) or endpoints (servers already running)');
+    const port = raw.port;
+    if (port !== undefined) {
+        if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+            pipeline_config_bad(file, `${key}.port`, `must be a port number 1-65535, got ${JSON.stringify(port)}`);
+        if (modelPath === undefined || eps.length > 0)
+            pipeline_config_bad(file, `${key}.port`, 'applies to a version served here from model-path; a version given by endpoints is already listening');
+    }
     const expect = raw.expect;
     if (expect !== undefined && !EXPECTATIONS.includes(expect))
         pipeline_config_bad(file, `${key}.expect`, `must be one of ${EXPECTATIONS.join(', ')}, got ${JSON.stringify(expect)}`);
@@ -52324,6 +52339,7 @@ function version(file, key, raw, allowed, fallbackVersion) {
         version: pipeline_config_name(file, `${key}.version`, v),
         ...(modelPath !== undefined ? { modelPath: modelPath } : {}),
         endpoints: eps,
+        ...(port !== undefined ? { port: port } : {}),
         ...(expect !== undefined ? { expect: expect } : {}),
     };
 }
@@ -52353,6 +52369,9 @@ function parsePipelineSection(raw, file) {
         const parsed = version(file, `pipeline.candidates.${key}`, c, CANDIDATE_KEYS, key);
         if (parsed.version === stable.version)
             pipeline_config_bad(file, `pipeline.candidates.${key}.version`, `is ${parsed.version}, the stable version's label; a candidate needs a label of its own`);
+        // A candidate runs beside stable, never beside another candidate.
+        if (parsed.port !== undefined && parsed.port === stable.port)
+            pipeline_config_bad(file, `pipeline.candidates.${key}.port`, `is ${parsed.port}, stable's port too; stable and the candidate are served at the same time`);
         return { name: key, ...parsed };
     });
     return { modelName, serveWith: serveWith, stable, candidates, reportDir };

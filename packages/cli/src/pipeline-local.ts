@@ -52,10 +52,10 @@ export class LocalDeployment {
     return this.podman.running;
   }
 
-  /** Runs `version`'s built image with podman on a loopback port; resolves once it is ready. */
-  async serveImage(version: string, source: ImageSource, signal: AbortSignal): Promise<ServedContainer> {
+  /** Runs `version`'s built image with podman on a loopback port (`port`, or a free one); resolves once it is ready. */
+  async serveImage(version: string, source: ImageSource, signal: AbortSignal, port?: number): Promise<ServedContainer> {
     if (this.stopping) throw new InfrastructureError('the local deployment is stopping');
-    return this.podman.serve(version, source, signal);
+    return this.podman.serve(version, source, signal, port);
   }
 
   get routerUrl(): string | undefined {
@@ -66,15 +66,21 @@ export class LocalDeployment {
     return this.router?.adminUrl;
   }
 
+  /** URLs of the servers and containers started and still running, as `version url`. */
+  get endpoints(): string[] {
+    const processes = this.servers.filter((s) => s.child.exitCode === null && s.child.signalCode === null).map((s) => `${s.version} ${s.url}`);
+    return [...processes, ...this.podman.running.map((c) => `${c.version} ${c.url}`)];
+  }
+
   /** Pids of the processes started and still running. */
   get pids(): number[] {
     return this.servers.filter((s) => s.child.exitCode === null && s.child.signalCode === null).map((s) => s.child.pid!);
   }
 
-  /** Starts `ferry serve` on `modelPath` as `version`; resolves at its ready line with its URL. */
-  async serve(version: string, modelPath: string, signal: AbortSignal): Promise<string> {
+  /** Starts `ferry serve` on `modelPath` as `version` (on `port`, or a free one); resolves at its ready line with its URL. */
+  async serve(version: string, modelPath: string, signal: AbortSignal, port?: number): Promise<string> {
     if (this.stopping) throw new InfrastructureError('the local deployment is stopping');
-    const child = spawn(process.execPath, serveArgs(modelPath, this.modelName, version, '0'), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, serveArgs(modelPath, this.modelName, version, String(port ?? 0)), { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

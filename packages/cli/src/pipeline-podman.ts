@@ -27,6 +27,7 @@ export interface ImageSource {
 
 /** A running container, as the report records it. */
 export interface ServedContainer {
+  readonly version: string;
   readonly id: string;
   readonly name: string;
   /** What podman pulled: docker://… or oci:DIR:tag. */
@@ -85,8 +86,8 @@ export class PodmanServers {
     return this.containers;
   }
 
-  /** Pulls the image, runs it on a loopback port and resolves with the container once the server is ready. */
-  async serve(version: string, source: ImageSource, signal: AbortSignal, readyTimeoutMs = 120_000): Promise<ServedContainer> {
+  /** Pulls the image, runs it on a loopback port (`hostPort`, or a free one) and resolves with the container once the server is ready. */
+  async serve(version: string, source: ImageSource, signal: AbortSignal, hostPort?: number, readyTimeoutMs = 120_000): Promise<ServedContainer> {
     // podman names an image pulled from an OCI layout after its path, and a path such as
     // .ferry/pipeline/v2/image is no valid name: pull it through a link with a plain name.
     const link = source.pushed ? undefined : join(tmpdir(), `ferry-podman-${randomBytes(6).toString('hex')}`);
@@ -111,8 +112,8 @@ export class PodmanServers {
     const name = `ferry-${this.modelName}-${version}-${randomBytes(3).toString('hex')}`.toLowerCase().replace(/[^a-z0-9_.-]/g, '-');
     // Not --rm: a container that exits early keeps its logs for the error message; stop() removes it.
     const id = await checked(
-      ['run', '--detach', '--pull', 'never', '--name', name, '--label', `${PIPELINE_LABEL}=${this.modelName}`, '--label', `${VERSION_LABEL}=${version}`, '--publish', `127.0.0.1::${port}`, imageId],
-      `starting ${version}'s container ${name} (is the image runnable? base-image must not be scratch)`,
+      ['run', '--detach', '--pull', 'never', '--name', name, '--label', `${PIPELINE_LABEL}=${this.modelName}`, '--label', `${VERSION_LABEL}=${version}`, '--publish', `127.0.0.1:${hostPort ?? ''}:${port}`, imageId],
+      `starting ${version}'s container ${name} (is the image runnable? base-image must not be scratch${hostPort ? `; is port ${hostPort} on 127.0.0.1 free?` : ''})`,
     ).catch(async (err: unknown) => {
       // A container whose command could not start is left created: remove it too.
       await podman(['rm', '--force', '--time', '0', name]);
@@ -120,10 +121,10 @@ export class PodmanServers {
     });
     // The layout as the user knows it, not the link pulled through.
     const shown = link ? reference.replace(linked, resolve(source.layout!)) : reference;
-    const container: ServedContainer = { id, name, reference: shown, imageDigest: '', url: '' };
+    const container: ServedContainer = { version, id, name, reference: shown, imageDigest: '', url: '' };
     this.containers.push(container);
-    const hostPort = (await checked(['port', id, `${port}/tcp`], `reading ${version}'s published port`)).split('\n')[0]!.trim();
-    const url = `http://${hostPort.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+    const published = (await checked(['port', id, `${port}/tcp`], `reading ${version}'s published port`)).split('\n')[0]!.trim();
+    const url = `http://${published.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
     const imageDigest = await checked(['inspect', '--format', '{{.ImageDigest}}', id], `inspecting ${version}'s container`);
     Object.assign(container, { url, imageDigest });
     const deadline = Date.now() + readyTimeoutMs;

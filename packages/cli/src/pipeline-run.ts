@@ -4,25 +4,11 @@
 // the digest built) and the embedded local defaults for settings the file leaves out.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  canaryDeployDefinition,
-  errorMessage,
-  ExitCode,
-  exitCodeOf,
-  InputError,
-  inputEnvVar,
-  promoteDefinition,
-  rollbackDefinition,
-  type FerryConfig,
-  type Logger,
-  type PipelineCandidate,
-  type RawValue,
-  type StepName,
-  type StepResult,
-} from '@ferry/core';
+import { errorMessage, ExitCode, exitCodeOf, type FerryConfig, type Logger, type PipelineCandidate, type RawValue, type StepName, type StepResult } from '@ferry/core';
 import { executeStep, type Execution } from '@ferry/platform';
 import { LocalDeployment, serveCommand } from './pipeline-local.js';
-import type { ImageSource, ServedContainer } from './pipeline-podman.js';
+import type { ServedContainer } from './pipeline-podman.js';
+import { buildValues, checkServeWith, defaultsFor, fileSets, imageSource, secretsFromEnv, targetSettings } from './pipeline-settings.js';
 import { STEPS } from './steps.js';
 
 export type Outcome = 'promoted' | 'rejected' | 'bad-input' | 'infrastructure' | 'cancelled';
@@ -107,8 +93,11 @@ export interface RunContext {
   readonly reportDir: string;
   /** Say what is happening, one line per phase. */
   progress(line: string): void;
-  /** Called with the local deployment of a finished run; true keeps it running (the caller stops it). */
-  readonly keepServing?: (deployment: LocalDeployment) => boolean;
+  /**
+   * Called with the local deployment of a finished run, and whether the run got as far as the
+   * canary (both versions served); true keeps it running (the caller stops it).
+   */
+  readonly keepServing?: (deployment: LocalDeployment, servedBoth: boolean) => boolean;
 }
 
 const ORDER: readonly StepName[] = ['validate-model', 'build-serving-image', 'benchmark-on-gpu-runner', 'canary-deploy', 'promote'];
@@ -118,85 +107,11 @@ function outcomeOf(code: ExitCode, cancelled: boolean): Outcome {
   return code === ExitCode.JudgedBad ? 'rejected' : code === ExitCode.BadInput ? 'bad-input' : code === ExitCode.Infrastructure ? 'infrastructure' : 'promoted';
 }
 
-/** True when ferry.yml sets `key` for `step`, under the step or in defaults. */
-function fileSets(config: FerryConfig, step: StepName, key: string): boolean {
-  return config.steps[step]?.[key] !== undefined || config.defaults[key] !== undefined;
-}
-
-/**
- * Where the rollout happens: set once under canary-deploy, and used by promote and rollback too.
- * Every setting the three steps share (target, HAProxy, Kubernetes: namespace, route, image, ...).
- */
-const TARGET_KEYS = Object.keys(canaryDeployDefinition.inputs).filter((k) => k in promoteDefinition.inputs && k in rollbackDefinition.inputs);
-
-/** The target settings of canary-deploy in ferry.yml, for promote and rollback where their own sections leave them out. */
-function targetSettings(config: FerryConfig, step: 'promote' | 'rollback'): Record<string, RawValue> {
-  const out: Record<string, RawValue> = {};
-  for (const key of TARGET_KEYS) {
-    const value = config.steps['canary-deploy']?.[key];
-    if (value !== undefined && config.steps[step]?.[key] === undefined) out[key] = value;
-  }
-  return out;
-}
-
-/**
- * Secret inputs (kubeconfig, registry-password, router-token) cannot be in ferry.yml: the pipeline
- * takes them from FERRY_INPUT_<NAME>, as `ferry <step> --from-env` does.
- */
-function secretsFromEnv(step: StepName, env: Readonly<Record<string, string | undefined>>): Record<string, RawValue> {
-  const out: Record<string, RawValue> = {};
-  for (const [name, decl] of Object.entries(STEPS[step].definition.inputs)) {
-    const value = env[inputEnvVar(name)];
-    if ((decl as { secret?: boolean }).secret === true && value !== undefined && value !== '') out[name] = value;
-  }
-  return out;
-}
-
-/** Values ferry.yml left out, from the embedded defaults; the file always wins. */
-function defaultsFor(config: FerryConfig, step: StepName, values: Record<string, RawValue>): Record<string, RawValue> {
-  return Object.fromEntries(Object.entries(values).filter(([k]) => !fileSets(config, step, k)));
-}
-
 function parseJson<T>(text: string | undefined, fallback: T): T {
   try {
     return text ? (JSON.parse(text) as T) : fallback;
   } catch {
     return fallback;
-  }
-}
-
-/** The build settings for a version's image: the pipeline's defaults where ferry.yml leaves them out. */
-function buildValues(config: FerryConfig, modelPath: string, version: string, layout: string): Record<string, RawValue> {
-  const pipeline = config.pipeline!;
-  const pushes = fileSets(config, 'build-serving-image', 'image');
-  return {
-    'model-path': modelPath,
-    ...defaultsFor(config, 'build-serving-image', {
-      'model-name': pipeline.modelName,
-      'model-version': version,
-      // Served by podman, the image must run: the runtime's own base (its pinned image), unless the
-      // file names one. Otherwise the model layers alone are enough to record and push.
-      ...(pushes ? {} : { output: layout, ...(pipeline.serveWith === 'podman' ? {} : { 'base-image': 'scratch' }) }),
-    }),
-  };
-}
-
-/** Where podman takes a version's image from: the registry the build pushed to, else its OCI layout. */
-function imageSource(built: BuiltImage, inputs: Record<string, unknown>): ImageSource {
-  const insecure = inputs['insecure-registry'] === true || inputs['tls-verify'] === false;
-  const authFile = typeof inputs['docker-config'] === 'string' && inputs['docker-config'] !== '' ? inputs['docker-config'] : undefined;
-  return built.image ? { pushed: built.image, digest: built.digest, tlsVerify: !insecure, ...(authFile ? { authFile } : {}) } : { layout: built.output, digest: built.digest, tlsVerify: true };
-}
-
-/** serve-with: podman runs the built image; a scratch base has no server in it. */
-function checkServeWith(config: FerryConfig): void {
-  const pipeline = config.pipeline!;
-  if (pipeline.serveWith !== 'podman') return;
-  const base = config.steps['build-serving-image']?.['base-image'] ?? config.defaults['base-image'];
-  if (base === 'scratch') {
-    throw new InputError(`${config.path}: pipeline.serve-with is podman, but build-serving-image.base-image is scratch: the image would hold the model files only, with no server to run; name a runnable base (the runtime's, or oci:DIR:TAG built by scripts/build-ferry-base.sh) or leave base-image out`, {
-      subject: 'pipeline.serve-with',
-    });
   }
 }
 
@@ -295,7 +210,7 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
     // serve-with: podman: the candidate's built image runs from here on, for the benchmark and the canary.
     if (podman && candidateEndpoints.length === 0 && image) {
       ctx.progress(`${candidate.name}: podman runs ${candidate.version}'s image ${image.digest}`);
-      const c = await deployment.serveImage(candidate.version, imageSource(image, imageInputs), ctx.signal);
+      const c = await deployment.serveImage(candidate.version, imageSource(image, imageInputs), ctx.signal, candidate.port);
       containers.candidate.push(c);
       candidateEndpoints = [c.url];
     }
@@ -338,12 +253,12 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
         return finish(built.exitCode === ExitCode.Pass ? ExitCode.Infrastructure : built.exitCode, `building stable ${pipeline.stable.version}'s image for podman failed: ${why}`, 'canary-deploy');
       }
       stableImage = { digest: built.result.outputs.digest ?? '', output: String(built.inputs.output ?? ''), image: built.result.outputs.image ?? '' };
-      const c = await deployment.serveImage(pipeline.stable.version, imageSource(stableImage, built.inputs), ctx.signal);
+      const c = await deployment.serveImage(pipeline.stable.version, imageSource(stableImage, built.inputs), ctx.signal, pipeline.stable.port);
       containers.stable.push(c);
       stableEndpoints = [c.url];
     }
-    if (stableEndpoints.length === 0) stableEndpoints = [await deployment.serve(pipeline.stable.version, stablePath!, ctx.signal)];
-    if (candidateEndpoints.length === 0) candidateEndpoints = [await deployment.serve(candidate.version, modelPath!, ctx.signal)];
+    if (stableEndpoints.length === 0) stableEndpoints = [await deployment.serve(pipeline.stable.version, stablePath!, ctx.signal, pipeline.stable.port)];
+    if (candidateEndpoints.length === 0) candidateEndpoints = [await deployment.serve(candidate.version, modelPath!, ctx.signal, candidate.port)];
     let routing: Record<string, RawValue> = {};
     if (local) {
       await deployment.startRouter(join(dir, 'router'), { name: pipeline.stable.version, endpoints: stableEndpoints });
@@ -395,7 +310,7 @@ export async function runCandidate(ctx: RunContext, candidate: PipelineCandidate
     const failed = ORDER.find((s) => !steps.some((r) => r.step === s)) ?? 'canary-deploy';
     return finish(exitCodeOf(err), errorMessage(err), failed);
   } finally {
-    if (!ctx.keepServing?.(deployment)) await deployment.stop();
+    if (!ctx.keepServing?.(deployment, steps.some((s) => s.step === 'canary-deploy'))) await deployment.stop();
   }
 }
 

@@ -24,7 +24,7 @@ const VALUE_FLAGS = {
 type ValueFlag = keyof typeof VALUE_FLAGS;
 
 const SWITCHES = {
-  '--keep-serving': 'one candidate on the local deployment: keep the router and servers running after the run until Ctrl-C',
+  '--keep-serving': 'one candidate: keep what the run started (the router on the local target, the servers or containers of model-path versions) running after the run until Ctrl-C',
   '--json': 'print the JSON report on stdout instead of the summary',
   '--quiet': 'show only the pipeline progress lines, not the steps\' logs',
   '--verbose': 'log debug messages',
@@ -172,8 +172,23 @@ function overallExit(runs: readonly CandidateRun[]): ExitCode {
   return runs.every((r) => metExpectation(r) ?? r.outcome === 'promoted') ? ExitCode.Pass : ExitCode.JudgedBad;
 }
 
+/**
+ * Resolves at SIGINT/SIGTERM. A timer holds the event loop open meanwhile: containers and a remote
+ * target keep nothing open in this process, and node would otherwise exit (13) with them running.
+ */
 function waitForSignal(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  if (signal.aborted) return Promise.resolve();
+  const hold = setInterval(() => undefined, 60_000);
+  return new Promise((resolve) =>
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearInterval(hold);
+        resolve();
+      },
+      { once: true },
+    ),
+  );
 }
 
 async function runPipeline(io: CliIo, argv: readonly string[]): Promise<ExitCode> {
@@ -229,9 +244,10 @@ async function runPipeline(io: CliIo, argv: readonly string[]): Promise<ExitCode
         signal: io.signal,
         reportDir,
         progress,
-        keepServing: (d) => {
-          // Only a deployment that got as far as its router: an earlier rejection has nothing to serve.
-          if (!keepServing || io.signal.aborted || d.routerUrl === undefined) return false;
+        keepServing: (d, servedBoth) => {
+          // Only a run that got as far as the canary: an earlier rejection has nothing to keep, and
+          // nothing to keep is left when every version ran elsewhere (endpoints) on a configured target.
+          if (!keepServing || io.signal.aborted || !servedBoth || (d.routerUrl === undefined && d.endpoints.length === 0)) return false;
           kept = d;
           return true;
         },
@@ -267,8 +283,14 @@ async function runPipeline(io: CliIo, argv: readonly string[]): Promise<ExitCode
 
   if (kept) {
     const deployment = kept;
-    io.stderr.write(`\nserving until Ctrl-C: send requests to ${deployment.routerUrl}/v2/models/${pipeline.modelName}/infer (admin ${deployment.adminUrl})\n`);
-    io.stdout.write(`${JSON.stringify({ event: 'serving', url: deployment.routerUrl, adminUrl: deployment.adminUrl, pids: deployment.pids, containers: deployment.containers.map((c) => c.name) })}\n`);
+    io.stderr.write(
+      deployment.routerUrl
+        ? `\nserving until Ctrl-C: send requests to ${deployment.routerUrl}/v2/models/${pipeline.modelName}/infer (admin ${deployment.adminUrl})\n`
+        : `\nserving until Ctrl-C: the versions this run started stay up behind canary-deploy's target (${deployment.endpoints.join(', ')})\n`,
+    );
+    io.stdout.write(
+      `${JSON.stringify({ event: 'serving', ...(deployment.routerUrl ? { url: deployment.routerUrl, adminUrl: deployment.adminUrl } : {}), endpoints: deployment.endpoints, pids: deployment.pids, containers: deployment.containers.map((c) => c.name) })}\n`,
+    );
     await waitForSignal(io.signal);
     await deployment.stop();
     io.stdout.write(`${JSON.stringify({ event: 'stopped' })}\n`);

@@ -16,6 +16,8 @@ export interface PipelineVersion {
   readonly modelPath?: string;
   /** Already running servers of this version; without them `ferry pipeline` starts `ferry serve` on modelPath. */
   readonly endpoints: readonly string[];
+  /** Loopback port to serve modelPath on (a process's or a container's); default a free one. */
+  readonly port?: number;
 }
 
 export interface PipelineCandidate extends PipelineVersion {
@@ -40,7 +42,7 @@ export interface PipelineSettings {
 }
 
 const EXPECTATIONS = ['promoted', ...STEP_NAMES] as const;
-const VERSION_KEYS = ['version', 'model-path', 'endpoints'];
+const VERSION_KEYS = ['version', 'model-path', 'endpoints', 'port'];
 const CANDIDATE_KEYS = [...VERSION_KEYS, 'expect'];
 const TOP_KEYS = ['model-name', 'stable', 'candidates', 'report-dir', 'serve-with'];
 
@@ -50,6 +52,13 @@ const VERSION_PROPERTIES = {
   endpoints: {
     oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'string' }],
     description: 'Base URLs of already running servers of this version (real infrastructure) instead of model-path.',
+  },
+  port: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 65535,
+    description:
+      'Loopback port ferry pipeline serves model-path on (the ferry serve process, or the container\'s published port); default a free one. Give one when something set up beforehand must reach the version: a Prometheus scraping fixed targets, an HAProxy server address.',
   },
 };
 
@@ -126,12 +135,18 @@ function version(file: string, key: string, raw: unknown, allowed: readonly stri
   if (modelPath !== undefined && (typeof modelPath !== 'string' || modelPath === '')) bad(file, `${key}.model-path`, 'must be a path');
   const eps = endpoints(file, `${key}.endpoints`, raw.endpoints);
   if (modelPath === undefined && eps.length === 0) bad(file, key, 'needs model-path (served here by ferry serve) or endpoints (servers already running)');
+  const port = raw.port;
+  if (port !== undefined) {
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) bad(file, `${key}.port`, `must be a port number 1-65535, got ${JSON.stringify(port)}`);
+    if (modelPath === undefined || eps.length > 0) bad(file, `${key}.port`, 'applies to a version served here from model-path; a version given by endpoints is already listening');
+  }
   const expect = raw.expect;
   if (expect !== undefined && !(EXPECTATIONS as readonly unknown[]).includes(expect)) bad(file, `${key}.expect`, `must be one of ${EXPECTATIONS.join(', ')}, got ${JSON.stringify(expect)}`);
   return {
     version: name(file, `${key}.version`, v),
     ...(modelPath !== undefined ? { modelPath: modelPath as string } : {}),
     endpoints: eps,
+    ...(port !== undefined ? { port: port as number } : {}),
     ...(expect !== undefined ? { expect: expect as PipelineExpectation } : {}),
   };
 }
@@ -153,6 +168,8 @@ export function parsePipelineSection(raw: unknown, file: string): PipelineSettin
     name(file, `pipeline.candidates.${key}`, key);
     const parsed = version(file, `pipeline.candidates.${key}`, c, CANDIDATE_KEYS, key);
     if (parsed.version === stable.version) bad(file, `pipeline.candidates.${key}.version`, `is ${parsed.version}, the stable version's label; a candidate needs a label of its own`);
+    // A candidate runs beside stable, never beside another candidate.
+    if (parsed.port !== undefined && parsed.port === stable.port) bad(file, `pipeline.candidates.${key}.port`, `is ${parsed.port}, stable's port too; stable and the candidate are served at the same time`);
     return { name: key, ...parsed };
   });
   return { modelName, serveWith: serveWith as ServeWith, stable, candidates, reportDir };
