@@ -42722,6 +42722,7 @@ async function syncDirectory(path) {
         await handle.close();
     }
 }
+/** Whether a process with this pid runs on this machine (EPERM: it does, under another user). */
 function pidRunning(pid) {
     try {
         process.kill(pid, 0);
@@ -42748,22 +42749,13 @@ class SupersededError extends InfrastructureError {
         super(message, { service: 'rollout state' });
     }
 }
-function processAlive(pid) {
-    try {
-        process.kill(pid, 0);
-        return true;
-    }
-    catch (error) {
-        return error.code === 'EPERM';
-    }
-}
 /** Why a lease still counts, or null when it may be taken. */
 function leaseHeld(lease, now = Date.now()) {
     if (!lease)
         return null;
     if (lease.expiresAt <= now)
         return null;
-    if (lease.host === (0,external_node_os_namespaceObject.hostname)() && !processAlive(lease.pid))
+    if (lease.host === (0,external_node_os_namespaceObject.hostname)() && !pidRunning(lease.pid))
         return null;
     return `${lease.holder} holds it since ${lease.acquiredAt} (expires ${new Date(lease.expiresAt).toISOString()} unless renewed)`;
 }

@@ -4,7 +4,7 @@
 // so a killed job can be re-run straight away.
 import { hostname } from 'node:os';
 import { InfrastructureError, InputError } from '@ferry/core';
-import { StateConflictError, type StateStore } from '../state/store.js';
+import { pidRunning, StateConflictError, type StateStore } from '../state/store.js';
 import type { Target } from '../target/types.js';
 import { emptyRecord, parseRecord, type Lease, type RolloutRecord } from './record.js';
 
@@ -26,20 +26,11 @@ export class SupersededError extends InfrastructureError {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Why a lease still counts, or null when it may be taken. */
 export function leaseHeld(lease: Lease | null, now = Date.now()): string | null {
   if (!lease) return null;
   if (lease.expiresAt <= now) return null;
-  if (lease.host === hostname() && !processAlive(lease.pid)) return null;
+  if (lease.host === hostname() && !pidRunning(lease.pid)) return null;
   return `${lease.holder} holds it since ${lease.acquiredAt} (expires ${new Date(lease.expiresAt).toISOString()} unless renewed)`;
 }
 

@@ -162,7 +162,8 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
-function pidRunning(pid: number): boolean {
+/** Whether a process with this pid runs on this machine (EPERM: it does, under another user). */
+export function pidRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
